@@ -1,0 +1,25 @@
+"""nnlite: a small NumPy engine for taking trained networks apart.
+
+Notation (used across nnlite, decomposition and pruning)
+--------------------------------------------------------
+- Rows are samples: ``X (n, d_in)``, labels ``y (n,)`` in ``[0, n_classes)``.
+- A dense layer holds ``W (d_in, d_out)`` (the Keras kernel layout, so
+  published Keras weights load without transposes) and ``b (d_out,)``.
+- ``Z = X @ W + b`` is a pre-activation, ``A = relu(Z)`` an activation;
+  the last layer's ``Z`` are the logits and ``P = softmax(Z)``.
+- ``dX`` means dL/dX for the mean loss L of a minibatch.
+- A weight is a dense ndarray or a ``scipy.sparse.csr_array``; a mask is a
+  boolean ndarray of the weight's shape, True where the weight may be nonzero.
+- Every stochastic function takes ``rng`` (None, int or np.random.Generator).
+
+Modules: ``functional`` (forward/backward pairs), ``sparse`` (dense/CSR
+conversions and products), ``init``, ``mlp`` (the MLP class), ``optim``
+(SGD, Adam), ``train`` (fit), ``io`` (save/load .npz), ``data`` (datasets).
+"""
+from . import functional, init, io, optim, sparse, train
+from .mlp import MLP
+from .optim import SGD, Adam
+from .train import History, fit
+
+__all__ = ["MLP", "SGD", "Adam", "History", "fit", "functional", "init", "io", "optim", "sparse", "train"]
+__version__ = "0.1.0"
