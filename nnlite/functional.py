@@ -25,13 +25,14 @@ def dense_forward(X, W, b):
     return sparse.matmul(X, W) + b
 
 
-def dense_backward(dZ, X, W):
+def dense_backward(dZ, X, W, need_dX=True):
     """Return (dX, dW, db) for Z = X @ W + b.
 
     dX = dZ @ W.T, dW = X.T @ dZ (only on W's stored pattern if W is CSR),
-    db = sum over samples of dZ.
+    db = sum over samples of dZ. With ``need_dX=False`` dX is None (the first
+    layer's input needs no gradient, and dX is its most expensive product).
     """
-    dX = sparse.matmul(dZ, W.T)
+    dX = sparse.matmul(dZ, W.T) if need_dX else None
     if sparse.is_sparse(W):
         dW = sparse.pattern_matmul(X.T, dZ, W)
     else:

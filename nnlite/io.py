@@ -37,6 +37,9 @@ def save(model, path):
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **model_arrays(model))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file open()'s usual mode
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -6,6 +6,7 @@ W_i's shape, or None). The math is in ``nnlite.functional``; this class only
 loops over layers.
 """
 import numpy as np
+import scipy.sparse as sp
 
 from . import functional as F
 from . import sparse
@@ -42,8 +43,10 @@ class MLP:
         """Build an MLP around copies of the given arrays (Keras kernel layout)."""
         if len(weights) != len(biases) or not weights:
             raise ValueError(f"weights, biases: expected equal non-zero lengths, found {len(weights)} and {len(biases)}")
+        if masks is not None and len(masks) != len(weights):
+            raise ValueError(f"masks: expected {len(weights)} entries (one per weight, None for no mask), found {len(masks)}")
         model = cls.__new__(cls)
-        model.weights = [W.copy() for W in weights]
+        model.weights = [sp.csr_array(W, copy=True) if sparse.is_sparse(W) else np.array(W) for W in weights]
         model.biases = [np.array(b) for b in biases]
         model.masks = [None if m is None else np.array(m, dtype=bool) for m in (masks or [None] * len(weights))]
         model._check_shapes()
@@ -54,7 +57,9 @@ class MLP:
 
     def _check_shapes(self):
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            if W.ndim != 2 or b.shape != (W.shape[1],):
+            if W.ndim != 2 or not np.issubdtype(W.dtype, np.floating):
+                raise ValueError(f"weights[{i}]: expected a 2-d float array (n_in, n_out), found {W.dtype} shape {W.shape}")
+            if b.shape != (W.shape[1],):
                 raise ValueError(f"biases[{i}]: expected shape ({W.shape[1]},) for weights[{i}] of shape {W.shape}, found {b.shape}")
             if i and W.shape[0] != self.weights[i - 1].shape[1]:
                 raise ValueError(f"weights[{i}]: expected {self.weights[i - 1].shape[1]} input rows, found shape {W.shape}")
@@ -127,8 +132,10 @@ class MLP:
         """Gradients [dW_1, db_1, ..., dW_L, db_L] from the logits' gradient dZ."""
         grads = []
         for i in reversed(range(self.n_layers)):
-            dA, dW, db = F.dense_backward(dZ, As[i], self.weights[i])
-            if self.masks[i] is not None and not sparse.is_sparse(dW):
+            dA, dW, db = F.dense_backward(dZ, As[i], self.weights[i], need_dX=i > 0)
+            if self.masks[i] is not None and sparse.is_sparse(dW):
+                dW.data *= sparse.mask_values(self.masks[i], dW)
+            elif self.masks[i] is not None:
                 dW = dW * self.masks[i]
             grads[:0] = [dW, db]
             if i:

@@ -27,6 +27,8 @@ class Optimizer:
     """Shared bookkeeping: one state dict per parameter position."""
 
     def __init__(self, lr):
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+            raise TypeError(f"lr: expected a positive float, found {type(lr).__name__} {lr!r}")
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"lr: expected a positive finite learning rate, found {lr!r}")
         self.lr = lr
@@ -65,7 +67,9 @@ class SGD(Optimizer):
         if self.momentum == 0:
             w -= self.lr * dw
             return
-        v = state.setdefault("velocity", np.zeros_like(w))
+        if not state:
+            state["velocity"] = np.zeros_like(w)
+        v = state["velocity"]
         v *= self.momentum
         v -= self.lr * dw
         w += v
@@ -76,14 +80,31 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
         super().__init__(lr)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name}: expected a decay rate in [0, 1), found {beta!r}")
+        if not eps > 0:
+            raise ValueError(f"eps: expected a positive constant such as 1e-7, found {eps!r}")
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def _update_inplace(self, state, w, dw):
-        m = state.setdefault("m", np.zeros_like(w))
-        v = state.setdefault("v", np.zeros_like(w))
+        if not state:
+            state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+        m, v = state["m"], state["v"]
+        # m = beta1 * m + (1 - beta1) * dW;  v = beta2 * v + (1 - beta2) * dW * dW
+        # (in place, one scratch array: this loop dominates small-batch training).
+        scratch = np.multiply(1 - self.beta1, dw, dtype=w.dtype)
         m *= self.beta1
-        m += (1 - self.beta1) * dw
+        m += scratch
+        np.multiply(1 - self.beta2, dw, out=scratch)
+        scratch *= dw
         v *= self.beta2
-        v += (1 - self.beta2) * dw * dw
-        lr_t = self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
-        w -= (lr_t * m / (np.sqrt(v) + self.eps)).astype(w.dtype, copy=False)
+        v += scratch
+        # W = W - lr_t * m / (sqrt(v) + eps)
+        # (lr_t is a Python float so that float32 parameters stay float32 throughout)
+        lr_t = float(self.lr) * (1 - self.beta2**self.t) ** 0.5 / (1 - self.beta1**self.t)
+        denominator = np.sqrt(v)
+        denominator += self.eps
+        np.multiply(lr_t, m, out=scratch)
+        scratch /= denominator
+        w -= scratch

@@ -39,12 +39,16 @@ def split_validation(X, y, validation_split, rng):
     if not 0 <= validation_split < 1:
         raise ValueError(f"validation_split: expected a fraction in [0, 1), found {validation_split!r}")
     n_val = int(round(validation_split * len(X)))
+    if validation_split and not 0 < n_val < len(X):
+        raise ValueError(f"validation_split: {validation_split!r} of {len(X)} samples leaves {n_val} for validation "
+                         f"and {len(X) - n_val} for training; both need at least one, pass more samples")
     order = rng.permutation(len(X))
     return X[order[n_val:]], y[order[n_val:]], X[order[:n_val]], y[order[:n_val]]
 
 
 def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
-        validation_split=0.0, validation_data=None, patience=None, progress=True):
+        validation_split=0.0, validation_data=None, patience=None, progress=True,
+        on_step=None, on_epoch_end=None):
     """Train ``model`` in place and return its ``History``.
 
     Parameters
@@ -60,15 +64,21 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         validation loss and restore the weights of the best epoch.
     rng : None, int or np.random.Generator
         Drives the validation split and the minibatch order.
+    on_step, on_epoch_end : callable or None
+        Hooks ``on_step(model, optimizer)`` after every optimizer step and
+        ``on_epoch_end(model, optimizer, epoch)`` after every epoch's
+        training pass (e.g. the rewiring of dynamic sparse training).
+    X may have more dimensions (``model.input_ndim``, e.g. 4 for NHWC images).
     """
     rng = check_rng(rng)
-    X = check_float_array(X, "X")
+    X = check_float_array(X, "X", ndim=getattr(model, "input_ndim", 2))
     y = check_labels(y, "y", len(X), model.layer_sizes[-1])
     if int(epochs) != epochs or epochs < 1 or int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
     optimizer = optimizer or Adam(1e-3)
     if validation_data is not None:
-        X_val, y_val = validation_data
+        X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
+        y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.layer_sizes[-1])
     elif validation_split:
         X, y, X_val, y_val = split_validation(X, y, validation_split, rng)
     else:
@@ -82,6 +92,10 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         for idx in minibatches(len(X), batch_size, rng):
             losses.append(train_step_inplace(model, optimizer, X[idx], y[idx]))
             sizes.append(len(idx))
+            if on_step is not None:
+                on_step(model, optimizer)
+        if on_epoch_end is not None:
+            on_epoch_end(model, optimizer, epoch)
         history.loss.append(float(np.average(losses, weights=sizes)))
         history.accuracy.append(model.score(X, y))
         postfix = {"loss": history.loss[-1]}
@@ -90,11 +104,12 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
             history.val_accuracy.append(model.score(X_val, y_val))
             postfix["val_loss"] = history.val_loss[-1]
             if best is None or history.val_loss[-1] < best[0]:
-                best, waited, history.best_epoch = (history.val_loss[-1], _snapshot(model)), 0, epoch
+                snapshot = _snapshot(model) if patience is not None else None  # only early stopping restores
+                best, waited, history.best_epoch = (history.val_loss[-1], snapshot), 0, epoch
             else:
                 waited += 1
         bar.set_postfix(postfix)
-        if patience is not None and waited > patience:
+        if patience is not None and waited and waited >= patience:
             break
     if patience is not None and best is not None:
         _restore_inplace(model, best[1])

@@ -1,0 +1,202 @@
+"""Shared Hypothesis strategies, named after the shapes they draw.
+
+Every strategy draws bounded finite floats and has a test in
+``tests/test_strategies.py``. Sections belong to the engineers who wrote them;
+append a new section rather than editing another one.
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from nnlite import MLP, sparse
+
+# ---------------------------------------------------------------------------
+# Engine (nnlite.functional, sparse, mlp, optim, train, io)
+# ---------------------------------------------------------------------------
+
+#: Largest value drawn for inputs and weights (logits have their own bound).
+FLOAT_BOUND = 10.0
+
+
+def finite_floats(bound=FLOAT_BOUND, width=64):
+    """Floats in [-bound, bound], never NaN or inf."""
+    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=width)
+
+
+def float_matrices(shape, bound=FLOAT_BOUND, dtype=np.float64):
+    """An ndarray of ``shape`` with finite entries in [-bound, bound]."""
+    width = np.dtype(dtype).itemsize * 8
+    return hnp.arrays(dtype, shape, elements=finite_floats(bound, width))
+
+
+def boolean_masks(shape):
+    """A boolean ndarray of ``shape`` (True where a weight may be nonzero)."""
+    return hnp.arrays(np.bool_, shape)
+
+
+@st.composite
+def dense_layer_arrays(draw, max_n=5, max_d=6, dtype=np.float64):
+    """(X, W, b) with X (n, d_in), W (d_in, d_out), b (d_out,), sizes in [1, max]."""
+    n, d_in, d_out = (draw(st.integers(1, m)) for m in (max_n, max_d, max_d))
+    return (draw(float_matrices((n, d_in), dtype=dtype)), draw(float_matrices((d_in, d_out), dtype=dtype)),
+            draw(float_matrices((d_out,), dtype=dtype)))
+
+
+@st.composite
+def sparse_layer_arrays(draw, max_n=5, max_d=6, dtype=np.float64):
+    """(X, W, W_csr, b, mask): dense W zero off ``mask``, W_csr storing exactly the mask.
+
+    X (n, d_in); W, mask (d_in, d_out); W_csr a csr_array of that shape.
+    """
+    X, W, b = draw(dense_layer_arrays(max_n, max_d, dtype))
+    mask = draw(boolean_masks(W.shape))
+    W = W * mask
+    return X, W, sparse.to_csr(W, mask), b, mask
+
+
+@st.composite
+def logit_rows_with_labels(draw, bound=1e4, max_n=6, max_k=8):
+    """(Z, y): logits Z (n, k) in [-bound, bound] (k >= 2), labels y (n,) in [0, k)."""
+    n, k = draw(st.integers(1, max_n)), draw(st.integers(2, max_k))
+    Z = draw(float_matrices((n, k), bound=bound))
+    y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, k - 1)))
+    return Z, y
+
+
+def mlp_layer_sizes(min_layers=1, max_layers=3, max_width=6):
+    """``[d_in, h_1, ..., n_classes]`` with 1..max_layers layers and n_classes >= 2."""
+    hidden = st.lists(st.integers(1, max_width), min_size=min_layers - 1, max_size=max_layers - 1)
+    return st.tuples(st.integers(1, max_width), hidden, st.integers(2, max_width)).map(
+        lambda t: [t[0], *t[1], t[2]])
+
+
+@st.composite
+def masked_mlps_with_batches(draw, max_n=6, dtype=np.float64, sparse_layers=True):
+    """(model, X, y): an MLP with random masks (some layers CSR), X (n, d_in), y (n,).
+
+    Every layer has a mask. A CSR layer stores either exactly its mask or its
+    full pattern with the masked values set to 0 (converted before masking).
+    """
+    sizes = draw(mlp_layer_sizes())
+    model = MLP(sizes, rng=draw(st.integers(0, 2**32 - 1)), dtype=dtype)
+    for i, W in enumerate(model.weights):
+        mask, layout = draw(boolean_masks(W.shape)), draw(st.sampled_from(["dense", "csr", "csr_then_mask"]))
+        if sparse_layers and layout == "csr_then_mask":
+            model.weights[i] = sparse.to_csr(W, np.ones(W.shape, dtype=bool))
+        model.set_mask_inplace(i, mask)
+        if sparse_layers and layout == "csr":
+            model.weights[i] = sparse.to_csr(model.weights[i], mask)
+    n = draw(st.integers(1, max_n))
+    X = draw(float_matrices((n, sizes[0]), bound=3.0, dtype=dtype))
+    y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, sizes[-1] - 1)))
+    return model, X, y
+
+
+# ---------------------------------------------------------------------------
+# Pruning (pruning.masks, pruning.schedules)
+# ---------------------------------------------------------------------------
+
+@st.composite
+def weight_lists_with_masks(draw, max_layers=3, max_d=6):
+    """(weights, masks): 1..max_layers float64 arrays W_i (d_i, e_i) and boolean masks of the same shapes.
+
+    Weights are zero wherever their mask is False (as on a pruned model).
+    """
+    n_layers = draw(st.integers(1, max_layers))
+    shapes = [(draw(st.integers(1, max_d)), draw(st.integers(1, max_d))) for _ in range(n_layers)]
+    masks = [draw(boolean_masks(s)) for s in shapes]
+    weights = [draw(float_matrices(s)) * m for s, m in zip(shapes, masks)]
+    return weights, masks
+
+
+def pruning_amounts(n_unpruned):
+    """An ``amount`` for pruning: a float fraction in [0, 1] or an int count in [0, n_unpruned]."""
+    return st.one_of(st.floats(0.0, 1.0, allow_nan=False), st.integers(0, n_unpruned))
+
+
+# ---------------------------------------------------------------------------
+# Conv (nnlite.conv, nnlite.cnn, pruning.dynamic)
+# ---------------------------------------------------------------------------
+
+@st.composite
+def conv_geometries(draw, max_n=3, max_hw=7, max_c=3, max_k=4):
+    """(X, W, b, kernel_size, stride, padding) for one valid float64 convolution.
+
+    X (n, h, w, c_in) NHWC, W (kh * kw * c_in, c_out), b (c_out,); the kernel
+    fits the padded input (h + 2 * padding >= kh, likewise for w).
+    """
+    n, c_in, c_out = draw(st.integers(1, max_n)), draw(st.integers(1, max_c)), draw(st.integers(1, max_c))
+    padding, stride = draw(st.integers(0, 2)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, max_k)), draw(st.integers(1, max_k))
+    h = draw(st.integers(max(1, kh - 2 * padding), max_hw))
+    w = draw(st.integers(max(1, kw - 2 * padding), max_hw))
+    X = draw(float_matrices((n, h, w, c_in), bound=3.0))
+    W = draw(float_matrices((kh * kw * c_in, c_out), bound=3.0))
+    b = draw(float_matrices((c_out,), bound=3.0))
+    return X, W, b, (kh, kw), stride, padding
+
+
+@st.composite
+def pool_geometries(draw, max_n=3, max_hw=7, max_c=3):
+    """(X, pool_size, stride): X (n, h, w, c) float64 with h, w >= the pool size."""
+    ph, pw, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, max_n)), draw(st.integers(ph, max_hw)), draw(st.integers(pw, max_hw)),
+             draw(st.integers(1, max_c)))
+    return draw(float_matrices(shape, bound=3.0)), (ph, pw), stride
+
+
+# ---------------------------------------------------------------------------
+# Decomposition (decomposition.*)
+# ---------------------------------------------------------------------------
+
+@st.composite
+def decomposable_mlps_with_labelled_batches(draw, min_hidden=1, max_hidden=3, max_width=5, max_classes=4,
+                                            max_n=24):
+    """(model, X, y): a float64 MLP with 1..max_hidden hidden layers and X (n, d_in), y (n,) with every class.
+
+    Widths in [2, max_width], n_classes in [2, max_classes], n in [2 * n_classes, max_n];
+    weights are drawn from a seed (Glorot uniform), biases in [-0.5, 0.5], X in [-3, 3].
+    """
+    n_hidden = draw(st.integers(min_hidden, max_hidden))
+    n_classes = draw(st.integers(2, max_classes))
+    sizes = [draw(st.integers(2, max_width)) for _ in range(n_hidden + 1)] + [n_classes]
+    model = MLP(sizes, rng=draw(st.integers(0, 2**32 - 1)), dtype=np.float64)
+    model.biases = [draw(float_matrices(b.shape, bound=0.5)) for b in model.biases]
+    n = draw(st.integers(2 * n_classes, max(2 * n_classes, max_n)))
+    X = draw(float_matrices((n, sizes[0]), bound=3.0))
+    order = draw(st.permutations(range(n)))
+    y = (np.asarray(order) % n_classes).astype(np.int64)
+    return model, X, y
+
+
+def decomposition_settings():
+    """(approach, propagation) pairs accepted by ``decomposition.decompose``."""
+    return st.tuples(st.sampled_from(("TI-I", "TI-PN", "TI-HP", "TI-SNE", "CM-C", "CM-RIE")),
+                     st.sampled_from(("linear", "relu")))
+
+
+# ---------------------------------------------------------------------------
+# WANN (pruning.wann)
+# ---------------------------------------------------------------------------
+
+#: Names of the four WANN mutations (as in ``pruning.wann.MUTATIONS``).
+WANN_MUTATIONS = ("add_connection", "add_node", "enable_connection", "change_activation")
+
+
+@st.composite
+def wann_genomes(draw, max_inputs=4, max_outputs=3, max_mutations=25):
+    """A valid ``pruning.wann.Genome``: a minimal genome (1..max_inputs inputs,
+    1..max_outputs outputs, each input->output connection enabled with a drawn
+    probability) grown by 0..max_mutations random mutations from a drawn seed."""
+    from pruning import wann
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    genome = wann.initial_genome(draw(st.integers(1, max_inputs)), draw(st.integers(1, max_outputs)), rng,
+                                 p_enable=draw(st.floats(0.0, 1.0)))
+    for _ in range(draw(st.integers(0, max_mutations))):
+        genome = wann.mutate(genome, rng)
+    return genome
+
+
+def wann_mutation_sequences(max_length=20):
+    """A list of 0..max_length mutation names drawn from ``WANN_MUTATIONS``."""
+    return st.lists(st.sampled_from(WANN_MUTATIONS), max_size=max_length)

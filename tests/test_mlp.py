@@ -1,0 +1,237 @@
+"""nnlite.mlp.MLP: a forward pass by hand, the whole backward by finite
+differences, masks, byte counts, no mutation, and input validation."""
+import numpy as np
+import pytest
+from hypothesis import given
+
+from nnlite import MLP, sparse
+from nnlite import functional as F
+from strategies import masked_mlps_with_batches
+from test_functional import numerical_gradient, snapshot
+
+LN3 = np.log(3.0)
+
+
+def tiny_mlp():
+    """2-2-2 network worked by hand in test_tiny_mlp_forward_and_gradients_by_hand."""
+    W1, b1 = np.array([[1.0, -1.0], [0.0, 2.0]]), np.array([0.0, -2.0])
+    W2, b2 = np.array([[2.0, -1.0], [3.0, 4.0]]), np.array([-2.0, 1.0 + LN3])
+    return MLP.from_weights([W1, W2], [b1, b2])
+
+
+def test_tiny_mlp_forward_and_gradients_by_hand():
+    model, X, y = tiny_mlp(), np.array([[1.0, 1.0]]), np.array([1])
+    Zs, As = model.forward(X, return_all=True)
+    # Z1 = [1*1 + 1*0 + 0, 1*-1 + 1*2 - 2] = [1, -1];  A1 = relu(Z1) = [1, 0]
+    assert np.array_equal(Zs[0], [[1.0, -1.0]]) and np.array_equal(As[1], [[1.0, 0.0]])
+    # Z2 = A1 @ W2 + b2 = [2 - 2, -1 + 1 + ln 3] = [0, ln 3];  softmax = [1/4, 3/4]
+    np.testing.assert_allclose(Zs[1], [[0.0, LN3]], atol=1e-15)
+    assert As[0] is X or np.array_equal(As[0], X)
+    assert np.array_equal(As[2], Zs[1])
+    np.testing.assert_allclose(model.predict_proba(X), [[0.25, 0.75]], rtol=1e-12)
+    assert model.predict(X).tolist() == [1] and model.score(X, y) == 1.0
+    loss, (dW1, db1, dW2, db2) = model.loss_and_grads(X, y)
+    assert loss == pytest.approx(np.log(4 / 3), rel=1e-12)
+    # dZ2 = P - onehot = [1/4, -1/4];  dW2 = A1.T @ dZ2;  dA1 = dZ2 @ W2.T = [3/4, -1/4]
+    np.testing.assert_allclose(dW2, [[0.25, -0.25], [0, 0]], atol=1e-15)
+    np.testing.assert_allclose(db2, [0.25, -0.25], atol=1e-15)
+    # dZ1 = dA1 * 1[Z1 > 0] = [3/4, 0];  dW1 = X.T @ dZ1
+    np.testing.assert_allclose(dW1, [[0.75, 0], [0.75, 0]], atol=1e-15)
+    np.testing.assert_allclose(db1, [0.75, 0], atol=1e-15)
+
+
+def fd_model(rng, csr_layer):
+    """A float64 4-5-4-3 MLP with a mask on every layer, layer 1 optionally CSR."""
+    model = MLP([4, 5, 4, 3], init="he_normal", rng=rng, dtype=np.float64)
+    for i, W in enumerate(model.weights):
+        model.biases[i] += rng.normal(scale=0.1, size=W.shape[1])
+        model.set_mask_inplace(i, rng.random(W.shape) < 0.7)
+    if csr_layer:
+        model.weights[1] = sparse.to_csr(model.weights[1], model.masks[1])
+    return model
+
+
+@pytest.mark.parametrize("csr_layer", [False, True], ids=["dense", "csr-layer"])
+def test_mlp_backward_matches_finite_differences(csr_layer):
+    rng = np.random.default_rng(7)
+    model = fd_model(rng, csr_layer)
+    X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)
+    Zs, _ = model.forward(X, return_all=True)
+    assert min(np.abs(Z).min() for Z in Zs[:-1]) > 1e-4  # no pre-activation near the ReLU kink
+    _, grads = model.loss_and_grads(X, y)
+    loss = lambda: model.loss(X, y)
+    for p, g, m in zip(model.params(), grads, model.param_masks()):
+        if sparse.is_sparse(p):
+            assert np.array_equal(g.indices, p.indices) and np.array_equal(g.indptr, p.indptr)
+            fd = numerical_gradient(loss, p.data)
+            np.testing.assert_allclose(g.data * sparse.mask_values(m, p), fd * sparse.mask_values(m, p),
+                                       rtol=1e-6, atol=1e-9)
+            assert np.all(g.data[~sparse.mask_values(m, p)] == 0)
+            continue
+        fd = numerical_gradient(loss, p)
+        if m is not None:
+            assert np.all(g[~m] == 0)  # masked weights get no gradient
+            fd = fd * m
+        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_structure_params_and_masks():
+    model = MLP([3, 4, 2], rng=0)
+    assert model.layer_sizes == [3, 4, 2] and model.n_layers == 2 and model.dtype == np.float32
+    assert [p.shape for p in model.params()] == [(3, 4), (4,), (4, 2), (2,)]
+    assert model.params()[0] is model.weights[0] and model.params()[3] is model.biases[1]
+    assert model.param_masks() == [None] * 4
+    assert all(np.all(b == 0) for b in model.biases)
+    mask = np.eye(3, 4, dtype=bool)
+    model.set_mask_inplace(0, mask)
+    assert model.param_masks()[0] is model.masks[0] and np.array_equal(model.masks[0], mask)
+    assert np.all(model.weights[0][~mask] == 0) and model.count_nonzero() == 3 + 8
+    mask[0, 0] = False  # the model keeps its own copy
+    assert model.masks[0][0, 0]
+
+
+@pytest.mark.parametrize("init", ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform"])
+def test_initialisers_have_the_documented_scale(init):
+    W = MLP([400, 300], init=init, rng=0, dtype=np.float64).weights[0]
+    var = {"glorot_uniform": 2 / 700, "glorot_normal": 2 / 700, "he_normal": 2 / 400, "he_uniform": 2 / 400}[init]
+    assert W.var() == pytest.approx(var, rel=0.03)
+    assert abs(W.mean()) < 0.01
+
+
+def test_set_mask_inplace_on_csr_keeps_the_pattern_and_zeros_masked_values():
+    model = MLP([3, 2], rng=0)
+    model.weights[0] = sparse.to_csr(model.weights[0])
+    mask = np.array([[True, False], [False, True], [True, True]])
+    model.set_mask_inplace(0, mask)
+    W = model.weights[0]
+    assert W.nnz == 6 and np.all(W.toarray()[~mask] == 0) and np.all(W.toarray()[mask] != 0)
+
+
+def test_model_bytes_dense_vs_csr_by_hand():
+    W1 = np.array([[1, 0, 2], [0, 0, 3], [4, 0, 0], [0, 5, 0]], dtype=np.float32)  # 5 nonzeros
+    W2 = np.array([[1, 0], [0, 0], [0, 6]], dtype=np.float32)                      # 2 nonzeros
+    model = MLP.from_weights([W1, W2], [np.zeros(3, np.float32), np.zeros(2, np.float32)])
+    biases = (3 + 2) * 4
+    assert model.nbytes("dense") == (12 + 6) * 4 + biases == 92
+    # CSR: nnz * (4 B value + 4 B int32 column) + (n_rows + 1) * 4 B row pointers
+    assert model.nbytes("csr") == (5 * 8 + 5 * 4) + (2 * 8 + 4 * 4) + biases == 112
+    assert model.nbytes() == model.nbytes("dense")
+    model.weights = [sparse.to_csr(W) for W in model.weights]
+    assert model.nbytes() == model.nbytes("csr") == 112
+    assert model.count_nonzero() == 7
+
+
+def test_from_weights_copies_and_copy_is_independent():
+    W, b = np.ones((2, 3), np.float32), np.zeros(3, np.float32)
+    model = MLP.from_weights([W], [b], [np.array([[True, False, True]] * 2)])
+    assert np.array_equal(W, np.ones((2, 3))) and model.weights[0][0, 1] == 0
+    clone = model.copy()
+    clone.weights[0][0, 0] = 5
+    clone.masks[0][0, 0] = False
+    assert model.weights[0][0, 0] == 1 and model.masks[0][0, 0]
+
+
+@given(masked_mlps_with_batches())
+def test_mlp_methods_do_not_mutate_inputs_or_parameters(drawn):
+    model, X, y = drawn
+    inputs = [X, y] + model.params() + [m for m in model.masks if m is not None]
+    before = [snapshot(a) for a in inputs]
+    model.forward(X), model.forward(X, return_all=True), model.predict(X), model.predict_proba(X)
+    model.score(X, y), model.loss(X, y), model.loss_and_grads(X, y), model.nbytes("csr"), model.copy()
+    assert [snapshot(a) for a in inputs] == before
+
+
+@given(masked_mlps_with_batches())
+def test_masked_weights_get_zero_gradient(drawn):
+    model, X, y = drawn
+    _, grads = model.loss_and_grads(X, y)
+    for g, W, mask in zip(grads[::2], model.weights, model.masks):
+        assert g.shape == W.shape and sparse.is_sparse(g) == sparse.is_sparse(W)
+        assert np.all(sparse.to_dense(g)[~mask] == 0)
+
+
+@given(masked_mlps_with_batches())
+def test_predict_proba_rows_sum_to_one_and_predict_picks_a_most_probable_class(drawn):
+    model, X, _ = drawn
+    P, y_hat = model.predict_proba(X), model.predict(X)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
+    assert np.array_equal(P, F.softmax(model.forward(X)))
+    assert np.array_equal(y_hat, model.forward(X).argmax(axis=1))
+    assert np.array_equal(P[np.arange(len(X)), y_hat], P.max(axis=1))
+
+
+# -- bad input --------------------------------------------------------------------
+
+@pytest.mark.parametrize("X, exc, pattern", [
+    (np.zeros((2, 4)), ValueError, r"X: expected 3 features .* found 4"),
+    (np.zeros(3), ValueError, r"X: expected 2 dimensions, found shape \(3,\)"),
+    (np.zeros((0, 3)), ValueError, r"X: expected a non-empty array, found shape \(0, 3\)"),
+    (np.array([[0.0, np.nan, 1.0]]), ValueError, r"X: expected finite values, found 1 NaN/inf"),
+    (np.array([[0.0, np.inf, -np.inf]]), ValueError, r"X: expected finite values, found 2 NaN/inf"),
+    (np.array([["a", "b", "c"]]), TypeError, r"X: expected a numeric array, found dtype <U1"),
+])
+def test_bad_X_raises_naming_X(X, exc, pattern):
+    model = MLP([3, 2], rng=0)
+    for method in (model.forward, model.predict, model.predict_proba):
+        with pytest.raises(exc, match=pattern):
+            method(X)
+
+
+@pytest.mark.parametrize("y, exc, pattern", [
+    (np.array([0, 2]), ValueError, r"y: expected labels in \[0, 2\), found range \[0, 2\]"),
+    (np.array([-1, 0]), ValueError, r"y: expected labels in \[0, 2\), found range \[-1, 0\]"),
+    (np.array([0, 1, 1]), ValueError, r"y: expected shape \(2,\) to match X, found \(3,\)"),
+    (np.array([0.5, 1.0]), TypeError, r"y: expected integer class labels, found dtype float64"),
+])
+def test_bad_labels_raise_naming_y(y, exc, pattern):
+    model, X = MLP([3, 2], rng=0), np.zeros((2, 3))
+    for method in (model.score, model.loss, model.loss_and_grads):
+        with pytest.raises(exc, match=pattern):
+            method(X, y)
+
+
+def test_set_mask_inplace_rejects_wrong_shape_and_dtype():
+    model = MLP([3, 2], rng=0)
+    with pytest.raises(ValueError, match=r"mask: expected a boolean array of shape \(3, 2\), found bool \(2, 3\)"):
+        model.set_mask_inplace(0, np.ones((2, 3), dtype=bool))
+    with pytest.raises((ValueError, TypeError), match=r"mask: expected a boolean array .* found float64"):
+        model.set_mask_inplace(0, np.ones((3, 2)))
+
+
+def test_bad_constructor_arguments_raise_naming_them():
+    with pytest.raises(ValueError, match=r"init: expected one of .*he_normal.*found 'xavier'"):
+        MLP([3, 2], init="xavier")
+    with pytest.raises(ValueError, match=r"layer_sizes: expected at least two positive sizes, found \[3\]"):
+        MLP([3])
+    with pytest.raises(ValueError, match=r"layer_sizes: .* found \[3, 0\]"):
+        MLP([3, 0])
+    with pytest.raises(TypeError, match="rng: expected None, an int or np.random.Generator, found str"):
+        MLP([3, 2], rng="seed")
+
+
+def test_mismatched_from_weights_raise_naming_the_argument():
+    W1, W2 = np.zeros((3, 4)), np.zeros((5, 2))
+    with pytest.raises(ValueError, match=r"weights\[1\]: expected 4 input rows, found shape \(5, 2\)"):
+        MLP.from_weights([W1, W2], [np.zeros(4), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"biases\[0\]: expected shape \(4,\) .* found \(3,\)"):
+        MLP.from_weights([W1], [np.zeros(3)])
+    with pytest.raises(ValueError, match="weights, biases: expected equal non-zero lengths, found 1 and 2"):
+        MLP.from_weights([W1], [np.zeros(4), np.zeros(2)])
+    with pytest.raises(ValueError, match="masks: expected 1 entries .* found 2"):
+        MLP.from_weights([W1], [np.zeros(4)], [None, None])
+    with pytest.raises(ValueError, match=r"weights\[0\]: expected a 2-d float array"):
+        MLP.from_weights([np.zeros(3)], [np.zeros(3)])
+    with pytest.raises(ValueError, match=r"mask: expected a boolean array of shape \(3, 4\)"):
+        MLP.from_weights([W1], [np.zeros(4)], [np.ones((4, 3), dtype=bool)])
+
+
+@given(masked_mlps_with_batches())
+def test_dense_and_csr_mlps_agree_on_logits_loss_and_gradients(drawn):
+    model, X, y = drawn
+    dense = MLP.from_weights([sparse.to_dense(W) for W in model.weights], model.biases, model.masks)
+    np.testing.assert_allclose(model.forward(X), dense.forward(X), rtol=1e-10, atol=1e-10)
+    loss, grads = model.loss_and_grads(X, y)
+    loss_dense, grads_dense = dense.loss_and_grads(X, y)
+    assert loss == pytest.approx(loss_dense, rel=1e-10, abs=1e-12)
+    for g, g_dense in zip(grads, grads_dense):
+        np.testing.assert_allclose(sparse.to_dense(g), g_dense, rtol=1e-10, atol=1e-10)

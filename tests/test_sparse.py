@@ -1,0 +1,110 @@
+"""nnlite.sparse: conversions, pattern products and byte counts."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nnlite import sparse
+from strategies import boolean_masks, float_matrices, sparse_layer_arrays
+from test_functional import snapshot
+
+W_HAND = np.array([[0.0, 1.5, 0.0, 0.0],
+                   [2.0, 0.0, 0.0, -1.0],
+                   [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+
+
+def test_to_csr_by_hand():
+    W = sparse.to_csr(W_HAND)
+    assert isinstance(W, sp.csr_array) and W.shape == (3, 4)
+    assert np.array_equal(W.data, [1.5, 2.0, -1.0]) and W.data.dtype == np.float32
+    assert np.array_equal(W.indices, [1, 0, 3]) and np.array_equal(W.indptr, [0, 1, 3, 3])
+    rows, cols = sparse.stored_positions(W)
+    assert np.array_equal(rows, [0, 1, 1]) and np.array_equal(cols, [1, 0, 3])
+
+
+def test_to_csr_with_mask_stores_exactly_the_mask_including_zeros():
+    mask = np.zeros((3, 4), dtype=bool)
+    mask[0, 1] = mask[2, 2] = True
+    W = sparse.to_csr(W_HAND, mask)
+    assert W.nnz == 2 and np.array_equal(W.data, [1.5, 0.0])
+    assert np.array_equal(sparse.pattern_mask(W), mask)
+    assert np.array_equal(sparse.mask_values(~mask | mask, W), [True, True])
+
+
+def test_pattern_mask_of_dense_is_its_nonzeros():
+    assert np.array_equal(sparse.pattern_mask(W_HAND), W_HAND != 0)
+
+
+def test_to_dense_copies():
+    W = sparse.to_dense(W_HAND)
+    W[0, 0] = 7
+    assert W_HAND[0, 0] == 0
+    assert np.array_equal(sparse.to_dense(sparse.to_csr(W_HAND)), W_HAND)
+
+
+def test_csr_nbytes_by_hand():
+    # 3 stored float32 values (4 B) + 3 int32 column indices (4 B) + 3 + 1 int32 row pointers
+    W = sparse.to_csr(W_HAND)
+    assert sparse.nbytes(W_HAND, "csr") == 3 * (4 + 4) + (3 + 1) * 4 == 40
+    assert sparse.nbytes(W) == W.data.nbytes + W.indices.nbytes + W.indptr.nbytes == 40
+    assert sparse.nbytes(W_HAND) == sparse.nbytes(W, "dense") == 3 * 4 * 4 == 48
+    assert sparse.nbytes(W_HAND.astype(np.float64), "csr") == 3 * (8 + 4) + 4 * 4 == 52
+
+
+def test_nbytes_rejects_unknown_format():
+    with pytest.raises(ValueError, match="fmt"):
+        sparse.nbytes(W_HAND, "coo")
+
+
+def test_to_csr_rejects_mask_of_wrong_shape():
+    with pytest.raises(ValueError, match=r"mask: expected .*\(3, 4\).*found shape \(4, 3\)"):
+        sparse.to_csr(W_HAND, np.ones((4, 3), dtype=bool))
+
+
+def test_pattern_matmul_by_hand():
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])   # (d_in, n)
+    B = np.array([[1.0, 0.0], [0.0, 1.0]])   # (n, d_out)
+    pattern = sparse.to_csr(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    out = sparse.pattern_matmul(A, B, pattern)
+    assert np.array_equal(out.toarray(), [[1.0, 0.0], [0.0, 4.0]])
+
+
+@given(sparse_layer_arrays(max_n=7), st.integers(1, 20))
+def test_pattern_matmul_equals_dense_product_on_the_pattern_for_any_chunk(arrays, chunk):
+    X, W, W_csr, _, mask = arrays
+    dZ = np.arange(X.shape[0] * W.shape[1], dtype=np.float64).reshape(X.shape[0], -1) - 3
+    original = sparse._CHUNK
+    try:
+        sparse._CHUNK = chunk  # forces several chunks even for tiny layers
+        out = sparse.pattern_matmul(X.T, dZ, W_csr)
+    finally:
+        sparse._CHUNK = original
+    np.testing.assert_allclose(out.toarray(), (X.T @ dZ) * mask, rtol=1e-12, atol=1e-10)
+
+
+@given(sparse_layer_arrays())
+def test_matmul_agrees_for_dense_and_csr(arrays):
+    X, W, W_csr, _, _ = arrays
+    out = sparse.matmul(X, W_csr)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, X @ W, rtol=1e-12, atol=1e-10)
+
+
+@given(float_matrices((4, 5)), boolean_masks((4, 5)))
+def test_to_csr_to_dense_round_trip_is_exact(W, mask):
+    W = W * mask
+    assert np.array_equal(sparse.to_dense(sparse.to_csr(W)), W)
+    assert np.array_equal(sparse.to_dense(sparse.to_csr(W, mask)), W)
+    assert sparse.nbytes(sparse.to_csr(W)) == sparse.nbytes(W, "csr")
+
+
+@given(sparse_layer_arrays())
+def test_sparse_conversions_do_not_mutate_their_inputs(arrays):
+    X, W, W_csr, _, mask = arrays
+    inputs = [X, W, W_csr, mask]
+    before = [snapshot(a) for a in inputs]
+    sparse.to_csr(W), sparse.to_csr(W, mask), sparse.to_csr(W_csr), sparse.to_dense(W), sparse.to_dense(W_csr)
+    sparse.pattern_mask(W_csr), sparse.mask_values(mask, W_csr), sparse.matmul(X, W_csr)
+    sparse.pattern_matmul(X.T, X @ W, W_csr), sparse.nbytes(W, "csr"), sparse.nbytes(W_csr)
+    assert [snapshot(a) for a in inputs] == before
