@@ -1,0 +1,26 @@
+"""Decomposing a trained DNN into modules (Pan & Rajan, ESEC/FSE 2020).
+
+Rangeet Pan and Hridesh Rajan, "On Decomposing a Deep Neural Network into
+Modules", ESEC/FSE 2020, pp. 889-900, doi:10.1145/3368089.3409668.
+
+One file per section of the paper:
+
+- ``activity``: the activity pass (Alg. 1-2, lines 4-9), linear or relu.
+- ``concern_identification``: CI (Alg. 1) and the sparsity indicator (Alg. 3).
+- ``tangling_identification``: TI (Alg. 2) and the variants' order (Alg. 3).
+- ``concern_modularization``: channel (CM-C, Alg. 4), remove irrelevant
+  edges (CM-RIE, Alg. 5).
+- ``fidelity``: the one table of paper-vs-authors'-code differences.
+- ``approaches``: ``decompose(model, X, y, approach=...)``.
+- ``modules``: the Module type, composition, reuse, replacement, Jaccard.
+- ``experiments`` / ``python -m decomposition``: Table 1.
+"""
+from .activity import PROPAGATIONS, activity_disagreement, activity_pass
+from .approaches import APPROACHES, decompose
+from .fidelity import FIDELITY, Fidelity, fidelity_table
+from .modules import (Module, compose_binary, compose_predict, composed_accuracy, jaccard_mask, jaccard_official,
+                      load_official_modules, mean_pairwise_jaccard, replace_module)
+
+__all__ = ["APPROACHES", "FIDELITY", "PROPAGATIONS", "Fidelity", "Module", "activity_disagreement", "activity_pass",
+           "compose_binary", "compose_predict", "composed_accuracy", "decompose", "fidelity_table", "jaccard_mask",
+           "jaccard_official", "load_official_modules", "mean_pairwise_jaccard", "replace_module"]

@@ -1,0 +1,273 @@
+"""Modules and what users do with them: compose, reuse, replace, compare.
+
+A :class:`Module` is what decomposition produces for one class: the whole
+network with edited weights, in the authors' 10-output form (before CM all
+output columns are live; after CM only the target and the negative column
+are nonzero, the other logits are exactly 0 but still enter the softmax).
+:meth:`Module.binary_view` gives the true 2-output (target, rest) network.
+
+Composition (paper Sec. 5.1.3; the authors' ``Reuse.py``, restated in
+``../shared/official-models/README.md``): every module sees the input; module
+k *votes* when its argmax is its own class. Exactly one vote: that module's
+class. No vote: the module with the highest own-class probability, over all
+modules. Two or more: the highest own-class probability among the voters,
+resolved to the lowest index holding that value. Ties: lowest index.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnlite import functional as F
+from nnlite import sparse
+from nnlite._checks import check_float_array, check_n_features
+
+from .concern_modularization import channel, negative_column
+from .fidelity import FIDELITY
+
+
+@dataclass(frozen=True, eq=False)
+class Module:
+    """One class's module: edited weights and biases in the Keras layout.
+
+    Attributes
+    ----------
+    weights : tuple of ndarray, D_i of shape (n_in_i, n_out_i)
+    biases : tuple of ndarray, d_i of shape (n_out_i,)
+    target : int
+        The class this module recognises (its index in the model's output).
+    approach : str
+        "TI-I", ..., "CM-RIE", or "stored" for modules loaded from disk.
+    """
+
+    weights: tuple
+    biases: tuple
+    target: int
+    approach: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "weights", tuple(self.weights))
+        object.__setattr__(self, "biases", tuple(self.biases))
+        if not 0 <= self.target < self.n_classes:
+            raise ValueError(f"target: expected a class in [0, {self.n_classes}), found {self.target}")
+
+    @property
+    def n_classes(self):
+        return self.weights[-1].shape[1]
+
+    @property
+    def n_inputs(self):
+        return self.weights[0].shape[0]
+
+    # -- forward: the real network (ReLU between layers, softmax at the end)
+    def forward(self, X):
+        """Logits (n, n_classes) of ``X (n, n_inputs)``."""
+        X = check_float_array(X, "X")
+        check_n_features(X, "X", self.n_inputs)
+        return self._logits(X)
+
+    def _logits(self, X):
+        """``forward`` without input checks (callers have checked X)."""
+        A = X.astype(self.weights[0].dtype, copy=False)
+        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+            Z = F.dense_forward(A, W, b)
+            A = F.relu_forward(Z) if i < len(self.weights) - 1 else Z
+        return A
+
+    def predict_proba(self, X):
+        """Softmax over all n_classes outputs, shape (n, n_classes) (the authors' form)."""
+        return F.softmax(self.forward(X))
+
+    def own_probability(self, X):
+        """Probability the module gives its own class, shape (n,)."""
+        return self.predict_proba(X)[:, self.target]
+
+    def votes(self, X):
+        """True where the module's argmax is its own class, shape (n,)."""
+        return self.forward(X).argmax(axis=1) == self.target
+
+    # -- the true two-output form
+    @property
+    def negative_column(self):
+        return negative_column(self.target)
+
+    def is_channeled(self):
+        """True when only the target and negative output columns (and biases) are nonzero (after CM)."""
+        others = np.ones(self.n_classes, dtype=bool)
+        others[[self.target, self.negative_column]] = False
+        return not (np.any(self.weights[-1][:, others]) or np.any(self.biases[-1][others]))
+
+    def binary_view(self):
+        """(weights, biases) of the 2-output network: output 0 = target, output 1 = rest.
+
+        After CM this takes the target and negative columns. A TI module is
+        first channeled with the paper's rule (Alg. 4: mean of the non-target
+        weights and biases), so "rest" is their average.
+        """
+        weights, biases = list(self.weights), list(self.biases)
+        if not self.is_channeled():
+            weights, biases = channel(weights, biases, self.target, FIDELITY["paper"])
+        columns = [self.target, self.negative_column]
+        return weights[:-1] + [weights[-1][:, columns]], biases[:-1] + [biases[-1][columns]]
+
+    def predict_binary(self, X):
+        """True where the 2-output view says "target", shape (n,)."""
+        weights, biases = self.binary_view()
+        return Module(weights, biases, 0, self.approach).forward(X).argmax(axis=1) == 0
+
+    # -- size
+    def count_nonzero(self):
+        """Number of nonzero weights (biases excluded)."""
+        return sum(int(np.count_nonzero(W)) for W in self.weights)
+
+    def nbytes(self, fmt="csr"):
+        """Bytes of weights (stored as ``fmt``: "csr" or "dense") plus biases."""
+        return sum(sparse.nbytes(W, fmt) for W in self.weights) + sum(b.nbytes for b in self.biases)
+
+    def kernel_values(self):
+        """All kernel entries concatenated, shape (n_weights,) (for the Jaccard indices)."""
+        return np.concatenate([np.ravel(W) for W in self.weights])
+
+
+# ---------------------------------------------------------------------------
+# Composition, reuse, replacement
+# ---------------------------------------------------------------------------
+
+def vote(own_probabilities, votes):
+    """The composition rule on precomputed module outputs.
+
+    Parameters
+    ----------
+    own_probabilities : ndarray of shape (n, k)
+        Module j's probability of its own class.
+    votes : ndarray of bool, shape (n, k)
+        Module j's argmax is its own class.
+
+    Returns
+    -------
+    ndarray of int, shape (n,): the index j of the chosen module.
+    """
+    n_votes = votes.sum(axis=1)
+    best_voter_value = np.where(votes, own_probabilities, -np.inf).max(axis=1)
+    # two or more votes: the lowest index whose own-class probability equals the voters' best
+    several = np.argmax(own_probabilities == best_voter_value[:, None], axis=1)
+    return np.where(n_votes == 1, np.argmax(votes, axis=1),
+                    np.where(n_votes == 0, np.argmax(own_probabilities, axis=1), several))
+
+
+def compose_predict(modules, X):
+    """Predictions of the composed classifier: index into ``modules``, shape (n,).
+
+    For the N modules of one model (``modules[k].target == k``) this is the
+    predicted class. Modules may come from different models or data sets
+    (reuse); each votes for its own target.
+    """
+    _check_modules(modules, X)
+    X = check_float_array(X, "X")
+    own, votes = [], []
+    for m in modules:
+        check_n_features(X, "X", m.n_inputs)
+        P = F.softmax(m._logits(X))
+        own.append(P[:, m.target])
+        votes.append(P.argmax(axis=1) == m.target)
+    return vote(np.stack(own, axis=1), np.stack(votes, axis=1))
+
+
+def composed_accuracy(modules, X, y):
+    """Accuracy in [0, 1] of the composed classifier on labels ``y`` (indices into ``modules``)."""
+    y = np.asarray(y)
+    return float(np.mean(compose_predict(modules, X) == y))
+
+
+def compose_binary(module_a, module_b, X):
+    """Reuse: a binary classifier from two modules (possibly of different models).
+
+    Returns
+    -------
+    ndarray of int, shape (n,): 0 for ``module_a``'s class, 1 for ``module_b``'s.
+    """
+    return compose_predict([module_a, module_b], X)
+
+
+def replace_module(modules, k, module):
+    """Replacement: a new list with ``modules[k]`` replaced by ``module`` (e.g. another model's module k)."""
+    if not 0 <= k < len(modules):
+        raise ValueError(f"k: expected an index in [0, {len(modules)}), found {k}")
+    if module.target != modules[k].target:
+        raise ValueError(f"module: expected a module for class {modules[k].target} to replace module {k}, "
+                         f"found one for class {module.target}")
+    return [module if j == k else m for j, m in enumerate(modules)]
+
+
+def _check_modules(modules, X):
+    if len(modules) == 0:
+        raise ValueError("modules: expected at least one Module, found an empty list")
+    for j, m in enumerate(modules):
+        if not isinstance(m, Module):
+            raise TypeError(f"modules[{j}]: expected a decomposition.Module, found {type(m).__name__}")
+
+
+# ---------------------------------------------------------------------------
+# Jaccard indices
+# ---------------------------------------------------------------------------
+
+def jaccard_official(module_a, module_b):
+    """The authors' Jaccard index over distinct kernel values.
+
+    ``|U_a & U_b| / (n_a + n_b - |U_a & U_b|)`` where U are the sets of
+    distinct kernel values (all zeros collapse to one value) and n the
+    numbers of kernel entries. It mostly measures sparsity: identical modules
+    score 1 only when all their kernel values are distinct.
+    """
+    a, b = module_a.kernel_values(), module_b.kernel_values()
+    shared = len(np.intersect1d(np.unique(a), np.unique(b), assume_unique=True))
+    return shared / (a.size + b.size - shared)
+
+
+def jaccard_mask(module_a, module_b):
+    """Positional Jaccard of the nonzero kernel entries, ``|nz_a & nz_b| / |nz_a | nz_b|`` (1 if both empty)."""
+    a, b = module_a.kernel_values() != 0, module_b.kernel_values() != 0
+    union = np.count_nonzero(a | b)
+    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+def mean_pairwise_jaccard(modules, kind="official"):
+    """Mean Jaccard index over all ordered pairs of distinct modules (90 for ten modules)."""
+    index = {"official": jaccard_official, "mask": jaccard_mask}
+    if kind not in index:
+        raise ValueError(f"kind: expected 'official' or 'mask', found {kind!r}")
+    values = [index[kind](a, b) for i, a in enumerate(modules) for j, b in enumerate(modules) if i != j]
+    return float(np.mean(values))
+
+
+# ---------------------------------------------------------------------------
+# The authors' stored modules
+# ---------------------------------------------------------------------------
+
+def resolve_models_dir(models_dir=None):
+    """``models_dir``, else ``$NNLITE_OFFICIAL_MODELS``, else ``../shared/official-models`` beside the repo."""
+    if models_dir is None:
+        models_dir = os.environ.get("NNLITE_OFFICIAL_MODELS",
+                                    Path(__file__).resolve().parents[2] / "shared" / "official-models")
+    return Path(models_dir)
+
+
+def load_official_modules(approach, model_name, models_dir=None):
+    """The authors' stored modules ``modules/<approach>/<model_name>/module<k>.npz`` as Modules.
+
+    approach : "CM-RIE" or "TI-SNE"; model_name : e.g. "mnist-1".
+    """
+    folder = resolve_models_dir(models_dir) / "modules" / approach / model_name
+    paths = sorted(folder.glob("module*.npz"), key=lambda p: int(p.stem[len("module"):]))
+    if not paths:
+        raise FileNotFoundError(f"models_dir: expected module<k>.npz files in {folder}, found none; "
+                                "pass models_dir or set NNLITE_OFFICIAL_MODELS")
+    modules = []
+    for k, path in enumerate(paths):
+        with np.load(path, allow_pickle=False) as f:
+            n_layers = sum(1 for key in f.files if key.startswith("b"))
+            weights = [f[f"W{i}"] for i in range(1, n_layers + 1)]
+            biases = [f[f"b{i}"] for i in range(1, n_layers + 1)]
+        modules.append(Module(weights, biases, k, approach))
+    return modules
