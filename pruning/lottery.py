@@ -1,0 +1,452 @@
+"""The Lottery Ticket Hypothesis, line by line.
+
+J. Frankle and M. Carbin, "The Lottery Ticket Hypothesis: Finding Sparse,
+Trainable Neural Networks", ICLR 2019.
+
+Identifying a winning ticket (paper, section 1), iterated for n rounds:
+
+1. Randomly initialize a neural network f(x; theta_0).      ``randomly_initialize``
+2. Train the network for j iterations, arriving at theta_j.  ``train_network``
+3. Prune p% of the parameters in theta_j, creating a mask m. ``prune_parameters``
+4. Reset the remaining parameters to their values in theta_0,
+   creating the winning ticket f(x; m * theta_0).            ``reset_parameters``
+
+Iterative magnitude pruning (IMP) repeats steps 2-4; in round r the mask
+removes p% of the weights that survived round r - 1, layer by layer (for
+LeNet-300-100: 20% in the two hidden layers, 10% in the output layer), so the
+masks are nested and after r rounds about 0.8^r of the weights remain
+(51.3% after 3 rounds, 21.1% after 7, 7.0% after 12, 3.6% after 15, 1.9% after
+18). Biases are never pruned; they are reset with the weights.
+
+Measurements (paper, section 2): the *early-stopping iteration* is the
+iteration of minimum validation loss, measured every ``eval_every``
+iterations on a validation split held out of the training set (5,000 of
+MNIST's 60,000); the test accuracy reported is the one at that iteration. The
+*random re-initialisation control* (``random_reinitialization``) trains the
+same mask from a fresh draw of the initialiser.
+
+Later work (Frankle et al. 2020, "Linear mode connectivity and the lottery
+ticket hypothesis") *rewinds* to theta_k, the weights after k training
+iterations, instead of theta_0: ``rewind_iteration=k`` (0 = the paper).
+
+Deviations from paper
+---------------------
+- ``n_iterations`` (default 10,000, not 50,000) is scaled down to fit a CPU;
+  the experiment command states what it ran.
+- With rewinding, a round trains ``n_iterations - k`` iterations from theta_k
+  (it continues from iteration k) with a fresh Adam state.
+- Pruning in step 3 uses the weights at the end of training (theta_j with j =
+  n_iterations), as the paper's algorithm states; the early-stopping
+  iteration is only measured.
+
+Resumable runs: after each completed round ``run_trial`` writes, in the
+trial's folder, the mask for the next round (``masks_round_{r}.npz``) and the
+records so far (``records.json``); theta_0 (and theta_k) are written once.
+Every random draw of round r comes from a generator seeded by (seed, trial,
+r), so a run interrupted after round r and started again continues from round
+r + 1 and produces bit-identical results.
+"""
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnlite import MLP
+from nnlite._checks import check_rng
+from nnlite.optim import Adam
+from nnlite.train import minibatches, train_step_inplace
+
+from . import masks as M
+
+LENET_300_100 = (784, 300, 100, 10)
+# Rounds whose fraction remaining the paper reports: 100, 51.3, 21.1, 7.0, 3.6, 1.9 %.
+REPORTED_ROUNDS = (0, 3, 7, 12, 15, 18)
+# Streams of the per-(trial, round) generators: ticket batches, control init, theta_0, split, control batches.
+_STREAM_TICKET, _STREAM_CONTROL, _STREAM_INIT, _STREAM_SPLIT, _STREAM_CONTROL_BATCHES = 0, 1, 2, 3, 11
+
+
+@dataclass
+class LotteryConfig:
+    """Settings of an IMP experiment (defaults: LeNet-300-100 on MNIST, paper values except n_iterations)."""
+    layer_sizes: tuple = LENET_300_100
+    rates: tuple = (0.2, 0.2, 0.1)              # p per layer and round
+    n_rounds: int = 18
+    n_iterations: int = 10_000                  # paper: 50,000
+    batch_size: int = 60
+    lr: float = 1.2e-3
+    init: str = "glorot_normal"
+    eval_every: int = 100
+    rewind_iteration: int = 0                   # 0: reset to theta_0 (the paper)
+    control_rounds: tuple = (3, 7, 12, 15, 18)  # rounds also trained from a random re-initialisation
+    seed: int = 0
+
+    def __post_init__(self):
+        self.layer_sizes, self.rates = tuple(self.layer_sizes), tuple(self.rates)
+        self.control_rounds = tuple(int(r) for r in self.control_rounds)
+        if len(self.rates) != len(self.layer_sizes) - 1:
+            raise ValueError(f"rates: expected one pruning rate per layer ({len(self.layer_sizes) - 1}), "
+                             f"found {len(self.rates)}")
+        for name in ("n_iterations", "batch_size", "eval_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}: expected a positive int, found {getattr(self, name)!r}")
+        if self.n_rounds < 0:
+            raise ValueError(f"n_rounds: expected an int >= 0, found {self.n_rounds!r}")
+        if not 0 <= self.rewind_iteration < self.n_iterations:
+            raise ValueError(f"rewind_iteration: expected 0 <= k < n_iterations = {self.n_iterations}, "
+                             f"found {self.rewind_iteration!r}")
+
+
+def _round_rng(config, trial, round_index, stream):
+    """The generator of one (trial, round, stream): the same bits whenever the round is run."""
+    return np.random.default_rng([config.seed, trial, round_index, stream])
+
+
+# -- step 1 -------------------------------------------------------------
+def randomly_initialize(layer_sizes, init="glorot_normal", rng=None):
+    """Step 1: f(x; theta_0), a fresh MLP (biases 0)."""
+    return MLP(layer_sizes, init=init, rng=rng)
+
+
+# -- step 2 -------------------------------------------------------------
+def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_every=100,
+                  snapshot_iteration=None, rng=None):
+    """Step 2: train a copy of ``model`` for ``n_iterations`` Adam steps; masked weights stay 0.
+
+    Parameters
+    ----------
+    model : nnlite.MLP
+    data : dict with X_train (n, d), y_train (n,), X_val, y_val, X_test, y_test
+    n_iterations : int
+    eval_every : int
+        Validation loss is measured after every ``eval_every`` iterations
+        (and at iteration 0); the minimum gives the early-stopping iteration.
+    snapshot_iteration : int or None
+        Also return a copy of the weights after this many iterations
+        (theta_k for rewinding).
+
+    Returns
+    -------
+    trained : nnlite.MLP (the weights after n_iterations)
+    record : dict with early_stop_iteration, val_loss_at_early_stop,
+        test_accuracy_at_early_stop, test_accuracy_final, val_loss (the curve),
+        and ``snapshot`` (an MLP or None; remove it before JSON).
+    """
+    rng = check_rng(rng)
+    trained, optimizer = model.copy(), Adam(lr)
+    X, y = data["X_train"], data["y_train"]
+    val_iterations, val_losses = [0], [trained.loss(data["X_val"], data["y_val"])]
+    best_loss, best_model = val_losses[0], trained.copy()
+    snapshot = trained.copy() if snapshot_iteration == 0 else None
+    iteration, batches = 0, []
+    while iteration < n_iterations:
+        if not batches:
+            batches = minibatches(len(X), batch_size, rng)
+            batches = [b for b in batches if len(b) == batch_size] or batches   # drop a ragged last batch
+        idx = batches.pop(0)
+        train_step_inplace(trained, optimizer, X[idx], y[idx])
+        iteration += 1
+        if iteration == snapshot_iteration:
+            snapshot = trained.copy()
+        if iteration % eval_every == 0 or iteration == n_iterations:
+            val_iterations.append(iteration)
+            val_losses.append(trained.loss(data["X_val"], data["y_val"]))
+            if val_losses[-1] < best_loss:
+                best_loss, best_model = val_losses[-1], trained.copy()
+    record = {"early_stop_iteration": val_iterations[int(np.argmin(val_losses))],
+              "val_loss_at_early_stop": float(best_loss),
+              "test_accuracy_at_early_stop": best_model.score(data["X_test"], data["y_test"]),
+              "test_accuracy_final": trained.score(data["X_test"], data["y_test"]),
+              "val_iterations": val_iterations, "val_loss": [float(v) for v in val_losses],
+              "snapshot": snapshot}
+    return trained, record
+
+
+# -- step 3 -------------------------------------------------------------
+def prune_parameters(trained, rates):
+    """Step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
+    return M.prune_masks(trained, list(rates), method="magnitude", scope="layer")
+
+
+# -- step 4 -------------------------------------------------------------
+def reset_parameters(masks, theta_0):
+    """Step 4: the winning ticket f(x; m * theta_0): theta_0's weights and biases under ``masks``."""
+    return M.set_masks(theta_0, masks)
+
+
+def random_reinitialization(masks, layer_sizes, init="glorot_normal", rng=None):
+    """The control: the same masks on a fresh random initialisation."""
+    return M.set_masks(randomly_initialize(layer_sizes, init, rng), masks)
+
+
+# -- saving and resuming ------------------------------------------------------
+def _atomic_write(path, write):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save_arrays(path, arrays):
+    """Write a dict of arrays to ``path`` (.npz, no pickle), atomically."""
+    _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+
+
+def load_arrays(path):
+    with np.load(path, allow_pickle=False) as f:
+        return dict(f)
+
+
+def save_json(path, obj):
+    _atomic_write(Path(path), lambda f: f.write(json.dumps(obj, indent=1).encode()))
+
+
+def _model_arrays(model):
+    return {**{f"W{i}": W for i, W in enumerate(model.weights)}, **{f"b{i}": b for i, b in enumerate(model.biases)}}
+
+
+def _model_from_arrays(arrays, n_layers):
+    return MLP.from_weights([arrays[f"W{i}"] for i in range(n_layers)], [arrays[f"b{i}"] for i in range(n_layers)])
+
+
+def _masks_arrays(masks):
+    return {f"mask{i}": m for i, m in enumerate(masks)}
+
+
+# -- IMP for one trial --------------------------------------------------------------
+def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False):
+    """Iterative magnitude pruning for one trial, resuming from ``out_dir/trial_{trial}`` if present.
+
+    Parameters
+    ----------
+    config : LotteryConfig
+    data : dict of arrays (see ``train_network``)
+    trial : int
+    out_dir : str or Path
+    on_round_end : callable(trial, round_index) or None
+        Called after a round's state is saved (e.g. to stop a time-boxed run).
+
+    Returns
+    -------
+    records : list of dict, one per round 0..n_rounds.
+    """
+    folder = Path(out_dir) / f"trial_{trial}"
+    folder.mkdir(parents=True, exist_ok=True)
+    n_layers = len(config.layer_sizes) - 1
+    state_path = folder / "records.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {"config": _config_json(config),
+                                                                            "records": []}
+    state["records"] = state["records"][:config.n_rounds + 1]
+    if _resumable_part(state["config"]) != _resumable_part(_config_json(config)):
+        raise ValueError(f"out_dir: {folder} holds a run with config {state['config']}, found {_config_json(config)}; "
+                         "use another --out folder or the same settings (only n_rounds may change)")
+    # Alg. step 1 (once per trial; theta_0 saved for every later reset)
+    if (folder / "theta_0.npz").exists():
+        theta_0 = _model_from_arrays(load_arrays(folder / "theta_0.npz"), n_layers)
+    else:
+        theta_0 = randomly_initialize(config.layer_sizes, config.init, _round_rng(config, trial, 0, _STREAM_INIT))
+        save_arrays(folder / "theta_0.npz", _model_arrays(theta_0))
+    records = state["records"]
+    start = len(records)
+    masks = (M.current_masks(theta_0) if start == 0 else
+             [load_arrays(folder / f"masks_round_{start}.npz")[f"mask{i}"] for i in range(n_layers)])
+    rewind_path = folder / "theta_rewind.npz"
+    theta_rewind = _model_from_arrays(load_arrays(rewind_path), n_layers) if rewind_path.exists() else None
+    k = config.rewind_iteration
+    for round_index in range(start, config.n_rounds + 1):
+        t0 = time.perf_counter()
+        # Alg. step 4 (round 0: the dense network is theta_0 itself)
+        start_model = reset_parameters(masks, theta_0 if (k == 0 or theta_rewind is None) else theta_rewind)
+        n_iterations = config.n_iterations if (k == 0 or round_index == 0) else config.n_iterations - k
+        # Alg. step 2
+        trained, record = train_network(start_model, data, n_iterations, batch_size=config.batch_size, lr=config.lr,
+                                         eval_every=config.eval_every,
+                                         snapshot_iteration=k if (k and round_index == 0) else None,
+                                         rng=_round_rng(config, trial, round_index, _STREAM_TICKET))
+        snapshot = record.pop("snapshot")
+        if snapshot is not None:                       # theta_k, kept for every later reset
+            theta_rewind = snapshot
+            save_arrays(rewind_path, _model_arrays(theta_rewind))
+        record.update(round=round_index, fraction_remaining=M.fraction_remaining(masks),
+                      layer_fraction_remaining=[M.fraction_remaining(masks, i) for i in range(n_layers)])
+        if round_index in config.control_rounds:
+            control = random_reinitialization(masks, config.layer_sizes, config.init,
+                                              _round_rng(config, trial, round_index, _STREAM_CONTROL))
+            _, control_record = train_network(control, data, n_iterations, batch_size=config.batch_size,
+                                              lr=config.lr, eval_every=config.eval_every,
+                                              rng=_round_rng(config, trial, round_index, _STREAM_CONTROL_BATCHES))
+            control_record.pop("snapshot")
+            record["control"] = control_record
+        record["seconds"] = time.perf_counter() - t0
+        # Alg. step 3: the mask of the next round, from the trained weights
+        masks = prune_parameters(trained, config.rates)
+        save_arrays(folder / f"masks_round_{round_index + 1}.npz", _masks_arrays(masks))
+        records.append(record)
+        save_json(state_path, {"config": _config_json(config), "records": records})
+        if progress:
+            print(f"trial {trial} round {round_index}: {100 * record['fraction_remaining']:.1f}% remaining, "
+                  f"test acc {record['test_accuracy_at_early_stop']:.4f} at iteration "
+                  f"{record['early_stop_iteration']} ({record['seconds']:.0f} s)", flush=True)
+        if on_round_end is not None:
+            on_round_end(trial, round_index)
+    return records
+
+
+def _resumable_part(config_json):
+    """The settings a resumed run must share with the saved one (all but n_rounds)."""
+    return {k: v for k, v in config_json.items() if k != "n_rounds"}
+
+
+def _config_json(config):
+    return json.loads(json.dumps(asdict(config)))
+
+
+# -- the experiment: python -m pruning lottery ---------------------------------
+def load_data(n_validation=5000, n_train=None, data_dir=None, seed=0):
+    """MNIST as float32 rows in [0, 1], with ``n_validation`` training images held out (a fixed split per seed).
+
+    ``n_train`` keeps a random subset of the remaining training images (quick runs).
+    """
+    from nnlite import data as D
+    X, y = D.load_mnist("train", data_dir)
+    X_test, y_test = D.load_mnist("test", data_dir)
+    rng = np.random.default_rng([seed, _STREAM_SPLIT])
+    X_train, X_val, y_train, y_val = D.train_validation_split(X, y, rng=rng, n_validation=n_validation)
+    if n_train is not None and n_train < len(X_train):
+        keep = rng.choice(len(X_train), n_train, replace=False)
+        X_train, y_train = X_train[keep], y_train[keep]
+    flat = lambda images: D.flatten(D.scale_255(images))  # noqa: E731
+    return {"X_train": flat(X_train), "y_train": y_train, "X_val": flat(X_val), "y_val": y_val,
+            "X_test": flat(X_test), "y_test": y_test}
+
+
+def _mean_std(values):
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()), "std": float(values.std()), "n": int(len(values))}
+
+
+def summarize(trial_records, reported_rounds=REPORTED_ROUNDS):
+    """Mean and std over trials, per round, of the ticket's and the control's measurements, and the targets."""
+    summary = {"rounds": []}
+    n_done = min((len(r) for r in trial_records), default=0)
+    for round_index in range(n_done):
+        rows = [records[round_index] for records in trial_records]
+        entry = {"round": round_index, "reported": round_index in reported_rounds,
+                 "percent_remaining": 100 * rows[0]["fraction_remaining"]}
+        for key in ("test_accuracy_at_early_stop", "early_stop_iteration", "test_accuracy_final"):
+            entry[key] = _mean_std([r[key] for r in rows])
+            if all("control" in r for r in rows):
+                entry[f"control_{key}"] = _mean_std([r["control"][key] for r in rows])
+        summary["rounds"].append(entry)
+    by_round = {e["round"]: e for e in summary["rounds"]}
+    targets = {}
+    if 0 in by_round:
+        dense = by_round[0]["test_accuracy_at_early_stop"]["mean"]
+        for r, name in ((7, "21.1"), (12, "7.0")):
+            if r in by_round:
+                gap = 100 * (by_round[r]["test_accuracy_at_early_stop"]["mean"] - dense)
+                targets[f"ticket_{name}_minus_dense_points"] = gap
+                targets[f"ticket_{name}_within_0.2_of_dense_or_above"] = bool(gap >= -0.2)
+        if 12 in by_round and "control_test_accuracy_at_early_stop" in by_round[12]:
+            gap = 100 * (by_round[12]["test_accuracy_at_early_stop"]["mean"]
+                         - by_round[12]["control_test_accuracy_at_early_stop"]["mean"])
+            targets["ticket_minus_control_7.0_points"] = gap
+            targets["control_7.0_at_least_0.5_below_ticket"] = bool(gap >= 0.5)
+        if 7 in by_round:
+            it_dense = by_round[0]["early_stop_iteration"]["mean"]
+            it_ticket = by_round[7]["early_stop_iteration"]["mean"]
+            targets["early_stop_iteration_dense"] = it_dense
+            targets["early_stop_iteration_21.1"] = it_ticket
+            targets["early_stop_21.1_earlier_than_dense"] = bool(it_ticket < it_dense)
+    summary["targets"] = targets
+    return summary
+
+
+def plot_summary(summary, path):
+    """Test accuracy and early-stop iteration against percent of weights remaining (ticket and control)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rounds = summary["rounds"]
+    pct = np.array([e["percent_remaining"] for e in rounds])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, label in ((axes[0], "test_accuracy_at_early_stop", "test accuracy at early stop (%)"),
+                           (axes[1], "early_stop_iteration", "early-stop iteration")):
+        scale = 100 if "accuracy" in key else 1
+        mean = scale * np.array([e[key]["mean"] for e in rounds])
+        std = scale * np.array([e[key]["std"] for e in rounds])
+        ax.errorbar(pct, mean, yerr=std, fmt="-o", ms=3, capsize=2, label="winning ticket (reset to theta_0)")
+        ctrl = [e for e in rounds if f"control_{key}" in e]
+        if ctrl:
+            ax.errorbar([e["percent_remaining"] for e in ctrl], [scale * e[f"control_{key}"]["mean"] for e in ctrl],
+                        yerr=[scale * e[f"control_{key}"]["std"] for e in ctrl], fmt="--s", ms=3, capsize=2,
+                        label="random re-initialisation")
+        ax.set(xscale="log", xlabel="percent of weights remaining", ylabel=label)
+        ax.invert_xaxis()
+        ax.set_xticks([100, 51.3, 21.1, 7.0, 3.6, 1.9], labels=["100", "51.3", "21.1", "7.0", "3.6", "1.9"])
+        ax.legend(fontsize=8)
+    fig.suptitle("LeNet-300-100 on MNIST, iterative magnitude pruning")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def add_arguments(parser):
+    """Options of ``python -m pruning lottery``."""
+    defaults = LotteryConfig()
+    parser.add_argument("--iterations", type=int, default=defaults.n_iterations,
+                        help="training iterations per round (paper: 50000)")
+    parser.add_argument("--rounds", type=int, default=defaults.n_rounds, help="pruning rounds after the dense one")
+    parser.add_argument("--trials", type=int, default=3, help="number of trials (paper: 5)")
+    parser.add_argument("--trial-ids", type=int, nargs="+", default=None,
+                        help="run only these trials (e.g. one per process); the summary uses the finished ones")
+    parser.add_argument("--eval-every", type=int, default=defaults.eval_every)
+    parser.add_argument("--rewind", type=int, default=0, help="rewind to theta_k after k iterations (0: theta_0)")
+    parser.add_argument("--control-rounds", type=int, nargs="*", default=list(defaults.control_rounds))
+    parser.add_argument("--n-train", type=int, default=None, help="training subset (default: all 55000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
+    parser.add_argument("--out", default="results/lottery", help="run folder (resumed if it exists)")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1 is fastest for batch 60)")
+    parser.add_argument("--summary-only", action="store_true", help="summarise the finished rounds, train nothing")
+    parser.add_argument("--quick", action="store_true",
+                        help="minutes, not hours: 300 iterations, rounds 0-7, 2 trials, 10000 training images")
+
+
+def config_from_args(args):
+    if args.quick:
+        args.iterations, args.rounds, args.trials, args.n_train, args.eval_every = 300, 7, 2, 10000, 50
+        args.control_rounds = [3, 7]
+    return LotteryConfig(n_rounds=args.rounds, n_iterations=args.iterations, eval_every=args.eval_every,
+                         rewind_iteration=args.rewind, control_rounds=tuple(args.control_rounds), seed=args.seed)
+
+
+def main(args):
+    """``python -m pruning lottery``: run (or resume) the trials, print a JSON summary, write plots."""
+    from .obd import blas_threads
+    config = config_from_args(args)
+    out = Path(args.out)
+    trial_ids = args.trial_ids if args.trial_ids is not None else list(range(args.trials))
+    t0 = time.perf_counter()
+    if not args.summary_only:
+        data = load_data(n_train=args.n_train, data_dir=args.data_dir, seed=config.seed)
+        with blas_threads(args.blas_threads):
+            for trial in trial_ids:
+                run_trial(config, data, trial, out, progress=True)
+    trial_records = [json.loads(p.read_text())["records"] for p in sorted(out.glob("trial_*/records.json"))]
+    summary = summarize(trial_records, [r for r in REPORTED_ROUNDS if r <= config.n_rounds])
+    summary.update(config=_config_json(config), n_trials=len(trial_records), seconds=time.perf_counter() - t0,
+                   seconds_per_round=float(np.mean([r["seconds"] for t in trial_records for r in t]))
+                   if trial_records else None)
+    save_json(out / "summary.json", summary)
+    if summary["rounds"]:
+        plot_summary(summary, out / "lottery.png")
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,367 @@
+"""Masks and pruning primitives shared by every method in ``pruning``.
+
+A mask is a boolean array of a weight's shape, True where the weight may be
+nonzero (``nnlite`` notation). Pruning only ever turns True entries False:
+a new mask is the old mask AND the survivors of this step, so pruning never
+revives a weight. ``nnlite.optim`` keeps a masked weight and all its optimizer
+state at exactly 0 during training.
+
+The primitives
+--------------
+1. ``n_to_prune(amount, n_unpruned)``: how many weights a step removes.
+   ``amount`` is a float fraction in [0, 1] or an int count, always of the
+   *currently unpruned* weights (those whose mask entry is True).
+2. ``lowest_score_mask`` / ``global_lowest_score_masks``: remove the
+   ``amount`` unpruned entries with the lowest score, within one array or
+   across a list of arrays (global unstructured pruning). Magnitude pruning
+   uses the score |W|; Optimal Brain Damage uses its saliencies.
+3. ``magnitude_mask``, ``global_magnitude_masks``, ``random_mask``,
+   ``global_random_masks``: the usual instances of 2.
+4. ``prune(model, amount, method, scope, layers, rng)``: a new ``MLP`` with
+   pruned masks (per layer or global).
+5. ``apply_masks`` (intersect with the current masks, never revives),
+   ``set_masks`` (replace them; for regrowth in dynamic sparse training) and
+   ``remove_masks`` (bake the masks in: the zeros stay, the masks go, so later
+   training may grow them back). Each returns a new model; the ``_inplace``
+   variants mutate.
+
+Differences from torch.nn.utils.prune
+-------------------------------------
+Same as torch: a float ``amount`` is a fraction of the currently unpruned
+entries rounded with Python's ``round`` (half to even), an int is a count and
+must not exceed the number of unpruned entries; a float outside [0, 1], a
+negative int or a bool is an error; global unstructured pruning ranks all
+unpruned entries of all chosen layers together; applying a mask to a pruned
+weight keeps the intersection; ``remove`` makes the pruning permanent.
+
+Different:
+
+- Ties are broken deterministically: among equal scores the entry with the
+  lower flat (row-major) index is pruned first, and in global pruning the
+  earlier layer first. torch uses ``topk``, whose order among ties is not
+  specified.
+- Pruning is destructive: the masked entries of the weight are set to 0 in
+  the weight itself. torch keeps ``weight_orig`` and multiplies by the mask
+  in a forward pre-hook, so pruned values can be recovered; here a method that
+  needs the old values (lottery tickets: theta_0) keeps its own copy.
+- Masks live on the model (``model.masks``) and the optimizers respect them;
+  torch relies on the hook and on gradients through ``weight_orig * mask``
+  (momentum can still move ``weight_orig``, only the product stays 0).
+- ``remove_masks`` sets ``model.masks`` to None: the zeros are baked in and
+  may be trained away afterwards, exactly as after ``torch...prune.remove``.
+  It leaves an unmasked layer alone, where torch's ``remove`` raises.
+- Functions return new masks / new models and never mutate their arguments
+  unless the name ends in ``_inplace``; torch's functions modify the module.
+- Only unstructured pruning of weights (not biases) is provided; there is no
+  ``ln_structured``. An int ``amount`` in global pruning counts entries over
+  all chosen layers, as in torch.
+- Scores may be any finite array (``importance_scores`` in torch); NaN scores
+  are rejected instead of being ranked.
+"""
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from nnlite import sparse
+from nnlite._checks import check_rng
+
+METHODS = ("magnitude", "random")
+SCOPES = ("layer", "global")
+
+
+# -- 1. how many to prune -----------------------------------------------------
+def n_to_prune(amount, n_unpruned, name="amount"):
+    """Number of entries a pruning step removes out of ``n_unpruned``.
+
+    Parameters
+    ----------
+    amount : float in [0, 1] or int >= 0
+        A fraction of the currently unpruned entries (rounded half to even,
+        like ``torch.nn.utils.prune``) or a count (at most ``n_unpruned``).
+    n_unpruned : int
+    """
+    if isinstance(amount, (bool, np.bool_)) or not isinstance(amount, numbers.Real):
+        raise TypeError(f"{name}: expected a float in [0, 1] or a non-negative int, found {amount!r}")
+    if isinstance(amount, numbers.Integral):
+        if amount < 0 or amount > n_unpruned:
+            raise ValueError(f"{name}: expected an int count in [0, {n_unpruned}] (the number of unpruned "
+                             f"entries), found {amount}; pass a smaller count or a fraction")
+        return int(amount)
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"{name}: expected a fraction in [0, 1] of the unpruned entries, found {amount!r}; "
+                         "an int is read as a count")
+    return int(round(float(amount) * n_unpruned))
+
+
+# -- helpers -------------------------------------------------------------------
+def _full_mask(mask, shape, name):
+    """``mask`` as a fresh boolean array of ``shape`` (all True for None)."""
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != tuple(shape):
+        raise ValueError(f"{name}: expected a boolean mask of shape {tuple(shape)}, found {mask.dtype} "
+                         f"{mask.shape}; build it with np.ones(W.shape, dtype=bool)")
+    return mask.copy()
+
+
+def _check_scores(scores, name):
+    if sp.issparse(scores):
+        raise TypeError(f"{name}: expected a dense ndarray of scores, found {type(scores).__name__}")
+    scores = np.asarray(scores)
+    if not np.issubdtype(scores.dtype, np.number) or np.iscomplexobj(scores):
+        raise TypeError(f"{name}: expected real numeric scores, found dtype {scores.dtype}")
+    if np.isnan(scores).any():
+        raise ValueError(f"{name}: expected scores without NaN, found {int(np.isnan(scores).sum())} NaN entries")
+    return scores
+
+
+def magnitudes(W):
+    """|W| as a dense array of W's shape (a CSR weight's unstored entries are 0).
+
+    The dense result is as large as the mask it is compared with.
+    """
+    if sparse.is_sparse(W):
+        return sparse.to_dense(abs(W))
+    return np.abs(np.asarray(W))
+
+
+def _lowest(scores, n):
+    """Flat indices of the ``n`` lowest ``scores``; ties go to the lower index."""
+    return np.argsort(scores, kind="stable")[:n]
+
+
+# -- 2. lowest-score pruning --------------------------------------------------
+def lowest_score_mask(scores, amount, mask=None):
+    """New mask removing the ``amount`` unpruned entries of lowest score.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_in, n_out)
+        Importance of each entry (e.g. |W| or a saliency).
+    amount : float in [0, 1] or int
+        Fraction or count of the currently unpruned entries (``mask`` True).
+    mask : bool ndarray of shape (n_in, n_out) or None
+        The current mask (None: nothing pruned yet). Not modified.
+
+    Returns
+    -------
+    new_mask : bool ndarray of shape (n_in, n_out), a subset of ``mask``.
+    """
+    return global_lowest_score_masks([scores], amount, [mask])[0]
+
+
+def global_lowest_score_masks(scores, amount, masks=None):
+    """New masks removing the ``amount`` lowest-score unpruned entries over all arrays.
+
+    Parameters
+    ----------
+    scores : list of ndarray, the i-th of shape (n_in_i, n_out_i)
+    amount : float in [0, 1] or int
+        Fraction or count of the unpruned entries of all arrays together.
+    masks : list of (bool ndarray or None) or None
+
+    Returns
+    -------
+    new_masks : list of bool ndarray, each a subset of the given mask.
+    """
+    scores = [_check_scores(s, f"scores[{i}]") for i, s in enumerate(scores)]
+    masks = [None] * len(scores) if masks is None else list(masks)
+    if len(masks) != len(scores):
+        raise ValueError(f"masks: expected {len(scores)} masks (one per score array), found {len(masks)}")
+    new_masks = [_full_mask(m, s.shape, f"masks[{i}]") for i, (s, m) in enumerate(zip(scores, masks))]
+    alive = np.concatenate([m.ravel() for m in new_masks]) if new_masks else np.zeros(0, bool)
+    flat_scores = np.concatenate([s.ravel().astype(np.float64) for s in scores]) if scores else np.zeros(0)
+    candidates = np.flatnonzero(alive)
+    n = n_to_prune(amount, len(candidates))
+    alive[candidates[_lowest(flat_scores[candidates], n)]] = False
+    bounds = np.cumsum([0] + [m.size for m in new_masks])
+    return [alive[a:b].reshape(m.shape) for a, b, m in zip(bounds[:-1], bounds[1:], new_masks)]
+
+
+# -- 3. magnitude and random pruning ----------------------------------------
+def magnitude_mask(W, amount, mask=None):
+    """New mask removing the ``amount`` unpruned entries of smallest |W| (cf. ``prune.l1_unstructured``)."""
+    return lowest_score_mask(magnitudes(W), amount, mask)
+
+
+def global_magnitude_masks(weights, amount, masks=None):
+    """New masks removing the smallest |W| over all ``weights`` together (cf. ``prune.global_unstructured``)."""
+    return global_lowest_score_masks([magnitudes(W) for W in weights], amount, masks)
+
+
+def random_mask(shape, amount, mask=None, rng=None):
+    """New mask removing ``amount`` unpruned entries chosen uniformly at random (cf. ``prune.random_unstructured``).
+
+    ``shape`` is a weight's shape (or the weight itself).
+    """
+    return global_random_masks([shape], amount, [mask], rng)[0]
+
+
+def global_random_masks(shapes, amount, masks=None, rng=None):
+    """New masks removing ``amount`` unpruned entries uniformly at random over all arrays."""
+    rng = check_rng(rng)
+    shapes = [tuple(s.shape) if hasattr(s, "shape") else tuple(s) for s in shapes]
+    masks = [None] * len(shapes) if masks is None else list(masks)
+    if len(masks) != len(shapes):
+        raise ValueError(f"masks: expected {len(shapes)} masks (one per shape), found {len(masks)}")
+    # Random scores for the unpruned entries: a uniform random subset of them is lowest.
+    sizes = [int(np.prod(s)) for s in shapes]
+    flat = rng.random(sum(sizes))
+    bounds = np.cumsum([0] + sizes)
+    scores = [flat[a:b].reshape(s) for a, b, s in zip(bounds[:-1], bounds[1:], shapes)]
+    return global_lowest_score_masks(scores, amount, masks)
+
+
+# -- model-level helpers --------------------------------------------------------
+def current_masks(model):
+    """Fresh boolean masks of every layer of ``model`` (all True where it has none)."""
+    return [_full_mask(m, W.shape, f"model.masks[{i}]") for i, (W, m) in enumerate(zip(model.weights, model.masks))]
+
+
+def check_layers(layers, n_layers):
+    """Sorted unique layer indices (None: all layers); errors name the valid range."""
+    if layers is None:
+        return list(range(n_layers))
+    layers = [layers] if isinstance(layers, numbers.Integral) else list(layers)
+    for i in layers:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) or not -n_layers <= i < n_layers:
+            raise ValueError(f"layers: expected layer indices in [0, {n_layers}) for a model with {n_layers} "
+                             f"layers, found {i!r}")
+    return sorted({int(i) % n_layers for i in layers})
+
+
+def fraction_remaining(masks, layers=None):
+    """Fraction of entries that are still unpruned (True) over ``masks`` (or the chosen layers)."""
+    chosen = [masks[i] for i in check_layers(layers, len(masks))]
+    return float(sum(int(m.sum()) for m in chosen) / sum(m.size for m in chosen))
+
+
+# -- 4. pruning a model -----------------------------------------------------
+def prune_masks(model, amount, method="magnitude", scope="layer", layers=None, rng=None):
+    """New masks for ``model`` after one pruning step (the model is not changed).
+
+    Parameters
+    ----------
+    model : nnlite.MLP
+    amount : float or int, or (scope="layer") a sequence with one per chosen layer
+        Fraction or count of the currently unpruned weights to remove: of each
+        chosen layer (scope="layer") or of all chosen layers together
+        (scope="global").
+    method : "magnitude" or "random"
+    scope : "layer" or "global"
+    layers : int, sequence of int or None
+        The layers to prune (None: all); biases are never pruned.
+    rng : None, int or np.random.Generator
+        Used by method="random".
+
+    Returns
+    -------
+    masks : list of bool ndarray, one per layer (unchosen layers keep theirs).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
+    if scope not in SCOPES:
+        raise ValueError(f"scope: expected one of {SCOPES}, found {scope!r}")
+    rng = check_rng(rng)
+    layers = check_layers(layers, model.n_layers)
+    masks = current_masks(model)
+    weights = [model.weights[i] for i in layers]
+    old = [masks[i] for i in layers]
+    if scope == "global":
+        new = (global_magnitude_masks(weights, amount, old) if method == "magnitude"
+               else global_random_masks(weights, amount, old, rng))
+    else:
+        amounts = _per_layer(amount, len(layers))
+        new = [magnitude_mask(W, a, m) if method == "magnitude" else random_mask(W.shape, a, m, rng)
+               for W, a, m in zip(weights, amounts, old)]
+    for i, m in zip(layers, new):
+        masks[i] = m
+    return masks
+
+
+def _per_layer(amount, n_layers):
+    if isinstance(amount, (numbers.Real, np.bool_)):
+        return [amount] * n_layers
+    amounts = list(amount)
+    if len(amounts) != n_layers:
+        raise ValueError(f"amount: expected one amount or {n_layers} (one per chosen layer), found {len(amounts)}")
+    return amounts
+
+
+def prune(model, amount, method="magnitude", scope="layer", layers=None, rng=None):
+    """A new model pruned by one step of ``prune_masks`` (same arguments)."""
+    return apply_masks(model, prune_masks(model, amount, method, scope, layers, rng))
+
+
+# -- 5. applying, replacing and removing masks ------------------------------
+def _check_masks(model, masks):
+    masks = list(masks)
+    if len(masks) != model.n_layers:
+        raise ValueError(f"masks: expected {model.n_layers} masks (one per layer, None to leave a layer alone), "
+                         f"found {len(masks)}")
+    return [None if m is None else _full_mask(m, W.shape, f"masks[{i}]")
+            for i, (W, m) in enumerate(zip(model.weights, masks))]
+
+
+def apply_masks_inplace(model, masks):
+    """Intersect each layer's mask with ``masks[i]`` (None: leave it) and zero the pruned weights."""
+    masks = _check_masks(model, masks)
+    for i, (m, old) in enumerate(zip(masks, current_masks(model))):
+        if m is not None:
+            model.set_mask_inplace(i, m & old)
+    return model
+
+
+def apply_masks(model, masks):
+    """A copy of ``model`` with ``apply_masks_inplace`` applied."""
+    return apply_masks_inplace(model.copy(), masks)
+
+
+def set_masks_inplace(model, masks):
+    """Replace each layer's mask by ``masks[i]`` (None: leave it).
+
+    Entries that become True again keep their current value (0 if they had
+    been pruned), so a regrown connection starts at 0.
+    """
+    masks = _check_masks(model, masks)
+    for i, m in enumerate(masks):
+        if m is not None:
+            model.set_mask_inplace(i, m)
+    return model
+
+
+def set_masks(model, masks):
+    """A copy of ``model`` with ``set_masks_inplace`` applied."""
+    return set_masks_inplace(model.copy(), masks)
+
+
+def remove_masks_inplace(model):
+    """Bake the masks into the weights (like ``torch.nn.utils.prune.remove``) and drop them.
+
+    Masked weights are 0 already; a CSR weight also drops its masked stored
+    entries. Afterwards nothing holds the zeros: training can move them.
+    """
+    for i, (W, m) in enumerate(zip(model.weights, model.masks)):
+        if m is None:
+            continue
+        if sparse.is_sparse(W):
+            rows, cols = sparse.stored_positions(W)
+            keep = m[rows, cols]
+            model.weights[i] = sp.csr_array((W.data[keep], (rows[keep], cols[keep])), shape=W.shape)
+        else:
+            W *= m
+        model.masks[i] = None
+    return model
+
+
+def remove_masks(model):
+    """A copy of ``model`` with the masks baked in and removed."""
+    return remove_masks_inplace(model.copy())
+
+
+__all__ = ["n_to_prune", "magnitudes", "lowest_score_mask", "global_lowest_score_masks", "magnitude_mask",
+           "global_magnitude_masks", "random_mask", "global_random_masks", "current_masks", "check_layers",
+           "fraction_remaining", "prune_masks", "prune", "apply_masks", "apply_masks_inplace", "set_masks",
+           "set_masks_inplace", "remove_masks", "remove_masks_inplace"]

@@ -1,0 +1,149 @@
+"""pruning.lottery: IMP masks nest, resets are bit-exact, runs resume with identical results."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from pruning import lottery as LT
+from pruning import masks as M
+
+SIZES = (12, 8, 6, 3)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 12))
+
+    def draw(n):
+        y = rng.integers(0, 3, n)
+        return (centers[y] + 0.8 * rng.normal(size=(n, 12))).astype(np.float32), y
+    (X, y), (Xv, yv), (Xt, yt) = draw(240), draw(60), draw(60)
+    return {"X_train": X, "y_train": y, "X_val": Xv, "y_val": yv, "X_test": Xt, "y_test": yt}
+
+
+def _config(**kwargs):
+    base = dict(layer_sizes=SIZES, rates=(0.2, 0.2, 0.1), n_rounds=3, n_iterations=30, batch_size=20, eval_every=10,
+                control_rounds=(2,), seed=1)
+    return LT.LotteryConfig(**{**base, **kwargs})
+
+
+def _strip_seconds(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def test_imp_masks_are_nested_and_follow_the_per_layer_rates(data, tmp_path):
+    config = _config()
+    records = LT.run_trial(config, data, 0, tmp_path)
+    masks = [[LT.load_arrays(tmp_path / "trial_0" / f"masks_round_{r}.npz")[f"mask{i}"] for i in range(3)]
+             for r in range(1, 5)]
+    previous = [np.ones((a, b), bool) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    for round_masks in masks:
+        for i, (new, old) in enumerate(zip(round_masks, previous)):
+            assert not np.any(new & ~old)                                          # nested
+            assert int(old.sum() - new.sum()) == M.n_to_prune(config.rates[i], int(old.sum()))
+        previous = round_masks
+    assert [r["round"] for r in records] == [0, 1, 2, 3] and records[0]["fraction_remaining"] == 1.0
+    assert "control" in records[2] and "control" not in records[1]
+
+
+def test_reset_restores_the_survivors_initial_values_bit_for_bit(data):
+    theta_0 = LT.randomly_initialize(SIZES, rng=0)
+    trained, _ = LT.train_network(theta_0, data, 20, batch_size=20, rng=0)
+    masks = LT.prune_parameters(trained, (0.5, 0.5, 0.5))
+    ticket = LT.reset_parameters(masks, theta_0)
+    for W, W0, m in zip(ticket.weights, theta_0.weights, masks):
+        assert W.tobytes() == (W0 * m).tobytes() and np.all(W[m] == W0[m])
+    assert all(np.array_equal(b, b0) for b, b0 in zip(ticket.biases, theta_0.biases))
+    control = LT.random_reinitialization(masks, SIZES, rng=1)
+    assert all(np.array_equal(cm, m) for cm, m in zip(control.masks, masks))
+    assert not np.array_equal(control.weights[0], ticket.weights[0])
+
+
+def test_rewinding_snapshot_is_the_weights_after_k_iterations(data, tmp_path):
+    model = LT.randomly_initialize(SIZES, rng=0)
+    _, record = LT.train_network(model, data, 25, batch_size=20, snapshot_iteration=7, rng=3)
+    after_7, _ = LT.train_network(model, data, 7, batch_size=20, rng=3)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(record["snapshot"].weights, after_7.weights))
+    records = LT.run_trial(_config(rewind_iteration=5, n_rounds=1), data, 0, tmp_path)
+    assert (tmp_path / "trial_0" / "theta_rewind.npz").exists() and len(records) == 2
+
+
+def test_early_stop_iteration_is_the_iteration_of_minimum_validation_loss(data):
+    _, record = LT.train_network(LT.randomly_initialize(SIZES, rng=0), data, 40, batch_size=20, eval_every=10, rng=0)
+    assert record["val_iterations"] == [0, 10, 20, 30, 40]
+    assert record["early_stop_iteration"] == record["val_iterations"][int(np.argmin(record["val_loss"]))]
+    assert record["val_loss_at_early_stop"] == min(record["val_loss"])
+
+
+def test_interrupted_run_resumes_with_identical_results(data, tmp_path):
+    config = _config()
+    reference = LT.run_trial(config, data, 0, tmp_path / "uninterrupted")
+
+    def interrupt_after_round_1(trial, round_index):
+        if round_index == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        LT.run_trial(config, data, 0, tmp_path / "resumed", on_round_end=interrupt_after_round_1)
+    assert len(json.loads((tmp_path / "resumed" / "trial_0" / "records.json").read_text())["records"]) == 2
+    resumed = LT.run_trial(config, data, 0, tmp_path / "resumed")
+    assert _strip_seconds(resumed) == _strip_seconds(reference)
+    # A time-boxed run with fewer rounds can be extended later to the same result.
+    LT.run_trial(_config(n_rounds=1), data, 0, tmp_path / "extended")
+    assert _strip_seconds(LT.run_trial(config, data, 0, tmp_path / "extended")) == _strip_seconds(reference)
+    for i in range(3):
+        a = LT.load_arrays(tmp_path / "uninterrupted" / "trial_0" / "masks_round_4.npz")[f"mask{i}"]
+        b = LT.load_arrays(tmp_path / "resumed" / "trial_0" / "masks_round_4.npz")[f"mask{i}"]
+        assert np.array_equal(a, b)
+
+
+def test_resuming_with_other_settings_is_refused(data, tmp_path):
+    LT.run_trial(_config(n_rounds=0), data, 0, tmp_path)
+    with pytest.raises(ValueError, match="holds a run with config"):
+        LT.run_trial(_config(n_rounds=0, lr=1e-2), data, 0, tmp_path)
+
+
+def test_summarize_computes_the_targets_and_plots(tmp_path):
+    def record(r, acc, it, control=None):
+        rec = {"round": r, "fraction_remaining": 0.8**r, "test_accuracy_at_early_stop": acc,
+               "early_stop_iteration": it, "test_accuracy_final": acc}
+        if control is not None:
+            rec["control"] = {"test_accuracy_at_early_stop": control, "early_stop_iteration": it,
+                              "test_accuracy_final": control}
+        return rec
+    trials = [[record(r, 0.980 + 0.001 * (r in (7, 12)), 1000 - 30 * r, 0.97 if r == 12 else None)
+               for r in range(13)] for _ in range(3)]
+    summary = LT.summarize(trials)
+    t = summary["targets"]
+    assert t["ticket_21.1_within_0.2_of_dense_or_above"] and t["ticket_7.0_within_0.2_of_dense_or_above"]
+    assert t["ticket_minus_control_7.0_points"] == pytest.approx(1.1)
+    assert t["early_stop_21.1_earlier_than_dense"] and len(summary["rounds"]) == 13
+    LT.plot_summary(summary, tmp_path / "lottery.png")
+    assert (tmp_path / "lottery.png").stat().st_size > 0
+
+
+def test_bad_lottery_settings_raise_clear_errors():
+    with pytest.raises(ValueError, match="rates: expected one pruning rate per layer"):
+        LT.LotteryConfig(rates=(0.2, 0.1))
+    with pytest.raises(ValueError, match="rewind_iteration"):
+        LT.LotteryConfig(n_iterations=10, rewind_iteration=10)
+    with pytest.raises(ValueError, match="n_iterations"):
+        LT.LotteryConfig(n_iterations=0)
+
+
+def test_lottery_command_runs_and_resumes_on_a_small_mnist_subset(shared_data_dir, tmp_path, capsys):
+    from pruning.__main__ import main
+    argv = ["lottery", "--iterations", "20", "--rounds", "1", "--trials", "1", "--n-train", "300",
+            "--eval-every", "10", "--control-rounds", "1", "--data-dir", str(shared_data_dir), "--out", str(tmp_path)]
+    main(argv)
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["n_trials"] == 1 and [e["round"] for e in first["rounds"]] == [0, 1]
+    assert "control_test_accuracy_at_early_stop" in first["rounds"][1] and (tmp_path / "lottery.png").exists()
+    main(argv + ["--summary-only"])
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert second["rounds"] == first["rounds"]
+    assert LT.config_from_args(argparse.Namespace(
+        quick=True, iterations=1, rounds=1, trials=1, n_train=None, eval_every=1, control_rounds=[], rewind=0,
+        seed=0)).n_iterations == 300

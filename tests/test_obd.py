@@ -1,0 +1,219 @@
+"""pruning.obd: the diagonal Hessian against finite differences and brute force, saliencies, the loop."""
+import argparse
+import itertools
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import mlp_layer_sizes
+
+from nnlite import MLP, sparse
+from nnlite import functional as F
+from pruning import masks as M
+from pruning import obd
+
+
+def _model_and_data(sizes, n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    model = MLP(sizes, init="glorot_normal", rng=seed, dtype=np.float64)
+    for b in model.biases:
+        b[:] = rng.normal(scale=0.3, size=b.shape)
+    return model, rng.normal(size=(n, sizes[0])), rng.integers(0, sizes[-1], n)
+
+
+def _finite_difference_diagonal(model, X, y, eps=1e-4):
+    """Exact d2E/dw^2 by central differences of the mean loss, weight by weight."""
+    out = []
+    for W in model.weights:
+        H = np.zeros(W.shape)
+        for idx in np.ndindex(W.shape):
+            w0 = W[idx]
+            losses = []
+            for delta in (eps, 0.0, -eps):
+                W[idx] = w0 + delta
+                losses.append(model.loss(X, y))
+            W[idx] = w0
+            H[idx] = (losses[0] - 2 * losses[1] + losses[2]) / eps**2
+        out.append(H)
+    return out
+
+
+def _per_example_jacobians(model, x):
+    """J[k][i] = dz_k / dW_i for one sample x (1, d_in), one backward pass per logit."""
+    Zs, As = model.forward(x, return_all=True)
+    K = Zs[-1].shape[1]
+    return F.softmax(Zs[-1])[0], [model.backward(Zs, As, np.eye(K)[[k]])[0::2] for k in range(K)]
+
+
+def _brute_force(model, X, output_term):
+    """Mean over samples of J^T H_out J's diagonal, from explicit per-example Jacobians."""
+    total = [np.zeros(W.shape) for W in model.weights]
+    for x in X:
+        p, J = _per_example_jacobians(model, x[None, :])
+        for i in range(model.n_layers):
+            Jk = np.stack([J[k][i] for k in range(len(p))])                  # (K, n_in, n_out)
+            if output_term == "diagonal":                                     # diag(p (1 - p))
+                total[i] += np.einsum("k,kab->ab", p * (1 - p), Jk**2)
+            else:                                                             # diag(p) - p p^T
+                total[i] += np.einsum("k,kab->ab", p, Jk**2) - np.einsum("k,kab->ab", p, Jk) ** 2
+    return [t / len(X) for t in total]
+
+
+def _path_enumeration(model, X):
+    """The paper's diagonal pass by explicit enumeration of every path to the outputs.
+
+    For weight W_l[j, i]: x_j^2 * sum over paths i -> ... -> k of
+    prod (relu'(z)^2 * w^2) along the path, times p_k (1 - p_k).
+    """
+    total = [np.zeros(W.shape) for W in model.weights]
+    L = model.n_layers
+    for x in X:
+        Zs, As = model.forward(x[None, :], return_all=True)
+        p = F.softmax(Zs[-1])[0]
+        for l in range(L):
+            for i in range(model.weights[l].shape[1]):
+                g = 0.0
+                for path in itertools.product(*[range(model.weights[m].shape[1]) for m in range(l + 1, L)]):
+                    units, factor = (i, *path), 1.0
+                    for step, m in enumerate(range(l + 1, L)):
+                        factor *= float(Zs[m - 1][0, units[step]] > 0) * model.weights[m][units[step], units[step + 1]] ** 2
+                    g += factor * p[units[-1]] * (1 - p[units[-1]])
+                total[l][:, i] += As[l][0] ** 2 * g
+    return [t / len(X) for t in total]
+
+
+# -- the diagonal ----------------------------------------------------------------
+@pytest.mark.parametrize("approximation", obd.APPROXIMATIONS)
+def test_without_hidden_layer_the_diagonal_is_the_exact_hessian_diagonal(approximation):
+    model, X, y = _model_and_data([4, 3], n=7)
+    h = obd.second_derivatives(model, X, y, approximation)
+    np.testing.assert_allclose(h[0], _finite_difference_diagonal(model, X, y)[0], rtol=1e-5, atol=1e-7)
+
+
+def test_lecun_pass_equals_path_enumeration_with_two_hidden_layers():
+    model, X, y = _model_and_data([3, 4, 3, 3], n=5, seed=1)
+    for h, brute in zip(obd.second_derivatives(model, X, y), _path_enumeration(model, X)):
+        np.testing.assert_allclose(h, brute, rtol=1e-10, atol=1e-14)
+
+
+def test_lecun_pass_equals_per_example_jacobians_with_one_hidden_layer():
+    # One hidden layer: one path per (unit, output), so the paper's pass is exactly
+    # the Gauss-Newton diagonal with the diagonal output term p (1 - p).
+    model, X, y = _model_and_data([4, 5, 3], n=6, seed=2)
+    for h, brute in zip(obd.second_derivatives(model, X, y), _brute_force(model, X, "diagonal")):
+        np.testing.assert_allclose(h, brute, rtol=1e-10, atol=1e-14)
+
+
+@given(mlp_layer_sizes(min_layers=1, max_layers=3, max_width=4), st.integers(0, 1000))
+def test_gauss_newton_option_equals_per_example_jacobians(sizes, seed):
+    model, X, y = _model_and_data(sizes, n=4, seed=seed)
+    for h, brute in zip(obd.second_derivatives(model, X, y, "gauss_newton"), _brute_force(model, X, "full")):
+        np.testing.assert_allclose(h, brute, rtol=1e-9, atol=1e-12)
+
+
+def test_gauss_newton_option_is_the_exact_hessian_diagonal_of_a_relu_mlp():
+    model, X, y = _model_and_data([3, 4, 3, 3], n=5, seed=3)
+    h = obd.second_derivatives(model, X, y, "gauss_newton")
+    for H, fd in zip(h, _finite_difference_diagonal(model, X, y)):
+        np.testing.assert_allclose(H, fd, rtol=1e-4, atol=1e-6)
+
+
+def test_second_derivatives_do_not_depend_on_the_batch_size_and_accept_csr_weights():
+    model, X, y = _model_and_data([5, 4, 3], n=9, seed=4)
+    model.set_mask_inplace(0, np.random.default_rng(0).random((5, 4)) < 0.6)
+    csr = model.copy()
+    csr.weights[0] = sparse.to_csr(csr.weights[0], csr.masks[0])
+    for approximation in obd.APPROXIMATIONS:
+        ref = obd.second_derivatives(model, X, y, approximation, batch_size=100)
+        for other in (obd.second_derivatives(model, X, y, approximation, batch_size=2),
+                      obd.second_derivatives(csr, X, y, approximation, batch_size=4)):
+            for a, b in zip(ref, other):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+# -- saliencies and deletion ------------------------------------------------------
+def test_saliency_is_half_the_hessian_times_the_squared_weight():
+    model = MLP.from_weights([np.array([[3.0, -2.0]])], [np.zeros(2)])
+    s = obd.saliencies(model, [np.array([[2.0, 0.5]])])
+    assert s[0].tolist() == [[9.0, 1.0]]                 # 2 * 3^2 / 2 and 0.5 * 2^2 / 2
+
+
+def test_saliency_predicts_the_loss_increase_of_a_small_deletion_at_a_minimum():
+    # Softmax regression trained to a minimum: E is nearly quadratic around it,
+    # so deleting one weight changes E by about its saliency (exactly, up to
+    # third-order terms, because with one weight removed the diagonal is all that matters).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X @ np.array([1.0, -1.0, 0.5]) + 0.3 * rng.normal(size=200) > 0).astype(int)
+    model = obd.train_network(MLP([3, 2], dtype=np.float64, rng=0), X, y, epochs=300, batch_size=200,
+                              lr=0.05, rng=0)
+    s = obd.saliencies(model, obd.second_derivatives(model, X, y))
+    k = np.unravel_index(np.argmin(s[0]), s[0].shape)
+    deleted = M.apply_masks(model, [~np.isin(np.arange(6).reshape(3, 2), np.ravel_multi_index(k, (3, 2)))])
+    actual = deleted.loss(X, y) - model.loss(X, y)
+    assert actual == pytest.approx(s[0][k], rel=0.1, abs=1e-6)
+
+
+def test_delete_lowest_saliency_removes_the_documented_count_and_never_revives():
+    model, X, y = _model_and_data([6, 5, 3], n=10, seed=5)
+    model = M.prune(model, 0.3)
+    s = obd.saliencies(model, obd.second_derivatives(model, X, y))
+    for scope in ("global", "layer"):
+        pruned = obd.delete_lowest_saliency(model, s, 0.5, scope)
+        old, new = M.current_masks(model), M.current_masks(pruned)
+        assert all(not np.any(n & ~o) for n, o in zip(new, old))
+        removed = sum(int(o.sum() - n.sum()) for o, n in zip(old, new))
+        expected = (M.n_to_prune(0.5, sum(int(o.sum()) for o in old)) if scope == "global"
+                    else sum(M.n_to_prune(0.5, int(o.sum())) for o in old))
+        assert removed == expected
+        assert obd.predicted_loss_increase(s, old, new) >= 0
+
+
+def test_optimal_brain_damage_loop_nests_masks_and_keeps_deleted_weights_zero():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 8)), rng.integers(0, 3, 120)
+    model = obd.train_network(MLP([8, 6, 3], rng=0), X, y, epochs=3, rng=0)
+    final, records = obd.optimal_brain_damage(model, X, y, amount=0.2, n_iterations=3, retrain_epochs=1, rng=0,
+                                              hessian_samples=50)
+    fractions = [r["fraction_remaining"] for r in records]
+    assert fractions == sorted(fractions, reverse=True) and fractions[-1] == pytest.approx(0.8**3, abs=0.02)
+    for W, m in zip(final.weights, final.masks):
+        assert np.all(W[~m] == 0)
+    assert all(r["predicted_increase"] >= 0 for r in records)
+
+
+def test_obd_functions_do_not_mutate_the_model():
+    model, X, y = _model_and_data([4, 3, 2], n=5)
+    before = [W.copy() for W in model.weights]
+    h = obd.second_derivatives(model, X, y)
+    obd.delete_lowest_saliency(model, obd.saliencies(model, h), 0.5)
+    obd.optimal_brain_damage(model, X, y, n_iterations=1, retrain_epochs=1, rng=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.weights, before)) and model.masks == [None, None]
+
+
+def test_bad_obd_input_raises_clear_errors():
+    model, X, y = _model_and_data([4, 3, 2], n=5)
+    with pytest.raises(ValueError, match="approximation"):
+        obd.second_derivatives(model, X, y, "exact")
+    with pytest.raises(ValueError, match="h: expected 2 arrays"):
+        obd.saliencies(model, [np.zeros((4, 3))])
+    with pytest.raises(ValueError, match="scope"):
+        obd.delete_lowest_saliency(model, obd.saliencies(model, obd.second_derivatives(model, X, y)), 0.5, "row")
+    with pytest.raises(ValueError, match="X: expected 4 features"):
+        obd.second_derivatives(model, X[:, :3], y)
+    with pytest.raises(ValueError, match="amount"):
+        obd.delete_lowest_saliency(model, obd.saliencies(model, obd.second_derivatives(model, X, y)), 1.5)
+
+
+# -- the experiment command ---------------------------------------------------------
+def test_obd_command_runs_on_a_small_mnist_subset(shared_data_dir, tmp_path, capsys):
+    from pruning.__main__ import main
+    main(["obd", "--n-train", "1000", "--hessian-samples", "300", "--hidden", "16", "--epochs", "1",
+          "--fractions", "0", "0.5", "0.9", "--n-single", "5", "--data-dir", str(shared_data_dir), "--out", str(tmp_path)])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result["curves"]) == {"obd", "magnitude", "random"}
+    assert (tmp_path / "obd.png").stat().st_size > 0 and (tmp_path / "obd.json").exists()
+    assert result["curves"]["obd"]["test_error"][0] == pytest.approx(result["dense_test_error"])
+    assert isinstance(obd.apply_quick(argparse.Namespace()).fractions, list)
