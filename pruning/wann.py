@@ -1,0 +1,1080 @@
+"""Weight Agnostic Neural Networks (Gaier & Ha, NeurIPS 2019), line by line.
+
+Adam Gaier and David Ha, "Weight Agnostic Neural Networks", NeurIPS 2019
+(arXiv:1906.04358). The search is over *topologies*, not weights: every
+enabled connection of a network carries one shared weight value ``w``, and a
+network is judged by how well it does across several values of ``w``.
+
+Algorithm (the numbered steps of the paper's Section 3 / Fig. 2)
+------------------------------------------------------------------
+1. **Initialise** a population of minimal networks: every input (and the bias)
+   is wired to every output, each connection enabled with a small probability
+   (:func:`initial_population`).
+2. **Evaluate** each network at the shared weights {-2, -1, -0.5, 0.5, 1, 2}
+   (:func:`evaluate_population`; one forward pass evaluates all weights, see
+   :func:`evaluate_genome`).
+3. **Rank** by Pareto dominance, non-dominated sorting with crowding distance
+   (:func:`nondominated_sort`, :func:`crowding_distance`,
+   :func:`rank_population`): in 80% of generations on (mean performance,
+   fewer connections), in 20% on (mean performance, max performance)
+   (:func:`choose_objectives`).
+4. **Vary**: tournament selection with elitism and culling; each child gets
+   one topological mutation (:func:`select_and_reproduce`, :func:`mutate`):
+   add a connection (feed-forward only, :func:`add_connection`), insert a node
+   by splitting a connection (:func:`add_node`), re-enable a connection
+   (:func:`enable_connection`), or change a hidden node's activation
+   (:func:`change_activation`).
+5. **Repeat** from step 2 (:func:`run_search`, resumable by generation).
+
+After the search, :func:`report_champion` measures the champion the three
+ways the paper does: the best single shared weight, the ensemble over weight
+values, and individually tuned weights (:func:`train_individual_weights`).
+
+Genome layout
+-------------
+Node ids: ``0`` is the bias (constant 1), ``1..n_inputs`` the inputs, the next
+``n_outputs`` ids the outputs, then the hidden nodes in order of creation.
+``activations[i]`` indexes :data:`ACTIVATIONS`. Connection ``c`` goes
+``src[c] -> dst[c]`` and counts only if ``enabled[c]``. Disabled connections
+stay in the genome (they may be re-enabled) and count for acyclicity.
+
+Notation: outside this module rows are samples (``X (n, n_inputs)``). Inside
+the population evaluator node values are stored node-major,
+``values (n_nodes, n_weights, n)``, so each layer is one CSR product with the
+sparse operand on the left (scipy's fast path, see the spec's CSR facts).
+"""
+import dataclasses
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import scipy.sparse as sp
+
+from nnlite import functional
+from nnlite._checks import check_float_array, check_labels, check_rng
+from nnlite.optim import Adam
+
+#: The shared weight values of step 2.
+SHARED_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+
+#: The activation set of the paper (index = the id stored in a genome).
+ACTIVATIONS = ("linear", "step", "sin", "gaussian", "tanh", "sigmoid", "inverse", "abs", "relu", "cos")
+
+#: The four topological mutations of step 4 (order of ``mutation_probabilities``).
+MUTATIONS = ("add_connection", "add_node", "enable_connection", "change_activation")
+
+
+# ---------------------------------------------------------------------------
+# Activations: forward and derivative pairs
+# ---------------------------------------------------------------------------
+
+def activation_forward(Z, k):
+    """Apply activation ``ACTIVATIONS[k]`` elementwise to ``Z`` (any shape)."""
+    name = ACTIVATIONS[k]
+    if name == "linear":
+        return Z
+    if name == "step":  # unsigned step: 1 where Z > 0
+        return (Z > 0).astype(Z.dtype)
+    if name == "sin":
+        return np.sin(np.pi * Z)
+    if name == "gaussian":
+        return np.exp(-Z * Z / 2)
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "sigmoid":  # written through tanh: stable for any Z
+        return (np.tanh(Z / 2) + 1) / 2
+    if name == "inverse":
+        return -Z
+    if name == "abs":
+        return np.abs(Z)
+    if name == "relu":
+        return np.maximum(Z, 0)
+    return np.cos(np.pi * Z)  # "cos"
+
+
+def activation_backward(dA, Z, k):
+    """dZ = dA * f'(Z) for activation ``ACTIVATIONS[k]`` (step: f' = 0)."""
+    name = ACTIVATIONS[k]
+    derivative = {
+        "linear": lambda: np.ones_like(Z),
+        "step": lambda: np.zeros_like(Z),
+        "sin": lambda: np.pi * np.cos(np.pi * Z),
+        "gaussian": lambda: -Z * np.exp(-Z * Z / 2),
+        "tanh": lambda: 1 - np.tanh(Z) ** 2,
+        "sigmoid": lambda: (1 - np.tanh(Z / 2) ** 2) / 4,
+        "inverse": lambda: -np.ones_like(Z),
+        "abs": lambda: np.sign(Z),
+        "relu": lambda: (Z > 0).astype(Z.dtype),
+        "cos": lambda: -np.pi * np.sin(np.pi * Z),
+    }[name]
+    return dA * derivative()
+
+
+def activation_id(name):
+    """The id of an activation name, with an error listing the valid names."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {ACTIVATIONS}, found {name!r}")
+    return ACTIVATIONS.index(name)
+
+
+# ---------------------------------------------------------------------------
+# Genomes
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Genome:
+    """A network: nodes with activations, connections with enabled flags.
+
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+    activations : ndarray of shape (n_nodes,), int
+        Ids into :data:`ACTIVATIONS` (ignored for the bias and inputs).
+    src, dst : ndarray of shape (n_connections,), int
+    enabled : ndarray of shape (n_connections,), bool
+
+    The arrays are copied and made read-only: a genome never changes, the
+    mutations return new genomes.
+    """
+    n_inputs: int
+    n_outputs: int
+    activations: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    enabled: np.ndarray
+
+    def __post_init__(self):
+        for name, dtype in (("activations", np.int8), ("src", np.int32), ("dst", np.int32), ("enabled", bool)):
+            value = np.array(getattr(self, name), dtype=dtype)
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_nodes(self):
+        return len(self.activations)
+
+    @property
+    def n_connections(self):
+        """The number of *enabled* connections (the size objective)."""
+        return int(self.enabled.sum())
+
+    @property
+    def output_nodes(self):
+        return np.arange(1 + self.n_inputs, 1 + self.n_inputs + self.n_outputs)
+
+    @property
+    def hidden_nodes(self):
+        return np.arange(1 + self.n_inputs + self.n_outputs, self.n_nodes)
+
+    def replace(self, **changes):
+        """A new genome with some arrays replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def genomes_equal(a, b):
+    """True when two genomes have identical nodes and connections."""
+    return (a.n_inputs == b.n_inputs and a.n_outputs == b.n_outputs
+            and all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("activations", "src", "dst", "enabled")))
+
+
+def node_depths(genome):
+    """Layer of every node: inputs and bias 0, hidden = longest path from the
+    inputs (over all connections, enabled or not), outputs one past the
+    deepest hidden node.
+
+    Returns
+    -------
+    depth : ndarray of shape (n_nodes,), int
+
+    Raises ``ValueError`` if the connections contain a cycle.
+    """
+    depth = np.zeros(genome.n_nodes, dtype=np.int64)
+    for _ in range(genome.n_nodes + 1):
+        new = depth.copy()
+        np.maximum.at(new, genome.dst, depth[genome.src] + 1)
+        new[: 1 + genome.n_inputs] = 0
+        if np.array_equal(new, depth):
+            break
+        depth = new
+    else:
+        raise ValueError("genome: expected a feed-forward (acyclic) network, found a cycle among its connections")
+    is_hidden = np.zeros(genome.n_nodes, dtype=bool)
+    is_hidden[genome.hidden_nodes] = True
+    depth[genome.output_nodes] = (depth[is_hidden].max() if is_hidden.any() else 0) + 1
+    return depth
+
+
+def check_genome(genome):
+    """Validate a genome's arrays; raise ``ValueError``/``TypeError`` naming the problem."""
+    if not isinstance(genome, Genome):
+        raise TypeError(f"genome: expected a pruning.wann.Genome, found {type(genome).__name__}")
+    n_fixed = 1 + genome.n_inputs + genome.n_outputs
+    if genome.n_inputs < 1 or genome.n_outputs < 1 or genome.n_nodes < n_fixed:
+        raise ValueError(f"genome: expected >= 1 input, >= 1 output and {n_fixed} fixed nodes, found "
+                         f"n_inputs={genome.n_inputs}, n_outputs={genome.n_outputs}, n_nodes={genome.n_nodes}")
+    if not (genome.src.shape == genome.dst.shape == genome.enabled.shape and genome.src.ndim == 1):
+        raise ValueError(f"genome: expected src, dst, enabled of one common 1-d shape, found "
+                         f"{genome.src.shape}, {genome.dst.shape}, {genome.enabled.shape}")
+    if genome.activations.min() < 0 or genome.activations.max() >= len(ACTIVATIONS):
+        raise ValueError(f"genome.activations: expected ids in [0, {len(ACTIVATIONS)}), found range "
+                         f"[{genome.activations.min()}, {genome.activations.max()}]")
+    if len(genome.src) == 0:
+        return genome
+    if genome.src.min() < 0 or max(genome.src.max(), genome.dst.max()) >= genome.n_nodes:
+        raise ValueError(f"genome: expected node ids in [0, {genome.n_nodes}), found src/dst outside it")
+    if np.any(genome.dst <= genome.n_inputs):
+        raise ValueError("genome: found a connection into the bias or an input; inputs have no incoming connections")
+    if np.any((genome.src > genome.n_inputs) & (genome.src < n_fixed)):
+        raise ValueError("genome: found a connection out of an output node; outputs are the last layer")
+    if len(np.unique(genome.src.astype(np.int64) * genome.n_nodes + genome.dst)) != len(genome.src):
+        raise ValueError("genome: found the same (src, dst) connection twice")
+    node_depths(genome)  # raises on cycles
+    return genome
+
+
+def initial_genome(n_inputs, n_outputs, rng=None, *, p_enable=0.05, output_activation="linear"):
+    """Step 1: every input and the bias wired to every output, each connection
+    enabled with probability ``p_enable``. Output nodes use
+    ``output_activation`` (linear by default: their values are the logits of
+    the softmax in the reward) and never change it: change_activation only
+    touches hidden nodes."""
+    rng = check_rng(rng)
+    n_fixed = 1 + n_inputs + n_outputs
+    activations = np.full(n_fixed, activation_id("linear"))
+    activations[1 + n_inputs:] = activation_id(output_activation)
+    src, dst = np.meshgrid(np.arange(1 + n_inputs), np.arange(1 + n_inputs, n_fixed), indexing="ij")
+    enabled = rng.random(src.size) < p_enable
+    return Genome(n_inputs, n_outputs, activations, src.ravel(), dst.ravel(), enabled)
+
+
+def initial_population(n_inputs, n_outputs, population_size, rng=None, *, p_enable=0.05, output_activation="linear"):
+    """Step 1 for a whole population (a list of :class:`Genome`)."""
+    if not (isinstance(population_size, (int, np.integer)) and population_size >= 2):
+        raise ValueError(f"population_size: expected an int >= 2, found {population_size!r}")
+    if not 0 <= p_enable <= 1:
+        raise ValueError(f"p_enable: expected a probability in [0, 1], found {p_enable!r}")
+    rng = check_rng(rng)
+    return [initial_genome(n_inputs, n_outputs, rng, p_enable=p_enable, output_activation=output_activation)
+            for _ in range(population_size)]
+
+
+# ---------------------------------------------------------------------------
+# Step 2: evaluation with one shared weight
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ForwardPlan:
+    """The layers of a genome, computed once and reused for every batch.
+
+    ``layers[l] = (nodes, groups)``: the node ids of layer ``l`` (hidden
+    layers by depth, the outputs last) and a list of (activation id,
+    positions in ``nodes``). The enabled connections into layer ``l`` are two
+    CSR arrays of ones, split by source: ``from_inputs[l]`` (len(nodes),
+    1 + n_inputs) over the bias and inputs, and ``from_computed[l]``
+    (len(nodes), n_nodes - 1 - n_inputs) over the outputs and hidden nodes
+    (column = node id - 1 - n_inputs). The input part does not depend on the
+    shared weight, so it is multiplied once for all weights.
+    """
+    n_nodes: int
+    n_inputs: int
+    output_nodes: np.ndarray
+    layers: list
+    from_inputs: list
+    from_computed: list
+
+
+def _ones_csr(rows, cols, shape):
+    """CSR array of ``shape`` with a 1 at each (row, col), built directly (sorted, no duplicates)."""
+    order = np.lexsort((cols, rows))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=shape[0]))]).astype(np.int32)
+    return sp.csr_array((np.ones(len(rows), np.float32), cols[order].astype(np.int32), indptr), shape=shape)
+
+
+def plan_forward(genome):
+    """Topological order of a genome, computed once (see :class:`ForwardPlan`)."""
+    depth = node_depths(genome)
+    src, dst = genome.src[genome.enabled], genome.dst[genome.enabled]
+    n_first = 1 + genome.n_inputs
+    layers, from_inputs, from_computed = [], [], []
+    for d in range(1, depth.max() + 1):
+        nodes = np.flatnonzero(depth == d)
+        position = np.full(genome.n_nodes, -1)
+        position[nodes] = np.arange(len(nodes))
+        into = position[dst] >= 0
+        rows, cols = position[dst[into]], src[into]
+        acts = genome.activations[nodes]
+        groups = [(int(k), np.flatnonzero(acts == k)) for k in np.unique(acts)]
+        layers.append((nodes, groups))
+        first = cols < n_first
+        from_inputs.append(_ones_csr(rows[first], cols[first], (len(nodes), n_first)))
+        from_computed.append(_ones_csr(rows[~first], cols[~first] - n_first, (len(nodes), genome.n_nodes - n_first)))
+    return ForwardPlan(genome.n_nodes, genome.n_inputs, genome.output_nodes, layers, from_inputs, from_computed)
+
+
+def _check_weights(weights):
+    weights = np.atleast_1d(np.asarray(weights, dtype=np.float32))
+    if weights.ndim != 1 or weights.size == 0 or not np.all(np.isfinite(weights)):
+        raise ValueError(f"weights: expected a non-empty 1-d array of finite shared weights, found {weights!r}")
+    return weights
+
+
+def evaluate_genome(genome, X, weights=SHARED_WEIGHTS, plan=None, dtype=np.float32):
+    """Outputs of a genome for a batch, every enabled connection set to ``w``.
+
+    A node's value is ``f(sum_j w * v_j) = f(w * sum_j v_j)`` over its enabled
+    incoming connections ``j``; nodes without enabled inputs output ``f(0)``.
+    All shared weights are evaluated in one pass (a leading weight axis).
+
+    Parameters
+    ----------
+    genome : Genome
+    X : ndarray of shape (n, n_inputs)
+    weights : sequence of float of length n_weights
+    plan : ForwardPlan, optional
+        ``plan_forward(genome)``, to skip recomputing the layers.
+    dtype : float32 (the search) or float64
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_weights, n, n_outputs) of ``dtype``
+    """
+    X = check_float_array(X, "X")
+    if X.shape[1] != genome.n_inputs:
+        raise ValueError(f"X: expected {genome.n_inputs} features per row (the genome's inputs), found {X.shape[1]}")
+    weights = _check_weights(weights).astype(dtype)
+    plan = plan_forward(genome) if plan is None else plan
+    return _evaluate_plan(plan, _inputs_transposed(X, dtype), weights)
+
+
+def _inputs_transposed(X, dtype=np.float32):
+    """[1; X.T] of shape (1 + n_inputs, n), C-contiguous (the bias row first)."""
+    inputs_T = np.ones((X.shape[1] + 1, len(X)), dtype=dtype)
+    inputs_T[1:] = X.T
+    return inputs_T
+
+
+def _evaluate_plan(plan, inputs_T, weights):
+    """:func:`evaluate_genome` on a plan; ``inputs_T`` (1 + n_inputs, n) = [1; X.T]."""
+    n_w, n = len(weights), inputs_T.shape[1]
+    n_first = 1 + plan.n_inputs
+    # Node-major values of the outputs and hidden nodes (ids n_first...), one slice per weight.
+    values = np.zeros((plan.n_nodes - n_first, n_w, n), dtype=inputs_T.dtype)
+    for (nodes, groups), from_inputs, from_computed in zip(plan.layers, plan.from_inputs, plan.from_computed):
+        # Step 2: z_i = w * sum over enabled j -> i of v_j, for every w at once;
+        # the sum over inputs is the same for every w, so it is computed once.
+        S = (from_computed @ values.reshape(len(values), -1)).reshape(len(nodes), n_w, n)
+        S += (from_inputs @ inputs_T)[:, None, :]
+        Z = S * weights[None, :, None]
+        for k, where in groups:
+            values[nodes[where] - n_first] = activation_forward(Z[where], k)
+    return values[plan.output_nodes - n_first].transpose(1, 2, 0)
+
+
+def rewards_and_accuracies(outputs, y):
+    """Per-weight reward (-mean cross-entropy of softmax) and accuracy.
+
+    outputs : ndarray of shape (n_weights, n, n_classes); y : ndarray (n,)
+    Returns two ndarrays of shape (n_weights,).
+    """
+    n_w, n, k = outputs.shape
+    log_p = functional.log_softmax(outputs.reshape(n_w * n, k).astype(np.float64)).reshape(n_w, n, k)
+    rewards = log_p[:, np.arange(n), y].mean(axis=1)
+    accuracies = (outputs.argmax(axis=2) == y[None, :]).mean(axis=1)
+    return rewards, accuracies
+
+
+def _evaluate_chunk(genomes, X, y, weights):
+    """Rewards and accuracies (len(genomes), n_weights) of a list of genomes."""
+    inputs_T = _inputs_transposed(X)
+    weights = _check_weights(weights)
+    results = [rewards_and_accuracies(_evaluate_plan(plan_forward(g), inputs_T, weights), y) for g in genomes]
+    return np.array([r for r, _ in results]), np.array([a for _, a in results])
+
+
+def evaluate_population(population, X, y, weights=SHARED_WEIGHTS, *, executor=None, n_jobs=1):
+    """Step 2 for a population: rewards and accuracies at every shared weight.
+
+    Parameters
+    ----------
+    population : list of Genome
+    X : ndarray of shape (n, n_inputs); y : ndarray of shape (n,)
+    executor : concurrent.futures.Executor, optional
+        Used with ``n_jobs`` chunks; results are identical to the serial path
+        (each genome is evaluated by the same deterministic code).
+
+    Returns
+    -------
+    rewards, accuracies : ndarrays of shape (population_size, n_weights)
+    """
+    if len(population) == 0:
+        raise ValueError("population: expected at least one genome, found an empty population")
+    X = check_float_array(X, "X").astype(np.float32, copy=False)
+    y = check_labels(y, "y", len(X), population[0].n_outputs)
+    if executor is None or n_jobs <= 1:
+        return _evaluate_chunk(population, X, y, weights)
+    chunks = [population[i::n_jobs] for i in range(n_jobs)]
+    parts = list(executor.map(_evaluate_chunk, chunks, [X] * n_jobs, [y] * n_jobs, [weights] * n_jobs))
+    rewards = np.empty((len(population), len(weights)))
+    accuracies = np.empty_like(rewards)
+    for i, (r, a) in enumerate(parts):
+        rewards[i::n_jobs], accuracies[i::n_jobs] = r, a
+    return rewards, accuracies
+
+
+# ---------------------------------------------------------------------------
+# Step 3: ranking by Pareto dominance
+# ---------------------------------------------------------------------------
+
+def _check_objectives(objectives):
+    objectives = np.asarray(objectives, dtype=np.float64)
+    if objectives.ndim != 2 or len(objectives) == 0:
+        raise ValueError(f"objectives: expected shape (population_size >= 1, n_objectives), found {objectives.shape}")
+    if np.any(np.isnan(objectives)):
+        raise ValueError("objectives: found NaN; every member needs comparable objective values")
+    return objectives
+
+
+def nondominated_sort(objectives):
+    """Front index of every member (0 = not dominated by anyone); all objectives maximised.
+
+    ``i`` dominates ``j`` when it is at least as good on every objective and
+    strictly better on one (Deb et al. 2002, fast non-dominated sort).
+
+    objectives : ndarray of shape (population_size, n_objectives)
+    Returns an int ndarray of shape (population_size,).
+    """
+    objectives = _check_objectives(objectives)
+    a, b = objectives[:, None, :], objectives[None, :, :]
+    dominates = np.all(a >= b, axis=2) & np.any(a > b, axis=2)  # [i, j]: i dominates j
+    n_dominators = dominates.sum(axis=0)
+    front = np.full(len(objectives), -1)
+    current, f = np.flatnonzero(n_dominators == 0), 0
+    while current.size:
+        front[current] = f
+        n_dominators = n_dominators - dominates[current].sum(axis=0)
+        current, f = np.flatnonzero((n_dominators == 0) & (front == -1)), f + 1
+    return front
+
+
+def crowding_distance(objectives):
+    """Crowding distance of each member of one front (larger = more isolated).
+
+    For every objective, sort the front; the two extremes get infinity, an
+    inner member gets (next - previous) / (max - min). Distances add over
+    objectives (Deb et al. 2002). An objective with max == min adds 0.
+
+    objectives : ndarray of shape (front_size, n_objectives)
+    Returns a float ndarray of shape (front_size,).
+    """
+    objectives = _check_objectives(objectives)
+    distance = np.zeros(len(objectives))
+    for f in objectives.T:
+        order = np.argsort(f, kind="stable")
+        span = f[order[-1]] - f[order[0]]
+        distance[order[0]] = distance[order[-1]] = np.inf
+        if span > 0 and len(f) > 2:
+            distance[order[1:-1]] += (f[order[2:]] - f[order[:-2]]) / span
+    return distance
+
+
+def rank_population(objectives):
+    """Rank of every member: by front, then by larger crowding distance (0 = best).
+
+    Ties keep population order, so the ranking is deterministic.
+    Returns an int ndarray of shape (population_size,) holding a permutation.
+    """
+    objectives = _check_objectives(objectives)
+    front = nondominated_sort(objectives)
+    crowding = np.zeros(len(objectives))
+    for f in np.unique(front):
+        members = front == f
+        crowding[members] = crowding_distance(objectives[members])
+    order = np.lexsort((np.arange(len(front)), -crowding, front))
+    rank = np.empty(len(front), dtype=np.int64)
+    rank[order] = np.arange(len(front))
+    return rank
+
+
+def choose_objectives(rewards, n_connections, rng=None, *, p_connection_objective=0.8):
+    """Step 3's objective pair for this generation (one ``rng.random()`` draw).
+
+    With probability ``p_connection_objective`` (0.8 in the paper): (mean
+    reward, -number of connections); otherwise (mean reward, max reward).
+
+    rewards : ndarray of shape (population_size, n_weights)
+    n_connections : ndarray of shape (population_size,)
+    Returns (objectives of shape (population_size, 2), name of the second one).
+    """
+    rng = check_rng(rng)
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if rng.random() < p_connection_objective:
+        # Deviation from paper: the authors' code maximises 1 / n_connections;
+        # -n_connections has the same dominance order (crowding differs slightly).
+        return np.column_stack([rewards.mean(axis=1), -np.asarray(n_connections, np.float64)]), "connections"
+    return np.column_stack([rewards.mean(axis=1), rewards.max(axis=1)]), "max"
+
+
+# ---------------------------------------------------------------------------
+# Step 4: topological mutations
+# ---------------------------------------------------------------------------
+
+def _new_connection_candidates(genome):
+    """All (src, dst) pairs that add_connection may create: src in an earlier
+    layer than dst (so the network stays feed-forward) and not yet connected."""
+    depth = node_depths(genome)
+    allowed = depth[:, None] < depth[None, :]
+    allowed[genome.src, genome.dst] = False
+    return np.nonzero(allowed)
+
+
+def add_connection(genome, rng=None):
+    """Add a connection between two unconnected nodes, feed-forward only.
+
+    A pair (src, dst) is allowed when src's layer (:func:`node_depths`) is
+    below dst's; the new connection is enabled. Raises ``ValueError`` when the
+    network is already complete.
+    """
+    rng = check_rng(rng)
+    src, dst = _new_connection_candidates(genome)
+    if len(src) == 0:
+        raise ValueError("add_connection: found no unconnected feed-forward pair; the network is complete")
+    # Deviation from paper (unspecified there): we draw uniformly among all
+    # allowed pairs; drawing a source layer first would favour small layers.
+    c = rng.integers(len(src))
+    return genome.replace(src=np.append(genome.src, src[c]), dst=np.append(genome.dst, dst[c]),
+                          enabled=np.append(genome.enabled, True))
+
+
+def add_node(genome, rng=None):
+    """Insert a node by splitting an enabled connection a -> b.
+
+    The connection is disabled and a new hidden node n (random activation) is
+    wired a -> n -> b. In NEAT the in-weight is 1 and the out-weight the old
+    weight, so the function barely changes. Under WANN every enabled
+    connection carries the shared weight ``w``, so both new connections carry
+    ``w`` and the path's contribution changes from ``w * v_a`` to
+    ``w * f(w * v_a)``: the genome stores no per-connection weights, and the
+    NEAT rule is used only when weights are later tuned (then both new
+    connections start at the tuned network's shared weight).
+    """
+    rng = check_rng(rng)
+    candidates = np.flatnonzero(genome.enabled)
+    if len(candidates) == 0:
+        raise ValueError("add_node: found no enabled connection to split")
+    c = candidates[rng.integers(len(candidates))]
+    new = genome.n_nodes
+    enabled = genome.enabled.copy()
+    enabled[c] = False
+    return genome.replace(activations=np.append(genome.activations, rng.integers(len(ACTIVATIONS))),
+                          src=np.append(genome.src, [genome.src[c], new]),
+                          dst=np.append(genome.dst, [new, genome.dst[c]]),
+                          enabled=np.append(enabled, [True, True]))
+
+
+def enable_connection(genome, rng=None):
+    """Re-enable a random disabled connection (acyclicity holds: disabled
+    connections already count in the layering)."""
+    rng = check_rng(rng)
+    candidates = np.flatnonzero(~genome.enabled)
+    if len(candidates) == 0:
+        raise ValueError("enable_connection: found no disabled connection")
+    enabled = genome.enabled.copy()
+    enabled[candidates[rng.integers(len(candidates))]] = True
+    return genome.replace(enabled=enabled)
+
+
+def change_activation(genome, rng=None):
+    """Give a random hidden node a different random activation."""
+    rng = check_rng(rng)
+    hidden = genome.hidden_nodes
+    if len(hidden) == 0:
+        raise ValueError("change_activation: found no hidden node")
+    node = hidden[rng.integers(len(hidden))]
+    activations = genome.activations.copy()
+    # A different activation: shift by 1..len-1 places around the set.
+    activations[node] = (activations[node] + rng.integers(1, len(ACTIVATIONS))) % len(ACTIVATIONS)
+    return genome.replace(activations=activations)
+
+
+def _applicable(genome):
+    return np.array([len(_new_connection_candidates(genome)[0]) > 0, genome.enabled.any(),
+                     (~genome.enabled).any(), len(genome.hidden_nodes) > 0])
+
+
+def mutate(genome, rng=None, *, mutation_probabilities=(0.25, 0.25, 0.05, 0.45)):
+    """Step 4: apply one topological mutation, drawn with the given
+    probabilities over :data:`MUTATIONS`.
+
+    Deviation from paper (unspecified there): when the drawn mutation does
+    not apply (e.g. change an activation without hidden nodes) we redraw
+    among the applicable mutations (probabilities renormalised) rather than
+    return an unchanged child, so every child differs from its parent when
+    any mutation applies. The default probabilities are ours.
+    """
+    rng = check_rng(rng)
+    p = np.asarray(mutation_probabilities, dtype=np.float64)
+    if p.shape != (4,) or np.any(p < 0) or p.sum() <= 0:
+        raise ValueError(f"mutation_probabilities: expected 4 non-negative numbers for {MUTATIONS}, found {p!r}")
+    p = p * _applicable(genome)
+    if p.sum() == 0:
+        return genome
+    operator = (add_connection, add_node, enable_connection, change_activation)[rng.choice(4, p=p / p.sum())]
+    return operator(genome, rng)
+
+
+def select_and_reproduce(population, rank, rng=None, *, elite_fraction=0.2, cull_fraction=0.2,
+                         tournament_size=8, mutation_probabilities=(0.25, 0.25, 0.05, 0.45)):
+    """Step 4: the next population.
+
+    1. elitism: the best ``elite_fraction`` members pass on unchanged;
+    2. culling: the worst ``cull_fraction`` members cannot be parents;
+    3. tournament selection: each remaining child's parent is the best-ranked
+       of ``tournament_size`` members drawn (with replacement) from the rest;
+    4. each child gets one mutation (:func:`mutate`).
+
+    rank : int ndarray of shape (population_size,), 0 = best (:func:`rank_population`).
+    """
+    rng = check_rng(rng)
+    n = len(population)
+    rank = np.asarray(rank)
+    if n == 0 or rank.shape != (n,):
+        raise ValueError(f"rank: expected shape ({n},) for a non-empty population, found {rank.shape}")
+    if not (0 <= elite_fraction < 1 and 0 <= cull_fraction < 1 and tournament_size >= 1):
+        raise ValueError(f"expected elite_fraction, cull_fraction in [0, 1) and tournament_size >= 1, found "
+                         f"{elite_fraction}, {cull_fraction}, {tournament_size}")
+    order = np.argsort(rank, kind="stable")
+    n_elite = int(round(elite_fraction * n))
+    parents = order[: max(1, n - int(cull_fraction * n))]
+    contestants = rng.integers(len(parents), size=(n - n_elite, tournament_size))
+    winners = parents[contestants.min(axis=1)]  # parents are sorted by rank: smallest index wins
+    children = [mutate(population[i], rng, mutation_probabilities=mutation_probabilities) for i in winners]
+    return [population[i] for i in order[:n_elite]] + children
+
+
+# ---------------------------------------------------------------------------
+# Step 5: the search loop, resumable by generation
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class SearchConfig:
+    """Settings of :func:`run_search` (the paper's MNIST run: population 960, 4,096 generations)."""
+    population_size: int = 64
+    n_generations: int = 100
+    shared_weights: tuple = SHARED_WEIGHTS
+    batch_size: int = 1000
+    p_enable: float = 0.05
+    p_connection_objective: float = 0.8
+    elite_fraction: float = 0.2
+    cull_fraction: float = 0.2
+    tournament_size: int = 8
+    mutation_probabilities: tuple = (0.25, 0.25, 0.05, 0.45)
+    output_activation: str = "linear"
+
+    def to_json(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d):
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+@dataclasses.dataclass
+class SearchState:
+    """Everything a search needs to continue: population, rng, generation, history."""
+    config: SearchConfig
+    population: list
+    rng: np.random.Generator
+    generation: int = 0
+    history: list = dataclasses.field(default_factory=list)
+
+
+def _rng_from_state(state):
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def save_state(state, path):
+    """Write a :class:`SearchState` to one ``.npz`` (arrays + a JSON string; no pickle).
+
+    The file is written to ``path + '.tmp'`` and renamed, so an interrupted
+    save leaves the previous checkpoint intact.
+    """
+    pop = state.population
+    meta = {"config": state.config.to_json(), "generation": state.generation, "history": state.history,
+            "rng_state": state.rng.bit_generator.state, "n_inputs": pop[0].n_inputs, "n_outputs": pop[0].n_outputs}
+    tmp = str(path) + ".tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta)),
+                 n_nodes=np.array([g.n_nodes for g in pop]), n_conn=np.array([len(g.src) for g in pop]),
+                 activations=np.concatenate([g.activations for g in pop]),
+                 src=np.concatenate([g.src for g in pop]), dst=np.concatenate([g.dst for g in pop]),
+                 enabled=np.concatenate([g.enabled for g in pop]))
+    os.replace(tmp, path)
+
+
+def load_state(path):
+    """Read a :class:`SearchState` written by :func:`save_state`."""
+    with np.load(path, allow_pickle=False) as f:
+        meta = json.loads(str(f["meta"]))
+        node_ends, conn_ends = np.cumsum(f["n_nodes"]), np.cumsum(f["n_conn"])
+        acts = np.split(f["activations"], node_ends[:-1])
+        src, dst, enabled = (np.split(f[k], conn_ends[:-1]) for k in ("src", "dst", "enabled"))
+    population = [Genome(meta["n_inputs"], meta["n_outputs"], *parts) for parts in zip(acts, src, dst, enabled)]
+    return SearchState(SearchConfig.from_json(meta["config"]), population, _rng_from_state(meta["rng_state"]),
+                       meta["generation"], meta["history"])
+
+
+def save_genome(genome, path):
+    """Write one genome to ``.npz`` (plain arrays, no pickle)."""
+    np.savez(path, n_inputs=genome.n_inputs, n_outputs=genome.n_outputs, activations=genome.activations,
+             src=genome.src, dst=genome.dst, enabled=genome.enabled)
+
+
+def load_genome(path):
+    """Read a genome written by :func:`save_genome` (validated)."""
+    with np.load(path, allow_pickle=False) as f:
+        return check_genome(Genome(int(f["n_inputs"]), int(f["n_outputs"]), f["activations"], f["src"], f["dst"],
+                                   f["enabled"]))
+
+
+def start_search(n_inputs, n_outputs, config=None, rng=None):
+    """Step 1: a fresh :class:`SearchState` (generation 0)."""
+    config = config or SearchConfig()
+    rng = check_rng(rng)
+    population = initial_population(n_inputs, n_outputs, config.population_size, rng,
+                                     p_enable=config.p_enable, output_activation=config.output_activation)
+    return SearchState(config, population, rng)
+
+
+def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
+    """One generation (steps 2-4): evaluate on a random batch, rank, reproduce.
+
+    The rng is used in a fixed order (batch, objectives, selection and
+    mutations), so a run resumed from a saved state is bit-identical to an
+    uninterrupted one. Mutates ``state`` (population, rng, generation, history).
+    """
+    c = state.config
+    batch = state.rng.choice(len(X), size=min(c.batch_size, len(X)), replace=False)
+    rewards, accuracies = evaluate_population(state.population, X[batch], y[batch], c.shared_weights,
+                                              executor=executor, n_jobs=n_jobs)  # step 2
+    n_connections = np.array([g.n_connections for g in state.population])
+    objectives, second = choose_objectives(rewards, n_connections, state.rng,
+                                           p_connection_objective=c.p_connection_objective)
+    rank = rank_population(objectives)  # step 3
+    best = int(np.argmax(rewards.mean(axis=1)))
+    state.history.append({"generation": state.generation, "objective": second,
+                          "best_mean_reward": float(rewards[best].mean()),
+                          "best_max_reward": float(rewards.max()),
+                          "best_mean_accuracy": float(accuracies[best].mean()),
+                          "best_n_connections": int(n_connections[best]),
+                          "median_n_connections": float(np.median(n_connections))})
+    state.population = select_and_reproduce(state.population, rank, state.rng,  # step 4
+                                            elite_fraction=c.elite_fraction, cull_fraction=c.cull_fraction,
+                                            tournament_size=c.tournament_size,
+                                            mutation_probabilities=c.mutation_probabilities)
+    state.generation += 1
+    return state
+
+
+def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=None, checkpoint_every=1,
+               progress=None):
+    """Step 5: repeat generations until ``config.n_generations`` or the time budget.
+
+    Parameters
+    ----------
+    state : SearchState
+        From :func:`start_search` or :func:`load_state`; advanced in place and returned.
+    X : ndarray of shape (n, n_inputs); y : ndarray of shape (n,)
+        The training data; each generation draws its batch from them.
+    time_budget_s : float, optional
+        Stop after the generation during which the budget ran out.
+    n_jobs : int
+        Processes for step 2 (results identical to ``n_jobs=1``).
+    checkpoint_path : str, optional
+        Save the state there every ``checkpoint_every`` generations and at the end.
+    progress : callable(str), optional
+    """
+    X = check_float_array(X, "X").astype(np.float32, copy=False)
+    y = check_labels(y, "y", len(X), state.population[0].n_outputs)
+    start = time.perf_counter()
+    executor = ProcessPoolExecutor(n_jobs) if n_jobs > 1 else None
+    try:
+        while state.generation < state.config.n_generations:
+            if time_budget_s is not None and time.perf_counter() - start > time_budget_s:
+                break
+            step_generation_inplace(state, X, y, executor=executor, n_jobs=n_jobs)
+            if checkpoint_path and state.generation % checkpoint_every == 0:
+                save_state(state, checkpoint_path)
+            if progress:
+                h = state.history[-1]
+                progress(f"gen {h['generation']:5d}  {time.perf_counter() - start:7.1f}s  "
+                         f"best mean reward {h['best_mean_reward']:.4f}  mean acc {h['best_mean_accuracy']:.3f}  "
+                         f"connections {h['best_n_connections']}  (median {h['median_n_connections']:.0f})")
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    if checkpoint_path:
+        save_state(state, checkpoint_path)
+    return state
+
+
+# ---------------------------------------------------------------------------
+# Reports: single shared weight, ensemble, individually tuned weights
+# ---------------------------------------------------------------------------
+
+def choose_champion(population, X, y, weights=SHARED_WEIGHTS):
+    """The member with the highest mean reward over ``weights`` on (X, y)
+    (use held-out validation data). Returns (genome, its index)."""
+    rewards, _ = evaluate_population(population, X, y, weights)
+    best = int(np.argmax(rewards.mean(axis=1)))
+    return population[best], best
+
+
+def ensemble_predict(outputs, method="vote"):
+    """Combine per-weight outputs (n_weights, n, n_classes) into labels (n,).
+
+    ``"vote"``: each weight votes for its argmax (the paper's ensemble; ties go
+    to the lowest class id). ``"mean_softmax"``: argmax of the softmax averaged
+    over weights.
+    """
+    n_w, n, k = outputs.shape
+    if method == "vote":
+        votes = np.zeros((n, k), dtype=np.int64)
+        for labels in outputs.argmax(axis=2):
+            votes[np.arange(n), labels] += 1
+        return votes.argmax(axis=1)
+    if method == "mean_softmax":
+        return functional.softmax(outputs.reshape(n_w * n, k).astype(np.float64)).reshape(n_w, n, k).mean(0).argmax(1)
+    raise ValueError(f"method: expected 'vote' or 'mean_softmax', found {method!r}")
+
+
+# --- individually tuned weights: the topology as a masked layered network ---
+
+def layer_masks(genome, plan=None):
+    """Boolean masks (n_nodes, len(layer nodes)) of the enabled connections into each layer."""
+    plan = plan_forward(genome) if plan is None else plan
+    return [np.hstack([a.toarray(), b.toarray()]).T > 0 for a, b in zip(plan.from_inputs, plan.from_computed)]
+
+
+def tuned_forward(plan, Ws, X):
+    """Forward pass with one weight per connection (rows are samples).
+
+    Ws[l] : ndarray (n_nodes, len(layer l)) zero off :func:`layer_masks`.
+    Returns (Zs, A): pre-activations of every layer and all node values
+    A (n, n_nodes); the outputs are ``A[:, plan.output_nodes]``.
+    """
+    A = np.zeros((len(X), plan.n_nodes), dtype=np.result_type(X.dtype, *[W.dtype for W in Ws]))
+    A[:, 0] = 1.0
+    A[:, 1: 1 + plan.n_inputs] = X
+    Zs = []
+    for (nodes, groups), W in zip(plan.layers, Ws):
+        Z = A @ W
+        for k, where in groups:
+            A[:, nodes[where]] = activation_forward(Z[:, where], k)
+        Zs.append(Z)
+    return Zs, A
+
+
+def tuned_backward(plan, Ws, Zs, A, dOut):
+    """Gradients dWs for dOut = dL/d(outputs) (n, n_outputs), layers in reverse."""
+    dA = np.zeros_like(A)
+    dA[:, plan.output_nodes] = dOut
+    dWs = [None] * len(Ws)
+    for l in reversed(range(len(Ws))):
+        nodes, groups = plan.layers[l]
+        dZ = np.empty_like(Zs[l])
+        for k, where in groups:
+            dZ[:, where] = activation_backward(dA[:, nodes[where]], Zs[l][:, where], k)
+        dWs[l] = A.T @ dZ  # rows of nodes at or after layer l are masked out by the optimizer
+        dA += dZ @ Ws[l].T
+    return dWs
+
+
+def train_individual_weights(genome, X, y, *, init_weight=1.0, epochs=10, batch_size=128, lr=1e-2, rng=None):
+    """Train one weight per enabled connection of a fixed topology with Adam.
+
+    Every connection starts at ``init_weight`` (the best shared weight, so
+    training starts from the best weight-agnostic network) and nnlite's Adam
+    updates the layer matrices under the connection masks (entries that are
+    not connections stay exactly 0). Loss: softmax cross-entropy. A step
+    node has derivative 0, so the weights feeding it stay where they start
+    (a limit of gradient tuning, not of the topology).
+
+    Returns (plan, Ws): use ``tuned_forward(plan, Ws, X)``.
+    """
+    rng = check_rng(rng)
+    X = check_float_array(X, "X").astype(np.float32, copy=False)
+    y = check_labels(y, "y", len(X), genome.n_outputs)
+    plan = plan_forward(genome)
+    masks = layer_masks(genome, plan)
+    Ws = [np.where(m, np.float32(init_weight), np.float32(0)) for m in masks]
+    optimizer = Adam(lr)
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for i in range(0, len(X), batch_size):
+            rows = order[i: i + batch_size]
+            Zs, A = tuned_forward(plan, Ws, X[rows])
+            dOut = functional.softmax_cross_entropy_backward(A[:, plan.output_nodes], y[rows])
+            optimizer.step_inplace(Ws, tuned_backward(plan, Ws, Zs, A, dOut), masks)
+    return plan, Ws
+
+
+def report_champion(genome, task, *, weight_grid=np.linspace(-3, 3, 61), tune_epochs=10, rng=None):
+    """The paper's three measurements of a champion on ``task`` (a
+    :class:`pruning.wann_tasks.Task`), as a JSON-ready dict.
+
+    - ``random_weight_*``: test accuracy at each of the 6 shared weights (mean, std);
+    - ``best_weight``: the shared weight of ``weight_grid`` with the best
+      validation accuracy, and its test accuracy;
+    - ``ensemble_vote`` / ``ensemble_mean_softmax``: test accuracy of the
+      ensemble over the 6 shared weights;
+    - ``tuned``: test accuracy after :func:`train_individual_weights` from the best weight.
+    """
+    rng = check_rng(rng)
+    plan = plan_forward(genome)
+    test_out = evaluate_genome(genome, task.X_test, SHARED_WEIGHTS, plan)
+    per_weight = (test_out.argmax(2) == task.y_test).mean(1)
+    grid_val = (evaluate_genome(genome, task.X_val, weight_grid, plan).argmax(2) == task.y_val).mean(1)
+    best_w = round(float(weight_grid[int(np.argmax(grid_val))]), 6)
+    best_acc = float((evaluate_genome(genome, task.X_test, [best_w], plan)[0].argmax(1) == task.y_test).mean())
+    plan_t, Ws = train_individual_weights(genome, task.X_train, task.y_train, init_weight=best_w,
+                                          epochs=tune_epochs, rng=rng)
+    tuned_acc = float((tuned_forward(plan_t, Ws, task.X_test)[1][:, plan_t.output_nodes].argmax(1)
+                       == task.y_test).mean())
+    return {"n_connections": genome.n_connections, "n_hidden": len(genome.hidden_nodes),
+            "n_layers": len(plan.layers),
+            "random_weight_accuracies": [float(a) for a in per_weight],
+            "random_weight_mean": float(per_weight.mean()), "random_weight_std": float(per_weight.std()),
+            "best_weight": best_w, "best_weight_accuracy": best_acc,
+            "ensemble_vote_accuracy": float((ensemble_predict(test_out, "vote") == task.y_test).mean()),
+            "ensemble_mean_softmax_accuracy": float((ensemble_predict(test_out, "mean_softmax") == task.y_test).mean()),
+            "tuned_accuracy": tuned_acc, "tune_epochs": tune_epochs}
+
+
+def draw_genome(genome, ax=None, input_shape=None):
+    """Draw a network with matplotlib: used inputs on the left, hidden layers,
+    outputs on the right; enabled connections as lines, nodes coloured by
+    activation. With ``input_shape`` (e.g. (16, 16)) an inset image shows how
+    many enabled connections leave each pixel. Returns the axes."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 7))
+    depth = node_depths(genome)
+    src, dst = genome.src[genome.enabled], genome.dst[genome.enabled]
+    used = np.zeros(genome.n_nodes, dtype=bool)
+    used[src], used[dst] = True, True
+    used[genome.output_nodes] = True
+    used[genome.hidden_nodes] = True
+    xy = np.zeros((genome.n_nodes, 2))
+    for d in np.unique(depth[used]):
+        nodes = np.flatnonzero(used & (depth == d))
+        xy[nodes, 0] = d
+        xy[nodes, 1] = np.linspace(0, 1, len(nodes) + 2)[1:-1]
+    ax.plot(np.stack([xy[src, 0], xy[dst, 0]]), np.stack([xy[src, 1], xy[dst, 1]]), color="0.6", lw=0.3, alpha=0.5)
+    cmap = plt.get_cmap("tab10")
+    fixed = np.flatnonzero(used[: 1 + genome.n_inputs])
+    ax.scatter(xy[fixed, 0], xy[fixed, 1], s=6, c="k", label="input / bias", zorder=3)
+    for k, name in enumerate(ACTIVATIONS):
+        nodes = np.concatenate([genome.hidden_nodes, genome.output_nodes])
+        nodes = nodes[genome.activations[nodes] == k]
+        if len(nodes):
+            ax.scatter(xy[nodes, 0], xy[nodes, 1], s=30, color=cmap(k), label=name, zorder=3, edgecolor="k", lw=0.3)
+    for i, node in enumerate(genome.output_nodes):
+        ax.annotate(str(i), xy[node], xytext=(5, 0), textcoords="offset points", va="center", fontsize=7)
+    ax.set_xticks(np.unique(depth[used]))
+    ax.set_xlabel("layer (0: inputs and bias; last: outputs, labelled by class)")
+    ax.set_yticks([])
+    ax.set_title(f"{genome.n_connections} connections, {len(genome.hidden_nodes)} hidden nodes")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if input_shape is not None:
+        counts = np.bincount(src, minlength=genome.n_nodes)[1: 1 + genome.n_inputs].reshape(input_shape)
+        inset = ax.inset_axes([1.02, 0.0, 0.25, 0.25])
+        inset.imshow(counts, cmap="viridis")
+        inset.set_title("connections per pixel", fontsize=7)
+        inset.axis("off")
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# Command line: python -m pruning wann ...
+# ---------------------------------------------------------------------------
+
+def add_arguments(parser):
+    """Arguments of the ``wann`` subcommand."""
+    parser.add_argument("--task", choices=("digits8", "mnist16"), default="digits8")
+    parser.add_argument("--population", type=int, default=64)
+    parser.add_argument("--generations", type=int, default=100,
+                        help="total generations (a resumed run counts the ones already done)")
+    parser.add_argument("--time-budget-minutes", type=float, default=None)
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=None, help="fitness batch (default: 1000, digits8: 512)")
+    parser.add_argument("--tournament-size", type=int, default=8)
+    parser.add_argument("--p-enable", type=float, default=0.05)
+    parser.add_argument("--tune-epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz if it exists (search settings come from the "
+                        "checkpoint; --generations and --time-budget-minutes apply)")
+    parser.add_argument("--out", required=True, help="output directory")
+    return parser
+
+
+def main(args):
+    """Run a search, report the champion, draw it; the last printed line is JSON. Returns 0.
+
+    BLAS is limited to ``n_jobs`` threads: the weight-tuning products are
+    small, and OpenBLAS threads competing for busy cores made them ~8x slower.
+    """
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    with threadpool_limits(limits=max(1, args.n_jobs), user_api="blas"):
+        return _main(args)
+
+
+def _main(args):
+    from pathlib import Path
+
+    from .wann_tasks import load_task
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    task = load_task(args.task, data_dir=args.data_dir)
+    checkpoint = out / "checkpoint.npz"
+    if args.resume and checkpoint.exists():
+        state = load_state(checkpoint)
+        state.config.n_generations = args.generations
+        print(f"resumed from {checkpoint} at generation {state.generation}", flush=True)
+    else:
+        config = SearchConfig(population_size=args.population, n_generations=args.generations,
+                              batch_size=args.batch_size or (512 if args.task == "digits8" else 1000),
+                              tournament_size=args.tournament_size, p_enable=args.p_enable)
+        state = start_search(task.X_train.shape[1], task.n_classes, config, rng=args.seed)
+    budget = None if args.time_budget_minutes is None else 60 * args.time_budget_minutes
+    start, start_cpu = time.perf_counter(), time.process_time()
+    run_search(state, task.X_train, task.y_train, time_budget_s=budget, n_jobs=args.n_jobs,
+               checkpoint_path=checkpoint, progress=lambda s: print(s, flush=True))
+    search_s, search_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
+    champion, _ = choose_champion(state.population, task.X_val, task.y_val)
+    save_genome(champion, out / "champion.npz")
+    report = report_champion(champion, task, tune_epochs=args.tune_epochs, rng=args.seed)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = draw_genome(champion, input_shape=task.input_shape)
+    ax.figure.savefig(out / "champion.png", dpi=120, bbox_inches="tight")
+    plt.close(ax.figure)
+    report.update({"task": args.task, "population": state.config.population_size, "generations": state.generation,
+                   "search_seconds_this_run": round(search_s, 1), "n_jobs": args.n_jobs,
+                   # CPU seconds of this process (workers excluded): the wall clock depends on machine load
+                   "search_cpu_seconds_this_run": round(search_cpu_s, 1),
+                   "time_budget_minutes": args.time_budget_minutes, "seed": args.seed})
+    (out / "results.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+    main(add_arguments(argparse.ArgumentParser(prog="python -m pruning.wann")).parse_args())

@@ -1,0 +1,77 @@
+"""Classification tasks for the WANN search (:mod:`pruning.wann`).
+
+- ``"mnist16"``: MNIST downsampled to 16x16 as in Gaier & Ha (2019). The
+  28x28 images are *area-averaged* to 16x16 (:func:`downsample_area`: every
+  output pixel is the mean of the input area it covers, fractional pixels
+  weighted by their overlap, like OpenCV's INTER_AREA). Pixels are scaled to
+  [0, 1]. The last 5,000 training images are the validation split (used to
+  pick the champion and its best shared weight), the official 10,000 test
+  images the test split.
+- ``"digits8"``: scikit-learn's offline 8x8 digits (1,797 images, pixels /16),
+  the quick task: a fixed permutation (seed 0) gives 1,197 train, 300
+  validation and 300 test images.
+
+The search's reward is -cross-entropy on a random training batch
+(:func:`pruning.wann.step_generation_inplace`).
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from nnlite import data
+
+
+class Task(NamedTuple):
+    """A classification task: flattened float32 images in [0, 1] and int labels."""
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    input_shape: tuple
+    n_classes: int
+
+
+def area_matrix(n_in, n_out):
+    """R (n_out, n_in): row i averages input pixels over [i, i+1) * n_in / n_out."""
+    if not (isinstance(n_in, (int, np.integer)) and isinstance(n_out, (int, np.integer)) and 1 <= n_out <= n_in):
+        raise ValueError(f"n_out: expected an int in [1, n_in={n_in}] (area averaging only shrinks), found {n_out!r}")
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    left, right = edges[:-1, None], edges[1:, None]
+    pixel = np.arange(n_in)[None, :]
+    overlap = np.clip(np.minimum(right, pixel + 1) - np.maximum(left, pixel), 0, None)
+    return overlap / (n_in / n_out)
+
+
+def downsample_area(images, size=16):
+    """Area-average square images (n, h, h) to (n, size, size), float32.
+
+    Each output pixel = R @ image @ R.T with R = :func:`area_matrix`, i.e. the
+    mean of the input pixels under it (weighted by fractional overlap).
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images: expected shape (n, h, h), found {images.shape}")
+    R = area_matrix(images.shape[1], size).astype(np.float32)
+    return (R @ images.astype(np.float32)) @ R.T
+
+
+def load_task(name, data_dir=None, *, n_validation=5000):
+    """Load ``"mnist16"`` or ``"digits8"`` as a :class:`Task`."""
+    if name == "digits8":
+        X, y = data.load_digits()
+        X = (X.astype(np.float32) / 16).reshape(len(X), -1)
+        order = np.random.default_rng(0).permutation(len(X))
+        tr, va, te = order[:1197], order[1197:1497], order[1497:]
+        return Task(name, X[tr], y[tr], X[va], y[va], X[te], y[te], (8, 8), 10)
+    if name == "mnist16":
+        X, y = data.load_mnist("train", data_dir=data_dir, download=False, progress=False)
+        X_test, y_test = data.load_mnist("test", data_dir=data_dir, download=False, progress=False)
+        # clip: float32 rounding can give 1.0000001 for an all-255 area
+        X = np.clip(downsample_area(X) / 255, 0, 1).reshape(len(X), -1)
+        X_test = np.clip(downsample_area(X_test) / 255, 0, 1).reshape(len(X_test), -1)
+        n = len(X) - n_validation
+        return Task(name, X[:n], y[:n], X[n:], y[n:], X_test, y_test, (16, 16), 10)
+    raise ValueError(f"task: expected 'mnist16' or 'digits8', found {name!r}")
