@@ -1,50 +1,201 @@
-"""Command line: ``python -m decomposition table1 ...`` (see ``decomposition.experiments``).
+"""Command line: ``python -m decomposition {demo,table1,summarize,reuse,replace,faulty} ...``.
 
-Example::
+Examples::
 
+    python -m decomposition demo          # offline, < 30 s: a digits MLP decomposed every way
     python -m decomposition table1 --models official --propagation linear relu --format json
+    python -m decomposition table1 --models nnlite-mnist-1 --epochs 5
+    python -m decomposition reuse --dataset mnist --pairs all --epochs 10
+    python -m decomposition reuse --inter mnist emnist --pairs 10
+    python -m decomposition replace --dataset mnist fmnist
+    python -m decomposition faulty
+    python -m decomposition summarize table1.jsonl   # relu vs linear per approach
 
-prints one JSON object per line, one per (model, approach, propagation,
-fidelity); progress goes to stderr.
+``table1``, ``reuse``, ``replace`` and ``faulty`` print one JSON object per
+line (``reuse``/``replace`` end with a ``"summary"`` line); progress goes to
+stderr. See ``decomposition.experiments`` and ``decomposition.reuse``.
 """
 import argparse
 import json
 import sys
 
 from .approaches import APPROACHES
-from .experiments import OFFICIAL_MODELS, plot_table1, table1_rows
+from .experiments import NNLITE_MODELS, OFFICIAL_MODELS, plot_table1, table1_rows
 from .fidelity import FIDELITY
 
 
 def _models(names):
-    if names == ["official"]:
-        return OFFICIAL_MODELS
-    unknown = [n for n in names if n not in OFFICIAL_MODELS]
+    groups = {"official": OFFICIAL_MODELS, "nnlite": NNLITE_MODELS}
+    names = [m for n in names for m in groups.get(n, [n])]
+    unknown = [n for n in names if n not in OFFICIAL_MODELS + NNLITE_MODELS]
     if unknown:
-        raise SystemExit(f"--models: expected 'official' or names from {OFFICIAL_MODELS}, found {unknown}")
+        raise SystemExit(f"--models: expected 'official', 'nnlite' or names from {OFFICIAL_MODELS} (optionally "
+                         f"prefixed 'nnlite-'), found {unknown}")
+    if any(n in OFFICIAL_MODELS for n in names) and any(n in NNLITE_MODELS for n in names):
+        raise SystemExit("--models: expected either the authors' models or nnlite-trained ones, found both; "
+                         "run the command once for each")
     return names
+
+
+def _data_arguments(parser):
+    parser.add_argument("--data-dir", default=None, help="datasets folder (default: $NNLITE_DATA)")
+    parser.add_argument("--models-dir", default=None,
+                        help="the authors' models (default: $NNLITE_OFFICIAL_MODELS or ../shared/official-models)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the negatives' order and of training")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m decomposition", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="train a small MLP on the offline 8x8 digits and decompose it every way")
+    demo.add_argument("--epochs", type=int, default=30)
+    demo.add_argument("--hidden-layers", type=int, default=2, help="hidden layers of 49 ReLU units")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--format", default="table", choices=["json", "table"])
     t1 = sub.add_parser("table1", help="recompute Table 1 (composed accuracy and JI per approach)")
     t1.add_argument("--models", nargs="+", default=["official"],
-                    help="'official' (the authors' 16 models) or names like mnist-4")
+                    help="'official' (the authors' 16 models), 'nnlite' (the same architectures trained with "
+                         "nnlite) or names like mnist-4, nnlite-mnist-4")
+    t1.add_argument("--epochs", type=int, default=50, help="training epochs of nnlite-* models (authors: 50)")
+    t1.add_argument("--cache-dir", default="results/nnlite-models", help="where nnlite-* models are cached")
     t1.add_argument("--propagation", nargs="+", default=["linear", "relu"], choices=["linear", "relu"])
     t1.add_argument("--fidelity", nargs="+", default=["official"], choices=sorted(FIDELITY))
     t1.add_argument("--approaches", nargs="+", default=list(APPROACHES), choices=APPROACHES)
     t1.add_argument("--format", default="json", choices=["json", "table"])
     t1.add_argument("--plot", default=None, help="write a matplotlib figure to this path")
-    t1.add_argument("--data-dir", default=None, help="datasets folder (default: $NNLITE_DATA)")
-    t1.add_argument("--models-dir", default=None,
-                    help="the authors' models (default: $NNLITE_OFFICIAL_MODELS or ../shared/official-models)")
-    t1.add_argument("--seed", type=int, default=0, help="seed of the negatives' order")
+    _data_arguments(t1)
+    summary = sub.add_parser("summarize", help="summaries of saved JSON lines: relu vs linear (table1 rows), "
+                                               "MA vs TMA (reuse rows)")
+    summary.add_argument("files", nargs="+", help="files of table1 or reuse JSON lines")
+    _reuse_arguments(sub)
     args = parser.parse_args(argv)
+    if args.command == "table1":
+        return _table1(args)
+    return {"demo": _demo, "reuse": _reuse, "replace": _replace, "faulty": _faulty,
+            "summarize": _summarize}[args.command](args)
+
+
+def _summarize(args):
+    from .experiments import propagation_effect
+
+    from .reuse import summarize_reuse
+
+    rows = [json.loads(line) for path in args.files for line in open(path) if line.startswith("{")]
+    for row in propagation_effect(r for r in rows if "approach" in r):
+        print(json.dumps({"summary": "propagation", **row}), flush=True)
+    groups = {}
+    for r in rows:
+        if r.get("experiment") in ("intra-reuse", "inter-reuse"):
+            groups.setdefault((r["experiment"], r["dataset"], r["epochs"]), []).append(r)
+    for (experiment, dataset, epochs), group in groups.items():
+        print(json.dumps({"summary": experiment, "dataset": dataset, "epochs": epochs, **summarize_reuse(group)}),
+              flush=True)
+    return 0
+
+
+def _reuse_arguments(sub):
+    from .reuse import MODULE_SOURCES, PAIR_RULES
+
+    reuse = sub.add_parser("reuse", help="two modules composed into a binary classifier (MA) vs a trained one (TMA)")
+    reuse.add_argument("--dataset", nargs="+", default=["mnist"], choices=["mnist", "fmnist", "kmnist", "emnist"],
+                       help="intra-dataset reuse of these data sets' 4-layer models")
+    reuse.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"),
+                       help="inter-dataset reuse instead: class a of DATASET_A with class b of DATASET_B")
+    reuse.add_argument("--pairs", default="all", help="'all' (45 pairs; 100 with --inter) or the first N")
+    reuse.add_argument("--epochs", type=int, default=10, help="TMA training epochs (paper: 10)")
+    reuse.add_argument("--rule", default="correct", choices=PAIR_RULES,
+                       help="pair composition: 'correct' or the authors' Reuse.py ('official')")
+    reuse.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
+                       help="the authors' stored CM-RIE modules or our decomposition of their model")
+    _data_arguments(reuse)
+    replace = sub.add_parser("replace", help="each module of the 1-layer model replaced by the 4-layer one's")
+    replace.add_argument("--dataset", nargs="+", default=["mnist", "fmnist", "kmnist", "emnist"],
+                         choices=["mnist", "fmnist", "kmnist", "emnist"])
+    replace.add_argument("--modules", default="stored", choices=MODULE_SOURCES)
+    _data_arguments(replace)
+    faulty = sub.add_parser("faulty", help="the faulty MNIST model repaired by replacing its module 5")
+    faulty.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
+                        help="where the sound MNIST-4 CM-RIE module 5 comes from")
+    _data_arguments(faulty)
+
+
+def _demo(args):
+    from .experiments import demo_rows, format_demo_table
 
     rows = []
-    for row in table1_rows(_models(args.models), args.approaches, args.propagation, args.fidelity,
-                           args.data_dir, args.models_dir, progress=True, rng=args.seed):
+    for row in demo_rows(n_hidden_layers=args.hidden_layers, epochs=args.epochs, seed=args.seed):
+        rows.append(row)
+        if args.format == "json":
+            print(json.dumps(row), flush=True)
+    if args.format == "table":
+        print(format_demo_table(rows), flush=True)
+    return 0
+
+
+def _reuse(args):
+    from . import reuse
+
+    if args.inter:
+        arrays = [reuse.dataset_arrays(ds, args.data_dir) for ds in args.inter]
+        modules = [reuse.cm_rie_modules(f"{ds}-4", args.modules, a, args.models_dir, rng=args.seed)
+                   for ds, a in zip(args.inter, arrays)]
+        rows = reuse.print_rows(reuse.inter_reuse_rows(args.inter, modules, arrays, args.pairs, args.epochs,
+                                                       args.rule, args.seed))
+        summary = reuse.summarize_reuse(rows)
+        paper = reuse.PAPER_INTER_REUSE_MEAN.get(tuple(args.inter))
+        print(json.dumps({"summary": "inter-reuse", "dataset": "+".join(args.inter), "modules": args.modules,
+                          "rule": args.rule, **summary, "paper_mean_ma_minus_tma": paper}), flush=True)
+        return 0
+    for ds in args.dataset:
+        arrays = reuse.dataset_arrays(ds, args.data_dir)
+        modules = reuse.cm_rie_modules(f"{ds}-4", args.modules, arrays, args.models_dir, rng=args.seed)
+        rows = reuse.print_rows(reuse.intra_reuse_rows(ds, modules, arrays, args.pairs, args.epochs, args.rule,
+                                                       args.seed))
+        print(json.dumps({"summary": "intra-reuse", "dataset": ds, "modules": args.modules, "rule": args.rule,
+                          **reuse.summarize_reuse(rows), "paper_n_ma_ge_tma": reuse.PAPER_REUSE_COUNTS[ds],
+                          "paper_n_pairs": 45}), flush=True)
+    return 0
+
+
+def _replace(args):
+    from . import reuse
+
+    rows = []
+    for ds in args.dataset:
+        arrays = reuse.dataset_arrays(ds, args.data_dir)
+        small, big = (reuse.cm_rie_modules(f"{ds}-{n}", args.modules, arrays, args.models_dir, rng=args.seed)
+                      for n in (1, 4))
+        rows += reuse.print_rows(reuse.replacement_rows(ds, small, big, arrays[2], arrays[3], arrays[4]))
+    print(json.dumps({"summary": "replacement", "datasets": args.dataset, "modules": args.modules,
+                      **reuse.summarize_replacement(rows),
+                      **{f"paper_{k}": v for k, v in reuse.PAPER_REPLACEMENT.items()}}), flush=True)
+    return 0
+
+
+def _faulty(args):
+    from nnlite import io
+
+    from . import reuse
+    from .modules import resolve_models_dir
+
+    arrays = reuse.dataset_arrays("mnist", args.data_dir)
+    sound = reuse.cm_rie_modules("mnist-4", args.modules, arrays, args.models_dir, rng=args.seed)[5]
+    faulty = io.load(resolve_models_dir(args.models_dir) / "faulty5-mnist.npz")
+    report = reuse.faulty_model_report(faulty, sound, *arrays[:4], rng=args.seed)
+    print(json.dumps({**report, "sound_module": f"MNIST-4 CM-RIE module 5 ({args.modules})"}), flush=True)
+    return 0
+
+
+def _table1(args):
+    from .experiments import nnlite_model_loader
+
+    models = _models(args.models)
+    load_model = None
+    if models[0] in NNLITE_MODELS:
+        load_model = nnlite_model_loader(args.epochs, args.cache_dir, args.seed)
+    rows = []
+    for row in table1_rows(models, args.approaches, args.propagation, args.fidelity,
+                           args.data_dir, args.models_dir, progress=True, rng=args.seed, load_model=load_model):
         rows.append(row)
         if args.format == "json":
             print(json.dumps(row), flush=True)

@@ -32,6 +32,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATASETS = ("mnist", "fmnist", "kmnist", "emnist")
 DISPLAY = {"mnist": "MNIST", "fmnist": "FMNIST", "kmnist": "KMNIST", "emnist": "EMNIST"}
 OFFICIAL_MODELS = tuple(f"{ds}-{n}" for ds in DATASETS for n in range(1, 5))
+#: Names of models trained with nnlite in the authors' architectures ("nnlite-mnist-1", ...).
+NNLITE_PREFIX = "nnlite-"
+NNLITE_MODELS = tuple(NNLITE_PREFIX + name for name in OFFICIAL_MODELS)
 KMNIST_NOTE = ("KMNIST training images are not available: positives/negatives were taken from the first "
                "5,000 test images and accuracies are on the other 5,000")
 
@@ -59,9 +62,20 @@ ERRATA = {("MNIST-4", "TI-I"): 96.62, ("EMNIST-4", "CM-RIE"): 91.89}
 
 
 def display_name(model_name):
-    """"mnist-4" -> "MNIST-4"."""
-    ds, n = model_name.split("-")
-    return f"{DISPLAY[ds]}-{n}"
+    """"mnist-4" -> "MNIST-4" ("nnlite-mnist-4" -> "nnlite-MNIST-4", a model trained with nnlite)."""
+    prefix = NNLITE_PREFIX if model_name.startswith(NNLITE_PREFIX) else ""
+    ds, n = model_name[len(prefix):].split("-")
+    return f"{prefix}{DISPLAY[ds]}-{n}"
+
+
+def dataset_of(model_name):
+    """"mnist-4" or "nnlite-mnist-4" -> "mnist"."""
+    return model_name.removeprefix(NNLITE_PREFIX).split("-")[0]
+
+
+def official_model(model_name, dataset_arrays=None, models_dir=None):
+    """The authors' model ``<models_dir>/<model_name>.npz`` (``dataset_arrays`` unused)."""
+    return io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
 
 
 def paper_values(model_name, approach):
@@ -119,15 +133,23 @@ def table1_row(model, model_name, dataset_arrays, approach, propagation, fidelit
 
 
 def table1_rows(models=OFFICIAL_MODELS, approaches=APPROACHES, propagations=("linear", "relu"),
-                fidelities=("official",), data_dir=None, models_dir=None, progress=True, rng=0):
-    """Yield :func:`table1_row` dicts for every combination (progress on stderr)."""
+                fidelities=("official",), data_dir=None, models_dir=None, progress=True, rng=0, load_model=None):
+    """Yield :func:`table1_row` dicts for every combination (progress on stderr).
+
+    ``load_model(model_name, dataset_arrays)`` gives the model (default: the
+    authors' ``<models_dir>/<model_name>.npz``; see :func:`nnlite_model_loader`
+    for models trained with nnlite).
+    """
     cache = {}
     for model_name in models:
-        dataset = model_name.split("-")[0]
+        dataset = dataset_of(model_name)
         if dataset not in cache:
             cache.clear()
             cache[dataset] = load_dataset(dataset, data_dir)
-        model = io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
+        if load_model is None:
+            model = official_model(model_name, models_dir=models_dir)
+        else:
+            model = load_model(model_name, cache[dataset])
         for approach in approaches:
             for propagation in propagations:
                 for fidelity in fidelities:
@@ -195,3 +217,128 @@ def compare_with_stored(models=OFFICIAL_MODELS, approaches=("CM-RIE", "TI-SNE"),
             same_masks = sum(all(np.array_equal(x != 0, z != 0) for x, z in zip(a.weights[:-1], b.weights[:-1]))
                              for a, b in zip(ours, stored))
             yield display_name(model_name), approach, identical, same_masks
+
+
+# ---------------------------------------------------------------------------
+# Models trained with nnlite in the authors' architectures
+# ---------------------------------------------------------------------------
+
+def nnlite_model_loader(epochs=50, cache_dir="results/nnlite-models", seed=0, progress=True):
+    """A ``load_model`` for :func:`table1_rows`: train "nnlite-<ds>-<n>" (or load it from ``cache_dir``).
+
+    The model has n hidden layers of 49 ReLU units, trained with Adam 1e-3,
+    batch 32, for ``epochs`` (the authors: 50) on the decomposition split of
+    ``load_dataset`` (inputs pixels / 65025 like the authors'; KMNIST: the
+    first 5,000 test images). Cached as ``<cache_dir>/<name>-e<epochs>-s<seed>.npz``.
+    """
+    from .reuse import cached_model, train_model
+
+    def load_model(model_name, dataset_arrays):
+        n_hidden = int(model_name.rsplit("-", 1)[1])
+        path = Path(cache_dir) / f"{model_name}-e{epochs}-s{seed}.npz"
+        if progress and not path.is_file():
+            print(f"training {model_name} for {epochs} epochs -> {path}", file=sys.stderr, flush=True)
+        return cached_model(path, lambda: train_model(dataset_arrays[0], dataset_arrays[1], n_hidden,
+                                                      n_classes=10, epochs=epochs, rng=seed))
+    return load_model
+
+
+# ---------------------------------------------------------------------------
+# The quick-start demo: offline 8x8 digits
+# ---------------------------------------------------------------------------
+
+def digits_split(rng=0, test_fraction=0.3):
+    """scikit-learn's 8x8 digits (offline), pixels / 16 as float32, split at random with ``rng``.
+
+    Returns X_train (n, 64), y_train, X_test, y_test.
+    """
+    X, y = data.load_digits()
+    X = data.flatten(X).astype(np.float32) / np.float32(16)
+    X_train, X_test, y_train, y_test = data.train_validation_split(X, y, test_fraction, rng=rng)
+    return X_train, y_train, X_test, y_test
+
+
+def demo_rows(approaches=APPROACHES, propagations=("linear", "relu"), n_hidden_layers=2, epochs=30, seed=0,
+              fidelity="official"):
+    """Train a 64-49-...-10 MLP on the digits, decompose it every way, score on the test split.
+
+    The decomposition draws positives and negatives from the training split.
+    The official fidelity asks for up to 1,000 positives and 110 negatives
+    per class; the digits have ~125 training images per class, so it uses
+    all of them (``decompose`` takes the first ones available).
+
+    Yields dicts with the keys of :func:`table1_row` (``model`` is "digits-<n>").
+    """
+    from .reuse import train_model
+
+    X_train, y_train, X_test, y_test = digits_split(seed)
+    model = train_model(X_train, y_train, n_hidden_layers, n_classes=10, epochs=epochs, rng=seed)
+    model_accuracy = round(100 * model.score(X_test, y_test), 2)
+    for approach in approaches:
+        for propagation in propagations:
+            start = time.perf_counter()
+            modules = decompose(model, X_train, y_train, approach, propagation=propagation, fidelity=fidelity,
+                                rng=seed)
+            yield {"model": f"digits-{n_hidden_layers}", "approach": approach, "propagation": propagation,
+                   "fidelity": fidelity if isinstance(fidelity, str) else fidelity.name,
+                   "model_accuracy": model_accuracy,
+                   "composed_accuracy": round(100 * composed_accuracy(modules, X_test, y_test), 2),
+                   "ji_official": round(mean_pairwise_jaccard(modules, "official"), 4),
+                   "ji_mask": round(mean_pairwise_jaccard(modules, "mask"), 4),
+                   "seconds": round(time.perf_counter() - start, 3)}
+
+
+def format_demo_table(rows):
+    """The demo rows as a text table: one line per approach, linear and relu side by side."""
+    rows = list(rows)
+    propagations = list(dict.fromkeys(r["propagation"] for r in rows))
+    head = f"{'approach':8s}" + "".join(f" | {p + ' composed':>15s} {'JI':>6s} {'mask JI':>7s}" for p in propagations)
+    lines = [f"model {rows[0]['model']}: test accuracy {rows[0]['model_accuracy']:.2f}% "
+             f"({rows[0]['fidelity']} fidelity; composed accuracy in %, JI = the authors' Jaccard, "
+             "mask JI = positional)", head, "-" * len(head)]
+    for approach in dict.fromkeys(r["approach"] for r in rows):
+        cells = {r["propagation"]: r for r in rows if r["approach"] == approach}
+        lines.append(f"{approach:8s}" + "".join(
+            f" | {cells[p]['composed_accuracy']:15.2f} {cells[p]['ji_official']:6.3f} {cells[p]['ji_mask']:7.3f}"
+            for p in propagations))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The activation question, summarised from Table 1 rows
+# ---------------------------------------------------------------------------
+
+def propagation_effect(rows):
+    """How much ``relu`` propagation changes composed accuracy, per (fidelity, approach).
+
+    rows : iterable of :func:`table1_row` dicts holding both propagations.
+
+    Returns
+    -------
+    list of dicts with ``fidelity``, ``approach``, ``n_models``,
+    ``max_abs_change`` (relu - linear, points) and the ``model`` where it
+    occurs with its ``linear`` and ``relu`` values, and the mean gap to the
+    model's accuracy under each propagation (``mean_loss_linear``,
+    ``mean_loss_relu``).
+    """
+    table = {(r["fidelity"], r["approach"], r["model"], r["propagation"]): r for r in rows}
+    out = []
+    for fidelity, approach in dict.fromkeys((f, a) for f, a, _, _ in table):
+        models = [m for f, a, m, p in table if (f, a, p) == (fidelity, approach, "linear")
+                  and (f, a, m, "relu") in table]
+        if not models:
+            continue
+        pairs = [(table[(fidelity, approach, m, "linear")], table[(fidelity, approach, m, "relu")]) for m in models]
+        changes = [r["composed_accuracy"] - lin["composed_accuracy"] for lin, r in pairs]
+        worst = int(np.argmax(np.abs(changes)))
+        out.append({"fidelity": fidelity, "approach": approach, "n_models": len(models),
+                    "max_abs_change": round(abs(changes[worst]), 2), "model": models[worst],
+                    "linear": pairs[worst][0]["composed_accuracy"], "relu": pairs[worst][1]["composed_accuracy"],
+                    "mean_loss_linear": _mean_loss([p for p, _ in pairs]),
+                    "mean_loss_relu": _mean_loss([r for _, r in pairs])})
+    return out
+
+
+def _mean_loss(rows):
+    """Mean of model accuracy - composed accuracy, rounded to 2 decimals (+ 0.0 turns -0.0 into 0.0)."""
+    return round(float(np.mean([r["model_accuracy"] - r["composed_accuracy"] for r in rows])), 2) + 0.0
