@@ -1,0 +1,97 @@
+"""Helpers shared by the benchmark scripts: data folder, thread pinning, clocks, JSON.
+
+Every benchmark prints human-readable lines first and, as its very last line,
+one JSON object with the figures (so ``tail -n 1`` gives machine-readable
+results).
+
+Clocks: ``wall`` (``time.perf_counter``, the default) is what a user waits.
+On a machine shared with other jobs, wall time mostly measures the other
+jobs; ``cpu`` (``time.process_time``, the CPU seconds of this process) is
+then far steadier, but it is only comparable across engines with one thread
+(idle threads spinning in a BLAS or OpenMP pool count as CPU time).
+"""
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def default_data_dir():
+    """``$NNLITE_DATA``, else ``../shared/data`` beside the repository (as in CI), else None."""
+    if os.environ.get("NNLITE_DATA"):
+        return os.environ["NNLITE_DATA"]
+    shared = REPO.parent / "shared" / "data"
+    return str(shared) if shared.is_dir() else None
+
+
+def blas_thread_count():
+    """Threads NumPy's BLAS uses now (threadpoolctl), else the CPU count."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.cpu_count() or 1
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return max(counts) if counts else (os.cpu_count() or 1)
+
+
+@contextmanager
+def blas_threads(n_threads):
+    """Pin NumPy's BLAS to ``n_threads`` inside the block (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=n_threads, user_api="blas"):
+        yield
+
+
+def add_timing_arguments(parser, repeats, threads=None):
+    """Add ``--threads`` (default ``threads``, else NumPy's BLAS count), ``--repeats`` and ``--clock``."""
+    threads = threads or blas_thread_count()
+    parser.add_argument("--threads", type=int, default=threads,
+                        help=f"threads for NumPy's BLAS (and PyTorch); default: {threads}")
+    parser.add_argument("--repeats", type=int, default=repeats, help="timing rounds; the best is kept")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall (default) or cpu: this process's CPU time, steadier on a busy machine "
+                             "(use with --threads 1)")
+
+
+def parse_timing_args(parser):
+    """``parser.parse_args()``, refusing ``--clock cpu`` with more than one thread."""
+    args = parser.parse_args()
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error(f"--clock cpu: expected --threads 1 (idle pool threads spin and count as CPU time), "
+                     f"found --threads {args.threads}")
+    return args
+
+
+def timed(run, clock="wall"):
+    """(seconds, result) of one call of ``run()`` on ``clock`` ("wall" or "cpu")."""
+    now = CLOCKS[clock]
+    start = now()
+    result = run()
+    return now() - start, result
+
+
+def load_average():
+    """The 1-minute load average as text ("n/a" where the OS has none): timings depend on it."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "n/a"
+
+
+def conditions(args):
+    """One line describing how the figures were taken."""
+    return (f"{args.threads} thread(s), {args.clock} clock, best of {args.repeats}, "
+            f"load average {load_average()} on {os.cpu_count()} CPUs")
+
+
+def print_json_last(results):
+    """Print ``results`` as one JSON line (the benchmark's last line)."""
+    print(json.dumps(results), flush=True)

@@ -1,0 +1,184 @@
+"""One epoch of LeNet-300-100 on MNIST: nnlite against PyTorch CPU, same run, same threads.
+
+LeNet-300-100 (784-300-100-10, ReLU, softmax cross-entropy), Adam with
+lr = 1.2e-3, trained for one epoch of the 60000 MNIST training images
+(pixels / 255, float32) at batch 60 and at batch 256.
+
+What is timed, identically for both engines, per epoch:
+- one random permutation of the 60000 indices (the shuffling work),
+- per minibatch: the gather ``X[idx], y[idx]``, forward, loss, backward,
+  one Adam step, and reading the loss back as a Python float.
+What is not timed: loading data, building the model, evaluation (the test
+accuracy printed afterwards only shows that both engines really trained).
+
+Fairness: float32 everywhere; PyTorch starts from a copy of nnlite's initial
+weights (Glorot uniform, zero biases); the same Adam hyper-parameters
+(beta1 0.9, beta2 0.999, eps 1e-7); NumPy's BLAS and PyTorch are pinned to the
+same thread count; each engine gets ``--repeats`` fresh runs, interleaved, and
+the best is kept. PyTorch uses its default Adam (``--torch-fused`` tries its
+fused CPU kernel instead).
+
+PyTorch is an optional oracle, never a dependency: without it the script
+says so and reports ``torch_s`` and ``ratio`` as null.
+
+Usage::
+
+    python benchmarks/train_mlp.py [--data-dir DIR] [--threads N] [--repeats R] [--clock wall|cpu]
+
+Last line: ``{"batch_60": {"nnlite_s": .., "torch_s": .., "ratio": ..}, "batch_256": {...}}``
+with ratio = nnlite_s / torch_s (target: <= 1.0 at both batch sizes).
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+import nnlite  # noqa: E402
+from nnlite.data import flatten, load_mnist, scale_255  # noqa: E402
+from nnlite.train import minibatches, train_step_inplace  # noqa: E402
+
+LAYER_SIZES = [784, 300, 100, 10]
+LR = 1.2e-3
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-7
+
+
+def load_data(data_dir):
+    """MNIST train and test as float32 (n, 784) in [0, 1] and int64 labels."""
+    X, y = load_mnist("train", data_dir=data_dir)
+    X_test, y_test = load_mnist("test", data_dir=data_dir)
+    return flatten(scale_255(X)), y, flatten(scale_255(X_test)), y_test
+
+
+# -- nnlite ------------------------------------------------------------------
+def nnlite_epoch(model, optimizer, X, y, batch_size, rng):
+    """One epoch exactly as ``nnlite.fit`` runs it, without its end-of-epoch evaluation."""
+    losses = []
+    for idx in minibatches(len(X), batch_size, rng):
+        losses.append(train_step_inplace(model, optimizer, X[idx], y[idx]))
+    return losses
+
+
+def time_nnlite(X, y, batch_size, seed, clock):
+    """(seconds, trained model) for one epoch from a fresh model."""
+    model = nnlite.MLP(LAYER_SIZES, init="glorot_uniform", rng=seed)
+    optimizer = nnlite.Adam(LR, beta1=BETA1, beta2=BETA2, eps=EPS)
+    rng = np.random.default_rng(seed)
+    seconds, _ = _common.timed(lambda: nnlite_epoch(model, optimizer, X, y, batch_size, rng), clock)
+    return seconds, model
+
+
+# -- PyTorch -----------------------------------------------------------------
+def torch_model_like(model):
+    """A torch Sequential holding a float32 copy of ``model``'s weights (W transposed to (out, in))."""
+    import torch
+    layers = []
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        linear = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear] if i == model.n_layers - 1 else [linear, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers)
+
+
+def torch_epoch(net, optimizer, X, y, batch_size, generator):
+    """One epoch of the same per-step work as ``nnlite_epoch``."""
+    import torch
+    cross_entropy = torch.nn.functional.cross_entropy
+    losses = []
+    order = torch.randperm(len(X), generator=generator)
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        loss = cross_entropy(net(X[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def time_torch(X, y, batch_size, seed, fused, clock):
+    """(seconds, trained net) for one epoch from nnlite's initial weights."""
+    import torch
+    net = torch_model_like(nnlite.MLP(LAYER_SIZES, init="glorot_uniform", rng=seed))
+    optimizer = torch.optim.Adam(net.parameters(), lr=LR, betas=(BETA1, BETA2), eps=EPS,
+                                 **({"fused": True} if fused else {}))
+    generator = torch.Generator().manual_seed(seed)
+    seconds, _ = _common.timed(lambda: torch_epoch(net, optimizer, X, y, batch_size, generator), clock)
+    return seconds, net
+
+
+def torch_accuracy(net, X, y):
+    import torch
+    with torch.no_grad():
+        return float((net(torch.from_numpy(X)).argmax(dim=1).numpy() == y).mean())
+
+
+# -- driver ------------------------------------------------------------------
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=_common.default_data_dir(),
+                        help="folder holding mnist/ (default: $NNLITE_DATA, else ../shared/data)")
+    _common.add_timing_arguments(parser, repeats=3)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[60, 256])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="use only the first N training images (a quick smoke run; figures need all 60000)")
+    parser.add_argument("--torch-fused", action="store_true", help="use torch.optim.Adam(fused=True)")
+    return _common.parse_timing_args(parser)
+
+
+def import_torch(n_threads):
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: timing nnlite only (torch_s and ratio are null). "
+              "Install a CPU build, e.g. `pip install torch`, to compare.")
+        return None
+    torch.set_num_threads(n_threads)
+    return torch
+
+
+def benchmark_batch_size(torch, data, batch_size, args):
+    """Interleaved repeats of both engines; returns the JSON entry for this batch size."""
+    X, y, X_test, y_test = data
+    X_t, y_t = (torch.from_numpy(X), torch.from_numpy(y)) if torch else (None, None)
+    nnlite_times, torch_times = [], []
+    for _ in range(args.repeats):
+        seconds, model = time_nnlite(X, y, batch_size, args.seed, args.clock)
+        nnlite_times.append(seconds)
+        if torch:
+            seconds, net = time_torch(X_t, y_t, batch_size, args.seed, args.torch_fused, args.clock)
+            torch_times.append(seconds)
+    nnlite_s = min(nnlite_times)
+    line = f"batch {batch_size}: nnlite {nnlite_s:.3f} s (test acc {model.score(X_test, y_test):.4f})"
+    if not torch:
+        print(line, flush=True)
+        return {"nnlite_s": round(nnlite_s, 4), "torch_s": None, "ratio": None}
+    torch_s = min(torch_times)
+    print(f"{line}, torch {torch_s:.3f} s (test acc {torch_accuracy(net, X_test, y_test):.4f}), "
+          f"ratio {nnlite_s / torch_s:.3f}", flush=True)
+    return {"nnlite_s": round(nnlite_s, 4), "torch_s": round(torch_s, 4), "ratio": round(nnlite_s / torch_s, 3)}
+
+
+def main():
+    args = parse_args()
+    X, y, X_test, y_test = load_data(args.data_dir)
+    data = X[:args.n_train], y[:args.n_train], X_test, y_test
+    torch = import_torch(args.threads)
+    print(f"LeNet-300-100, MNIST train {data[0].shape}, Adam lr {LR}, one epoch; {_common.conditions(args)}"
+          + (f"; torch {torch.__version__}" if torch else ""), flush=True)
+    results = {}
+    with _common.blas_threads(args.threads):
+        for batch_size in args.batch_sizes:
+            results[f"batch_{batch_size}"] = benchmark_batch_size(torch, data, batch_size, args)
+    print(f"load average at the end: {_common.load_average()}", flush=True)
+    _common.print_json_last(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The speed-minded code paths give the same numbers as the plain formulas.
+
+- ``dense_backward(..., need_dX=False)`` skips only dX (dense and CSR W);
+  ``MLP.backward`` uses it for the first layer without changing any gradient.
+- Adam's in-place update equals the textbook one-liner (Kingma & Ba 2015,
+  Alg. 1 with the bias correction folded into lr_t) bit for bit, and its
+  state arrays are created once and then updated in place.
+- The benchmark scripts in ``benchmarks/`` run with tiny settings and end
+  with the JSON line their docstrings promise (nothing is timed here).
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from nnlite import MLP, Adam, SGD, sparse
+from nnlite import functional as F
+from tests.strategies import dense_layer_arrays, sparse_layer_arrays
+
+
+@given(dense_layer_arrays())
+def test_dense_backward_without_dX_keeps_dW_and_db(arrays):
+    X, W, b = arrays[:3]
+    dZ = F.dense_forward(X, W, b)
+    _, dW, db = F.dense_backward(dZ, X, W)
+    no_dX, dW_fast, db_fast = F.dense_backward(dZ, X, W, need_dX=False)
+    assert no_dX is None
+    np.testing.assert_array_equal(dW_fast, dW)
+    np.testing.assert_array_equal(db_fast, db)
+
+
+@given(sparse_layer_arrays())
+def test_csr_dense_backward_without_dX_keeps_pattern_gradient(arrays):
+    X, W_csr = arrays[0], arrays[2]
+    dZ = np.ones((X.shape[0], W_csr.shape[1]), dtype=X.dtype)
+    _, dW, db = F.dense_backward(dZ, X, W_csr)
+    no_dX, dW_fast, db_fast = F.dense_backward(dZ, X, W_csr, need_dX=False)
+    assert no_dX is None and sparse.is_sparse(dW_fast)
+    np.testing.assert_array_equal(dW_fast.toarray(), dW.toarray())
+    np.testing.assert_array_equal(db_fast, db)
+
+
+def test_mlp_backward_gradients_match_full_dense_backward():
+    rng = np.random.default_rng(0)
+    model = MLP([5, 4, 3], rng=0)
+    X = rng.standard_normal((6, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 6)
+    Zs, As = model.forward(X, return_all=True)
+    dZ = F.softmax_cross_entropy_backward(Zs[-1], y)
+    grads = model.backward(Zs, As, dZ)
+    # Reference: every layer's dense_backward with dX, as before the shortcut.
+    dA, dW2, db2 = F.dense_backward(dZ, As[1], model.weights[1])
+    _, dW1, db1 = F.dense_backward(F.relu_backward(dA, Zs[0]), As[0], model.weights[0])
+    for got, expected in zip(grads, [dW1, db1, dW2, db2]):
+        np.testing.assert_array_equal(got, expected)
+
+
+def _textbook_adam(w, dw, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw * dw
+    lr_t = lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t)  # a Python float: no float64 promotion
+    return w - (lr_t * m / (np.sqrt(v) + eps)).astype(w.dtype), m, v
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_inplace_update_equals_textbook_formula(dtype):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((7, 5)).astype(dtype)
+    w_ref, m_ref, v_ref = w.copy(), np.zeros_like(w), np.zeros_like(w)
+    optimizer = Adam(1e-2)
+    for t in range(1, 4):
+        dw = rng.standard_normal(w.shape).astype(dtype)
+        optimizer.step_inplace([w], [dw])
+        w_ref, m_ref, v_ref = _textbook_adam(w_ref, dw, m_ref, v_ref, t, lr=1e-2)
+        assert w.dtype == dtype
+        np.testing.assert_array_equal(w, w_ref)
+        np.testing.assert_array_equal(optimizer.state[0]["m"], m_ref)
+        np.testing.assert_array_equal(optimizer.state[0]["v"], v_ref)
+
+
+@pytest.mark.parametrize("optimizer", [Adam(1e-2), SGD(1e-2, momentum=0.9)])
+def test_optimizer_state_is_created_once_and_reused(optimizer):
+    w = np.ones((3, 2), dtype=np.float32)
+    optimizer.step_inplace([w], [np.ones_like(w)])
+    arrays = [id(s) for s in optimizer.state[0].values()]
+    optimizer.step_inplace([w], [np.ones_like(w)])
+    assert [id(s) for s in optimizer.state[0].values()] == arrays
+
+
+# ---------------------------------------------------------------------------
+# benchmarks/: the scripts run (tiny settings) and end with the promised JSON
+# ---------------------------------------------------------------------------
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _last_json_line(script, *args, env=None):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_sparse_matmul_benchmark_reports_every_density():
+    results = _last_json_line("sparse_matmul.py", "--repeats", "1", "--number", "1")
+    assert list(results) == ["density_0.5", "density_0.2", "density_0.1", "density_0.05", "density_0.01"]
+    for entry in results.values():
+        assert set(entry) == {"speedup", "csr_bytes", "dense_bytes"} and entry["speedup"] > 0
+        assert entry["dense_bytes"] == 1024 * 1024 * 4
+    assert results["density_0.01"]["csr_bytes"] < results["density_0.5"]["csr_bytes"]
+
+
+def test_train_mlp_benchmark_reports_both_batch_sizes(shared_data_dir):
+    results = _last_json_line("train_mlp.py", "--n-train", "600", "--repeats", "1", "--threads", "1",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert list(results) == ["batch_60", "batch_256"]
+    for entry in results.values():
+        assert set(entry) == {"nnlite_s", "torch_s", "ratio"} and entry["nnlite_s"] > 0
+        assert (entry["ratio"] is None) == (entry["torch_s"] is None)
+
+
+def test_lenet_accuracy_command_reports_per_epoch_accuracy(shared_data_dir):
+    results = _last_json_line("lenet_accuracy.py", "--n-train", "600", "--epochs", "2", "--threads", "1",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert results["epochs"] == 2 and len(results["test_accuracy"]) == 2
+    assert 0.5 < results["final_test_accuracy"] <= 1
