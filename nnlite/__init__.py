@@ -14,7 +14,9 @@ Notation (used across nnlite, decomposition and pruning)
 
 Modules: ``functional`` (forward/backward pairs), ``sparse`` (dense/CSR
 conversions and products), ``init``, ``mlp`` (the MLP class), ``optim``
-(SGD, Adam), ``train`` (fit), ``io`` (save/load .npz), ``data`` (datasets).
+(SGD, Adam), ``train`` (fit), ``io`` (save/load .npz), ``data`` (datasets),
+``conv`` (im2col convolution, max pooling, flatten; NHWC images, kernels as
+2-D weights ``(kh * kw * c_in, c_out)``) and ``cnn`` (a sequential CNN).
 """
 from . import functional, init, io, optim, sparse, train
 from .mlp import MLP

@@ -1,0 +1,530 @@
+"""Dynamic Sparse Reparameterization (DSR) and its baselines on a small CNN.
+
+H. Mostafa and X. Wang, "Parameter efficient training of deep convolutional
+neural networks by dynamic sparse reparameterization", ICML 2019.
+
+The network is sparse from the first step and stays at a fixed number of
+active weights; every ``rewire_period`` iterations its topology moves:
+
+    Alg. 1 (DSR), once per rewiring, with a global adaptive threshold H
+    1. prune: in every sparse layer i remove the active weights with |w| < H;
+       K_i removed, R_i surviving; K = sum_i K_i
+    2. reallocate: G_i = round(K * R_i / sum_j R_j) free parameters go to
+       layer i (layers whose weights survive grow)
+    3. regrow: activate G_i connections of layer i chosen uniformly at random
+       among its zero positions, excluding those just pruned; new weights = 0
+    4. adapt H toward N_p pruned weights per rewiring:
+       H = H / 2 if K > 1.1 N_p;  H = 2 H if K < 0.9 N_p
+
+The total number of active weights is invariant (steps 1 and 3 remove and add
+K each). Optimizer state: a pruned weight's moments are dropped and a
+regrown weight's start at 0 (``pruning.dynamic``).
+
+Baselines, each a callback object for ``nnlite.train.fit`` (``on_step`` /
+``on_epoch_end``) over the same dynamic layers:
+
+- ``Static``: a fixed random sparse topology (no rewiring).
+- ``SET`` (Mocanu et al. 2018): once per epoch each layer drops the fraction
+  ``zeta`` of its active weights closest to zero and regrows as many at
+  random among its inactive positions.
+- ``GMP`` (Zhu & Gupta 2017): start dense and prune each layer by magnitude
+  to the cubic schedule s_t = s_f + (s_i - s_f)(1 - (t - t0)/(n dt))^3
+  (``pruning.schedules.cubic_sparsity``).
+
+The experiment (``python -m pruning dsr``) is the seed study: one small CNN,
+dense vs static vs SET vs DSR vs GMP at 80% and 90% sparsity. The seed's own
+numbers (a Keras CNN at 70.42% on CIFAR-10 after 10 epochs, the dynamically
+pruned CNN at 77.01%) were on the full CIFAR-10, which is not available here
+(only a 4,000/1,000 subset).
+
+Choices the paper leaves open (each a named option):
+
+- ``reallocate(rounding=)``: the pseudocode's per-layer ``round`` does not
+  conserve K; the default uses largest remainders so that sum G_i = K.
+- ``reallocate``: a layer cannot regrow more than its free positions; the
+  excess goes to the other layers in proportion to their survivors.
+- ``DSR(n_prune_target=)``: the paper gives N_p as a count per network; a
+  float below 1 here is a fraction of the active weights (default 2%).
+- ``layer_sparsities(distribution=)``: the initial split of the budget over
+  layers, uniform or Erdős–Rényi (the experiment's default, from SET).
+"""
+import numpy as np
+
+from nnlite._checks import check_rng
+from pruning import masks as pmasks
+from pruning.dynamic import check_sparsity, dynamic_layers, optimizer_state
+from pruning.schedules import cubic_sparsity
+
+
+# -- Alg. 1, step 1 -------------------------------------------------------------
+def prune_below_threshold(weights, active, H):
+    """Masks without the active weights of magnitude below ``H``.
+
+    Parameters
+    ----------
+    weights : list of ndarray, the i-th of shape (d_in_i, d_out_i) (dense values)
+    active : list of bool ndarray, the current topologies
+    H : float, the global threshold
+
+    Returns
+    -------
+    survivors : list of bool ndarray (active and |w| >= H)
+    pruned : list of bool ndarray (active and |w| < H)
+    """
+    pruned = [m & (np.abs(W) < H) for W, m in zip(weights, active)]
+    return [m & ~p for m, p in zip(active, pruned)], pruned
+
+
+# -- Alg. 1, step 2 -------------------------------------------------------------
+def reallocate(K, R, capacity, rounding="largest_remainder"):
+    """G_i, the freed parameters given to each layer: about K * R_i / sum_j R_j.
+
+    Parameters
+    ----------
+    K : int, parameters freed by this rewiring (sum of K_i)
+    R : sequence of int, surviving weights per layer
+    capacity : sequence of int, positions each layer can regrow into
+        (its zeros that were not just pruned)
+    rounding : {"largest_remainder", "paper"}
+        "paper" rounds each share on its own, as the pseudocode writes it:
+        sum_i G_i may then differ from K by up to half the number of layers,
+        and the total of active weights drifts. "largest_remainder" (default)
+        floors every share and gives the leftover units one each to the layers
+        with the largest fractional parts (ties: earlier layer), so that
+        sum_i G_i = K exactly.
+
+    Returns
+    -------
+    G : ndarray of int, G_i <= capacity_i; sum(G) = min(K, sum(capacity)) for
+        "largest_remainder".
+    """
+    R, capacity = np.asarray(R, dtype=np.float64), np.asarray(capacity, dtype=np.int64)
+    # Deviation from paper: with no survivors anywhere, shares follow capacity.
+    weights = R if R.sum() > 0 else capacity.astype(np.float64)
+    if K <= 0 or weights.sum() == 0:
+        return np.zeros(len(R), dtype=np.int64)
+    share = K * weights / weights.sum()
+    if rounding == "paper":
+        return np.minimum(np.round(share).astype(np.int64), capacity)
+    if rounding != "largest_remainder":
+        raise ValueError(f"rounding: expected 'largest_remainder' or 'paper', found {rounding!r}")
+    G = np.floor(share).astype(np.int64)
+    order = np.argsort(-(share - G), kind="stable")
+    G[order[:K - G.sum()]] += 1
+    # Deviation from paper: a layer cannot regrow more connections than it has
+    # free positions; the excess goes to the other layers, again by survivors.
+    excess = np.maximum(G - capacity, 0).sum()
+    G = np.minimum(G, capacity)
+    while excess and (capacity > G).any():
+        room = capacity - G
+        extra = reallocate(int(min(excess, room.sum())), np.where(room > 0, weights + 1e-12, 0), room)
+        G, excess = G + extra, excess - extra.sum()
+    return G
+
+
+# -- Alg. 1, step 3 -------------------------------------------------------------
+def regrow(active, just_pruned, n_grow, rng):
+    """Mask with ``n_grow`` more connections, uniformly among positions that
+    are neither active nor ``just_pruned``."""
+    candidates = np.flatnonzero(~active & ~just_pruned)
+    grown = active.copy()
+    grown.ravel()[rng.choice(candidates, size=n_grow, replace=False)] = True
+    return grown
+
+
+# -- Alg. 1, step 4 -------------------------------------------------------------
+def adapt_threshold(H, K, n_prune_target):
+    """H / 2 if K > 1.1 N_p; 2 H if K < 0.9 N_p; else H."""
+    if K > 1.1 * n_prune_target:
+        return H / 2
+    if K < 0.9 * n_prune_target:
+        return 2 * H
+    return H
+
+
+def constant_period(period):
+    """A rewiring period schedule: ``period`` iterations, always."""
+    return lambda iteration: period
+
+
+def doubling_period(period, every):
+    """A rewiring period schedule: ``period`` iterations, doubled every ``every`` iterations."""
+    return lambda iteration: period * 2 ** (iteration // every)
+
+
+class DSR:
+    """DSR(H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None).
+
+    Parameters
+    ----------
+    H : float
+        Initial global threshold (the paper's H(0) = 0.001).
+    n_prune_target : int or float
+        N_p, the number of weights a rewiring should prune; a float in (0, 1)
+        is a fraction of the model's active weights (resolved at the first
+        rewiring).
+    rewire_period : int or callable
+        Iterations between rewirings, or a schedule ``iteration -> period``
+        (``constant_period``, ``doubling_period``).
+    rounding : see ``reallocate``.
+    rng : None, int or np.random.Generator (regrowth positions)
+
+    Attributes
+    ----------
+    history_ : list of dict, one per rewiring: iteration, H (before adapting),
+        K, G (per layer), n_active (per layer, after).
+    """
+
+    def __init__(self, H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None):
+        if not H > 0:
+            raise ValueError(f"H: expected a positive threshold, found {H!r}")
+        if not n_prune_target > 0:
+            raise ValueError(f"n_prune_target: expected a positive count or fraction, found {n_prune_target!r}")
+        self.H, self.n_prune_target, self.rounding = float(H), n_prune_target, rounding
+        self.period = rewire_period if callable(rewire_period) else constant_period(int(rewire_period))
+        self.rng, self.iteration, self.next_rewire, self.history_ = check_rng(rng), 0, None, []
+
+    def on_step(self, model, optimizer):
+        self.iteration += 1
+        if self.next_rewire is None:
+            self.next_rewire = self.period(0)
+        if self.iteration >= self.next_rewire:
+            self.rewire_inplace(model, optimizer)
+            self.next_rewire = self.iteration + self.period(self.iteration)
+
+    def rewire_inplace(self, model, optimizer=None):
+        """Alg. 1 once over the model's dynamic layers (topologies, H, optimizer state)."""
+        layers = dynamic_layers(model)
+        active = [layer.mask for layer in layers]
+        n_p = self.n_prune_target
+        if n_p < 1:
+            n_p = max(1, round(n_p * sum(int(m.sum()) for m in active)))
+        # Alg. 1, line 1: prune |w| < H; K_i pruned, R_i surviving
+        survivors, pruned = prune_below_threshold([layer.dense_weight() for layer in layers], active, self.H)
+        K_i, R_i = [int(p.sum()) for p in pruned], [int(s.sum()) for s in survivors]
+        K = sum(K_i)
+        # Alg. 1, line 2: G_i = round(K R_i / sum_j R_j)
+        capacity = [m.size - r - k for m, r, k in zip(active, R_i, K_i)]
+        G = reallocate(K, R_i, capacity, self.rounding)
+        # Alg. 1, line 3: regrow G_i among zeros, not the ones just pruned, at 0
+        for layer, s, p, g in zip(layers, survivors, pruned, G):
+            layer.set_topology_inplace(regrow(s, p, int(g), self.rng), optimizer_state(model, optimizer, layer))
+        self.history_.append({"iteration": self.iteration, "H": self.H, "K": K, "G": [int(g) for g in G],
+                              "n_active": [layer.n_active for layer in layers]})
+        # Alg. 1, line 4: adapt H toward N_p
+        self.H = adapt_threshold(self.H, K, n_p)
+
+
+class Static:
+    """A fixed random sparse topology: nothing happens during training."""
+
+    def on_step(self, model, optimizer):
+        pass
+
+
+class SET:
+    """SET(zeta=0.3, regrow_init="zero", rng=None): once per epoch, per layer,
+    drop the fraction ``zeta`` of active weights closest to zero and regrow
+    as many at random among the inactive positions.
+
+    regrow_init : {"zero", "random"}
+        # Deviation from paper: SET draws new weights from its initial
+        # distribution ("random": N(0, std of the layer's active weights));
+        # "zero" (default) starts them at 0 like DSR, so the two differ only
+        # in where and how often they rewire.
+    """
+
+    def __init__(self, zeta=0.3, regrow_init="zero", rng=None):
+        if not 0 < zeta < 1:
+            raise ValueError(f"zeta: expected a fraction in (0, 1), found {zeta!r}")
+        if regrow_init not in ("zero", "random"):
+            raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")
+        self.zeta, self.regrow_init, self.rng = zeta, regrow_init, check_rng(rng)
+
+    def on_epoch_end(self, model, optimizer, epoch):
+        for layer in dynamic_layers(model):
+            W, active = layer.dense_weight(), layer.mask
+            kept = pmasks.magnitude_mask(W, self.zeta, active)
+            n_grow = int(active.sum() - kept.sum())
+            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)
+            values = None
+            if self.regrow_init == "random":
+                std = float(W[kept].std()) if kept.any() else 0.01
+                values = (self.rng.standard_normal(W.shape) * std).astype(W.dtype) * (grown & ~kept)
+            layer.set_topology_inplace(grown, optimizer_state(model, optimizer, layer), grown_values=values)
+
+
+class GMP:
+    """GMP(final_sparsity, n_steps, begin_step=0, end_fraction=0.7, frequency=100).
+
+    Gradual magnitude pruning, every layer to the same sparsity s_t of the
+    cubic schedule (``pruning.schedules.cubic_sparsity``), from s_i = 0 at
+    ``begin_step`` to ``final_sparsity`` at ``end_fraction`` of ``n_steps``,
+    pruning every ``frequency`` iterations. Pruned weights never return.
+    """
+
+    def __init__(self, final_sparsity, n_steps, begin_step=0, end_fraction=0.7, frequency=100):
+        self.final_sparsity = check_sparsity(final_sparsity, "final_sparsity")
+        self.begin_step, self.frequency = int(begin_step), max(1, int(frequency))
+        self.n_prunings = max(1, int(end_fraction * n_steps - begin_step) // self.frequency)
+        self.iteration = 0
+
+    def sparsity_at(self, t):
+        return cubic_sparsity(t, 0.0, self.final_sparsity, self.begin_step, self.n_prunings, self.frequency)
+
+    def on_step(self, model, optimizer):
+        self.iteration += 1
+        t = self.iteration - self.begin_step
+        if t < 0 or t % self.frequency or t > self.n_prunings * self.frequency:
+            return
+        s_t = self.sparsity_at(self.iteration)
+        for layer in dynamic_layers(model):
+            if s_t > layer.sparsity:
+                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))
+
+
+def layer_sparsities(shapes, sparsity, distribution="uniform"):
+    """Per-layer sparsities whose active weights total round((1 - sparsity) * N).
+
+    distribution : {"uniform", "erdos_renyi"}
+        "uniform": every layer at ``sparsity``. "erdos_renyi" (Mocanu et al.
+        2018, SET): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
+        capped at 1 (the capped layers are dense and eps is solved again for
+        the rest), so small layers keep more of their weights.
+    """
+    sparsity = check_sparsity(sparsity)
+    sizes = np.array([np.prod(s) for s in shapes], dtype=np.float64)
+    if distribution == "uniform":
+        return [sparsity] * len(shapes)
+    if distribution != "erdos_renyi":
+        raise ValueError(f"distribution: expected 'uniform' or 'erdos_renyi', found {distribution!r}")
+    factor = np.array([(a + b) / (a * b) for a, b in shapes])
+    budget, dense = (1 - sparsity) * sizes.sum(), np.zeros(len(shapes), dtype=bool)
+    while True:
+        eps = (budget - sizes[dense].sum()) / (factor[~dense] * sizes[~dense]).sum()
+        density = np.where(dense, 1.0, eps * factor)
+        if not (density > 1).any():
+            break
+        dense |= density > 1
+    # a dense layer gets sparsity 0; keep every value strictly below 1
+    return [float(min(max(1 - d, 0.0), 1 - 1e-9)) for d in density]
+
+
+# ---------------------------------------------------------------------------
+# The experiment: python -m pruning dsr
+# ---------------------------------------------------------------------------
+METHODS = ("dense", "static", "set", "dsr", "gmp")
+CIFAR_NOTE = ("CIFAR-10: only a 4,000-image training / 1,000-image test subset of the official binary "
+              "files exists in shared/data/cifar-10; these results are on that subset, not the full dataset")
+
+
+def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None):
+    """NHWC float32 images in [0, 1] and labels, split into train/validation/test.
+
+    Returns a dict with X, y, X_val, y_val, X_test, y_test and ``note``.
+    """
+    import warnings
+
+    from nnlite import data
+    rng = check_rng(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", getattr(data, "SubsetWarning", UserWarning))
+        loader = {"fashion-mnist": data.load_fashion_mnist, "cifar10": data.load_cifar10}[name]
+        (X, y), (X_test, y_test) = loader("train", data_dir), loader("test", data_dir)
+    if name == "cifar10":
+        y = y[:len(X)]  # the labels file holds all 50,000 labels; the images are a prefix
+    if n_train is not None and n_train < len(X):
+        keep = np.sort(rng.choice(len(X), n_train, replace=False))
+        X, y = X[keep], y[keep]
+    images = lambda A: data.scale_255(A).reshape(len(A), A.shape[1], A.shape[2], -1)  # noqa: E731
+    n_validation = n_validation or max(1, len(X) // 12)
+    X, X_val, y, y_val = data.train_validation_split(images(X), y, rng=rng, n_validation=n_validation)
+    note = CIFAR_NOTE if name == "cifar10" else f"{name}: full test set, " + (
+        f"a random {n_train:,}-image training subset" if n_train is not None and n_train < 60000
+        else "full training set")
+    return {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "X_test": images(X_test), "y_test": y_test,
+            "note": note}
+
+
+def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), hidden=128,
+                distribution="erdos_renyi", storage="auto", rng=None):
+    """The experiment's CNN: two conv blocks and a dense head (``nnlite.cnn.small_cnn``).
+
+    "dense" uses plain layers; "gmp" starts from dynamic layers at sparsity 0;
+    the sparse-from-scratch methods start at per-layer sparsities of
+    ``layer_sparsities(..., sparsity, distribution)``.
+    """
+    from nnlite.cnn import small_cnn
+    from pruning.dynamic import DynamicConv2d, DynamicLinear
+    rng = check_rng(rng)
+    if method == "dense":
+        return small_cnn(input_shape, n_classes, channels, hidden, rng=rng)
+    probe = small_cnn(input_shape, n_classes, channels, hidden, rng=0)
+    shapes = [layer.W.shape for layer in probe.weight_layers()]
+    per_layer = iter([0.0] * len(shapes) if method == "gmp" else layer_sparsities(shapes, sparsity, distribution))
+    conv = lambda *a, **k: DynamicConv2d(*a, sparsity=next(per_layer), storage=storage, **k)  # noqa: E731
+    dense = lambda *a, **k: DynamicLinear(*a, sparsity=next(per_layer), storage=storage, **k)  # noqa: E731
+    return small_cnn(input_shape, n_classes, channels, hidden, rng=rng, conv_layer=conv, dense_layer=dense)
+
+
+def make_method(method, sparsity, n_steps, rng, rewire_period=100, n_prune_target=0.02):
+    """The callback object driving ``method`` during ``nnlite.train.fit`` (None for dense)."""
+    if method == "dense":
+        return None
+    if method == "static":
+        return Static()
+    if method == "set":
+        return SET(0.3, rng=rng)
+    if method == "dsr":
+        return DSR(rewire_period=rewire_period, n_prune_target=n_prune_target, rng=rng)
+    if method == "gmp":
+        return GMP(sparsity, n_steps, frequency=min(100, max(1, n_steps // 20)))
+    raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
+
+
+def run_one(method, sparsity, dataset, args, rng):
+    """Train one model; return a JSON-ready record (curves, test accuracy, sizes)."""
+    import time
+
+    from nnlite.optim import Adam
+    from nnlite.train import fit
+    from pruning.dynamic import memory_report
+    rng = check_rng(rng)
+    X, y = dataset["X"], dataset["y"]
+    n_classes = int(max(y.max(), dataset["y_test"].max())) + 1
+    model = build_model(method, X.shape[1:], n_classes, sparsity, channels=tuple(args.channels), hidden=args.hidden,
+                        distribution=args.distribution, storage=args.storage, rng=rng)
+    n_steps = args.epochs * -(-len(X) // args.batch_size)
+    driver = make_method(method, sparsity, n_steps, rng, args.rewire_period, args.n_prune_target)
+    start = time.perf_counter()
+    history = fit(model, X, y, optimizer=Adam(args.lr), epochs=args.epochs, batch_size=args.batch_size, rng=rng,
+                  validation_data=(dataset["X_val"], dataset["y_val"]), progress=False,
+                  on_step=getattr(driver, "on_step", None), on_epoch_end=getattr(driver, "on_epoch_end", None))
+    memory = memory_report(model)
+    record = {"method": method, "sparsity": 0.0 if method == "dense" else sparsity,
+              "test_accuracy": model.score(dataset["X_test"], dataset["y_test"]),
+              "train_seconds": time.perf_counter() - start, **memory, **history.as_dict()}
+    if isinstance(driver, DSR):
+        record["dsr_final_H"] = driver.H
+        record["dsr_rewirings"] = len(driver.history_)
+        record["dsr_n_active_per_layer"] = driver.history_[-1]["n_active"] if driver.history_ else None
+    return record
+
+
+def plot_curves(records, path):
+    """Training and validation accuracy and loss per epoch, one line per run."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+    for r in records:
+        label = r["method"] if r["method"] == "dense" else f"{r['method']} {r['sparsity']:.0%}"
+        epochs = np.arange(1, len(r["loss"]) + 1)
+        for ax, key in zip(axes.ravel(), ("accuracy", "val_accuracy", "loss", "val_loss")):
+            ax.plot(epochs, r[key], marker="o", ms=3, label=label)
+            ax.set_title(key.replace("_", " ").replace("val", "validation"))
+    for ax in axes.ravel():
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def format_table(records):
+    """Markdown table: method, sparsity, test accuracy, active weights, bytes dense vs CSR."""
+    lines = ["| method | sparsity | test acc. | active weights | dense bytes | CSR bytes | CSR / dense |",
+             "|---|---|---|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['method']} | {r['sparsity']:.0%} | {r['test_accuracy']:.4f} | {r['n_active']:,} "
+                     f"| {r['bytes_dense']:,} | {r['bytes_csr']:,} | {r['csr_over_dense']:.3f} |")
+    return "\n".join(lines)
+
+
+def summarise(records):
+    """The issue's two targets, evaluated on whichever runs exist."""
+    dense = next((r for r in records if r["method"] == "dense"), None)
+    dsr90 = next((r for r in records if r["method"] == "dsr" and np.isclose(r["sparsity"], 0.9)), None)
+    out = {}
+    if dense and dsr90:
+        out["dsr90_minus_dense_points"] = 100 * (dsr90["test_accuracy"] - dense["test_accuracy"])
+        out["dsr90_within_1_point"] = bool(out["dsr90_minus_dense_points"] >= -1.0)
+    if dsr90:
+        out["dsr90_csr_over_dense_bytes"] = dsr90["csr_over_dense"]
+        out["dsr90_csr_at_most_0.21"] = bool(dsr90["csr_over_dense"] <= 0.21)
+    return out
+
+
+def add_arguments(parser):
+    parser.add_argument("--dataset", choices=("fashion-mnist", "cifar10"), default="fashion-mnist")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--sparsity", type=float, nargs="+", default=[0.8, 0.9])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--channels", type=int, nargs="+", default=[16, 32], help="conv block widths")
+    parser.add_argument("--hidden", type=int, default=128, help="dense head width")
+    parser.add_argument("--distribution", choices=("uniform", "erdos_renyi"), default="erdos_renyi",
+                        help="initial per-layer sparsities of the sparse-from-scratch methods")
+    parser.add_argument("--storage", choices=("auto", "dense", "csr"), default="auto")
+    parser.add_argument("--rewire-period", type=int, default=100, help="DSR: iterations between rewirings")
+    parser.add_argument("--n-prune-target", type=float, default=0.02,
+                        help="DSR: N_p, a count or a fraction (< 1) of the active weights")
+    parser.add_argument("--n-train", type=int, default=None, help="training subset (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
+    parser.add_argument("--out", default="results/dsr", help="folder for dsr.jsonl, dsr_curves.png, dsr_table.md")
+    parser.add_argument("--blas-threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="3,000 training images, 2 epochs, a narrower CNN")
+
+
+def apply_quick(args):
+    """--quick: seconds instead of hours."""
+    args.n_train, args.epochs, args.channels, args.hidden = 3000, 2, [8, 16], 64
+    args.rewire_period = 10
+    return args
+
+
+def run_experiment(args, emit=print):
+    """Every (method, sparsity) run in turn; ``emit`` gets one JSON line per run."""
+    import json
+    dataset = load_dataset(args.dataset, args.data_dir, args.n_train, rng=args.seed)
+    emit(json.dumps({"dataset": args.dataset, "note": dataset["note"], "n_train": len(dataset["X"]),
+                     "n_validation": len(dataset["X_val"]), "n_test": len(dataset["X_test"]),
+                     "epochs": args.epochs, "batch_size": args.batch_size}))
+    runs = [("dense", 0.0)] if "dense" in args.methods else []
+    runs += [(m, s) for s in sorted(args.sparsity, reverse=True) for m in args.methods if m != "dense"]
+    records = []
+    for i, (method, sparsity) in enumerate(runs):
+        records.append(run_one(method, sparsity, dataset, args, rng=args.seed * 1000 + i))
+        emit(json.dumps(records[-1]))
+    return dataset, records
+
+
+def main(args):
+    """``python -m pruning dsr``: JSON lines on stdout and in --out/dsr.jsonl, curves, table."""
+    import json
+    from pathlib import Path
+
+    from pruning.obd import blas_threads
+    if args.quick:
+        apply_quick(args)
+    for s in args.sparsity:
+        check_sparsity(s)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "dsr.jsonl", "w") as lines:
+        def emit(line):
+            print(line, flush=True)
+            lines.write(line + "\n")
+            lines.flush()
+        with blas_threads(args.blas_threads):
+            dataset, records = run_experiment(args, emit)
+        emit(json.dumps({"summary": summarise(records), "note": dataset["note"]}))
+    plot_curves(records, out / "dsr_curves.png")
+    table = format_table(records)
+    (out / "dsr_table.md").write_text(f"{dataset['note']}\n\n{table}\n")
+    print(table)
+    return 0

@@ -1,0 +1,252 @@
+"""Dynamic sparse layers: ``DynamicLinear`` and ``DynamicConv2d``.
+
+The seed study (a CNN on CIFAR-10 trained with dynamically pruned layers,
+see ``pruning.dsr``) builds layers whose weight has a sparsity chosen at
+construction and changed during training, stored either dense (with a mask)
+or in compressed sparse row form to cut memory. Here:
+
+- A layer's *topology* is a boolean ``mask`` of W's 2-D shape (for a
+  convolution W is ``(kh * kw * c_in, c_out)``, see ``nnlite.conv``); the
+  active connections are the True entries, and every inactive weight is
+  exactly 0. An active weight may be 0 too (a regrown connection starts at 0).
+- Storage: ``"dense"`` keeps an ndarray and the optimizer enforces the mask;
+  ``"csr"`` keeps a ``csr_array`` that stores exactly the active positions
+  (explicit zeros included), so the weight gradient is computed on that
+  pattern only (``nnlite.sparse.pattern_matmul``); ``"auto"`` picks CSR when
+  the density is below the crossover measured on this machine
+  (``density_crossover``).
+- A topology change rebuilds the CSR structure once from COO
+  (``nnlite.sparse.to_csr``); between changes the optimizer updates
+  ``W.data`` in place. ``set_topology_inplace`` also carries the optimizer
+  state over: kept connections keep theirs, new ones start at 0.
+"""
+import os
+import time
+
+import numpy as np
+
+from nnlite import sparse
+from nnlite._checks import check_rng
+from nnlite.cnn import Conv2d, Dense
+
+STORAGES = ("auto", "dense", "csr")
+_crossover = {}
+
+
+def measure_density_crossover(n_in=512, n_out=512, batch=128, densities=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5),
+                              repeats=5, rng=0):
+    """Largest density at which a CSR layer's forward + backward beats the dense one.
+
+    Times ``X @ W``, ``dZ @ W.T`` and the weight gradient for a random
+    (n_in, n_out) float32 weight at a batch of ``batch`` (best of ``repeats``)
+    at increasing densities; returns the last density before the first at
+    which CSR is not faster (0.0 if CSR never wins). Takes well under a second at the defaults.
+    """
+    from nnlite import functional as F
+    rng = check_rng(rng)
+    X = rng.standard_normal((batch, n_in)).astype(np.float32)
+    dZ = rng.standard_normal((batch, n_out)).astype(np.float32)
+    W = rng.standard_normal((n_in, n_out)).astype(np.float32)
+    b = np.zeros(n_out, np.float32)
+
+    def seconds(weight):
+        start = time.perf_counter()
+        F.dense_forward(X, weight, b)
+        F.dense_backward(dZ, X, weight)
+        return time.perf_counter() - start
+
+    crossover = 0.0
+    for density in sorted(densities):  # stop at the first loss: timings on a shared machine are noisy
+        W_csr = sparse.to_csr(W, rng.random(W.shape) < density)
+        times = np.array([(seconds(W), seconds(W_csr)) for _ in range(repeats)])  # interleaved
+        if times[:, 1].min() >= times[:, 0].min():
+            break
+        crossover = density
+    return crossover
+
+
+def density_crossover():
+    """The CSR/dense crossover density: ``set_density_crossover``'s value, else
+    env ``NNLITE_CSR_CROSSOVER``, else measured once per process (cached)."""
+    if "value" not in _crossover:
+        env = os.environ.get("NNLITE_CSR_CROSSOVER")
+        _crossover["value"] = float(env) if env else measure_density_crossover()
+    return _crossover["value"]
+
+
+def set_density_crossover(value):
+    """Override the crossover (e.g. 0.0: always dense under "auto"; 1.0: always CSR)."""
+    if not 0 <= value <= 1:
+        raise ValueError(f"value: expected a density in [0, 1], found {value!r}")
+    _crossover["value"] = float(value)
+
+
+def check_sparsity(sparsity, name="sparsity"):
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a float in [0, 1), found {type(sparsity).__name__} {sparsity!r}")
+    if not 0 <= sparsity < 1:
+        raise ValueError(f"{name}: expected a fraction of zero weights in [0, 1), found {sparsity!r}; "
+                         f"use 0.9 for 90% sparsity (1.0 would leave no connection)")
+    return float(sparsity)
+
+
+def n_active_for(sparsity, n_total):
+    """Active connections for ``sparsity``: round((1 - sparsity) * n_total), at least 1."""
+    return max(1, int(round((1 - sparsity) * n_total)))
+
+
+def random_topology(shape, n_active, rng):
+    """A boolean mask of ``shape`` with exactly ``n_active`` True entries, uniformly at random."""
+    mask = np.zeros(int(np.prod(shape)), dtype=bool)
+    mask[rng.choice(mask.size, size=n_active, replace=False)] = True
+    return mask.reshape(shape)
+
+
+def _state_to_full(values, W):
+    """An optimizer state array aligned with W's storage, as a W-shaped array."""
+    if not sparse.is_sparse(W):
+        return values
+    full = np.zeros(W.shape, dtype=values.dtype)
+    full[sparse.stored_positions(W)] = values
+    return full
+
+
+def _full_to_state(full, W):
+    return full[sparse.stored_positions(W)] if sparse.is_sparse(W) else full
+
+
+class _Dynamic:
+    """Topology, storage and memory accounting shared by the dynamic layers."""
+
+    def _init_topology(self, sparsity, storage, rng):
+        if storage not in STORAGES:
+            raise ValueError(f"storage: expected one of {STORAGES}, found {storage!r}")
+        self.storage = storage
+        sparsity = check_sparsity(sparsity)
+        self.set_topology_inplace(random_topology(self.W.shape, n_active_for(sparsity, self.W.size), rng))
+
+    # -- topology ---------------------------------------------------------
+    @property
+    def n_active(self):
+        """Active connections (True entries of the mask; a regrown one may still be 0)."""
+        return int(self.mask.sum())
+
+    @property
+    def sparsity(self):
+        return 1 - self.n_active / self.mask.size
+
+    @property
+    def is_csr(self):
+        return sparse.is_sparse(self.W)
+
+    def dense_weight(self):
+        """A dense copy of W (kernel layout (d_in, d_out))."""
+        return sparse.to_dense(self.W)
+
+    def param_masks(self):
+        # A CSR weight stores exactly its active positions: its pattern is its mask.
+        return [None if self.is_csr else self.mask, None]
+
+    def _use_csr(self, density):
+        return self.storage == "csr" or (self.storage == "auto" and density < density_crossover())
+
+    def set_topology_inplace(self, mask, state=None, grown_values=None):
+        """Make ``mask`` the active connections and rebuild the storage once.
+
+        Weights off the new mask become 0; newly active connections keep their
+        current value, which is 0 (inactive weights are always 0), so regrown
+        connections start at 0. ``state``: this weight's optimizer state dict
+        (``optimizer.state[i]``), remapped in place: kept connections keep
+        their moments, others get 0. ``grown_values`` (W-shaped, optional) is
+        added at the newly active positions (e.g. a random regrowth init).
+        """
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != self.W.shape:
+            raise ValueError(f"mask: expected a boolean array of shape {self.W.shape}, found {mask.dtype} {mask.shape}")
+        full_state = {k: _state_to_full(v, self.W) * mask for k, v in (state or {}).items()}
+        W = self.dense_weight() * mask
+        if grown_values is not None:
+            W += grown_values * (mask & ~self.mask)
+        self.mask = mask.copy()
+        self.W = sparse.to_csr(W, mask) if self._use_csr(mask.mean()) else W
+        for k, v in full_state.items():
+            state[k] = _full_to_state(v, self.W)
+
+    def set_mask_inplace(self, mask):
+        """Same as ``set_topology_inplace(mask)`` (the interface of nnlite layers)."""
+        self.set_topology_inplace(mask)
+
+    def set_sparsity_inplace(self, sparsity, rng=None, state=None):
+        """Change the sparsity: prune the smallest-magnitude active weights, or
+        regrow random inactive connections (at 0) when the sparsity decreases."""
+        n_target, mask = n_active_for(check_sparsity(sparsity), self.mask.size), self.mask.copy()
+        if n_target < self.n_active:
+            magnitude = np.where(mask, np.abs(self.dense_weight()), np.inf).ravel()
+            mask.ravel()[np.argsort(magnitude, kind="stable")[:self.n_active - n_target]] = False
+        elif n_target > self.n_active:
+            zeros = np.flatnonzero(~mask)
+            mask.ravel()[check_rng(rng).choice(zeros, n_target - self.n_active, replace=False)] = True
+        self.set_topology_inplace(mask, state)
+
+    # -- memory -----------------------------------------------------------
+    def memory(self):
+        """Bytes of W as stored, as dense float and as CSR (plus the bias)."""
+        return {"storage": "csr" if self.is_csr else "dense", "n_active": self.n_active, "n_weights": self.mask.size,
+                "bytes_stored": sparse.nbytes(self.W) + self.b.nbytes,
+                "bytes_dense": sparse.nbytes(self.W, "dense") + self.b.nbytes,
+                "bytes_csr": sparse.nbytes(sparse.to_csr(self.dense_weight(), self.mask), "csr") + self.b.nbytes}
+
+
+class DynamicLinear(_Dynamic, Dense):
+    """DynamicLinear(n_in, n_out, sparsity=0.9, activation="relu", storage="auto", rng=None).
+
+    A dense layer A = act(X @ W + b), W (n_in, n_out), with a fraction
+    ``sparsity`` of its weights inactive (a uniformly random topology).
+    """
+
+    def __init__(self, n_in, n_out, sparsity=0.9, activation="relu", storage="auto", init="he_uniform",
+                 rng=None, dtype=np.float32):
+        rng = check_rng(rng)
+        Dense.__init__(self, n_in, n_out, activation, init, rng, dtype)
+        self._init_topology(sparsity, storage, rng)
+
+
+class DynamicConv2d(_Dynamic, Conv2d):
+    """DynamicConv2d(c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, storage="auto", ...).
+
+    A convolution whose kernel W (kh * kw * c_in, c_out) has a fraction
+    ``sparsity`` of inactive taps (a uniformly random topology).
+    """
+
+    def __init__(self, c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, activation="relu",
+                 storage="auto", init="he_uniform", rng=None, dtype=np.float32):
+        rng = check_rng(rng)
+        Conv2d.__init__(self, c_in, c_out, kernel_size, stride, padding, activation, init, rng, dtype)
+        self._init_topology(sparsity, storage, rng)
+
+
+def dynamic_layers(model):
+    """The model's dynamic layers, in order."""
+    return [layer for layer in model.layers if isinstance(layer, _Dynamic)]
+
+
+def optimizer_state(model, optimizer, layer):
+    """The optimizer's state dict for ``layer.W`` (None if there is none yet)."""
+    if optimizer is None:
+        return None
+    index = next(i for i, p in enumerate(model.params()) if p is layer.W)
+    return optimizer.state.get(index)
+
+
+def memory_report(model):
+    """Totals over all weight layers: active weights, bytes as stored, dense and CSR."""
+    rows = [layer.memory() if isinstance(layer, _Dynamic) else
+            {"n_active": int(np.count_nonzero(layer.W)), "n_weights": layer.W.size,
+             "bytes_stored": sparse.nbytes(layer.W) + layer.b.nbytes,
+             "bytes_dense": sparse.nbytes(layer.W, "dense") + layer.b.nbytes,
+             "bytes_csr": sparse.nbytes(layer.W, "csr") + layer.b.nbytes}
+            for layer in model.weight_layers()]
+    keys = ("n_active", "n_weights", "bytes_stored", "bytes_dense", "bytes_csr")
+    total = {k: int(sum(r[k] for r in rows)) for k in keys}
+    total["csr_over_dense"] = total["bytes_csr"] / total["bytes_dense"]
+    return total

@@ -1,0 +1,223 @@
+"""nnlite.conv and nnlite.cnn: hand examples, naive-loop oracles, finite differences."""
+import numpy as np
+import pytest
+from hypothesis import given
+
+from nnlite import conv, sparse
+from nnlite.cnn import CNN, Conv2d, Dense, Flatten, MaxPool2d, ReLU, small_cnn
+from nnlite.optim import Adam
+from strategies import conv_geometries, pool_geometries
+
+
+def naive_conv2d(X, W, b, kernel_size, stride, padding):
+    """Six nested loops over the definition (the oracle)."""
+    (n, h, w, c_in), (kh, kw), c_out = X.shape, kernel_size, W.shape[1]
+    K = W.reshape(kh, kw, c_in, c_out)
+    Xp = np.pad(X, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    h_out, w_out = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    Z = np.zeros((n, h_out, w_out, c_out))
+    for m in range(n):
+        for i in range(h_out):
+            for j in range(w_out):
+                patch = Xp[m, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                Z[m, i, j] = np.tensordot(patch, K, axes=3) + b
+    return Z
+
+
+def naive_maxpool2d(X, pool_size, stride):
+    (n, h, w, c), (ph, pw) = X.shape, pool_size
+    A = np.zeros((n, (h - ph) // stride + 1, (w - pw) // stride + 1, c))
+    for i in range(A.shape[1]):
+        for j in range(A.shape[2]):
+            A[:, i, j] = X[:, i * stride:i * stride + ph, j * stride:j * stride + pw].max(axis=(1, 2))
+    return A
+
+
+def numerical_gradient(f, X, eps=1e-6):
+    """Central differences of the scalar f at every entry of X (float64)."""
+    grad = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        old = X[idx]
+        X[idx] = old + eps
+        up = f()
+        X[idx] = old - eps
+        grad[idx] = (up - f()) / (2 * eps)
+        X[idx] = old
+    return grad
+
+
+# -- tiny hand-computed examples ------------------------------------------------
+
+def test_conv2d_of_ones_kernel_sums_each_window():
+    X = np.arange(9.0).reshape(1, 3, 3, 1)
+    Z = conv.conv2d_forward(X, np.ones((4, 1)), np.array([0.5]), (2, 2))
+    assert np.array_equal(Z[0, :, :, 0], [[8.5, 12.5], [20.5, 24.5]])
+
+
+def test_maxpool2d_hand_example_and_first_max_gets_the_gradient():
+    X = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    assert conv.maxpool2d_forward(X, (2, 2)).item() == 3.0
+    dX = conv.maxpool2d_backward(np.ones((1, 1, 1, 1)), X, (2, 2))
+    assert np.array_equal(dX[0, :, :, 0], [[0, 1], [0, 0]])
+
+
+def test_flatten_round_trips():
+    X = np.arange(24.0).reshape(2, 2, 3, 2)
+    A = conv.flatten_forward(X)
+    assert A.shape == (2, 12) and np.array_equal(conv.flatten_backward(A, X.shape), X)
+
+
+# -- oracles (Hypothesis) ---------------------------------------------------------
+
+@given(conv_geometries())
+def test_im2col_conv_agrees_with_naive_loop_conv(drawn):
+    X, W, b, kernel_size, stride, padding = drawn
+    Z = conv.conv2d_forward(X, W, b, kernel_size, stride, padding)
+    np.testing.assert_allclose(Z, naive_conv2d(X, W, b, kernel_size, stride, padding), rtol=1e-10, atol=1e-9)
+
+
+@given(conv_geometries())
+def test_col2im_is_the_adjoint_of_im2col(drawn):
+    X, W, _, kernel_size, stride, padding = drawn
+    cols = conv.im2col(X, kernel_size, stride, padding)
+    C = np.random.default_rng(0).standard_normal(cols.shape)
+    lhs = np.sum(cols * C)
+    rhs = np.sum(X * conv.col2im(C, X.shape, kernel_size, stride, padding))
+    assert np.isclose(lhs, rhs, rtol=1e-9, atol=1e-9)
+
+
+@given(conv_geometries())
+def test_conv2d_with_csr_weight_matches_dense_forward_and_backward(drawn):
+    X, W, b, kernel_size, stride, padding = drawn
+    W = W * (np.arange(W.size).reshape(W.shape) % 3 != 0)
+    W_csr = sparse.to_csr(W, W != 0)
+    Z = conv.conv2d_forward(X, W, b, kernel_size, stride, padding)
+    np.testing.assert_allclose(conv.conv2d_forward(X, W_csr, b, kernel_size, stride, padding), Z, atol=1e-9)
+    dZ = np.ones_like(Z)
+    dX, dW, db = conv.conv2d_backward(dZ, X, W, kernel_size, stride, padding)
+    dX_s, dW_s, db_s = conv.conv2d_backward(dZ, X, W_csr, kernel_size, stride, padding)
+    np.testing.assert_allclose(dX_s, dX, atol=1e-9)
+    np.testing.assert_allclose(dW_s.toarray(), dW * (W != 0), atol=1e-9)
+
+
+@given(pool_geometries())
+def test_maxpool2d_agrees_with_naive_loop_pool(drawn):
+    X, pool_size, stride = drawn
+    np.testing.assert_array_equal(conv.maxpool2d_forward(X, pool_size, stride), naive_maxpool2d(X, pool_size, stride))
+
+
+@given(pool_geometries())
+def test_maxpool2d_backward_routes_each_window_gradient_to_one_input(drawn):
+    X, pool_size, stride = drawn
+    A = conv.maxpool2d_forward(X, pool_size, stride)
+    dX = conv.maxpool2d_backward(np.ones_like(A), X, pool_size, stride)
+    assert np.isclose(dX.sum(), A.size)
+    assert np.all(X[dX > 0] >= X.min())
+
+
+# -- finite differences -------------------------------------------------------
+
+@pytest.mark.parametrize("kernel_size, stride, padding", [((3, 3), 1, 1), ((2, 3), 2, 0), ((3, 2), 3, 2)])
+def test_conv2d_backward_matches_finite_differences(kernel_size, stride, padding):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2, 5, 6, 2))
+    W, b = rng.standard_normal((kernel_size[0] * kernel_size[1] * 2, 3)), rng.standard_normal(3)
+    G = rng.standard_normal(conv.conv2d_forward(X, W, b, kernel_size, stride, padding).shape)
+    loss = lambda: np.sum(conv.conv2d_forward(X, W, b, kernel_size, stride, padding) * G)  # noqa: E731
+    dX, dW, db = conv.conv2d_backward(G, X, W, kernel_size, stride, padding)
+    for analytic, array in ((dX, X), (dW, W), (db, b)):
+        np.testing.assert_allclose(analytic, numerical_gradient(loss, array), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("pool_size, stride", [((2, 2), 2), ((3, 2), 1), ((2, 2), 3)])
+def test_maxpool2d_backward_matches_finite_differences(pool_size, stride):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((2, 7, 6, 3))  # continuous values: no ties
+    G = rng.standard_normal(conv.maxpool2d_forward(X, pool_size, stride).shape)
+    loss = lambda: np.sum(conv.maxpool2d_forward(X, pool_size, stride) * G)  # noqa: E731
+    np.testing.assert_allclose(conv.maxpool2d_backward(G, X, pool_size, stride), numerical_gradient(loss, X),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_flatten_backward_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    X, G = rng.standard_normal((2, 2, 3, 2)), rng.standard_normal((2, 12))
+    loss = lambda: np.sum(conv.flatten_forward(X) * G)  # noqa: E731
+    np.testing.assert_allclose(conv.flatten_backward(G, X.shape), numerical_gradient(loss, X), rtol=1e-7)
+
+
+def tiny_cnn(rng=0, dtype=np.float64):
+    return CNN([Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), MaxPool2d(2),
+                Conv2d(3, 2, 2, stride=1, rng=rng, dtype=dtype), Flatten(),
+                Dense(2 * 2 * 2, 4, rng=rng, dtype=dtype), Dense(4, 3, activation=None, rng=rng, dtype=dtype)],
+               input_shape=(6, 6, 2))
+
+
+def test_cnn_loss_and_grads_match_finite_differences():
+    rng = np.random.default_rng(4)
+    model = tiny_cnn()
+    X, y = rng.standard_normal((3, 6, 6, 2)), np.array([0, 2, 1])
+    _, grads = model.loss_and_grads(X, y)
+    for p, g in zip(model.params(), grads):
+        np.testing.assert_allclose(g, numerical_gradient(lambda: model.loss_and_grads(X, y)[0], p),
+                                   rtol=1e-5, atol=1e-7)
+
+
+def test_pooling_before_relu_gives_the_same_values_and_gradients():
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((4, 6, 6, 2)), np.array([0, 1, 2, 1])
+    relu_first = CNN([Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64), MaxPool2d(2), Flatten(),
+                      Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
+    pool_first = CNN([Conv2d(2, 3, 3, padding=1, activation=None, rng=0, dtype=np.float64), MaxPool2d(2), ReLU(),
+                      Flatten(), Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
+    (loss_a, grads_a), (loss_b, grads_b) = relu_first.loss_and_grads(X, y), pool_first.loss_and_grads(X, y)
+    assert loss_a == loss_b and all(np.array_equal(a, b) for a, b in zip(grads_a, grads_b))
+
+
+def test_cnn_grads_respect_masks_and_fit_learns_a_toy_problem():
+    rng = np.random.default_rng(5)
+    model = small_cnn((8, 8, 1), 2, channels=(4,), hidden=8, rng=0)
+    mask = rng.random(model.layers[0].W.shape) < 0.5
+    model.layers[0].set_mask_inplace(mask)
+    X = rng.standard_normal((64, 8, 8, 1)).astype(np.float32)
+    y = (X[:, :4].mean(axis=(1, 2, 3)) > X[:, 4:].mean(axis=(1, 2, 3))).astype(int)
+    history = model.fit(X, y, optimizer=Adam(1e-2), epochs=15, batch_size=16, rng=0, progress=False).history_
+    assert history.accuracy[-1] > 0.9 and np.all(model.layers[0].W[~mask] == 0)
+
+
+# -- bad input ----------------------------------------------------------------
+
+def test_kernel_larger_than_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="kernel 5x5 is larger than the padded input 4x4"):
+        CNN([Conv2d(1, 2, 5), Flatten(), Dense(2, 2)], input_shape=(4, 4, 1))
+
+
+def test_channel_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"expected an input of shape \(h, w, 3\).*found \(8, 8, 1\)"):
+        CNN([Conv2d(3, 2, 3), Flatten(), Dense(72, 2)], input_shape=(8, 8, 1))
+
+
+def test_wrong_image_shape_and_missing_flatten_are_clear_errors():
+    model = small_cnn((8, 8, 1), 2, channels=(2,), hidden=4, rng=0)
+    with pytest.raises(ValueError, match="NHWC"):
+        model.forward(np.zeros((2, 8, 8, 3)))
+    with pytest.raises(ValueError, match="add a Flatten layer"):
+        CNN([Conv2d(1, 2, 3), Dense(2, 2)], input_shape=(4, 4, 1))
+
+
+def test_forward_does_not_mutate_its_input():
+    X = np.random.default_rng(6).standard_normal((2, 6, 6, 2))
+    before = X.copy()
+    tiny_cnn().loss_and_grads(X, np.array([0, 1]))
+    assert np.array_equal(X, before)
+
+
+def test_cnn_predictions_probabilities_and_sizes_are_consistent():
+    model = tiny_cnn()
+    X = np.random.default_rng(8).standard_normal((5, 6, 6, 2))
+    model.predict_batch = 2  # forces the batched path
+    P = model.predict_proba(X)
+    assert np.allclose(P.sum(axis=1), 1) and np.array_equal(P.argmax(axis=1), model.predict(X))
+    n_weights = sum(layer.W.size for layer in model.weight_layers())
+    assert model.count_nonzero() == n_weights
+    assert model.nbytes("dense") == sum(layer.W.nbytes + layer.b.nbytes for layer in model.weight_layers())

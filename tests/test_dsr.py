@@ -1,0 +1,220 @@
+"""pruning.dsr: DSR's invariants, the baselines, and the experiment command."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nnlite.cnn import small_cnn
+from nnlite.optim import Adam
+from nnlite.train import fit, train_step_inplace
+from pruning import dsr
+from pruning.dynamic import DynamicConv2d, DynamicLinear, dynamic_layers
+
+
+def sparse_cnn(storage="dense", sparsity=0.7, rng=0):
+    conv = lambda *a, **k: DynamicConv2d(*a, sparsity=sparsity, storage=storage, **k)  # noqa: E731
+    dense = lambda *a, **k: DynamicLinear(*a, sparsity=sparsity, storage=storage, **k)  # noqa: E731
+    return small_cnn((8, 8, 1), 3, channels=(4, 6), hidden=10, rng=rng, conv_layer=conv, dense_layer=dense)
+
+
+def toy_data(n=48, rng=0):
+    rng = np.random.default_rng(rng)
+    X = rng.standard_normal((n, 8, 8, 1)).astype(np.float32)
+    return X, (X[:, :4].sum(axis=(1, 2, 3)) > X[:, 4:].sum(axis=(1, 2, 3))).astype(int) + (X[:, 0, 0, 0] > 1)
+
+
+# -- the steps of Alg. 1 ---------------------------------------------------------
+
+def test_prune_below_threshold_hand_example():
+    W = np.array([[0.5, -0.01], [0.0, -0.3]])
+    active = np.array([[True, True], [False, True]])
+    survivors, pruned = dsr.prune_below_threshold([W], [active], 0.1)
+    assert np.array_equal(survivors[0], [[True, False], [False, True]])
+    assert np.array_equal(pruned[0], [[False, True], [False, False]])
+
+
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=5), st.data())
+def test_reallocation_gives_out_exactly_K_within_capacity(R, data):
+    capacity = [data.draw(st.integers(0, 60)) for _ in R]
+    K = data.draw(st.integers(0, sum(capacity)))
+    G = dsr.reallocate(K, R, capacity)
+    assert G.sum() == K and np.all(G <= capacity) and np.all(G >= 0)
+
+
+def test_reallocation_is_proportional_to_survivors_and_paper_rounding_can_lose_a_unit():
+    assert list(dsr.reallocate(10, [3, 1], [100, 100])) == [8, 2]  # 7.5 -> 8, 2.5 -> 2 (largest remainder, ties first)
+    assert dsr.reallocate(1, [1, 1], [5, 5], rounding="paper").sum() == 0  # round(0.5) + round(0.5) = 0 != K
+    assert dsr.reallocate(1, [1, 1], [5, 5]).sum() == 1
+
+
+def test_threshold_adapts_toward_the_target_count():
+    assert dsr.adapt_threshold(1.0, 120, 100) == 0.5
+    assert dsr.adapt_threshold(1.0, 80, 100) == 2.0
+    assert dsr.adapt_threshold(1.0, 100, 100) == 1.0
+
+
+def test_regrowth_avoids_active_and_just_pruned_positions():
+    active = np.array([True, False, False, False, False])
+    pruned = np.array([False, True, False, False, False])
+    grown = dsr.regrow(active, pruned, 3, np.random.default_rng(0))
+    assert np.array_equal(grown, [True, False, True, True, True])
+
+
+# -- DSR on a model ----------------------------------------------------------------
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_dsr_keeps_total_active_count_and_regrows_only_fresh_zero_positions(storage):
+    model, (X, y) = sparse_cnn(storage), toy_data()
+    method, optimizer = dsr.DSR(H=0.05, n_prune_target=0.1, rewire_period=3, rng=0), Adam(1e-2)
+    total = sum(layer.n_active for layer in dynamic_layers(model))
+    for step in range(12):
+        masks = [layer.mask.copy() for layer in dynamic_layers(model)]
+        train_step_inplace(model, optimizer, X, y)
+        assert all(np.array_equal(layer.mask, m) for layer, m in zip(dynamic_layers(model), masks))
+        before = [(layer.mask.copy(), layer.dense_weight()) for layer in dynamic_layers(model)]
+        n_rewirings = len(method.history_)
+        method.on_step(model, optimizer)
+        rewired = len(method.history_) > n_rewirings
+        for layer, (mask, W) in zip(dynamic_layers(model), before):
+            if rewired:
+                grown, pruned = layer.mask & ~mask, mask & ~layer.mask
+                just_pruned = mask & (np.abs(W) < method.history_[-1]["H"])
+                assert not (grown & mask).any() and not (grown & just_pruned).any()
+                assert np.all(layer.dense_weight()[grown] == 0)
+                assert np.array_equal(pruned, just_pruned)
+            else:  # between rewirings: the topology is fixed and inactive weights stay 0
+                assert np.array_equal(layer.mask, mask)
+            assert np.all(layer.dense_weight()[~layer.mask] == 0)
+        assert sum(layer.n_active for layer in dynamic_layers(model)) == total
+    assert len(method.history_) == 4 and sum(h["K"] for h in method.history_) > 0
+
+
+def test_dsr_moves_parameters_toward_layers_whose_weights_survive():
+    model = sparse_cnn("dense", sparsity=0.5)
+    layers = dynamic_layers(model)
+    layers[2].set_topology_inplace(layers[2].mask)  # rebuild: nothing changes
+    layers[2].W *= 1e-6  # every active weight of the first dense layer falls below H
+    n_before = [layer.n_active for layer in layers]
+    method = dsr.DSR(H=1e-3, n_prune_target=10, rng=0)
+    method.rewire_inplace(model)
+    n_after = [layer.n_active for layer in layers]
+    assert n_after[2] < n_before[2] and sum(n_after) == sum(n_before)
+    assert all(a >= b for i, (a, b) in enumerate(zip(n_after, n_before)) if i != 2)
+
+
+def test_pruned_weights_never_revive_between_rewirings_under_momentum():
+    model, (X, y) = sparse_cnn("dense"), toy_data()
+    optimizer, method = Adam(1e-2), dsr.DSR(H=0.05, rewire_period=1000, rng=0)
+    for _ in range(3):
+        train_step_inplace(model, optimizer, X, y)
+    method.rewire_inplace(model, optimizer)
+    masks = [layer.mask.copy() for layer in dynamic_layers(model)]
+    for _ in range(5):
+        train_step_inplace(model, optimizer, X, y)
+    for layer, mask in zip(dynamic_layers(model), masks):
+        assert np.array_equal(layer.mask, mask) and np.all(layer.dense_weight()[~mask] == 0)
+
+
+def _run(method_name, storage="dense", seed=3):
+    model, (X, y) = sparse_cnn(storage, rng=seed), toy_data()
+    method = dsr.make_method(method_name, 0.7, 12, rng=seed, rewire_period=2, n_prune_target=0.1)
+    history = fit(model, X, y, optimizer=Adam(1e-2), epochs=3, batch_size=16, rng=seed, progress=False,
+                  on_step=getattr(method, "on_step", None), on_epoch_end=getattr(method, "on_epoch_end", None))
+    return model, history
+
+
+@pytest.mark.parametrize("method_name", ["dsr", "set", "static"])
+def test_the_same_rng_gives_the_same_run(method_name):
+    (m1, h1), (m2, h2) = _run(method_name), _run(method_name)
+    assert h1.loss == h2.loss
+    for a, b in zip(dynamic_layers(m1), dynamic_layers(m2)):
+        assert np.array_equal(a.mask, b.mask) and np.array_equal(a.dense_weight(), b.dense_weight())
+
+
+def test_dsr_runs_agree_in_csr_and_dense_storage():
+    (m1, h1), (m2, h2) = _run("dsr", "dense"), _run("dsr", "csr")
+    assert np.allclose(h1.loss, h2.loss, rtol=1e-4)
+    for a, b in zip(dynamic_layers(m1), dynamic_layers(m2)):
+        assert np.array_equal(a.mask, b.mask)
+
+
+# -- baselines -----------------------------------------------------------------
+
+def test_set_rewires_once_per_epoch_and_keeps_every_layer_count():
+    model = sparse_cnn("csr")
+    counts = [layer.n_active for layer in dynamic_layers(model)]
+    masks = [layer.mask.copy() for layer in dynamic_layers(model)]
+    dsr.SET(0.3, rng=0).on_epoch_end(model, None, 0)
+    assert [layer.n_active for layer in dynamic_layers(model)] == counts
+    assert any(not np.array_equal(layer.mask, m) for layer, m in zip(dynamic_layers(model), masks))
+
+
+def test_set_random_regrowth_init_gives_nonzero_new_weights():
+    model = sparse_cnn("dense")
+    masks = [layer.mask.copy() for layer in dynamic_layers(model)]
+    dsr.SET(0.3, regrow_init="random", rng=0).on_epoch_end(model, None, 0)
+    layer, mask = dynamic_layers(model)[2], masks[2]
+    assert np.all(layer.dense_weight()[layer.mask & ~mask] != 0)
+
+
+def test_static_topology_never_changes():
+    model, _ = _run("static")
+    fresh = sparse_cnn(rng=3)
+    for a, b in zip(dynamic_layers(model), dynamic_layers(fresh)):
+        assert np.array_equal(a.mask, b.mask)
+
+
+def test_gmp_follows_the_cubic_schedule_to_the_final_sparsity():
+    conv = lambda *a, **k: DynamicConv2d(*a, sparsity=0.0, storage="dense", **k)  # noqa: E731
+    dense = lambda *a, **k: DynamicLinear(*a, sparsity=0.0, storage="dense", **k)  # noqa: E731
+    model = small_cnn((8, 8, 1), 3, channels=(4, 6), hidden=10, rng=0, conv_layer=conv, dense_layer=dense)
+    method = dsr.GMP(0.8, n_steps=100, frequency=10)
+    sparsities = []
+    for _ in range(100):
+        method.on_step(model, None)
+        sparsities.append(dynamic_layers(model)[2].sparsity)
+    assert np.all(np.diff(sparsities) >= 0) and abs(sparsities[-1] - 0.8) < 1e-3
+    assert abs(sparsities[9] - method.sparsity_at(10)) < 1e-3
+
+
+def test_erdos_renyi_sparsities_keep_the_global_budget_and_favour_small_layers():
+    shapes = [(9, 16), (144, 32), (1568, 128), (128, 10)]
+    s = dsr.layer_sparsities(shapes, 0.9, "erdos_renyi")
+    sizes = np.array([a * b for a, b in shapes])
+    assert abs(np.sum((1 - np.array(s)) * sizes) - 0.1 * sizes.sum()) < 1
+    assert s[0] == 0.0 and s[2] > 0.9 and dsr.layer_sparsities(shapes, 0.9) == [0.9] * 4
+    with pytest.raises(ValueError, match="distribution"):
+        dsr.layer_sparsities(shapes, 0.9, "er")
+
+
+def test_bad_method_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="method: expected one of"):
+        dsr.make_method("rigl", 0.9, 10, rng=0)
+    with pytest.raises(ValueError, match="H: expected a positive"):
+        dsr.DSR(H=0)
+    with pytest.raises(ValueError, match="rounding"):
+        dsr.reallocate(3, [1], [5], rounding="floor")
+
+
+# -- the experiment command ------------------------------------------------------
+
+def test_experiment_command_writes_json_lines_curves_and_table(shared_data_dir, tmp_path, capsys):
+    from pruning.__main__ import main
+    assert main(["dsr", "--n-train", "400", "--rewire-period", "2", "--epochs", "1", "--sparsity", "0.9", "--methods",
+                 "dense", "dsr", "--channels", "2", "4", "--hidden", "8", "--data-dir", str(shared_data_dir),
+                 "--out", str(tmp_path)]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "dsr.jsonl").read_text().splitlines()]
+    assert lines[0]["dataset"] == "fashion-mnist" and [r["method"] for r in lines[1:3]] == ["dense", "dsr"]
+    assert abs(lines[2]["n_active"] - 0.1 * lines[2]["n_weights"]) <= 4 and "summary" in lines[3]  # per-layer rounding
+    assert (tmp_path / "dsr_curves.png").stat().st_size > 0
+    assert "| dsr | 90% |" in (tmp_path / "dsr_table.md").read_text()
+
+
+def test_rewire_period_schedules_space_the_rewirings():
+    assert [dsr.doubling_period(10, 100)(t) for t in (0, 99, 100, 250)] == [10, 10, 20, 40]
+    model, method = sparse_cnn(), dsr.DSR(rewire_period=dsr.doubling_period(2, 4), rng=0)
+    for _ in range(16):
+        method.on_step(model, None)
+    assert [h["iteration"] for h in method.history_] == [2, 4, 8, 16]  # period 2, 2, 4, 8
