@@ -14,6 +14,7 @@ from . import conv
 from . import functional as F
 from . import sparse
 from ._checks import check_float_array, check_labels, check_rng
+from .classifier import Classifier
 from .init import INITIALISERS
 
 ACTIVATIONS = (None, "relu")
@@ -127,7 +128,17 @@ class Dense(_WeightLayer):
         return dX, [self._masked(dW), db]
 
 
-class MaxPool2d:
+class ParameterFree:
+    """Base of the layers without parameters (pooling, ReLU, flatten)."""
+
+    def params(self):
+        return []
+
+    def param_masks(self):
+        return []
+
+
+class MaxPool2d(ParameterFree):
     """MaxPool2d(pool_size=2, stride=None): max over windows, stride = pool by default."""
 
     def __init__(self, pool_size=2, stride=None):
@@ -149,14 +160,8 @@ class MaxPool2d:
         X, A = cache
         return conv.maxpool2d_backward(dA, X, self.pool_size, self.stride, A=A), []
 
-    def params(self):
-        return []
 
-    def param_masks(self):
-        return []
-
-
-class ReLU:
+class ReLU(ParameterFree):
     """ReLU(): A = max(Z, 0) as a layer of its own (e.g. after a max pool)."""
 
     def output_shape(self, input_shape):
@@ -168,14 +173,8 @@ class ReLU:
     def backward(self, dA, Z, input_grad=True):
         return F.relu_backward(dA, Z), []
 
-    def params(self):
-        return []
 
-    def param_masks(self):
-        return []
-
-
-class Flatten:
+class Flatten(ParameterFree):
     """Flatten(): (n, h, w, c) -> (n, h * w * c)."""
 
     def output_shape(self, input_shape):
@@ -187,14 +186,8 @@ class Flatten:
     def backward(self, dA, input_shape, input_grad=True):
         return conv.flatten_backward(dA, input_shape), []
 
-    def params(self):
-        return []
 
-    def param_masks(self):
-        return []
-
-
-class CNN:
+class CNN(Classifier):
     """CNN(layers, input_shape): a sequential network ending in logits.
 
     Parameters
@@ -273,27 +266,6 @@ class CNN:
     def _logits(self, X):
         return np.concatenate([self.forward(X[s:s + self.predict_batch])
                                for s in range(0, len(X), self.predict_batch)])
-
-    def loss(self, X, y):
-        Z = self._logits(X)
-        return F.softmax_cross_entropy_forward(Z, check_labels(y, "y", len(Z), self.n_classes))
-
-    def predict_proba(self, X):
-        return F.softmax(self._logits(X))
-
-    def predict(self, X):
-        return self._logits(X).argmax(axis=1)
-
-    def score(self, X, y):
-        """Accuracy in [0, 1]."""
-        y_hat = self.predict(X)
-        return float(np.mean(y_hat == check_labels(y, "y", len(y_hat), self.n_classes)))
-
-    def fit(self, X, y, **kwargs):
-        """Train in place with ``nnlite.train.fit``; returns self, sets ``history_``."""
-        from .train import fit
-        self.history_ = fit(self, X, y, **kwargs)
-        return self
 
 
 def small_cnn(input_shape, n_classes, channels=(16, 32), hidden=128, rng=None,

@@ -11,10 +11,11 @@ import scipy.sparse as sp
 from . import functional as F
 from . import sparse
 from ._checks import check_float_array, check_labels, check_n_features, check_rng
+from .classifier import Classifier
 from .init import INITIALISERS
 
 
-class MLP:
+class MLP(Classifier):
     """MLP(layer_sizes, init="glorot_uniform", rng=None, dtype=np.float32).
 
     Parameters
@@ -149,23 +150,9 @@ class MLP:
         loss = F.softmax_cross_entropy_forward(Zs[-1], y)
         return loss, self.backward(Zs, As, F.softmax_cross_entropy_backward(Zs[-1], y))
 
-    def loss(self, X, y):
-        Z = self.forward(X)
-        return F.softmax_cross_entropy_forward(Z, check_labels(y, "y", len(Z), self.layer_sizes[-1]))
+    def _logits(self, X):
+        return self.forward(X)
 
-    def predict_proba(self, X):
-        return F.softmax(self.forward(X))
-
-    def predict(self, X):
-        return self.forward(X).argmax(axis=1)
-
-    def score(self, X, y):
-        """Accuracy in [0, 1]."""
-        y_hat = self.predict(X)
-        return float(np.mean(y_hat == check_labels(y, "y", len(y_hat), self.layer_sizes[-1])))
-
-    def fit(self, X, y, **kwargs):
-        """Train in place with ``nnlite.train.fit``; returns self, sets ``history_``."""
-        from .train import fit
-        self.history_ = fit(self, X, y, **kwargs)
-        return self
+    @property
+    def n_classes(self):
+        return self.weights[-1].shape[1]

@@ -7,6 +7,7 @@ from nnlite import conv, sparse
 from nnlite.cnn import CNN, Conv2d, Dense, Flatten, MaxPool2d, ReLU, small_cnn
 from nnlite.optim import Adam
 from strategies import conv_geometries, pool_geometries
+from gradcheck import numerical_gradient
 
 
 def naive_conv2d(X, W, b, kernel_size, stride, padding):
@@ -31,19 +32,6 @@ def naive_maxpool2d(X, pool_size, stride):
         for j in range(A.shape[2]):
             A[:, i, j] = X[:, i * stride:i * stride + ph, j * stride:j * stride + pw].max(axis=(1, 2))
     return A
-
-
-def numerical_gradient(f, X, eps=1e-6):
-    """Central differences of the scalar f at every entry of X (float64)."""
-    grad = np.zeros_like(X)
-    for idx in np.ndindex(X.shape):
-        old = X[idx]
-        X[idx] = old + eps
-        up = f()
-        X[idx] = old - eps
-        grad[idx] = (up - f()) / (2 * eps)
-        X[idx] = old
-    return grad
 
 
 # -- tiny hand-computed examples ------------------------------------------------

@@ -8,7 +8,7 @@ from nnlite.optim import Adam
 from nnlite.train import train_step_inplace
 from pruning import dynamic
 from pruning.dynamic import DynamicConv2d, DynamicLinear
-from test_conv import numerical_gradient
+from gradcheck import numerical_gradient
 
 
 def make_pair(kind, sparsity=0.7, rng=0):

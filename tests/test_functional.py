@@ -7,22 +7,9 @@ from hypothesis import strategies as st
 from nnlite import functional as F
 from nnlite import sparse
 from strategies import dense_layer_arrays, float_matrices, logit_rows_with_labels, sparse_layer_arrays
+from gradcheck import numerical_gradient
 
 LN3 = np.log(3.0)
-
-
-def numerical_gradient(f, x, eps=1e-6):
-    """Central differences of the scalar f() with respect to every entry of x (mutated, restored)."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        up = f()
-        x[idx] = old - eps
-        down = f()
-        x[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
 def snapshot(a):

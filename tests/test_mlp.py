@@ -7,7 +7,8 @@ from hypothesis import given
 from nnlite import MLP, sparse
 from nnlite import functional as F
 from strategies import masked_mlps_with_batches
-from test_functional import numerical_gradient, snapshot
+from gradcheck import numerical_gradient
+from test_functional import snapshot
 
 LN3 = np.log(3.0)
 
