@@ -212,11 +212,6 @@ class CNN(Classifier):
             raise ValueError(f"layers: expected the last layer to output (n_classes,), found {shape}; end with Dense")
         self.n_classes = shape[0]
 
-    @property
-    def layer_sizes(self):
-        """[input shape, n_classes] (what ``nnlite.train.fit`` reads: the class count is last)."""
-        return [self.input_shape, self.n_classes]
-
     def params(self):
         return [p for layer in self.layers for p in layer.params()]
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import sparse
 from ._checks import check_float_array, check_labels, check_rng
 from .optim import Adam
 
@@ -72,13 +73,13 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     """
     rng = check_rng(rng)
     X = check_float_array(X, "X", ndim=getattr(model, "input_ndim", 2))
-    y = check_labels(y, "y", len(X), model.layer_sizes[-1])
+    y = check_labels(y, "y", len(X), model.n_classes)
     if int(epochs) != epochs or epochs < 1 or int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
     optimizer = optimizer or Adam(1e-3)
     if validation_data is not None:
         X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
-        y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.layer_sizes[-1])
+        y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
     elif validation_split:
         X, y, X_val, y_val = split_validation(X, y, validation_split, rng)
     else:
@@ -117,8 +118,13 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
 
 
 def _snapshot(model):
-    return [W.copy() for W in model.weights], [b.copy() for b in model.biases]
+    return [p.copy() for p in model.params()]
 
 
 def _restore_inplace(model, snapshot):
-    model.weights, model.biases = snapshot
+    """Copy the snapshot's values back into the live parameters (any model with ``params()``)."""
+    for p, saved in zip(model.params(), snapshot):
+        if sparse.is_sparse(p):
+            p.data[...] = saved.data
+        else:
+            p[...] = saved

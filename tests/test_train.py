@@ -156,3 +156,14 @@ def test_bad_fit_arguments_raise_naming_them(kwargs, exc, pattern):
 def test_bad_training_data_raises_naming_the_argument(X, y, exc, pattern):
     with pytest.raises(exc, match=pattern):
         fit(MLP([4, 3], rng=0), X, y, epochs=1, progress=False)
+
+
+def test_early_stopping_restores_the_best_epoch_of_a_cnn():
+    from nnlite.cnn import small_cnn
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 8, 8, 1)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    model = small_cnn((8, 8, 1), 3, channels=(2,), hidden=4, rng=0)
+    history = fit(model, X, y, epochs=6, batch_size=8, rng=0, validation_split=0.25, patience=1, progress=False)
+    _, _, X_val, y_val = split_validation(X, y, 0.25, np.random.default_rng(0))
+    assert model.loss(X_val, y_val) == pytest.approx(min(history.val_loss), rel=1e-6)
