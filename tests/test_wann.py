@@ -102,7 +102,10 @@ def test_every_enabled_connection_is_evaluated_at_the_shared_weight(genome, w):
     plan = wann.plan_forward(genome)
     Ws = [np.where(m, w, 0.0) for m in wann.layer_masks(genome, plan)]
     tuned = wann.tuned_forward(plan, Ws, X)[1][:, plan.output_nodes]
-    np.testing.assert_allclose(wann.evaluate_genome(genome, X, [w])[0], tuned, rtol=1e-4, atol=1e-4)
+    # Both in float64: a step after sin(pi * 1) (1.2e-16 in float64, -8.7e-08 in float32)
+    # gives 1 in one precision and 0 in the other.
+    shared = wann.evaluate_genome(genome, X, [w], dtype=np.float64)[0]
+    np.testing.assert_allclose(shared, tuned, rtol=1e-10, atol=1e-10)
 
 
 def test_rewards_are_minus_cross_entropy_and_accuracies_per_weight():
