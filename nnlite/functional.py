@@ -32,11 +32,10 @@ def dense_backward(dZ, X, W, need_dX=True):
     db = sum over samples of dZ. With ``need_dX=False`` dX is None (the first
     layer's input needs no gradient, and dX is its most expensive product).
     """
-    dX = sparse.matmul(dZ, W.T) if need_dX else None
     if sparse.is_sparse(W):
-        dW = sparse.pattern_matmul(X.T, dZ, W)
+        dX, dW = sparse.backward_products(dZ, X, W, need_dX)
     else:
-        dW = X.T @ dZ
+        dX, dW = (dZ @ W.T if need_dX else None), X.T @ dZ
     return dX, dW, dZ.sum(axis=0)
 
 

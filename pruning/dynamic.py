@@ -13,8 +13,8 @@ or in compressed sparse row form to cut memory. Here:
   ``"csr"`` keeps a ``csr_array`` that stores exactly the active positions
   (explicit zeros included), so the weight gradient is computed on that
   pattern only (``nnlite.sparse.pattern_matmul``); ``"auto"`` picks CSR when
-  the density is below the crossover measured on this machine
-  (``density_crossover``).
+  the density is below the crossover measured on this machine, with the
+  CSR backend in use, for that kind of layer (``density_crossover``).
 - A topology change rebuilds the CSR structure once from COO
   (``nnlite.sparse.to_csr``); between changes the optimizer updates
   ``W.data`` in place. ``set_topology_inplace`` also carries the optimizer
@@ -65,20 +65,34 @@ def measure_density_crossover(n_in=512, n_out=512, batch=128, densities=(0.01, 0
     return crossover
 
 
-def density_crossover():
-    """The CSR/dense crossover density: ``set_density_crossover``'s value, else
-    env ``NNLITE_CSR_CROSSOVER``, else measured once per process (cached)."""
-    if "value" not in _crossover:
+# Where each kind of layer is timed: a dense layer at a small batch, and a
+# convolution's im2col product (3x3x16 taps, 32 channels, 128 images of 14x14),
+# which is tall and thin and where the dense product stays ahead to low densities.
+CROSSOVER_GEOMETRY = {"linear": {"n_in": 512, "n_out": 512, "batch": 128},
+                      "conv": {"n_in": 144, "n_out": 32, "batch": 128 * 14 * 14}}
+
+
+def density_crossover(kind="linear"):
+    """The CSR/dense crossover density of a ``kind`` ("linear" or "conv") layer:
+    ``set_density_crossover``'s value, else env ``NNLITE_CSR_CROSSOVER``, else
+    measured once per process and kind at ``CROSSOVER_GEOMETRY[kind]`` (cached)."""
+    if kind not in CROSSOVER_GEOMETRY:
+        raise ValueError(f"kind: expected one of {sorted(CROSSOVER_GEOMETRY)}, found {kind!r}")
+    if kind not in _crossover:
         env = os.environ.get("NNLITE_CSR_CROSSOVER")
-        _crossover["value"] = float(env) if env else measure_density_crossover()
-    return _crossover["value"]
+        _crossover[kind] = float(env) if env else measure_density_crossover(**CROSSOVER_GEOMETRY[kind])
+    return _crossover[kind]
 
 
-def set_density_crossover(value):
-    """Override the crossover (e.g. 0.0: always dense under "auto"; 1.0: always CSR)."""
+def set_density_crossover(value, kind=None):
+    """Override the crossover of ``kind`` (None: every kind), e.g. 0.0: always
+    dense under "auto"; 1.0: always CSR."""
     if not 0 <= value <= 1:
         raise ValueError(f"value: expected a density in [0, 1], found {value!r}")
-    _crossover["value"] = float(value)
+    for k in CROSSOVER_GEOMETRY if kind is None else [kind]:
+        if k not in CROSSOVER_GEOMETRY:
+            raise ValueError(f"kind: expected one of {sorted(CROSSOVER_GEOMETRY)} or None, found {kind!r}")
+        _crossover[k] = float(value)
 
 
 def check_sparsity(sparsity, name="sparsity"):
@@ -148,7 +162,7 @@ class _Dynamic:
         return [None if self.is_csr else self.mask, None]
 
     def _use_csr(self, density):
-        return self.storage == "csr" or (self.storage == "auto" and density < density_crossover())
+        return self.storage == "csr" or (self.storage == "auto" and density < density_crossover(self.kind))
 
     def set_topology_inplace(self, mask, state=None, grown_values=None):
         """Make ``mask`` the active connections and rebuild the storage once.
@@ -204,6 +218,8 @@ class DynamicLinear(_Dynamic, Dense):
     ``sparsity`` of its weights inactive (a uniformly random topology).
     """
 
+    kind = "linear"  # its CSR/dense crossover (density_crossover)
+
     def __init__(self, n_in, n_out, sparsity=0.9, activation="relu", storage="auto", init="he_uniform",
                  rng=None, dtype=np.float32):
         rng = check_rng(rng)
@@ -217,6 +233,8 @@ class DynamicConv2d(_Dynamic, Conv2d):
     A convolution whose kernel W (kh * kw * c_in, c_out) has a fraction
     ``sparsity`` of inactive taps (a uniformly random topology).
     """
+
+    kind = "conv"  # its CSR/dense crossover (density_crossover)
 
     def __init__(self, c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, activation="relu",
                  storage="auto", init="he_uniform", rng=None, dtype=np.float32):

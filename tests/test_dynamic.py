@@ -9,6 +9,7 @@ from nnlite.train import train_step_inplace
 from pruning import dynamic
 from pruning.dynamic import DynamicConv2d, DynamicLinear
 from gradcheck import numerical_gradient
+from test_sparse import AVAILABLE_BACKENDS
 
 
 def make_pair(kind, sparsity=0.7, rng=0):
@@ -23,16 +24,19 @@ def make_pair(kind, sparsity=0.7, rng=0):
     return build("dense"), build("csr"), X
 
 
+@pytest.mark.parametrize("backend", AVAILABLE_BACKENDS)
 @pytest.mark.parametrize("kind", ["linear", "conv"])
-def test_csr_and_dense_with_mask_layers_agree_forward_and_backward(kind):
+def test_csr_and_dense_with_mask_layers_agree_forward_and_backward(kind, backend):
     dense, csr, X = make_pair(kind)
     assert not dense.is_csr and csr.is_csr and np.array_equal(dense.mask, csr.mask)
     A, cache = dense.forward(X)
-    A_s, cache_s = csr.forward(X)
+    with sparse.use_backend(backend):
+        A_s, cache_s = csr.forward(X)
     np.testing.assert_allclose(A_s, A, atol=1e-12)
     dA = np.random.default_rng(2).standard_normal(A.shape)
     dX, (dW, db) = dense.backward(dA, cache)
-    dX_s, (dW_s, db_s) = csr.backward(dA, cache_s)
+    with sparse.use_backend(backend):
+        dX_s, (dW_s, db_s) = csr.backward(dA, cache_s)
     np.testing.assert_allclose(dX_s, dX, atol=1e-12)
     np.testing.assert_allclose(db_s, db, atol=1e-12)
     assert np.all(dW[~dense.mask] == 0)
@@ -159,3 +163,25 @@ def test_auto_storage_follows_the_crossover_and_the_measurement_is_a_tested_dens
     assert value in (0.0, 0.05, 0.5)
     with pytest.raises(ValueError, match="value: expected a density"):
         dynamic.set_density_crossover(2)
+    with pytest.raises(ValueError, match="kind: expected one of"):
+        dynamic.density_crossover("lstm")
+
+
+def test_each_kind_of_layer_follows_its_own_crossover():
+    dynamic.set_density_crossover(0.2, kind="linear")
+    dynamic.set_density_crossover(0.0, kind="conv")
+    try:
+        assert DynamicLinear(10, 10, 0.9, rng=0).is_csr
+        assert not DynamicConv2d(2, 3, 3, sparsity=0.9, rng=0).is_csr
+        assert dynamic.density_crossover("linear") == 0.2 and dynamic.density_crossover("conv") == 0.0
+    finally:
+        dynamic._crossover.clear()
+
+
+def test_crossover_comes_from_the_environment_for_every_kind(monkeypatch):
+    monkeypatch.setenv("NNLITE_CSR_CROSSOVER", "0.3")
+    dynamic._crossover.clear()
+    try:
+        assert dynamic.density_crossover("linear") == dynamic.density_crossover("conv") == 0.3
+    finally:
+        dynamic._crossover.clear()

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnlite import _sparse_kernels as kernels
 from nnlite import sparse
 from strategies import boolean_masks, float_matrices, sparse_layer_arrays
 from test_functional import snapshot
@@ -77,7 +78,8 @@ def test_pattern_matmul_equals_dense_product_on_the_pattern_for_any_chunk(arrays
     original = sparse._CHUNK
     try:
         sparse._CHUNK = chunk  # forces several chunks even for tiny layers
-        out = sparse.pattern_matmul(X.T, dZ, W_csr)
+        with sparse.use_backend("numpy"):  # the backend that gathers in chunks
+            out = sparse.pattern_matmul(X.T, dZ, W_csr)
     finally:
         sparse._CHUNK = original
     np.testing.assert_allclose(out.toarray(), (X.T @ dZ) * mask, rtol=1e-12, atol=1e-10)
@@ -108,3 +110,79 @@ def test_sparse_conversions_do_not_mutate_their_inputs(arrays):
     sparse.pattern_mask(W_csr), sparse.mask_values(mask, W_csr), sparse.matmul(X, W_csr)
     sparse.pattern_matmul(X.T, X @ W, W_csr), sparse.nbytes(W, "csr"), sparse.nbytes(W_csr)
     assert [snapshot(a) for a in inputs] == before
+
+
+# -- backends: the numba kernels give the NumPy/SciPy reference's numbers --------------------------
+
+AVAILABLE_BACKENDS = [pytest.param("numpy"),
+                      pytest.param("numba", marks=pytest.mark.skipif(not kernels.AVAILABLE,
+                                                                      reason="numba is not installed"))]
+
+
+@pytest.mark.parametrize("backend", AVAILABLE_BACKENDS)
+@given(arrays=sparse_layer_arrays(max_n=7, max_d=9), dtype=st.sampled_from([np.float32, np.float64]),
+       transposed_input=st.booleans())
+def test_every_backend_computes_the_dense_products_of_csr_and_csc_weights(backend, arrays, dtype, transposed_input):
+    X, W, W_csr, _, mask = (a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype != bool else a for a in arrays)
+    W_csr = sp.csr_array(W_csr, dtype=dtype)
+    if transposed_input:  # a transposed view, as dense_backward passes X.T
+        X = np.asfortranarray(X)
+    dZ = (np.arange(X.shape[0] * W.shape[1], dtype=dtype).reshape(X.shape[0], -1) - 3) / 7
+    tolerance = {"rtol": 1e-5, "atol": 1e-3} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-9}
+    with sparse.use_backend(backend):
+        Y, dX, dW = sparse.matmul(X, W_csr), sparse.matmul(dZ, W_csr.T), sparse.pattern_matmul(X.T, dZ, W_csr)
+    assert Y.dtype == dX.dtype == dW.dtype == dtype
+    np.testing.assert_allclose(Y, X @ W, **tolerance)
+    np.testing.assert_allclose(dX, dZ @ W.T, **tolerance)
+    assert np.array_equal(dW.indptr, W_csr.indptr) and np.array_equal(dW.indices, W_csr.indices)
+    np.testing.assert_allclose(dW.toarray(), (X.T @ dZ) * mask, **tolerance)
+
+
+@pytest.mark.parametrize("backend", AVAILABLE_BACKENDS)
+def test_every_backend_handles_empty_rows_an_empty_pattern_and_an_empty_batch(backend):
+    empty = sparse.to_csr(np.zeros((3, 4), np.float32))
+    with sparse.use_backend(backend):
+        assert np.array_equal(sparse.matmul(np.ones((2, 3), np.float32), empty), np.zeros((2, 4)))
+        assert np.array_equal(sparse.matmul(np.ones((2, 4), np.float32), empty.T), np.zeros((2, 3)))
+        assert sparse.pattern_matmul(np.ones((3, 2), np.float32), np.ones((2, 4), np.float32), empty).nnz == 0
+        W = sparse.to_csr(W_HAND)  # its last row is empty
+        assert sparse.matmul(np.zeros((0, 3), np.float32), W).shape == (0, 4)
+        np.testing.assert_array_equal(sparse.matmul(np.eye(3, dtype=np.float32), W), W_HAND)
+        np.testing.assert_array_equal(sparse.pattern_matmul(np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32),
+                                                            W).data, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@given(st.integers(1, 27), st.integers(1, 27), st.data())
+def test_tiled_transpose_equals_numpy_transpose_for_any_shape(n_rows, n_cols, data):
+    A = data.draw(float_matrices((n_rows, n_cols), dtype=np.float32))
+    out = kernels.transpose(A)
+    assert out.flags.c_contiguous and np.array_equal(out, A.T)
+
+
+def test_backend_defaults_to_numba_when_installed_else_numpy(monkeypatch):
+    monkeypatch.delenv("NNLITE_SPARSE_BACKEND", raising=False)
+    for available, expected in ((True, "numba"), (False, "numpy")):
+        monkeypatch.setattr(kernels, "AVAILABLE", available)
+        with sparse.use_backend(None):
+            assert sparse.backend() == expected
+
+
+def test_backend_comes_from_the_environment_and_use_backend_restores_it(monkeypatch):
+    monkeypatch.setenv("NNLITE_SPARSE_BACKEND", "numpy")
+    with sparse.use_backend(None):
+        assert sparse.backend() == "numpy"
+        with sparse.use_backend("numba" if kernels.AVAILABLE else "numpy"):
+            assert sparse.backend() == ("numba" if kernels.AVAILABLE else "numpy")
+        assert sparse.backend() == "numpy"
+
+
+def test_unknown_or_unavailable_backends_are_clear_errors(monkeypatch):
+    with pytest.raises(ValueError, match=r"name: expected one of \('numpy', 'numba'\), found 'cuda'"):
+        sparse.set_backend("cuda")
+    monkeypatch.setenv("NNLITE_SPARSE_BACKEND", "scipy")
+    with sparse.use_backend(None), pytest.raises(ValueError, match="NNLITE_SPARSE_BACKEND: expected one of"):
+        sparse.backend()
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    with pytest.raises(ImportError, match=r"needs numba \(pip install numba\)"):
+        sparse.set_backend("numba")
