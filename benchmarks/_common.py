@@ -40,14 +40,30 @@ def blas_thread_count():
 
 @contextmanager
 def blas_threads(n_threads):
-    """Pin NumPy's BLAS to ``n_threads`` inside the block (a no-op without threadpoolctl)."""
+    """Pin NumPy's BLAS (threadpoolctl) and numba's parallel loops (if installed) to ``n_threads`` inside the block."""
+    with _numba_threads(n_threads):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            yield
+            return
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            yield
+
+
+@contextmanager
+def _numba_threads(n_threads):
     try:
-        from threadpoolctl import threadpool_limits
+        import numba
     except ImportError:
         yield
         return
-    with threadpool_limits(limits=n_threads, user_api="blas"):
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
         yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def add_timing_arguments(parser, repeats, threads=None):
