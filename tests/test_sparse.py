@@ -109,6 +109,7 @@ def test_sparse_conversions_do_not_mutate_their_inputs(arrays):
     sparse.to_csr(W), sparse.to_csr(W, mask), sparse.to_csr(W_csr), sparse.to_dense(W), sparse.to_dense(W_csr)
     sparse.pattern_mask(W_csr), sparse.mask_values(mask, W_csr), sparse.matmul(X, W_csr)
     sparse.pattern_matmul(X.T, X @ W, W_csr), sparse.nbytes(W, "csr"), sparse.nbytes(W_csr)
+    sparse.backward_products(X @ W, X, W_csr), sparse.matmul(X @ W, W_csr.T)
     assert [snapshot(a) for a in inputs] == before
 
 
@@ -122,7 +123,7 @@ AVAILABLE_BACKENDS = [pytest.param("numpy"),
 @pytest.mark.parametrize("backend", AVAILABLE_BACKENDS)
 @given(arrays=sparse_layer_arrays(max_n=7, max_d=9), dtype=st.sampled_from([np.float32, np.float64]),
        transposed_input=st.booleans())
-def test_every_backend_computes_the_dense_products_of_csr_and_csc_weights(backend, arrays, dtype, transposed_input):
+def test_every_backend_computes_the_dense_products_of_csr_and_csc_weights_and_the_layer_gradients(backend, arrays, dtype, transposed_input):
     X, W, W_csr, _, mask = (a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype != bool else a for a in arrays)
     W_csr = sp.csr_array(W_csr, dtype=dtype)
     if transposed_input:  # a transposed view, as dense_backward passes X.T
@@ -131,7 +132,12 @@ def test_every_backend_computes_the_dense_products_of_csr_and_csc_weights(backen
     tolerance = {"rtol": 1e-5, "atol": 1e-3} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-9}
     with sparse.use_backend(backend):
         Y, dX, dW = sparse.matmul(X, W_csr), sparse.matmul(dZ, W_csr.T), sparse.pattern_matmul(X.T, dZ, W_csr)
-    assert Y.dtype == dX.dtype == dW.dtype == dtype
+        dX_both, dW_both = sparse.backward_products(dZ, X, W_csr)
+        no_dX, dW_alone = sparse.backward_products(dZ, X, W_csr, need_dX=False)
+    assert no_dX is None and Y.dtype == dX.dtype == dW.dtype == dX_both.dtype == dtype
+    np.testing.assert_allclose(dX_both, dX, **tolerance)
+    for other in (dW_both, dW_alone):
+        np.testing.assert_allclose(other.toarray(), dW.toarray(), **tolerance)
     np.testing.assert_allclose(Y, X @ W, **tolerance)
     np.testing.assert_allclose(dX, dZ @ W.T, **tolerance)
     assert np.array_equal(dW.indptr, W_csr.indptr) and np.array_equal(dW.indices, W_csr.indices)
