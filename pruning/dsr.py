@@ -457,6 +457,32 @@ def summarise(records):
     return out
 
 
+def read_runs(path):
+    """The per-run records (one per method and sparsity) of a ``dsr.jsonl`` file."""
+    import json
+    with open(path) as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in records if "method" in r]
+
+
+def compare_seeds(paths):
+    """Markdown table over runs with different ``--seed``: for each method and
+    sparsity, the test accuracy of each file (in the order given), the mean,
+    the standard deviation and the mean gap to dense, in points."""
+    accuracies = {}
+    for path in paths:
+        for r in read_runs(path):
+            accuracies.setdefault((r["method"], r["sparsity"]), []).append(r["test_accuracy"])
+    dense = np.mean(accuracies[("dense", 0.0)]) if ("dense", 0.0) in accuracies else None
+    lines = ["| method | sparsity | test acc. per run | mean | std | mean - dense (points) |",
+             "|---|---|---|---|---|---|"]
+    for (method, sparsity), values in sorted(accuracies.items(), key=lambda item: (item[0][1], -np.mean(item[1]))):
+        gap = "" if dense is None or method == "dense" else f"{100 * (np.mean(values) - dense):+.2f}"
+        lines.append(f"| {method} | {sparsity:.0%} | {', '.join(f'{v:.4f}' for v in values)} "
+                     f"| {np.mean(values):.4f} | {np.std(values):.4f} | {gap} |")
+    return "\n".join(lines)
+
+
 def add_arguments(parser):
     parser.add_argument("--dataset", choices=("fashion-mnist", "cifar10"), default="fashion-mnist")
     parser.add_argument("--epochs", type=int, default=10)
@@ -478,6 +504,9 @@ def add_arguments(parser):
     parser.add_argument("--out", default="results/dsr", help="folder for dsr.jsonl, dsr_curves.png, dsr_table.md")
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="3,000 training images, 2 epochs, a narrower CNN")
+    parser.add_argument("--compare-seeds", nargs="+", metavar="DSR_JSONL", default=None,
+                        help="train nothing: read the dsr.jsonl of runs with different --seed and print "
+                             "each method's accuracies, mean, std and gap to dense")
 
 
 def apply_quick(args):
@@ -509,6 +538,9 @@ def main(args):
     from pathlib import Path
 
     from pruning.obd import blas_threads
+    if args.compare_seeds:
+        print(compare_seeds(args.compare_seeds))
+        return 0
     if args.quick:
         apply_quick(args)
     for s in args.sparsity:

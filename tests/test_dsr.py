@@ -218,3 +218,18 @@ def test_rewire_period_schedules_space_the_rewirings():
     for _ in range(16):
         method.on_step(model, None)
     assert [h["iteration"] for h in method.history_] == [2, 4, 8, 16]  # period 2, 2, 4, 8
+
+
+def test_compare_seeds_gives_each_run_the_mean_std_and_gap_to_dense(tmp_path, capsys):
+    from pruning.__main__ import main
+    paths = []
+    for seed, (dense, dsr90) in enumerate([(0.91, 0.90), (0.93, 0.91)]):
+        path = tmp_path / f"seed{seed}.jsonl"
+        path.write_text("\n".join(json.dumps(r) for r in [
+            {"dataset": "fashion-mnist"}, {"method": "dense", "sparsity": 0.0, "test_accuracy": dense},
+            {"method": "dsr", "sparsity": 0.9, "test_accuracy": dsr90}, {"summary": {}}]) + "\n")
+        paths.append(str(path))
+    table = dsr.compare_seeds(paths)
+    assert "| dense | 0% | 0.9100, 0.9300 | 0.9200 | 0.0100 |  |" in table
+    assert "| dsr | 90% | 0.9000, 0.9100 | 0.9050 | 0.0050 | -1.50 |" in table
+    assert main(["dsr", "--compare-seeds", *paths]) == 0 and table in capsys.readouterr().out
