@@ -98,7 +98,22 @@ assert 0.2 < ratio_90 < 0.21
 # `pruning.dynamic.measure_density_crossover` times once per process
 # (`benchmarks/cnn.py` reports the speed of a 95%-sparse 1024x1024 layer).
 # The results below do not depend on the choice: both storages compute the
-# same numbers (a test checks it).
+# same numbers (a test checks it). The CSR products themselves have two
+# backends, SciPy/NumPy and, when numba is installed, compiled loops; they
+# agree to float32 rounding:
+
+# %%
+layer = DynamicLinear(256, 128, 0.9, storage="csr", rng=0)
+X_batch = rng.standard_normal((32, 256)).astype(np.float32)
+outputs = {}
+for name in [b for b in sparse.BACKENDS if b == "numpy" or sparse.kernels.AVAILABLE]:
+    with sparse.use_backend(name):
+        A, cache = layer.forward(X_batch)
+        dX, (dW, db) = layer.backward(np.ones_like(A), cache)
+        outputs[name] = (A, dX, dW.toarray())
+print("backends:", list(outputs), "| CSR backend in use:", sparse.backend())
+for A, dX, dW in outputs.values():
+    assert all(np.allclose(u, v, atol=1e-5) for u, v in zip((A, dX, dW), outputs["numpy"]))
 #
 # ## 3. One DSR rewiring, step by step
 #
