@@ -192,3 +192,17 @@ def test_unknown_or_unavailable_backends_are_clear_errors(monkeypatch):
     monkeypatch.setattr(kernels, "AVAILABLE", False)
     with pytest.raises(ImportError, match=r"needs numba \(pip install numba\)"):
         sparse.set_backend("numba")
+
+
+@pytest.mark.parametrize("backend", AVAILABLE_BACKENDS)
+def test_every_backend_propagates_nan_and_inf_through_the_stored_weights(backend):
+    # Unlike the dense product (0 * nan = nan), an unstored weight touches nothing.
+    W = sparse.to_csr(W_HAND)  # stored: (0, 1) 1.5, (1, 0) 2.0, (1, 3) -1.0
+    X = np.array([[np.nan, 0.0, 0.0], [0.0, np.inf, 0.0]], dtype=np.float32)
+    dZ = np.ones((2, 4), dtype=np.float32)
+    with sparse.use_backend(backend):
+        Y = sparse.matmul(X, W)
+        dX, dW = sparse.backward_products(dZ, X, W)
+    np.testing.assert_array_equal(Y, [[0.0, np.nan, 0.0, 0.0], [np.inf, 0.0, 0.0, -np.inf]])
+    np.testing.assert_array_equal(dW.data, [np.nan, np.inf, np.inf])
+    assert np.all(np.isfinite(dX))
