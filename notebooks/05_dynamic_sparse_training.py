@@ -235,3 +235,8 @@ assert full["csr_over_dense"] <= 0.21
 #    parameters does the network gain or lose over a run?
 # 4. Implement RigL's regrowth (grow where the dense gradient is largest) as a
 #    new callback next to `SET` and compare it with DSR.
+# 5. Run the experiment with `--seed 0`, `1` and `2` and summarise the runs
+#    with `python -m pruning dsr --compare-seeds run*/dsr.jsonl`. Is the gap
+#    between two sparse methods larger than the spread between seeds? Then
+#    rerun one seed with `--storage csr`: what does a last-bit difference in
+#    the products do to DSR, and to the static mask?
