@@ -76,8 +76,7 @@ def density_crossover(kind="linear"):
     """The CSR/dense crossover density of a ``kind`` ("linear" or "conv") layer:
     ``set_density_crossover``'s value, else env ``NNLITE_CSR_CROSSOVER``, else
     measured once per process and kind at ``CROSSOVER_GEOMETRY[kind]`` (cached)."""
-    if kind not in CROSSOVER_GEOMETRY:
-        raise ValueError(f"kind: expected one of {sorted(CROSSOVER_GEOMETRY)}, found {kind!r}")
+    _check_kind(kind)
     if kind not in _crossover:
         env = os.environ.get("NNLITE_CSR_CROSSOVER")
         _crossover[kind] = float(env) if env else measure_density_crossover(**CROSSOVER_GEOMETRY[kind])
@@ -89,10 +88,14 @@ def set_density_crossover(value, kind=None):
     dense under "auto"; 1.0: always CSR."""
     if not 0 <= value <= 1:
         raise ValueError(f"value: expected a density in [0, 1], found {value!r}")
-    for k in CROSSOVER_GEOMETRY if kind is None else [kind]:
-        if k not in CROSSOVER_GEOMETRY:
-            raise ValueError(f"kind: expected one of {sorted(CROSSOVER_GEOMETRY)} or None, found {kind!r}")
+    for k in CROSSOVER_GEOMETRY if kind is None else [_check_kind(kind)]:
         _crossover[k] = float(value)
+
+
+def _check_kind(kind):
+    if kind not in CROSSOVER_GEOMETRY:
+        raise ValueError(f"kind: expected one of {sorted(CROSSOVER_GEOMETRY)}, found {kind!r}")
+    return kind
 
 
 def check_sparsity(sparsity, name="sparsity"):
