@@ -200,3 +200,49 @@ def wann_genomes(draw, max_inputs=4, max_outputs=3, max_mutations=25):
 def wann_mutation_sequences(max_length=20):
     """A list of 0..max_length mutation names drawn from ``WANN_MUTATIONS``."""
     return st.lists(st.sampled_from(WANN_MUTATIONS), max_size=max_length)
+
+
+# ---------------------------------------------------------------------------
+# Bad inputs (the bad-input suites, tests/test_bad_inputs_*.py)
+# ---------------------------------------------------------------------------
+
+#: The kinds of bad array every public entry point must refuse.
+BAD_ARRAY_KINDS = ("nan", "inf", "complex", "object", "string", "empty", "wrong_ndim", "wrong_width")
+
+
+@st.composite
+def bad_arrays(draw, shape, kinds=BAD_ARRAY_KINDS):
+    """(kind, array): an array meant to have ``shape`` (a tuple of ints) but bad in one way.
+
+    "nan"/"inf" put one non-finite value in a float array of ``shape``;
+    "complex", "object" and "string" have ``shape`` but the wrong dtype;
+    "empty" has a zero-length first axis; "wrong_ndim" adds an axis;
+    "wrong_width" changes the last axis by one or more.
+    """
+    kind = draw(st.sampled_from(kinds))
+    good = draw(float_matrices(shape, bound=1.0))
+    if kind in ("nan", "inf"):
+        bad = good.copy()
+        bad.flat[draw(st.integers(0, bad.size - 1))] = np.nan if kind == "nan" else -np.inf
+    elif kind == "complex":
+        bad = good + 1j
+    elif kind == "object":
+        bad = good.astype(object)
+    elif kind == "string":
+        bad = good.astype(str)
+    elif kind == "empty":
+        bad = np.zeros((0,) + tuple(shape[1:]))
+    elif kind == "wrong_ndim":
+        bad = good[..., None]
+    else:
+        bad = np.zeros(tuple(shape[:-1]) + (shape[-1] + draw(st.integers(1, 3)),))
+    return kind, bad
+
+
+def assert_rejected(call, argument, *args, **kwargs):
+    """``call(*args, **kwargs)`` raises ValueError or TypeError whose message names ``argument``."""
+    import pytest
+    with pytest.raises((ValueError, TypeError)) as info:
+        call(*args, **kwargs)
+    assert argument in str(info.value), f"message does not name {argument!r}: {info.value}"
+    return info.value
