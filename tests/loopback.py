@@ -55,3 +55,18 @@ def serve(folder, handler=QuietHandler):
         server.shutdown()
         server.server_close()
         thread.join(timeout=REQUEST_TIMEOUT_SECONDS)
+
+
+class StallingHandler(QuietHandler):
+    """Sends half of a file, then stalls until ``release`` is set (at most the request timeout)."""
+    release = threading.Event()
+
+    def do_GET(self):
+        content = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content[:len(content) // 2])
+        self.wfile.flush()
+        self.release.wait(REQUEST_TIMEOUT_SECONDS)
+        self.close_connection = True
