@@ -133,7 +133,7 @@ def _fetch_models_arguments(sub):
     fetch.add_argument("--base-url", default=None, help="replaces the repository's raw-file URL at the pinned "
                                                         "commit (default: $NNLITE_OFFICIAL_MODELS_URL)")
     fetch.add_argument("--keep-h5", action="store_true", help="keep the verified .h5 files under official-models/h5")
-    fetch.add_argument("--list", action="store_true", help="print the NAMEs and repository paths, download nothing")
+    fetch.add_argument("--list", action="store_true", help="print NAME, bytes and repository path of each file, download nothing")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -147,7 +147,8 @@ def _fetch_models(args):
         return 2
     if args.list:
         for model in models:
-            print(f"{model.name}\t{model.path}", flush=True)
+            print(f"{model.name}\t{model.size}\t{model.path}", flush=True)
+        print(f"{len(models)} files, {sum(m.size for m in models):,} bytes to download", file=sys.stderr)
         return 0
     try:
         paths = official_models.fetch_models([m.name for m in models], args.data_dir, base_url=args.base_url,

@@ -90,6 +90,7 @@ def test_manifest_lists_297_files_named_in_the_shared_layout():
     assert sum(name.count("/") == 0 for name in rows) == 17                       # 16 base models, faulty5-mnist
     assert sum(name.startswith("modules/CM-RIE/") for name in rows) == 160        # 16 models x 10 modules
     assert sum(name.startswith("modules/TI-SNE/") for name in rows) == 120        # MNIST/FMNIST/KMNIST only
+    assert sum(m.size for m in rows.values()) == 161_281_332                     # quoted in README's Data section
     for m in rows.values():
         assert m.path.endswith(".h5") and m.size > 0 and len(m.sha256) == 64 and int(m.sha256, 16) >= 0
 
@@ -129,6 +130,15 @@ def test_cli_unknown_name_prints_one_line_and_exits_2():
                             text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "names:" in result.stderr and "'mnist-9'" in result.stderr
+
+
+def test_cli_list_prints_every_name_with_its_size_and_path_and_the_total():
+    result = subprocess.run([sys.executable, "-m", "decomposition", "fetch-models", "--list"], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines) == 297
+    assert lines[0].split("\t") == ["emnist-1", "491592", "Approach 6 (CM-RIE)/EMNIST/EMNIST-1/emnist.h5"]
+    assert result.stderr == "297 files, 161,281,332 bytes to download\n"
 
 
 # ------------------------------------------------------ downloads, for real
