@@ -180,6 +180,10 @@ def fetch_model(model, folder, base_url=None, keep_h5=False):
     if not h5.is_file():
         try:
             data.download(model_url(model, base_url), h5, model.sha256, model.size, name=model.path, progress=False)
+        except ConnectionError as err:
+            _remove_empty_folders(h5.parent, stop=folder)
+            raise ConnectionError(f"{err}; a mirror of the repository can be given with base_url= or "
+                                  f"{BASE_URL_ENV}") from err
         except BaseException:
             _remove_empty_folders(h5.parent, stop=folder)
             raise

@@ -325,9 +325,9 @@ def _stream(url, out, entry, progress, chunk_size=1 << 16):
                     bar.update(len(chunk))
                     _check_size(n_bytes, entry, url, "sent")
     except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as err:
+        override = f" (base_url= / {_url_env_var(entry.dataset)})" if entry.dataset else ""
         raise ConnectionError(f"{entry.path}: download from {url} failed ({err}); check the network "
-                              "and the URL (base_url= / NNLITE_DATA_URL_*), or put the file in place "
-                              "by hand") from err
+                              f"and the URL{override}, or put the file in place by hand") from err
     if total is not None and n_bytes < total:
         # http.client returns b"" instead of raising when the server closes early
         raise ConnectionError(f"{entry.path}: the connection to {url} dropped after {n_bytes} of the "
