@@ -133,7 +133,8 @@ def _fetch_models_arguments(sub):
     fetch.add_argument("--base-url", default=None, help="replaces the repository's raw-file URL at the pinned "
                                                         "commit (default: $NNLITE_OFFICIAL_MODELS_URL)")
     fetch.add_argument("--keep-h5", action="store_true", help="keep the verified .h5 files under official-models/h5")
-    fetch.add_argument("--list", action="store_true", help="print NAME, bytes and repository path of each file, download nothing")
+    fetch.add_argument("--list", action="store_true",
+                       help="print NAME, bytes and repository path of each file, download nothing")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

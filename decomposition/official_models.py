@@ -79,6 +79,9 @@ def select_models(names=None):
         return list(rows.values())
     if isinstance(names, str):
         names = [names]
+    if not isinstance(names, (list, tuple)):
+        raise TypeError(f"names: expected None, a NAME or a list of NAMEs such as ['mnist-4'], found "
+                        f"{type(names).__name__}")
     chosen = set()
     for name in names:
         chosen |= _names_matching(name, rows)
@@ -104,8 +107,14 @@ def cache_dir(data_dir=None):
 
 def model_url(model, base_url=None):
     """The raw-file URL of one manifest row: base URL + the URL-quoted repository path."""
-    base = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    base = _check_base_url(base_url) or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return base.rstrip("/") + "/" + urllib.parse.quote(model.path)
+
+
+def _check_base_url(base_url):
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url: expected None or a URL string, found {type(base_url).__name__}")
+    return base_url
 
 
 def fetch_models(names=None, data_dir=None, *, base_url=None, progress=True, keep_h5=False):
@@ -141,6 +150,7 @@ def fetch_models(names=None, data_dir=None, *, base_url=None, progress=True, kee
         A download failed or the connection dropped.
     """
     models = select_models(names)
+    _check_base_url(base_url)
     folder = cache_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder) as locked:
@@ -232,7 +242,7 @@ def resolve_models_dir(models_dir=None):
     """
     if models_dir is None:
         models_dir = os.environ.get("NNLITE_OFFICIAL_MODELS") or SHARED_MODELS
-        if not Path(models_dir).is_dir() and "NNLITE_OFFICIAL_MODELS" not in os.environ:
+        if not os.environ.get("NNLITE_OFFICIAL_MODELS") and not Path(models_dir).is_dir():
             models_dir = cache_dir()
     if not isinstance(models_dir, (str, os.PathLike)):
         raise TypeError(f"models_dir: expected None, a str or a path, found {type(models_dir).__name__}")

@@ -60,6 +60,9 @@ def _weight(arrays, i):
     return sp.csr_array((arrays[f"W{i}_data"], arrays[f"W{i}_indices"], arrays[f"W{i}_indptr"]), shape=shape)
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def _check_path(path):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a str or a path, found {type(path).__name__}")
@@ -71,9 +74,12 @@ def _read_npz(path):
     try:
         f = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile) as err:   # numpy: "pickled data" for text or garbage
-        raise ValueError(f"path: expected an .npz file of arrays (as nnlite.io.save writes), found {path}, "
-                         "which is not one (a text file, a damaged file or another format); save the model "
-                         "again or check the path") from err
+        with open(path, "rb") as f:
+            is_hdf5 = f.read(8) == _HDF5_SIGNATURE
+        fix = "read it with nnlite.io.load_keras_h5" if is_hdf5 else "save the model again or check the path"
+        found = "an HDF5 file" if is_hdf5 else "not one (a text file, a damaged file or another format)"
+        raise ValueError(f"path: expected an .npz file of arrays (as nnlite.io.save writes), found {path}, which "
+                         f"is {found}; {fix}") from err
     if not isinstance(f, np.lib.npyio.NpzFile):
         raise ValueError(f"path: expected an .npz file of arrays W1, b1, ..., found a single .npy array of "
                          f"shape {f.shape} in {path}; save the model with nnlite.io.save")

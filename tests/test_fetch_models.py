@@ -98,7 +98,8 @@ def test_manifest_lists_297_files_named_in_the_shared_layout():
 @requires_shared_h5
 def test_manifest_agrees_with_the_shared_h5_manifest_and_sources():
     shared = {r["path_in_repo"]: r for r in read_tsv(SHARED_H5 / "MANIFEST.tsv")}
-    sources = {r["npz_file"].removesuffix(".npz"): r["source_path_in_repo"] for r in read_tsv(SHARED_MODELS / "SOURCES.tsv")}
+    sources = {r["npz_file"].removesuffix(".npz"): r["source_path_in_repo"]
+               for r in read_tsv(SHARED_MODELS / "SOURCES.tsv")}
     rows = official_models.manifest()
     assert {name: m.path for name, m in rows.items()} == sources
     assert all((m.size, m.sha256) == (int(shared[m.path]["bytes"]), shared[m.path]["sha256"]) for m in rows.values())
@@ -110,7 +111,8 @@ def test_model_url_is_the_pinned_commit_with_the_path_url_quoted(monkeypatch):
     assert url == ("https://raw.githubusercontent.com/rangeetpan/decomposeDNNintoModules/"
                    "ad80e98bbadd940e14e74f6df46b0cd7ee7ec4c8/Approach%206%20%28CM-RIE%29/MNIST/MNIST-1/mnist.h5")
     monkeypatch.setenv(official_models.BASE_URL_ENV, "http://127.0.0.1:1/mirror/")
-    assert official_models.model_url(official_models.manifest()[SMALL]).startswith("http://127.0.0.1:1/mirror/Approach%20")
+    url = official_models.model_url(official_models.manifest()[SMALL])
+    assert url.startswith("http://127.0.0.1:1/mirror/Approach%20")
 
 
 def test_select_models_takes_names_and_folders_in_manifest_order():
@@ -122,6 +124,15 @@ def test_select_models_takes_names_and_folders_in_manifest_order():
 def test_unknown_name_is_refused_naming_the_argument(names, tmp_path):
     with pytest.raises(ValueError, match="names: expected a NAME"):
         official_models.fetch_models(names, tmp_path)
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("argument, kwargs", [("names", {"names": 4}), ("names", {"names": [None]}),
+                                               ("data_dir", {"data_dir": 4}), ("base_url", {"base_url": b"http://x"})])
+def test_bad_argument_types_are_refused_naming_the_argument(argument, kwargs, tmp_path, monkeypatch):
+    from strategies import assert_rejected
+    monkeypatch.chdir(tmp_path)
+    assert_rejected(official_models.fetch_models, argument, **{"names": SMALL, **kwargs})
     assert files_in(tmp_path) == []
 
 

@@ -103,7 +103,8 @@ def test_every_authors_h5_file_loads_bit_identical_to_its_npz():
 @requires_shared_h5
 def test_authors_h5_paths_with_spaces_and_parentheses_load_from_str_and_path():
     h5_path = SHARED_MODELS / "h5" / "Replacement" / "Motivating Example" / "Faulty Model" / "mnist.h5"
-    assert io.load_keras_h5(str(h5_path)).layer_sizes == io.load_keras_h5(h5_path).layer_sizes == [784, 49, 49, 49, 49, 10]
+    sizes = [784, 49, 49, 49, 49, 10]
+    assert io.load_keras_h5(str(h5_path)).layer_sizes == io.load_keras_h5(h5_path).layer_sizes == sizes
 
 
 # ------------------------------------------------------------ valid files
@@ -257,6 +258,12 @@ def test_load_refuses_text_or_garbage_without_numpys_pickle_message(tmp_path, co
         io.load(path)
     message = str(info.value)
     assert message.startswith("path:") and str(path) in message and "pickle" not in message
+
+
+def test_load_of_a_keras_file_points_to_load_keras_h5(tmp_path):
+    path, _, _ = keras_mlp_file(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match="path:.*HDF5 file; read it with nnlite.io.load_keras_h5"):
+        io.load(path)
 
 
 def test_load_refuses_a_single_npy_array(tmp_path):
