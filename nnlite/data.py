@@ -20,7 +20,9 @@ the file cannot be downloaded on its own). :func:`fetch` checks a file's sha256
 against the manifest before a loader reads it, and downloads a missing file
 when a URL is known. A download is written to a temporary file in the target
 folder, checked, then renamed into place, so the final path never holds a
-partial or unverified file.
+partial or unverified file. A download is capped at the manifest size, a
+connection that drops early is reported as such, and a directory where a file
+belongs is refused (never replaced by a download).
 
 Loaders
 -------
@@ -200,9 +202,10 @@ def fetch(relpath, data_dir=None, *, download=True, progress=True, base_url=None
     FileNotFoundError
         The file is missing and cannot or may not be downloaded.
     ValueError
-        The file's sha256 does not match the manifest.
+        The file's sha256 or size does not match the manifest, or a directory
+        stands at the file's path.
     ConnectionError
-        The download failed.
+        The download failed or the connection dropped.
     """
     entry = _manifest_entry(relpath)
     path = resolve_data_dir(data_dir) / entry.path
@@ -273,9 +276,10 @@ def download(url, path, sha256, size, *, name=None, progress=True):
     Raises
     ------
     ConnectionError
-        The download failed, the connection dropped, or the server sent more than ``size`` bytes.
+        The download failed or the connection dropped.
     ValueError
-        ``path`` is a directory, or the bytes fail the sha256 check.
+        ``path`` is a directory, the server sent more than ``size`` bytes, or
+        the bytes fail the sha256 check.
     """
     path = Path(path)
     name = name or path.name
