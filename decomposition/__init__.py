@@ -14,13 +14,16 @@ One file per section of the paper:
 - ``approaches``: ``decompose(model, X, y, approach=...)``.
 - ``modules``: the Module type, composition, reuse, replacement, Jaccard.
 - ``experiments`` / ``python -m decomposition``: Table 1.
+- ``official_models``: ``fetch_models`` downloads the authors' published
+  models (``python -m decomposition fetch-models``).
 """
 from .activity import PROPAGATIONS, activity_disagreement, activity_pass
 from .approaches import APPROACHES, decompose
 from .fidelity import FIDELITY, Fidelity, fidelity_table
 from .modules import (Module, compose_binary, compose_predict, composed_accuracy, jaccard_mask, jaccard_official,
                       load_official_modules, mean_pairwise_jaccard, replace_module)
+from .official_models import fetch_models
 
 __all__ = ["APPROACHES", "FIDELITY", "PROPAGATIONS", "Fidelity", "Module", "activity_disagreement", "activity_pass",
-           "compose_binary", "compose_predict", "composed_accuracy", "decompose", "fidelity_table", "jaccard_mask",
-           "jaccard_official", "load_official_modules", "mean_pairwise_jaccard", "replace_module"]
+           "compose_binary", "compose_predict", "composed_accuracy", "decompose", "fetch_models", "fidelity_table",
+           "jaccard_mask", "jaccard_official", "load_official_modules", "mean_pairwise_jaccard", "replace_module"]

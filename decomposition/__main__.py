@@ -10,6 +10,7 @@ Examples::
     python -m decomposition replace --dataset mnist fmnist
     python -m decomposition faulty
     python -m decomposition summarize table1.jsonl   # relu vs linear per approach
+    python -m decomposition fetch-models mnist-4 modules/CM-RIE/mnist-4   # the authors' files (no NAME: all)
 
 ``table1``, ``reuse``, ``replace`` and ``faulty`` print one JSON object per
 line (``reuse``/``replace`` end with a ``"summary"`` line); progress goes to
@@ -40,7 +41,8 @@ def _models(names):
 def _data_arguments(parser):
     parser.add_argument("--data-dir", default=None, help="datasets folder (default: $NNLITE_DATA)")
     parser.add_argument("--models-dir", default=None,
-                        help="the authors' models (default: $NNLITE_OFFICIAL_MODELS or ../shared/official-models)")
+                        help="the authors' models (default: $NNLITE_OFFICIAL_MODELS, else ../shared/official-models, "
+                             "else downloaded on first use, see fetch-models)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the negatives' order and of training")
 
 
@@ -68,11 +70,12 @@ def main(argv=None):
                                                "MA vs TMA (reuse rows)")
     summary.add_argument("files", nargs="+", help="files of table1 or reuse JSON lines")
     _reuse_arguments(sub)
+    _fetch_models_arguments(sub)
     args = parser.parse_args(argv)
     if args.command == "table1":
         return _table1(args)
     return {"demo": _demo, "reuse": _reuse, "replace": _replace, "faulty": _faulty,
-            "summarize": _summarize}[args.command](args)
+            "summarize": _summarize, "fetch-models": _fetch_models}[args.command](args)
 
 
 def _summarize(args):
@@ -117,6 +120,45 @@ def _reuse_arguments(sub):
     faulty.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
                         help="where the sound MNIST-4 CM-RIE module 5 comes from")
     _data_arguments(faulty)
+
+
+def _fetch_models_arguments(sub):
+    fetch = sub.add_parser("fetch-models", help="download the authors' Keras files from their repository, verify "
+                                                "their sha256 and convert them to .npz")
+    fetch.add_argument("names", nargs="*", metavar="NAME",
+                       help="e.g. mnist-4, faulty5-mnist, modules/CM-RIE/mnist-1 (a folder), "
+                            "modules/TI-SNE/fmnist-2/module0; none: all 297 files")
+    fetch.add_argument("--data-dir", default=None,
+                       help="files go to DATA_DIR/official-models (default: $NNLITE_DATA or ~/.cache/nnlite)")
+    fetch.add_argument("--base-url", default=None, help="replaces the repository's raw-file URL at the pinned "
+                                                        "commit (default: $NNLITE_OFFICIAL_MODELS_URL)")
+    fetch.add_argument("--keep-h5", action="store_true", help="keep the verified .h5 files under official-models/h5")
+    fetch.add_argument("--list", action="store_true",
+                       help="print NAME, bytes and repository path of each file, download nothing")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _fetch_models(args):
+    from . import official_models
+
+    try:
+        models = official_models.select_models(args.names or None)
+    except (TypeError, ValueError) as err:
+        print(f"python -m decomposition fetch-models: error: {err}", file=sys.stderr)
+        return 2
+    if args.list:
+        for model in models:
+            print(f"{model.name}\t{model.size}\t{model.path}", flush=True)
+        print(f"{len(models)} files, {sum(m.size for m in models):,} bytes to download", file=sys.stderr)
+        return 0
+    try:
+        paths = official_models.fetch_models([m.name for m in models], args.data_dir, base_url=args.base_url,
+                                             progress=not args.quiet, keep_h5=args.keep_h5)
+    except (ValueError, ConnectionError, OSError) as err:
+        print(f"python -m decomposition fetch-models: error: {err}", file=sys.stderr)
+        return 1
+    print(f"{len(paths)} models ready in {official_models.cache_dir(args.data_dir)}", flush=True)
+    return 0
 
 
 def _demo(args):
@@ -173,14 +215,12 @@ def _replace(args):
 
 
 def _faulty(args):
-    from nnlite import io
-
     from . import reuse
-    from .modules import resolve_models_dir
+    from .experiments import official_model
 
     arrays = reuse.dataset_arrays("mnist", args.data_dir)
     sound = reuse.cm_rie_modules("mnist-4", args.modules, arrays, args.models_dir, rng=args.seed)[5]
-    faulty = io.load(resolve_models_dir(args.models_dir) / "faulty5-mnist.npz")
+    faulty = official_model("faulty5-mnist", models_dir=args.models_dir)
     report = reuse.faulty_model_report(faulty, sound, *arrays[:4], rng=args.seed)
     print(json.dumps({**report, "sound_module": f"MNIST-4 CM-RIE module 5 ({args.modules})"}), flush=True)
     return 0

@@ -26,6 +26,7 @@ from nnlite import data, io
 
 from .approaches import APPROACHES, decompose
 from .modules import composed_accuracy, mean_pairwise_jaccard, resolve_models_dir
+from .official_models import ensure_models
 
 #: The project's shared data folder beside the repository (used when neither data_dir nor NNLITE_DATA is given).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -74,7 +75,12 @@ def dataset_of(model_name):
 
 
 def official_model(model_name, dataset_arrays=None, models_dir=None):
-    """The authors' model ``<models_dir>/<model_name>.npz`` (``dataset_arrays`` unused)."""
+    """The authors' model ``<models_dir>/<model_name>.npz`` (``dataset_arrays`` unused).
+
+    Without ``models_dir``, ``NNLITE_OFFICIAL_MODELS`` or ``../shared/official-models``
+    the model is downloaded into the cache on first use (``official_models.fetch_models``).
+    """
+    ensure_models([model_name], models_dir)
     return io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
 
 
@@ -204,7 +210,7 @@ def compare_with_stored(models=OFFICIAL_MODELS, approaches=("CM-RIE", "TI-SNE"),
         if dataset not in cache:
             cache.clear()
             cache[dataset] = load_dataset(dataset, data_dir)
-        model = io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
+        model = official_model(model_name, models_dir=models_dir)
         for approach in approaches:
             try:
                 stored = load_official_modules(approach, model_name, models_dir)

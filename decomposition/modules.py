@@ -13,9 +13,7 @@ class. No vote: the module with the highest own-class probability, over all
 modules. Two or more: the highest own-class probability among the voters,
 resolved to the lowest index holding that value. Ties: lowest index.
 """
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +23,7 @@ from nnlite._checks import check_float_array, check_n_features
 
 from .concern_modularization import channel, negative_column
 from .fidelity import FIDELITY
+from .official_models import ensure_models, resolve_models_dir
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,19 +244,12 @@ def mean_pairwise_jaccard(modules, kind="official"):
 # The authors' stored modules
 # ---------------------------------------------------------------------------
 
-def resolve_models_dir(models_dir=None):
-    """``models_dir``, else ``$NNLITE_OFFICIAL_MODELS``, else ``../shared/official-models`` beside the repo."""
-    if models_dir is None:
-        models_dir = os.environ.get("NNLITE_OFFICIAL_MODELS",
-                                    Path(__file__).resolve().parents[2] / "shared" / "official-models")
-    return Path(models_dir)
-
-
 def load_official_modules(approach, model_name, models_dir=None):
     """The authors' stored modules ``modules/<approach>/<model_name>/module<k>.npz`` as Modules.
 
     approach : "CM-RIE" or "TI-SNE"; model_name : e.g. "mnist-1".
     """
+    ensure_models([f"modules/{approach}/{model_name}"], models_dir)
     folder = resolve_models_dir(models_dir) / "modules" / approach / model_name
     paths = sorted(folder.glob("module*.npz"), key=lambda p: int(p.stem[len("module"):]))
     if not paths:

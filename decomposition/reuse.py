@@ -52,6 +52,7 @@ from nnlite.train import fit
 from .approaches import decompose
 from .modules import (compose_binary, composed_accuracy, load_official_modules, replace_module, resolve_models_dir,
                       vote)
+from .official_models import ensure_models
 
 HIDDEN_UNITS = 49
 PAIR_RULES = ("correct", "official")
@@ -321,6 +322,7 @@ def cm_rie_modules(model_name, source="stored", arrays=None, models_dir=None, pr
         return load_official_modules("CM-RIE", model_name, models_dir)
     if source != "ours":
         raise ValueError(f"source: expected one of {MODULE_SOURCES}, found {source!r}")
+    ensure_models([model_name], models_dir)
     model = io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
     return decompose(model, arrays[0], arrays[1], "CM-RIE", propagation=propagation, fidelity="official", rng=rng)
 

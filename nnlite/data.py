@@ -20,7 +20,9 @@ the file cannot be downloaded on its own). :func:`fetch` checks a file's sha256
 against the manifest before a loader reads it, and downloads a missing file
 when a URL is known. A download is written to a temporary file in the target
 folder, checked, then renamed into place, so the final path never holds a
-partial or unverified file.
+partial or unverified file. A download is capped at the manifest size, a
+connection that drops early is reported as such, and a directory where a file
+belongs is refused (never replaced by a download).
 
 Loaders
 -------
@@ -200,12 +202,14 @@ def fetch(relpath, data_dir=None, *, download=True, progress=True, base_url=None
     FileNotFoundError
         The file is missing and cannot or may not be downloaded.
     ValueError
-        The file's sha256 does not match the manifest.
+        The file's sha256 or size does not match the manifest, or a directory
+        stands at the file's path.
     ConnectionError
-        The download failed.
+        The download failed or the connection dropped.
     """
     entry = _manifest_entry(relpath)
     path = resolve_data_dir(data_dir) / entry.path
+    _refuse_directory(path, entry.path)
     if not path.is_file():
         url = _download_url(entry, base_url)
         if not (download and url):
@@ -236,6 +240,54 @@ def _missing_file_message(entry, path, url):
             "(e.g. a copy of ../shared/data)")
 
 
+def _refuse_directory(path, name):
+    if path.is_dir():
+        raise ValueError(f"data_dir: expected the file {name} at {path}, found a directory there; remove or "
+                         "rename that directory, or point data_dir= / NNLITE_DATA at another folder")
+
+
+def download(url, path, sha256, size, *, name=None, progress=True):
+    """Download ``url`` to ``path`` if its bytes have this sha256; never leave a partial file.
+
+    The bytes go to a temporary file ``.<file name>.<random>.part`` beside
+    ``path``, are checked, then renamed into place. A download longer than
+    ``size`` bytes is stopped; a connection that closes before the announced
+    ``Content-Length`` is reported as a dropped connection.
+
+    Parameters
+    ----------
+    url : str
+    path : str or os.PathLike
+        Where the verified file goes; its folder is created.
+    sha256 : str
+        Expected sha256 (hex) of the file.
+    size : int
+        Expected size in bytes; also the cap on what is read.
+    name : str or None
+        How messages and the progress bar call the file (default: ``path``'s name).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ConnectionError
+        The download failed or the connection dropped.
+    ValueError
+        ``path`` is a directory, the server sent more than ``size`` bytes, or
+        the bytes fail the sha256 check.
+    """
+    path = Path(path)
+    name = name or path.name
+    _refuse_directory(path, name)
+    _download(url, path, ManifestEntry("", name, sha256, int(size), url), progress)
+    return path
+
+
 def _download(url, path, entry, progress):
     """Download ``url`` to ``path``: temporary file in the same folder, check sha256, rename."""
     try:
@@ -248,9 +300,10 @@ def _download(url, path, entry, progress):
         with os.fdopen(fd, "wb") as out:
             found, n_bytes = _stream(url, out, entry, progress)
         if found != entry.sha256:
+            what = "is truncated or a different file" if n_bytes < entry.size else "is damaged or a different version"
             raise ValueError(f"{url}: download of {entry.path} failed the sha256 check: expected "
-                             f"{entry.sha256} ({entry.size} bytes), found {found} ({n_bytes} bytes); "
-                             f"nothing was written to {path}; check the URL or the mirror")
+                             f"{entry.sha256} ({entry.size} bytes), found {found} ({n_bytes} bytes): the file "
+                             f"served {what}; nothing was written to {path}; check the URL or the mirror")
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
     except BaseException:
@@ -266,17 +319,31 @@ def _stream(url, out, entry, progress, chunk_size=1 << 16):
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
+            _check_size(total, entry, url, "announces")
             with tqdm(total=total, unit="B", unit_scale=True, desc=entry.path, disable=not progress) as bar:
-                for chunk in iter(lambda: response.read(chunk_size), b""):
+                # read at most one byte past the cap: enough to tell that the server sends too much
+                for chunk in iter(lambda: response.read(min(chunk_size, entry.size + 1 - n_bytes)), b""):
                     out.write(chunk)
                     digest.update(chunk)
                     n_bytes += len(chunk)
                     bar.update(len(chunk))
+                    _check_size(n_bytes, entry, url, "sent")
     except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as err:
+        override = f" (base_url= / {_url_env_var(entry.dataset)})" if entry.dataset else ""
         raise ConnectionError(f"{entry.path}: download from {url} failed ({err}); check the network "
-                              "and the URL (base_url= / NNLITE_DATA_URL_*), or put the file in place "
-                              "by hand") from err
+                              f"and the URL{override}, or put the file in place by hand") from err
+    if total is not None and n_bytes < total:
+        # http.client returns b"" instead of raising when the server closes early
+        raise ConnectionError(f"{entry.path}: the connection to {url} dropped after {n_bytes} of the "
+                              f"{total} bytes announced; nothing was kept; try again")
     return digest.hexdigest(), n_bytes
+
+
+def _check_size(n_bytes, entry, url, verb):
+    """Refuse a download larger than the manifest size (the cap on what is read)."""
+    if n_bytes is not None and n_bytes > entry.size:
+        raise ValueError(f"{entry.path}: {url} {verb} more than the expected {entry.size} bytes "
+                         f"({n_bytes}); stopped, nothing was kept; check the URL or the mirror")
 
 
 # --------------------------------------------------------------- IDX format

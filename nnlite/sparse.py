@@ -81,6 +81,9 @@ def to_csr(W, mask=None):
     """CSR copy of ``W`` storing the nonzeros (or exactly the ``mask`` positions)."""
     if is_sparse(W):
         W = W.toarray()
+    if np.asarray(W).dtype == np.float16:   # SciPy stores no float16 sparse: the file would not load
+        raise TypeError("W: expected float32 or float64 to store as CSR, found float16, which SciPy cannot hold "
+                        "sparse; convert first with W.astype(np.float32)")
     keep = (W != 0) if mask is None else np.asarray(mask, dtype=bool)
     if keep.shape != W.shape:
         raise ValueError(f"mask: expected a boolean array of shape {W.shape}, found shape {keep.shape}")
