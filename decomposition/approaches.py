@@ -11,12 +11,32 @@ CM-C       TI-SNE, then channel (Alg. 4)
 CM-RIE     TI-SNE, then remove irrelevant edges (Alg. 5), then channel
 =========  ================================================================
 
-Examples (Alg. 3, lines 1-4; counts in ``fidelity``): positives are the
+Examples (the inputs of Alg. 3; counts in ``fidelity``): positives are the
 first examples of class c in ``X`` order (official fidelity: only those the
 model gives probability > 0.9, among the first 10,000 rows); negatives are
 the first ``n_negatives_per_class`` examples of every other class, in an
-order drawn from ``rng`` (the authors shuffle without a seed; TI does not
-depend on the order).
+order drawn from ``rng`` (the authors shuffle without a seed).
+
+Each module starts as Alg. 3, line 3 says under fidelity "paper" (the
+network itself, indicator off) and as the authors' code does under
+"official" (empty, flag set); see ``tangling_identification.start_module``.
+
+Order of the negatives: no approach depends on it, under either fidelity
+(the reasons are in ``tangling_identification``'s docstring), so ``rng``
+changes the processing order but never a module; a Hypothesis property
+checks it for all six approaches, both fidelities and both propagations.
+
+=========  =========================  ===========================
+approach   fidelity "paper"           fidelity "official"
+=========  =========================  ===========================
+TI-I       order-free                 order-free
+TI-PN      order-free                 order-free
+TI-HP      order-free (TI restores    order-free (the check after
+           nothing on D = W)          negatives keeps the set flag)
+TI-SNE     order-free                 order-free
+CM-C       order-free (of TI-SNE)     order-free (of TI-SNE)
+CM-RIE     order-free (of TI-SNE)     order-free (of TI-SNE)
+=========  =========================  ===========================
 """
 import numpy as np
 
@@ -25,11 +45,10 @@ from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
 
 from .activity import activity_pass, check_propagation
-from .concern_identification import ModuleMasks
 from .concern_modularization import channel, remove_irrelevant_edges
 from .fidelity import VARIANTS, check_fidelity
 from .modules import Module
-from .tangling_identification import decompose_variant
+from .tangling_identification import decompose_variant, start_module
 
 APPROACHES = ("TI-I", "TI-PN", "TI-HP", "TI-SNE", "CM-C", "CM-RIE")
 
@@ -46,7 +65,7 @@ def variant_of(approach):
 
 
 def select_positives(rows_of_class, target, n_positives, fidelity, probabilities=None):
-    """Alg. 3, line 2: row indices of the positives of ``target``, in order.
+    """The positives Alg. 3 runs CI on: row indices of examples of ``target``, in ``X`` order.
 
     rows_of_class : list of int arrays, the rows of X of each class in order.
     probabilities : (n_scanned, n_classes) model probabilities of the first
@@ -62,7 +81,7 @@ def select_positives(rows_of_class, target, n_positives, fidelity, probabilities
 
 
 def select_negatives(rows_of_class, target, n_per_class, rng):
-    """Alg. 3, line 3: the first ``n_per_class`` rows of every other class, in an ``rng`` order."""
+    """The negatives Alg. 3 runs TI on: the first ``n_per_class`` rows of every other class, in an ``rng`` order."""
     rows = np.concatenate([r[:n_per_class] for c, r in enumerate(rows_of_class) if c != target])
     return rng.permutation(rows)
 
@@ -112,7 +131,8 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     fidelity : {"paper", "official"} or fidelity.Fidelity
         Pseudocode or authors' code wherever they differ (``fidelity.FIDELITY``).
     rng : None, int or np.random.Generator
-        Order of the negatives.
+        Order of the negatives (no approach's modules depend on it; see the
+        module docstring).
     classes : iterable of int or None
         Decompose only these classes (default: all).
 
@@ -154,7 +174,7 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     modules = []
     for c in classes:
         positives, negatives = (np.searchsorted(rows, r) for r in chosen[c])
-        masks = decompose_variant(ModuleMasks.empty(weights, biases), weights, activity.subset(positives),
+        masks = decompose_variant(start_module(weights, biases, fidelity), weights, activity.subset(positives),
                                   activity.subset(negatives), fidelity, variant)
         D, d = masks.weights_and_biases(weights, biases)
         D, d = modularize(D, d, c, approach, fidelity)

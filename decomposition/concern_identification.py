@@ -1,7 +1,10 @@
 """Concern Identification, CI (Pan & Rajan, ESEC/FSE 2020, Sec. 4.1, Alg. 1).
 
-A module for class c starts as an empty copy ``D, d`` of the network's
-weights ``W, B`` and is shaped by the positive examples of c, one at a time.
+A module for class c is a copy ``D, d`` of the network's weights ``W, B``
+shaped by the positive examples of c, one at a time. It starts as the
+network itself with the sparsity indicator off (Alg. 3, line 3; fidelity
+"paper", :meth:`ModuleMasks.original`) or, as in the authors' code, empty
+with the indicator set (fidelity "official", :meth:`ModuleMasks.empty`).
 Because every entry of ``D`` is either 0 or the original weight, a module is
 a set of boolean masks (:class:`ModuleMasks`); values are copied from ``W``
 only when the module is built.
@@ -72,10 +75,16 @@ class ModuleMasks:
 
     @classmethod
     def empty(cls, weights, biases):
-        """All edges removed (``D = 0``), indicator set so the first positive copies W."""
+        """All edges removed (``D = 0``), indicator set so the first positive copies W (the authors' start)."""
         return cls([np.zeros(W.shape, dtype=bool) for W in weights[:-1]],
                    [np.zeros(b.shape, dtype=bool) for b in biases[:-1]],
                    np.zeros(biases[-1].shape, dtype=bool), np.zeros_like(biases[-1]), biases[-1].copy())
+
+    @classmethod
+    def original(cls, weights, biases):
+        """The network itself (``D = W``, ``d = B``) with the indicator off (Alg. 3, line 3)."""
+        return cls([W != 0 for W in weights[:-1]], [np.ones(b.shape, dtype=bool) for b in biases[:-1]],
+                   np.ones(biases[-1].shape, dtype=bool), biases[-1].copy(), biases[-1].copy(), OFF)
 
     def weights_and_biases(self, weights, biases):
         """The module's arrays ``D_i = W_i * mask_i``, ``d_i`` (new arrays, same dtypes)."""
