@@ -12,6 +12,11 @@ Alg. 4, **channel** (CM-C), for every last-hidden node k:
 3. the negative bias becomes the mean of the non-target biases (line 17
    writes ``mean(dL[1, :])``, a typo); the target column and bias are kept.
 
+A module already in that form (only the target and negative columns and
+biases nonzero) is returned as it is, so channeling is idempotent (Alg. 4
+applied a second time would divide the negative column by n_classes - 1
+again).
+
 Alg. 5, **remove irrelevant edges** (CM-RIE = RIE then channel):
 
 1. a last-hidden node is *irrelevant* when its edge to the target is zero
@@ -50,6 +55,16 @@ def _non_target(n_classes, target):
     return np.array([c for c in range(n_classes) if c != target])
 
 
+def is_channeled(D_L, d_L, target):
+    """True when only the target and negative output columns and biases are nonzero (after Alg. 4).
+
+    D_L : (h, n_classes), d_L : (n_classes,)
+    """
+    others = np.ones(D_L.shape[1], dtype=bool)
+    others[[target, negative_column(target)]] = False
+    return not (np.any(D_L[:, others]) or np.any(d_L[others]))
+
+
 def channel(weights, biases, target, fidelity):
     """Alg. 4 (CM-C): two output columns, target and negative. Returns new lists.
 
@@ -65,6 +80,11 @@ def channel(weights, biases, target, fidelity):
     (weights, biases) : new lists; only the last layer differs.
     """
     D_L, d_L = weights[-1].copy(), biases[-1].copy()
+    if is_channeled(D_L, d_L, target):
+        # Beyond the paper: a channeled module is left as it is (idempotence). A
+        # module out of CI and TI has this form only when its non-target biases
+        # are all exactly 0, which no trained model's are.
+        return weights[:-1] + [D_L], biases[:-1] + [d_L]
     others, neg = _non_target(D_L.shape[1], target), negative_column(target)
     # Alg. 4, lines 5-12: negative weight = mean of the node's non-target weights
     negative_weights = mean_of_rows(D_L[:, others])
