@@ -21,6 +21,9 @@ import numpy as np
 
 from nnlite import functional as F
 from nnlite import sparse
+from nnlite._checks import check_n_features
+
+from .validation import check_layers, check_real_array
 
 PROPAGATIONS = ("linear", "relu")
 
@@ -50,7 +53,7 @@ class Activity:
 
 
 def check_propagation(propagation):
-    if propagation not in PROPAGATIONS:
+    if not isinstance(propagation, str) or propagation not in PROPAGATIONS:
         raise ValueError(f"propagation: expected one of {PROPAGATIONS}, found {propagation!r}")
     return propagation
 
@@ -70,6 +73,9 @@ def activity_pass(weights, biases, X, propagation="linear"):
     Activity
     """
     check_propagation(propagation)
+    weights, biases = check_layers(weights, biases)
+    X = check_real_array(X, "X", allow_empty=True)
+    check_n_features(X, "X", weights[0].shape[0])
     values, layer_input = [], X
     for i, (W, b) in enumerate(zip(weights, biases)):
         # Alg. 1, line 6 (X_i = X_{i-1} W_i + B_i; the pseudocode's X_i W_i is a typo)

@@ -49,12 +49,13 @@ from .concern_modularization import channel, remove_irrelevant_edges
 from .fidelity import VARIANTS, check_fidelity
 from .modules import Module
 from .tangling_identification import decompose_variant, start_module
+from .validation import check_classes, check_layers, check_real_array
 
 APPROACHES = ("TI-I", "TI-PN", "TI-HP", "TI-SNE", "CM-C", "CM-RIE")
 
 
 def check_approach(approach):
-    if approach not in APPROACHES:
+    if not isinstance(approach, str) or approach not in APPROACHES:
         raise ValueError(f"approach: expected one of {APPROACHES}, found {approach!r}")
     return approach
 
@@ -93,14 +94,17 @@ def _model_arrays(model):
                         f"layer, found {type(model).__name__}")
     if any(sparse.is_sparse(W) for W in weights):
         raise TypeError("model: expected dense weights, found a CSR layer; convert with nnlite.sparse.to_dense")
-    return [np.asarray(W) for W in weights], [np.asarray(b) for b in biases]
+    # finite, real, chained shapes (a NaN model would otherwise decompose into NaN modules)
+    return check_layers(list(weights), list(biases), "model.weights", "model.biases")
 
 
 def _check_inputs(weights, X, y):
-    # finiteness is checked later on the rows decomposition uses (a full scan of a large X costs more
-    # than the decomposition)
     X = np.asarray(X)
-    check_float_array(X[:1] if X.ndim == 2 and len(X) else X, "X")   # kind, dtype, dimensions
+    check_real_array(X[:1] if X.ndim == 2 and len(X) else X, "X")   # kind, dtype, dimensions
+    if not np.isfinite(np.sum(X, dtype=np.float64)):
+        # NaN and inf survive a sum (a float64 sum of finite floats overflows only near 1e308); the full
+        # check then counts them, or passes if the sum merely overflowed
+        check_real_array(X, "X")
     check_n_features(X, "X", weights[0].shape[0])
     n_classes = weights[-1].shape[1]
     y = check_labels(y, "y", len(X), n_classes)
@@ -147,9 +151,7 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     fidelity = check_fidelity(fidelity)
     rng = check_rng(rng)
     n_classes = weights[-1].shape[1]
-    classes = list(range(n_classes)) if classes is None else [int(c) for c in classes]
-    if any(not 0 <= c < n_classes for c in classes):
-        raise ValueError(f"classes: expected classes in [0, {n_classes}), found {classes}")
+    classes = check_classes(classes, n_classes)
     variant = variant_of(approach)
 
     probabilities = None

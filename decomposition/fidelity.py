@@ -151,7 +151,7 @@ def check_fidelity(fidelity):
     """Return the ``Fidelity`` record for "paper", "official" or a ``Fidelity``."""
     if isinstance(fidelity, Fidelity):
         return fidelity
-    if fidelity not in FIDELITY:
+    if not isinstance(fidelity, str) or fidelity not in FIDELITY:
         raise ValueError(f"fidelity: expected one of {sorted(FIDELITY)} or a Fidelity record, found {fidelity!r}")
     return FIDELITY[fidelity]
 
