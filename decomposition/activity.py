@@ -78,15 +78,16 @@ def activity_pass(weights, biases, X, propagation="linear"):
     check_n_features(X, "X", weights[0].shape[0])
     values, layer_input = [], X
     for i, (W, b) in enumerate(zip(weights, biases)):
-        # Alg. 1, line 6 (X_i = X_{i-1} W_i + B_i; the pseudocode's X_i W_i is a typo)
+        # Alg. 1-2, lines 4-9: X_i = X_{i-1} W_i + B_i (the pseudocode's X_i = X_i W_i is a typo)
         Z = sparse.matmul(layer_input, W) + b
         values.append(Z)
         # Deviation from paper: propagation="relu" rectifies the input of the
         # next layer (what the network computes); "linear" is the pseudocode's.
         layer_input = F.relu_forward(Z) if propagation == "relu" else Z
-    # Alg. 1, line 8: a hidden node is active when its value is > 0
+    # a hidden node is active when its value is > 0 (the test in Alg. 1's and Alg. 2's loops over
+    # the nodes, which follow the value computation of lines 4-9)
     active = [Z > 0 for Z in values[:-1]]
-    # Alg. 1, line 9: softmax of the last layer
+    # Alg. 1-2, lines 4-9 end with the softmax of the last layer
     return Activity(values, active, F.softmax(values[-1]))
 
 

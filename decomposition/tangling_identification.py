@@ -7,9 +7,9 @@ use. Alg. 2 for one negative example:
 1. Compute the node values (lines 4-9, ``activity.activity_pass``).
 2. **Restore the active nodes**: a hidden node active on the negative gets its
    full incoming column and bias back from ``W, B``, negative weights
-   included (lines 10-15).
+   included.
 3. **Restore the output columns** whose softmax value exceeds a threshold
-   (lines 16-20): 0.0001 in Alg. 2, 0.5 for TI-SNE (see ``fidelity``).
+   0.0001 in Alg. 2, 0.5 for TI-SNE (see ``fidelity``).
 
 TI only adds edges and every restore copies the original values, so TI
 itself is a union: the vectorised form restores every node active on *any*
@@ -69,12 +69,12 @@ def start_module(weights, biases, fidelity):
 
 
 def restore_active_nodes(mask, nonzero, any_active):
-    """Alg. 2, lines 10-15: ``D_i[:, j] = W_i[:, j]`` for every node j active on some negative."""
+    """Alg. 2, hidden layers: ``D_i[:, j] = W_i[:, j]`` for every node j active on some negative."""
     return mask | (nonzero & any_active[None, :])
 
 
 def restore_output_columns(masks, probabilities, threshold):
-    """Alg. 2, lines 16-20: restore column j and bias j when some negative's softmax_j > threshold (in place)."""
+    """Alg. 2, output layer: restore column j and bias j when some negative's softmax_j > threshold (in place)."""
     if threshold is None:
         # Deviation from paper: the authors' TI-PN code has no TI output rule.
         return np.zeros(probabilities.shape[1], dtype=bool)
