@@ -51,10 +51,10 @@ module_start
     True``), so the first positive copies the columns of its active nodes.
 indicator_after_negatives
     Whether the sparsity check also runs after each negative (the authors'
-    code) or only in the loop over the positives (Alg. 3). With the
-    "empty" start the check after the negatives can only set a flag that is
-    already set, so it never changes a module (see
-    ``tangling_identification``).
+    code) or only in the loop over the positives (Alg. 3). Under the
+    official record it never changes a module: before TI-HP's positives the
+    "empty" start already holds the only flag the check can set, and in the
+    other variants nothing follows TI (see ``tangling_identification``).
 cm_bias_mean
     Negative bias in CM-C: paper the mean of the 9 non-target biases; code
     sum / 10 when the target is not 0 (a list of 10 with one unused 0), the

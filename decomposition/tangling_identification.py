@@ -8,7 +8,7 @@ use. Alg. 2 for one negative example:
 2. **Restore the active nodes**: a hidden node active on the negative gets its
    full incoming column and bias back from ``W, B``, negative weights
    included.
-3. **Restore the output columns** whose softmax value exceeds a threshold
+3. **Restore the output columns** whose softmax value exceeds a threshold:
    0.0001 in Alg. 2, 0.5 for TI-SNE (see ``fidelity``).
 
 TI only adds edges and every restore copies the original values, so TI
@@ -47,7 +47,10 @@ under both fidelities, and a Hypothesis property checks it
 
 CM-C and CM-RIE are functions of the TI-SNE module. The positives' order
 does matter (CI with the indicator is sequential); they are taken in the
-order of ``X``, not from ``rng``.
+order of ``X``, not from ``rng``. This holds for the two records of
+``fidelity.FIDELITY``; a record that starts empty *without* the flag, or
+pairs the sticky rule with the check after the negatives, can make TI-HP
+depend on the negatives' order (a test shows one).
 """
 import numpy as np
 
