@@ -48,9 +48,9 @@ under both fidelities, and a Hypothesis property checks it
 CM-C and CM-RIE are functions of the TI-SNE module. The positives' order
 does matter (CI with the indicator is sequential); they are taken in the
 order of ``X``, not from ``rng``. This holds for the two records of
-``fidelity.FIDELITY``; a record that starts empty *without* the flag, or
-pairs the sticky rule with the check after the negatives, can make TI-HP
-depend on the negatives' order (a test shows one).
+``fidelity.FIDELITY``; a record that pairs the sticky rule with the empty
+start and the check after the negatives (the first pass's paper record)
+makes TI-HP depend on the negatives' order (a test shows one).
 """
 import numpy as np
 
