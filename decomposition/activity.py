@@ -21,6 +21,9 @@ import numpy as np
 
 from nnlite import functional as F
 from nnlite import sparse
+from nnlite._checks import check_n_features
+
+from .validation import check_layers, check_real_array
 
 PROPAGATIONS = ("linear", "relu")
 
@@ -50,7 +53,7 @@ class Activity:
 
 
 def check_propagation(propagation):
-    if propagation not in PROPAGATIONS:
+    if not isinstance(propagation, str) or propagation not in PROPAGATIONS:
         raise ValueError(f"propagation: expected one of {PROPAGATIONS}, found {propagation!r}")
     return propagation
 
@@ -70,17 +73,21 @@ def activity_pass(weights, biases, X, propagation="linear"):
     Activity
     """
     check_propagation(propagation)
+    weights, biases = check_layers(weights, biases)
+    X = check_real_array(X, "X", allow_empty=True)
+    check_n_features(X, "X", weights[0].shape[0])
     values, layer_input = [], X
     for i, (W, b) in enumerate(zip(weights, biases)):
-        # Alg. 1, line 6 (X_i = X_{i-1} W_i + B_i; the pseudocode's X_i W_i is a typo)
+        # Alg. 1-2, lines 4-9: X_i = X_{i-1} W_i + B_i (the pseudocode's X_i = X_i W_i is a typo)
         Z = sparse.matmul(layer_input, W) + b
         values.append(Z)
         # Deviation from paper: propagation="relu" rectifies the input of the
         # next layer (what the network computes); "linear" is the pseudocode's.
         layer_input = F.relu_forward(Z) if propagation == "relu" else Z
-    # Alg. 1, line 8: a hidden node is active when its value is > 0
+    # a hidden node is active when its value is > 0 (the test in Alg. 1's and Alg. 2's loops over
+    # the nodes, which follow the value computation of lines 4-9)
     active = [Z > 0 for Z in values[:-1]]
-    # Alg. 1, line 9: softmax of the last layer
+    # Alg. 1-2, lines 4-9 end with the softmax of the last layer
     return Activity(values, active, F.softmax(values[-1]))
 
 

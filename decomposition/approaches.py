@@ -11,12 +11,32 @@ CM-C       TI-SNE, then channel (Alg. 4)
 CM-RIE     TI-SNE, then remove irrelevant edges (Alg. 5), then channel
 =========  ================================================================
 
-Examples (Alg. 3, lines 1-4; counts in ``fidelity``): positives are the
+Examples (the inputs of Alg. 3; counts in ``fidelity``): positives are the
 first examples of class c in ``X`` order (official fidelity: only those the
 model gives probability > 0.9, among the first 10,000 rows); negatives are
 the first ``n_negatives_per_class`` examples of every other class, in an
-order drawn from ``rng`` (the authors shuffle without a seed; TI does not
-depend on the order).
+order drawn from ``rng`` (the authors shuffle without a seed).
+
+Each module starts as Alg. 3, line 3 says under fidelity "paper" (the
+network itself, indicator off) and as the authors' code does under
+"official" (empty, flag set); see ``tangling_identification.start_module``.
+
+Order of the negatives: no approach depends on it, under either fidelity
+(the reasons are in ``tangling_identification``'s docstring), so ``rng``
+changes the processing order but never a module; a Hypothesis property
+checks it for all six approaches, both fidelities and both propagations.
+
+=========  =========================  ===========================
+approach   fidelity "paper"           fidelity "official"
+=========  =========================  ===========================
+TI-I       order-free                 order-free
+TI-PN      order-free                 order-free
+TI-HP      order-free (TI restores    order-free (the check after
+           nothing on D = W)          negatives keeps the set flag)
+TI-SNE     order-free                 order-free
+CM-C       order-free (of TI-SNE)     order-free (of TI-SNE)
+CM-RIE     order-free (of TI-SNE)     order-free (of TI-SNE)
+=========  =========================  ===========================
 """
 import numpy as np
 
@@ -25,17 +45,17 @@ from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
 
 from .activity import activity_pass, check_propagation
-from .concern_identification import ModuleMasks
 from .concern_modularization import channel, remove_irrelevant_edges
 from .fidelity import VARIANTS, check_fidelity
 from .modules import Module
-from .tangling_identification import decompose_variant
+from .tangling_identification import decompose_variant, start_module
+from .validation import check_classes, check_layers, check_real_array
 
 APPROACHES = ("TI-I", "TI-PN", "TI-HP", "TI-SNE", "CM-C", "CM-RIE")
 
 
 def check_approach(approach):
-    if approach not in APPROACHES:
+    if not isinstance(approach, str) or approach not in APPROACHES:
         raise ValueError(f"approach: expected one of {APPROACHES}, found {approach!r}")
     return approach
 
@@ -46,7 +66,7 @@ def variant_of(approach):
 
 
 def select_positives(rows_of_class, target, n_positives, fidelity, probabilities=None):
-    """Alg. 3, line 2: row indices of the positives of ``target``, in order.
+    """The positives Alg. 3 runs CI on: row indices of examples of ``target``, in ``X`` order.
 
     rows_of_class : list of int arrays, the rows of X of each class in order.
     probabilities : (n_scanned, n_classes) model probabilities of the first
@@ -62,7 +82,7 @@ def select_positives(rows_of_class, target, n_positives, fidelity, probabilities
 
 
 def select_negatives(rows_of_class, target, n_per_class, rng):
-    """Alg. 3, line 3: the first ``n_per_class`` rows of every other class, in an ``rng`` order."""
+    """The negatives Alg. 3 runs TI on: the first ``n_per_class`` rows of every other class, in an ``rng`` order."""
     rows = np.concatenate([r[:n_per_class] for c, r in enumerate(rows_of_class) if c != target])
     return rng.permutation(rows)
 
@@ -74,14 +94,17 @@ def _model_arrays(model):
                         f"layer, found {type(model).__name__}")
     if any(sparse.is_sparse(W) for W in weights):
         raise TypeError("model: expected dense weights, found a CSR layer; convert with nnlite.sparse.to_dense")
-    return [np.asarray(W) for W in weights], [np.asarray(b) for b in biases]
+    # finite, real, chained shapes (a NaN model would otherwise decompose into NaN modules)
+    return check_layers(list(weights), list(biases), "model.weights", "model.biases")
 
 
 def _check_inputs(weights, X, y):
-    # finiteness is checked later on the rows decomposition uses (a full scan of a large X costs more
-    # than the decomposition)
     X = np.asarray(X)
-    check_float_array(X[:1] if X.ndim == 2 and len(X) else X, "X")   # kind, dtype, dimensions
+    check_real_array(X[:1] if X.ndim == 2 and len(X) else X, "X")   # kind, dtype, dimensions
+    if not np.isfinite(np.sum(X, dtype=np.float64)):
+        # NaN and inf survive a sum (a float64 sum of finite floats overflows only near 1e308); the full
+        # check then counts them, or passes if the sum merely overflowed
+        check_real_array(X, "X")
     check_n_features(X, "X", weights[0].shape[0])
     n_classes = weights[-1].shape[1]
     y = check_labels(y, "y", len(X), n_classes)
@@ -112,7 +135,8 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     fidelity : {"paper", "official"} or fidelity.Fidelity
         Pseudocode or authors' code wherever they differ (``fidelity.FIDELITY``).
     rng : None, int or np.random.Generator
-        Order of the negatives.
+        Order of the negatives (no approach's modules depend on it; see the
+        module docstring).
     classes : iterable of int or None
         Decompose only these classes (default: all).
 
@@ -127,9 +151,7 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     fidelity = check_fidelity(fidelity)
     rng = check_rng(rng)
     n_classes = weights[-1].shape[1]
-    classes = list(range(n_classes)) if classes is None else [int(c) for c in classes]
-    if any(not 0 <= c < n_classes for c in classes):
-        raise ValueError(f"classes: expected classes in [0, {n_classes}), found {classes}")
+    classes = check_classes(classes, n_classes)
     variant = variant_of(approach)
 
     probabilities = None
@@ -154,7 +176,7 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     modules = []
     for c in classes:
         positives, negatives = (np.searchsorted(rows, r) for r in chosen[c])
-        masks = decompose_variant(ModuleMasks.empty(weights, biases), weights, activity.subset(positives),
+        masks = decompose_variant(start_module(weights, biases, fidelity), weights, activity.subset(positives),
                                   activity.subset(negatives), fidelity, variant)
         D, d = masks.weights_and_biases(weights, biases)
         D, d = modularize(D, d, c, approach, fidelity)

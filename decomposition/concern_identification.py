@@ -1,7 +1,10 @@
 """Concern Identification, CI (Pan & Rajan, ESEC/FSE 2020, Sec. 4.1, Alg. 1).
 
-A module for class c starts as an empty copy ``D, d`` of the network's
-weights ``W, B`` and is shaped by the positive examples of c, one at a time.
+A module for class c is a copy ``D, d`` of the network's weights ``W, B``
+shaped by the positive examples of c, one at a time. It starts as the
+network itself with the sparsity indicator off (Alg. 3, line 3; fidelity
+"paper", :meth:`ModuleMasks.original`) or, as in the authors' code, empty
+with the indicator set (fidelity "official", :meth:`ModuleMasks.empty`).
 Because every entry of ``D`` is either 0 or the original weight, a module is
 a set of boolean masks (:class:`ModuleMasks`); values are copied from ``W``
 only when the module is built.
@@ -13,9 +16,9 @@ Alg. 1 for one positive example, restated:
 2. For each hidden layer i and node j (lines 10-29):
    a. inactive node: **remove the inactive node**: zero its incoming column
       ``D_i[:, j]`` and bias ``d_i[j]``; unless i is the last hidden layer,
-      also zero its outgoing row ``D_{i+1}[j, :]`` (lines 12-15);
+      also zero its outgoing row ``D_{i+1}[j, :]``;
    b. active node, sparsity indicator set: **copy the active node**
-      ``D_i[:, j] = W_i[:, j]``, ``d_i[j] = B_i[j]`` (lines 17-19);
+      ``D_i[:, j] = W_i[:, j]``, ``d_i[j] = B_i[j]``;
    c. active node, indicator not set: **keep the common edges**: for a
       negative weight ``D = max(D, W)`` then clamp negatives to 0, for a
       positive weight ``D = min(D, W)`` (lines 22-29; the pseudocode writes
@@ -72,10 +75,16 @@ class ModuleMasks:
 
     @classmethod
     def empty(cls, weights, biases):
-        """All edges removed (``D = 0``), indicator set so the first positive copies W."""
+        """All edges removed (``D = 0``), indicator set so the first positive copies W (the authors' start)."""
         return cls([np.zeros(W.shape, dtype=bool) for W in weights[:-1]],
                    [np.zeros(b.shape, dtype=bool) for b in biases[:-1]],
                    np.zeros(biases[-1].shape, dtype=bool), np.zeros_like(biases[-1]), biases[-1].copy())
+
+    @classmethod
+    def original(cls, weights, biases):
+        """The network itself (``D = W``, ``d = B``) with the indicator off (Alg. 3, line 3)."""
+        return cls([W != 0 for W in weights[:-1]], [np.ones(b.shape, dtype=bool) for b in biases[:-1]],
+                   np.ones(biases[-1].shape, dtype=bool), biases[-1].copy(), biases[-1].copy(), OFF)
 
     def weights_and_biases(self, weights, biases):
         """The module's arrays ``D_i = W_i * mask_i``, ``d_i`` (new arrays, same dtypes)."""
@@ -109,7 +118,7 @@ def update_indicator(masks, output_counts, output_size, fidelity):
 
 
 def schedule_output_layer(masks, probabilities, W_L, fidelity, ci_output_threshold):
-    """Walk the positives in order on the output layer only (Alg. 1, lines 30-40 + Alg. 3).
+    """Walk the positives in order on the output layer only (Alg. 1, lines 30-40; Alg. 3, lines 7-8).
 
     Updates ``masks``' output columns, output bias and indicator in place
     (a private helper of :func:`identify_concern`, which works on a copy).
@@ -137,9 +146,9 @@ def schedule_output_layer(masks, probabilities, W_L, fidelity, ci_output_thresho
             else:
                 masks.output_bias[~high] = 0
         if restore[e]:
-            # Alg. 1, lines 31-33: indicator set -> copy the output columns
+            # Alg. 1, lines 30-40, indicator set: copy the output columns
             masks.output_columns |= high
-        # Alg. 1, lines 34-39: min/max without clamp leaves D_L as it is; the bias is restored
+        # Alg. 1, lines 30-40, indicator off: min/max without clamp leaves D_L as it is; the bias is restored
         masks.output_bias[high] = masks.output_bias_source[high]
         state_before = (masks.indicator, masks.output_columns.copy())
         if masks.indicator == ONCE:
@@ -154,7 +163,7 @@ def schedule_output_layer(masks, probabilities, W_L, fidelity, ci_output_thresho
 
 
 def copy_active_nodes(nonzero, active):
-    """Alg. 1, lines 17-19 for one example: ``D_i[:, j] = W_i[:, j]`` for active j, 0 for inactive j.
+    """Alg. 1, lines 10-29, indicator set, one example: ``D_i[:, j] = W_i[:, j]`` for active j, 0 for inactive j.
 
     nonzero : (n_in, h) bool (W_i != 0); active : (h,) bool. Returns the new mask.
     """
@@ -162,7 +171,7 @@ def copy_active_nodes(nonzero, active):
 
 
 def keep_common_edges(mask, positive, all_active):
-    """Alg. 1, lines 12-13 and 22-29 for a run of examples without the indicator.
+    """Alg. 1, lines 10-29 (remove inactive nodes) and 22-29 (keep common edges), a run without the indicator.
 
     A column survives only if its node was active in every example of the run
     (remove_inactive_nodes), and then only its positive weights
@@ -173,7 +182,7 @@ def keep_common_edges(mask, positive, all_active):
 
 
 def remove_inactive_nodes_outgoing(mask, all_active_below):
-    """Alg. 1, line 15: zero the outgoing rows ``D_{i+1}[j, :]`` of nodes j inactive in some example."""
+    """Alg. 1, lines 10-29: zero the outgoing rows ``D_{i+1}[j, :]`` of nodes j inactive in some example."""
     return mask & all_active_below[:, None]
 
 
@@ -217,7 +226,7 @@ def identify_concern(masks, weights, activity, fidelity, variant):
                 masks.hidden_edges[i] = keep_common_edges(masks.hidden_edges[i], positive[i], all_active[i])
                 if zero_rows and i > 0:
                     masks.hidden_edges[i] = remove_inactive_nodes_outgoing(masks.hidden_edges[i], all_active[i - 1])
-    # Alg. 1, lines 12 and 19/29: the bias follows the latest example (0 if inactive, B if active)
+    # Alg. 1, lines 10-29: the bias follows the latest example (0 if inactive, B if active)
     masks.hidden_biases = [A[-1].copy() for A in activity.active]
     return masks
 

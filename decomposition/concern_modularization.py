@@ -7,10 +7,15 @@ column c and one *negative* column (column 1 when c = 0, else column 0).
 Alg. 4, **channel** (CM-C), for every last-hidden node k:
 
 1. the negative column's weight becomes the mean of k's weights to all
-   non-target classes (lines 5-12);
+   non-target classes;
 2. every other non-target column is zeroed;
 3. the negative bias becomes the mean of the non-target biases (line 17
    writes ``mean(dL[1, :])``, a typo); the target column and bias are kept.
+
+A module already in that form (only the target and negative columns and
+biases nonzero) is returned as it is, so channeling is idempotent (Alg. 4
+applied a second time would divide the negative column by n_classes - 1
+again).
 
 Alg. 5, **remove irrelevant edges** (CM-RIE = RIE then channel):
 
@@ -50,6 +55,16 @@ def _non_target(n_classes, target):
     return np.array([c for c in range(n_classes) if c != target])
 
 
+def is_channeled(D_L, d_L, target):
+    """True when only the target and negative output columns and biases are nonzero (after Alg. 4).
+
+    D_L : (h, n_classes), d_L : (n_classes,)
+    """
+    others = np.ones(D_L.shape[1], dtype=bool)
+    others[[target, negative_column(target)]] = False
+    return not (np.any(D_L[:, others]) or np.any(d_L[others]))
+
+
 def channel(weights, biases, target, fidelity):
     """Alg. 4 (CM-C): two output columns, target and negative. Returns new lists.
 
@@ -65,8 +80,13 @@ def channel(weights, biases, target, fidelity):
     (weights, biases) : new lists; only the last layer differs.
     """
     D_L, d_L = weights[-1].copy(), biases[-1].copy()
+    if is_channeled(D_L, d_L, target):
+        # Beyond the paper: a channeled module is left as it is (idempotence). A
+        # module out of CI and TI has this form only when its non-target biases
+        # are all exactly 0, which no trained model's are.
+        return weights[:-1] + [D_L], biases[:-1] + [d_L]
     others, neg = _non_target(D_L.shape[1], target), negative_column(target)
-    # Alg. 4, lines 5-12: negative weight = mean of the node's non-target weights
+    # Alg. 4: negative weight = mean of the node's non-target weights
     negative_weights = mean_of_rows(D_L[:, others])
     negative_bias = merge_negative_biases(d_L[others], target, fidelity)
     D_L[:, others] = 0
@@ -88,7 +108,7 @@ def merge_negative_biases(other_biases, target, fidelity):
 
 
 def is_irrelevant(edge_to_target, negative_edges, fidelity):
-    """Alg. 5, line 4: rows of the last hidden layer whose edge to the target is irrelevant.
+    """Alg. 5, the test: rows of the last hidden layer whose edge to the target is irrelevant.
 
     edge_to_target : (h,), negative_edges : (h, n_classes-1). Returns (h,) bool.
     """
@@ -116,9 +136,9 @@ def remove_irrelevant_edges(weights, biases, target, fidelity):
     irrelevant = np.flatnonzero(is_irrelevant(D_L[:, target], D_L[:, others], fidelity))
     for k in irrelevant:   # a loop over the (few) irrelevant nodes, as in Alg. 5
         listed = others[D_L[k, others] != 0]
-        # Alg. 5, lines 5-9: mean of the listed negative edges -> negative column
+        # Alg. 5: mean of the listed negative edges -> negative column
         D_L[k, neg] = np.mean(D_L[k, listed]) if len(listed) else 0
-        # Alg. 5, line 10: zero the listed edges (possibly the negative column itself)
+        # Alg. 5: zero the listed edges (possibly the negative column itself)
         D_L[k, listed] = 0
     if len(irrelevant) > 1:
         merge_irrelevant_nodes(D_L, D_below, irrelevant, target, fidelity)
@@ -126,10 +146,10 @@ def remove_irrelevant_edges(weights, biases, target, fidelity):
 
 
 def merge_irrelevant_nodes(D_L, D_below, irrelevant, target, fidelity):
-    """Alg. 5, lines 12-20: merge the irrelevant nodes into the first one (in place on the copies)."""
+    """Alg. 5, the merge: merge the irrelevant nodes into the first one (in place on the copies)."""
     first, rest, neg = irrelevant[0], irrelevant[1:], negative_column(target)
     if fidelity.rie_merge_column == "negative_sum":
-        # Alg. 5, line 13: mean of the sum (a scalar), i.e. the sum
+        # Alg. 5: mean of the sum (a scalar), i.e. the sum
         merged = np.sum(D_L[irrelevant, neg])
     else:
         # Deviation from paper: the authors' code adds up column 0 when the
@@ -140,6 +160,6 @@ def merge_irrelevant_nodes(D_L, D_below, irrelevant, target, fidelity):
         merged = np.sum(D_L[irrelevant, column].astype(np.float64)) / len(irrelevant)
     D_L[first, neg] = 0 if np.isnan(merged) else merged
     D_L[rest, neg] = 0
-    # Alg. 5, lines 16-20: the first node's incoming column = mean of the merged nodes' columns
+    # Alg. 5: the first node's incoming column = mean of the merged nodes' columns
     D_below[:, first] = mean_of_rows(D_below[:, irrelevant])
     D_below[:, rest] = 0

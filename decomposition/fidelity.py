@@ -44,6 +44,17 @@ rie_merge_column
     the "mean" of a sum: paper sums the negative column and keeps the sum
     (a mean of a scalar); the code sums column 0 if the target is 0 else
     column 1 (the other one of {0, 1}) and divides by the count.
+module_start
+    Alg. 3, line 3: "original" starts every module as the network itself
+    (``D = W``, ``b = B``) with the sparsity indicator off; "empty" (the
+    authors' code) starts from ``D = 0`` with the flag set (``first =
+    True``), so the first positive copies the columns of its active nodes.
+indicator_after_negatives
+    Whether the sparsity check also runs after each negative (the authors'
+    code) or only in the loop over the positives (Alg. 3). Under the
+    official record it never changes a module: before TI-HP's positives the
+    "empty" start already holds the only flag the check can set, and in the
+    other variants nothing follows TI (see ``tangling_identification``).
 cm_bias_mean
     Negative bias in CM-C: paper the mean of the 9 non-target biases; code
     sum / 10 when the target is not 0 (a list of 10 with one unused 0), the
@@ -72,6 +83,8 @@ class Fidelity:
     rie_irrelevant_rule: str = "zero"
     rie_merge_column: str = "negative_sum"
     cm_bias_mean: str = "mean"
+    module_start: str = "empty"
+    indicator_after_negatives: bool = True
 
 
 FIDELITY = {
@@ -90,6 +103,8 @@ FIDELITY = {
         rie_irrelevant_rule="zero",
         rie_merge_column="negative_sum",
         cm_bias_mean="mean",
+        module_start="original",
+        indicator_after_negatives=False,
     ),
     "official": Fidelity(
         name="official",
@@ -106,6 +121,8 @@ FIDELITY = {
         rie_irrelevant_rule="abs_below_0.05",
         rie_merge_column="swapped_mean",
         cm_bias_mean="sum_over_10",
+        module_start="empty",
+        indicator_after_negatives=True,
     ),
 }
 
@@ -134,7 +151,7 @@ def check_fidelity(fidelity):
     """Return the ``Fidelity`` record for "paper", "official" or a ``Fidelity``."""
     if isinstance(fidelity, Fidelity):
         return fidelity
-    if fidelity not in FIDELITY:
+    if not isinstance(fidelity, str) or fidelity not in FIDELITY:
         raise ValueError(f"fidelity: expected one of {sorted(FIDELITY)} or a Fidelity record, found {fidelity!r}")
     return FIDELITY[fidelity]
 

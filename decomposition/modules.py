@@ -19,11 +19,12 @@ import numpy as np
 
 from nnlite import functional as F
 from nnlite import sparse
-from nnlite._checks import check_float_array, check_n_features
+from nnlite._checks import check_labels, check_n_features
 
 from .concern_modularization import channel, negative_column
 from .fidelity import FIDELITY
 from .official_models import ensure_models, resolve_models_dir
+from .validation import check_index, check_layers, check_module, check_module_list, check_real_array
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,10 +47,12 @@ class Module:
     approach: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "weights", tuple(self.weights))
-        object.__setattr__(self, "biases", tuple(self.biases))
-        if not 0 <= self.target < self.n_classes:
-            raise ValueError(f"target: expected a class in [0, {self.n_classes}), found {self.target}")
+        weights, biases = check_layers(self.weights, self.biases)
+        object.__setattr__(self, "weights", tuple(weights))
+        object.__setattr__(self, "biases", tuple(biases))
+        object.__setattr__(self, "target", check_index(self.target, "target", self.n_classes))
+        if not isinstance(self.approach, str):
+            raise TypeError(f"approach: expected a str such as 'CM-RIE', found {type(self.approach).__name__}")
 
     @property
     def n_classes(self):
@@ -62,7 +65,7 @@ class Module:
     # -- forward: the real network (ReLU between layers, softmax at the end)
     def forward(self, X):
         """Logits (n, n_classes) of ``X (n, n_inputs)``."""
-        X = check_float_array(X, "X")
+        X = check_real_array(X, "X")
         check_n_features(X, "X", self.n_inputs)
         return self._logits(X)
 
@@ -162,11 +165,11 @@ def compose_predict(modules, X):
     predicted class. Modules may come from different models or data sets
     (reuse); each votes for its own target.
     """
-    _check_modules(modules, X)
-    X = check_float_array(X, "X")
+    modules = check_module_list(modules)
+    X = check_real_array(X, "X")
+    check_n_features(X, "X", modules[0].n_inputs)
     own, votes = [], []
     for m in modules:
-        check_n_features(X, "X", m.n_inputs)
         P = F.softmax(m._logits(X))
         own.append(P[:, m.target])
         votes.append(P.argmax(axis=1) == m.target)
@@ -175,8 +178,9 @@ def compose_predict(modules, X):
 
 def composed_accuracy(modules, X, y):
     """Accuracy in [0, 1] of the composed classifier on labels ``y`` (indices into ``modules``)."""
-    y = np.asarray(y)
-    return float(np.mean(compose_predict(modules, X) == y))
+    predictions = compose_predict(modules, X)
+    y = check_labels(y, "y", len(predictions), len(modules))
+    return float(np.mean(predictions == y))
 
 
 def compose_binary(module_a, module_b, X):
@@ -186,25 +190,24 @@ def compose_binary(module_a, module_b, X):
     -------
     ndarray of int, shape (n,): 0 for ``module_a``'s class, 1 for ``module_b``'s.
     """
+    check_module(module_a, "module_a")
+    check_module(module_b, "module_b")
+    if module_b.n_inputs != module_a.n_inputs:
+        raise ValueError(f"module_b: expected {module_a.n_inputs} inputs like module_a, found {module_b.n_inputs}")
     return compose_predict([module_a, module_b], X)
 
 
 def replace_module(modules, k, module):
     """Replacement: a new list with ``modules[k]`` replaced by ``module`` (e.g. another model's module k)."""
-    if not 0 <= k < len(modules):
-        raise ValueError(f"k: expected an index in [0, {len(modules)}), found {k}")
+    modules = check_module_list(modules)
+    k = check_index(k, "k", len(modules))
+    check_module(module, "module")
+    if module.n_inputs != modules[k].n_inputs:
+        raise ValueError(f"module: expected {modules[k].n_inputs} inputs like modules[{k}], found {module.n_inputs}")
     if module.target != modules[k].target:
         raise ValueError(f"module: expected a module for class {modules[k].target} to replace module {k}, "
                          f"found one for class {module.target}")
     return [module if j == k else m for j, m in enumerate(modules)]
-
-
-def _check_modules(modules, X):
-    if len(modules) == 0:
-        raise ValueError("modules: expected at least one Module, found an empty list")
-    for j, m in enumerate(modules):
-        if not isinstance(m, Module):
-            raise TypeError(f"modules[{j}]: expected a decomposition.Module, found {type(m).__name__}")
 
 
 # ---------------------------------------------------------------------------
@@ -219,13 +222,18 @@ def jaccard_official(module_a, module_b):
     numbers of kernel entries. It mostly measures sparsity: identical modules
     score 1 only when all their kernel values are distinct.
     """
-    a, b = module_a.kernel_values(), module_b.kernel_values()
+    a, b = check_module(module_a, "module_a").kernel_values(), check_module(module_b, "module_b").kernel_values()
     shared = len(np.intersect1d(np.unique(a), np.unique(b), assume_unique=True))
     return shared / (a.size + b.size - shared)
 
 
 def jaccard_mask(module_a, module_b):
     """Positional Jaccard of the nonzero kernel entries, ``|nz_a & nz_b| / |nz_a | nz_b|`` (1 if both empty)."""
+    shapes_a = [W.shape for W in check_module(module_a, "module_a").weights]
+    shapes_b = [W.shape for W in check_module(module_b, "module_b").weights]
+    if shapes_a != shapes_b:
+        raise ValueError(f"module_b: expected the layer shapes of module_a {shapes_a} (a positional index "
+                         f"compares entry by entry), found {shapes_b}")
     a, b = module_a.kernel_values() != 0, module_b.kernel_values() != 0
     union = np.count_nonzero(a | b)
     return 1.0 if union == 0 else np.count_nonzero(a & b) / union
@@ -234,8 +242,9 @@ def jaccard_mask(module_a, module_b):
 def mean_pairwise_jaccard(modules, kind="official"):
     """Mean Jaccard index over all ordered pairs of distinct modules (90 for ten modules)."""
     index = {"official": jaccard_official, "mask": jaccard_mask}
-    if kind not in index:
+    if not isinstance(kind, str) or kind not in index:
         raise ValueError(f"kind: expected 'official' or 'mask', found {kind!r}")
+    modules = check_module_list(modules, min_length=2)
     values = [index[kind](a, b) for i, a in enumerate(modules) for j, b in enumerate(modules) if i != j]
     return float(np.mean(values))
 
@@ -249,6 +258,9 @@ def load_official_modules(approach, model_name, models_dir=None):
 
     approach : "CM-RIE" or "TI-SNE"; model_name : e.g. "mnist-1".
     """
+    for value, name in ((approach, "approach"), (model_name, "model_name")):
+        if not isinstance(value, str) or not value or "/" in value or "\\" in value or value.startswith("."):
+            raise ValueError(f"{name}: expected a folder name such as 'CM-RIE' or 'mnist-1', found {value!r}")
     ensure_models([f"modules/{approach}/{model_name}"], models_dir)
     folder = resolve_models_dir(models_dir) / "modules" / approach / model_name
     paths = sorted(folder.glob("module*.npz"), key=lambda p: int(p.stem[len("module"):]))

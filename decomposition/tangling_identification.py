@@ -7,17 +7,19 @@ use. Alg. 2 for one negative example:
 1. Compute the node values (lines 4-9, ``activity.activity_pass``).
 2. **Restore the active nodes**: a hidden node active on the negative gets its
    full incoming column and bias back from ``W, B``, negative weights
-   included (lines 10-15).
-3. **Restore the output columns** whose softmax value exceeds a threshold
-   (lines 16-20): 0.0001 in Alg. 2, 0.5 for TI-SNE (see ``fidelity``).
+   included.
+3. **Restore the output columns** whose softmax value exceeds a threshold:
+   0.0001 in Alg. 2, 0.5 for TI-SNE (see ``fidelity``).
 
-TI only adds edges and every restore copies the original values, so the
-negatives' order does not change the result: the vectorised form restores
-every node active on *any* negative.
+TI only adds edges and every restore copies the original values, so TI
+itself is a union: the vectorised form restores every node active on *any*
+negative, whatever their order.
 
-The variants (Alg. 3 and Sec. 4.2) differ in the order of CI and TI and in
-the number of examples (``fidelity.n_positives``,
-``fidelity.n_negatives_per_class``):
+Alg. 3 runs one variant for one class: it starts the module (line 3,
+:func:`start_module`), runs CI over the positives with the sparsity check
+after each of them (lines 7-8) and TI over the negatives, in the variant's
+order. The variants (Sec. 4.2) differ in that order and in the number of
+examples (``fidelity.n_positives``, ``fidelity.n_negatives_per_class``):
 
 =======  =========================  =======================================
 variant  order                      extra rule
@@ -27,19 +29,55 @@ TI-PN    positives then negatives   CI removes output columns below 0.0001
 TI-HP    negatives then positives   -
 TI-SNE   positives then negatives   TI output threshold 0.5
 =======  =========================  =======================================
+
+Does a module depend on the order of the negatives (``decompose``'s
+``rng``)? No, for every approach (TI-I, TI-PN, TI-HP, TI-SNE, CM-C, CM-RIE)
+under both fidelities, and a Hypothesis property checks it
+(``tests/test_decomposition_properties.py``):
+
+- TI is a union of restores (above), and the only order-dependent step,
+  the sparsity check, decides how the *positives* that follow are treated.
+- fidelity "paper" runs the check only in the loop over the positives
+  (Alg. 3), so TI-HP's negatives cannot set it; its module starts as the
+  network, so TI-HP's TI restores nothing and the module is CI's alone.
+- fidelity "official" also runs the check after every negative (the
+  authors' code), but there TI-HP's module starts empty with the flag set,
+  and the check after a negative can only set the flag again; for the
+  other variants nothing follows TI.
+
+CM-C and CM-RIE are functions of the TI-SNE module. The positives' order
+does matter (CI with the indicator is sequential); they are taken in the
+order of ``X``, not from ``rng``. This holds for the two records of
+``fidelity.FIDELITY``; a record that pairs the sticky rule with the empty
+start and the check after the negatives (the first pass's paper record)
+makes TI-HP depend on the negatives' order (a test shows one).
 """
 import numpy as np
 
-from .concern_identification import ONCE, STICKY, _copy, identify_concern
+from .concern_identification import ONCE, STICKY, ModuleMasks, _copy, identify_concern
+
+
+def start_module(weights, biases, fidelity):
+    """Alg. 3, line 3: the module before any example (``fidelity.module_start``).
+
+    "original": ``D = W``, ``d = B``, indicator off (the pseudocode).
+    "empty": ``D = 0``, indicator set (the authors' ``first = True``).
+    """
+    if fidelity.module_start == "original":
+        return ModuleMasks.original(weights, biases)
+    if fidelity.module_start == "empty":
+        # Deviation from paper (fidelity "official"): the authors' code starts from zeros.
+        return ModuleMasks.empty(weights, biases)
+    raise ValueError(f"fidelity.module_start: expected 'original' or 'empty', found {fidelity.module_start!r}")
 
 
 def restore_active_nodes(mask, nonzero, any_active):
-    """Alg. 2, lines 10-15: ``D_i[:, j] = W_i[:, j]`` for every node j active on some negative."""
+    """Alg. 2, hidden layers: ``D_i[:, j] = W_i[:, j]`` for every node j active on some negative."""
     return mask | (nonzero & any_active[None, :])
 
 
 def restore_output_columns(masks, probabilities, threshold):
-    """Alg. 2, lines 16-20: restore column j and bias j when some negative's softmax_j > threshold (in place)."""
+    """Alg. 2, output layer: restore column j and bias j when some negative's softmax_j > threshold (in place)."""
     if threshold is None:
         # Deviation from paper: the authors' TI-PN code has no TI output rule.
         return np.zeros(probabilities.shape[1], dtype=bool)
@@ -50,7 +88,7 @@ def restore_output_columns(masks, probabilities, threshold):
 
 
 def identify_tangling(masks, weights, activity, fidelity, variant):
-    """Alg. 2 over all negative examples (order-independent, vectorised).
+    """Alg. 2 over all negative examples (vectorised; the result does not depend on their order).
 
     Parameters
     ----------
@@ -74,12 +112,23 @@ def identify_tangling(masks, weights, activity, fidelity, variant):
     threshold = fidelity.ti_output_threshold[variant]
     columns_before = masks.output_columns.copy()
     restore_output_columns(masks, activity.probabilities, threshold)
-    _indicator_after_negatives(masks, columns_before, activity.probabilities, threshold, weights[-1], fidelity)
+    if fidelity.indicator_after_negatives:
+        # Deviation from paper (fidelity "official"): the authors' code runs the
+        # sparsity check after every example, negatives included.
+        _indicator_after_negatives(masks, columns_before, activity.probabilities, threshold, weights[-1], fidelity)
     return masks
 
 
 def _indicator_after_negatives(masks, columns_before, probabilities, threshold, W_L, fidelity):
-    """The sparsity check runs after every negative too (it matters only for TI-HP, whose CI comes next)."""
+    """The sparsity check after each negative, in their order (``fidelity.indicator_after_negatives``).
+
+    It matters only for TI-HP, whose CI comes next. Under the authors' rule
+    ("reset_below_45") it can only set ONCE, which an empty start already
+    holds, so it changes nothing. Combined with the sticky rule and an empty
+    start (what the first pass of this project did for fidelity "paper") it
+    turns ONCE into STICKY when the output count after *some prefix* of the
+    negatives is low, so the module depended on their order.
+    """
     counts = np.count_nonzero(W_L, axis=0)
     if threshold is None:
         kept = np.repeat(columns_before[None, :], len(probabilities), axis=0)
@@ -94,8 +143,9 @@ def _indicator_after_negatives(masks, columns_before, probabilities, threshold, 
 
 
 def decompose_variant(masks, weights, positives, negatives, fidelity, variant):
-    """Alg. 3: CI on the positives and TI on the negatives, in the variant's order.
+    """Alg. 3 after line 3: CI on the positives and TI on the negatives, in the variant's order.
 
+    masks : ModuleMasks, the start (:func:`start_module`; not modified)
     positives, negatives : activity.Activity (in processing order)
     """
     if variant == "TI-HP":

@@ -50,11 +50,11 @@ import numpy as np
 import decomposition as dc
 from decomposition import reuse
 from decomposition.activity import activity_pass
-from decomposition.concern_identification import ModuleMasks, identify_concern
+from decomposition.concern_identification import identify_concern
 from decomposition.concern_modularization import channel, remove_irrelevant_edges
 from decomposition.fidelity import FIDELITY
 from decomposition.modules import resolve_models_dir
-from decomposition.tangling_identification import identify_tangling
+from decomposition.tangling_identification import identify_tangling, start_module
 from nnlite import io
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
@@ -119,18 +119,20 @@ assert differing == 1
 #
 # ### Concern identification, one positive at a time
 #
-# A module starts empty with the "copy" indicator set, so the first positive
-# copies every edge into its active nodes. Each later positive keeps only
-# the *common* edges: Alg. 1 lines 22-29 take `max(D, W)` and clamp
-# negatives for a negative weight, `min(D, W)` for a positive one. Since `D`
-# is always 0 or `W`, that is a mask intersection, and **every negative
-# incoming weight of a kept node ends up 0**. The pictures show the kept
-# edges (yellow) of each hidden layer after each positive.
+# Alg. 3, line 3 starts a module as the network itself (`D = W`) with the
+# sparsity indicator off (the authors' code instead starts empty with the
+# indicator set, so that its first positive copies the edges into its active
+# nodes: `fidelity="official"`). Each positive keeps only the *common*
+# edges: Alg. 1 lines 22-29 take `max(D, W)` and clamp negatives for a
+# negative weight, `min(D, W)` for a positive one. Since `D` is always 0 or
+# `W`, that is a mask intersection, and **every negative incoming weight of
+# a kept node ends up 0**. The pictures show the kept edges (yellow) of each
+# hidden layer after each positive.
 
 # %%
 positives = np.flatnonzero(y == 0)
 activity = activity_pass(weights, biases, X[positives], "linear")
-masks = ModuleMasks.empty(weights, biases)
+masks = start_module(weights, biases, PAPER)
 history = []
 for k in range(len(positives)):
     masks = identify_concern(masks, weights, activity.subset([k]), PAPER, "TI-I")
@@ -146,7 +148,7 @@ fig.tight_layout()
 
 # %%
 for before, after in zip(history, history[1:]):
-    assert all(np.all(a <= b) for a, b in zip(after, before))       # CI never adds an edge after the first
+    assert all(np.all(a <= b) for a, b in zip(after, before))       # CI never adds an edge
 kept = history[-1]
 assert all(np.all(W[m] > 0) for W, m in zip(weights, kept))          # only positive weights survive
 print("kept hidden edges after each positive:", [int(sum(m.sum() for m in s)) for s in history])

@@ -246,3 +246,26 @@ def assert_rejected(call, argument, *args, **kwargs):
         call(*args, **kwargs)
     assert argument in str(info.value), f"message does not name {argument!r}: {info.value}"
     return info.value
+
+
+# ---------------------------------------------------------------------------
+# Pairs of decomposition modules (reuse, the pair rule)
+# ---------------------------------------------------------------------------
+
+@st.composite
+def module_pairs_with_inputs(draw, max_width=5, max_classes=4, max_n=12):
+    """(module_a, module_b, X): two ``decomposition.Module`` of one shape and inputs X (n, d_in).
+
+    One hidden layer of width in [1, max_width], n_classes in [2, max_classes],
+    weights in [-2, 2]; the two modules have independent weights (as modules of
+    two models would) and any targets, equal ones included; X in [-3, 3].
+    """
+    from decomposition import Module
+    d_in, h = draw(st.integers(1, max_width)), draw(st.integers(1, max_width))
+    n_classes = draw(st.integers(2, max_classes))
+
+    def module():
+        return Module([draw(float_matrices((d_in, h), bound=2.0)), draw(float_matrices((h, n_classes), bound=2.0))],
+                      [draw(float_matrices((1, h), bound=2.0))[0], draw(float_matrices((1, n_classes), bound=2.0))[0]],
+                      draw(st.integers(0, n_classes - 1)))
+    return module(), module(), draw(float_matrices((draw(st.integers(1, max_n)), d_in), bound=3.0))

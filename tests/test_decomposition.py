@@ -12,7 +12,7 @@ from decomposition.concern_identification import ONCE, OFF, STICKY, ModuleMasks,
 from decomposition.concern_modularization import channel, remove_irrelevant_edges
 from decomposition.fidelity import FIDELITY, fidelity_table
 from decomposition.modules import Module, vote
-from decomposition.tangling_identification import decompose_variant, identify_tangling
+from decomposition.tangling_identification import decompose_variant, identify_tangling, start_module
 from nnlite import MLP
 from strategies import decomposable_mlps_with_labelled_batches, decomposition_settings
 
@@ -77,12 +77,28 @@ def test_tangling_identification_by_hand():
     np.testing.assert_array_equal(masks.hidden_biases[1], [True, True])
 
 
-def test_ti_hp_positives_after_negatives_overwrite_tangling():
-    # TI-HP: the first positive copies active columns and zeroes inactive ones, erasing TI's column 1.
-    masks = decompose_variant(ModuleMasks.empty(WEIGHTS, BIASES), WEIGHTS,
+def test_ti_hp_official_positives_after_negatives_overwrite_tangling():
+    # TI-HP, authors' start (empty, flag set): the first positive copies active columns and zeroes
+    # inactive ones, erasing TI's column 1.
+    masks = decompose_variant(start_module(WEIGHTS, BIASES, OFFICIAL), WEIGHTS,
                               activity_pass(WEIGHTS, BIASES, X_A, "linear"),
-                              activity_pass(WEIGHTS, BIASES, X_N, "linear"), PAPER, "TI-HP")
+                              activity_pass(WEIGHTS, BIASES, X_N, "linear"), OFFICIAL, "TI-HP")
     np.testing.assert_array_equal(masks.hidden_edges[0], [[True, False], [True, False]])
+
+
+def test_ti_hp_paper_starts_from_the_network_so_its_module_is_ci_alone():
+    # Alg. 3, line 3: D = W, indicator off. TI on D = W restores nothing; x_a then keeps the common
+    # edges: layer 1 keeps the positive weights of its active node 0 (W1[0, 0] = 1), node 1 is
+    # inactive; layer 2 (linear [1, -1] @ W2 = [3, 0]) keeps W2[0, 0] = 1 (row 1: node 1 inactive).
+    start = start_module(WEIGHTS, BIASES, PAPER)
+    assert start.indicator == OFF and start.output_columns.all()
+    masks = decompose_variant(start, WEIGHTS, activity_pass(WEIGHTS, BIASES, X_A, "linear"),
+                              activity_pass(WEIGHTS, BIASES, X_N, "linear"), PAPER, "TI-HP")
+    np.testing.assert_array_equal(masks.hidden_edges[0], [[True, False], [False, False]])
+    np.testing.assert_array_equal(masks.hidden_edges[1], [[True, False], [False, False]])
+    ci_alone = identify_concern(start, WEIGHTS, activity_pass(WEIGHTS, BIASES, X_A, "linear"), PAPER, "TI-HP")
+    for a, b in zip(masks.hidden_edges, ci_alone.hidden_edges):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_channel_by_hand_paper_and_official_bias():
@@ -152,10 +168,11 @@ def _layer_values(weights, biases, x, propagation):
 
 def reference_variant(weights, biases, positives, negatives, fidelity, variant, propagation):
     L = len(weights)
-    D = [np.zeros_like(W) for W in weights]
-    d = [np.zeros_like(b) for b in biases]
+    if fidelity.module_start == "original":   # Alg. 3, line 3: D = W, b = B, indicator off
+        D, d, state = [W.copy() for W in weights], [b.copy() for b in biases], {"indicator": OFF}
+    else:                                     # the authors' code: zeros, first = True
+        D, d, state = [np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases], {"indicator": ONCE}
     source = biases[-1].copy()
-    state = {"indicator": ONCE}
     ci_threshold, ti_threshold = fidelity.ci_output_threshold[variant], fidelity.ti_output_threshold[variant]
 
     def check_indicator(after_ti):
@@ -218,7 +235,8 @@ def reference_variant(weights, biases, positives, negatives, fidelity, variant, 
             for j in np.flatnonzero(p > ti_threshold):
                 D[-1][:, j] = weights[-1][:, j]
                 d[-1][j] = source[j]
-        check_indicator(after_ti=True)
+        if fidelity.indicator_after_negatives:
+            check_indicator(after_ti=True)
 
     steps = ([(ti, negatives), (ci, positives)] if variant == "TI-HP" else [(ci, positives), (ti, negatives)])
     for step, rows in steps:
@@ -233,7 +251,7 @@ def test_vectorised_ci_ti_equal_the_per_weight_reference(drawn, variant, propaga
     model, X, y = drawn
     W, B = model.weights, model.biases
     positives, negatives = X[:n_pos], X[n_pos:n_pos + n_neg]
-    masks = decompose_variant(ModuleMasks.empty(W, B), W, activity_pass(W, B, positives, propagation),
+    masks = decompose_variant(start_module(W, B, fidelity), W, activity_pass(W, B, positives, propagation),
                               activity_pass(W, B, negatives, propagation), fidelity, variant)
     D, d = masks.weights_and_biases(W, B)
     D_ref, d_ref = reference_variant(W, B, positives, negatives, fidelity, variant, propagation)
@@ -291,11 +309,12 @@ def test_one_hidden_layer_linear_and_relu_give_identical_activity(drawn):
     np.testing.assert_array_equal(linear.active[0], relu.active[0])
 
 
-# TI-PN and TI-HP read the output probabilities (TI-PN's CI output rule; the sparsity check after
-# TI-HP's negatives), which differ between the propagations even with one hidden layer (the output
-# layer sees unrectified values under "linear"), so for them the modules can differ.
-@given(decomposable_mlps_with_labelled_batches(max_hidden=1), st.sampled_from(["TI-I", "TI-SNE", "CM-C", "CM-RIE"]),
-       FIDELITIES)
+# TI-PN's CI output rule reads the output probabilities, which differ between the propagations even
+# with one hidden layer (the output layer sees unrectified values under "linear"), so its modules can
+# differ. Every other approach reads them only in TI's output rule, whose columns CI keeps or copies
+# back anyway (paper: D_L starts as W_L; official: the first positive copies every column).
+@given(decomposable_mlps_with_labelled_batches(max_hidden=1),
+       st.sampled_from(["TI-I", "TI-HP", "TI-SNE", "CM-C", "CM-RIE"]), FIDELITIES)
 def test_one_hidden_layer_linear_and_relu_give_identical_modules(drawn, approach, fidelity):
     model, X, y = drawn
     linear = dc.decompose(model, X, y, approach, propagation="linear", fidelity=fidelity, rng=1)

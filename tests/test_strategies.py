@@ -161,3 +161,18 @@ def test_wann_genomes_are_valid_with_bounded_inputs_and_outputs(genome):
 def test_wann_mutation_sequences_name_known_mutations(names):
     from pruning import wann
     assert len(names) <= 5 and set(names) <= set(WANN_MUTATIONS) == set(wann.MUTATIONS)
+
+
+# ---------------------------------------------------------------------------
+# Module pairs (decomposition reuse)
+# ---------------------------------------------------------------------------
+
+from strategies import module_pairs_with_inputs  # noqa: E402
+
+
+@given(module_pairs_with_inputs())
+def test_module_pairs_share_a_shape_and_take_X(drawn):
+    module_a, module_b, X = drawn
+    assert [W.shape for W in module_a.weights] == [W.shape for W in module_b.weights]
+    assert X.shape[1] == module_a.n_inputs and 1 <= len(X) <= 12 and np.all(np.abs(X) <= 3.0)
+    assert 0 <= module_a.target < module_a.n_classes and 0 <= module_b.target < module_b.n_classes

@@ -1,0 +1,103 @@
+"""Checks for the decomposition package's public entry points.
+
+Each check raises ``TypeError`` (wrong kind of object or dtype) or
+``ValueError`` (wrong shape, range or content) whose message names the
+argument as the caller spelled it, says what was expected and what was
+found, and how to fix it (the house rule of ``nnlite._checks``).
+"""
+import numbers
+
+import numpy as np
+
+from nnlite import sparse
+from nnlite._checks import check_float_array
+
+
+def check_real_array(X, name, ndim=2, allow_empty=False):
+    """``check_float_array`` that also refuses complex values (which NumPy would cast away with a warning)."""
+    if np.iscomplexobj(X):
+        raise TypeError(f"{name}: expected real numbers, found complex dtype {np.asarray(X).dtype}; "
+                        "pass the real part explicitly (X.real) if that is what you mean")
+    return check_float_array(X, name, ndim=ndim, allow_empty=allow_empty)
+
+
+def check_index(value, name, n):
+    """An int (not bool, not float) in [0, n); returns it as a Python int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int in [0, {n}), found {type(value).__name__} {value!r}")
+    if not 0 <= int(value) < n:
+        raise ValueError(f"{name}: expected an int in [0, {n}), found {value}")
+    return int(value)
+
+
+def _check_weight(W, name):
+    if sparse.is_sparse(W):
+        if W.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-D weight, found shape {W.shape}")
+        check_real_array(W.data, name, ndim=1, allow_empty=True)
+        return W
+    return check_real_array(W, name, ndim=2)
+
+
+def check_layers(weights, biases, weights_name="weights", biases_name="biases"):
+    """Weights W_i (n_in_i, n_out_i) and biases b_i (n_out_i,) of a chain of dense layers.
+
+    Returns
+    -------
+    (list of ndarray or CSR, list of ndarray): the checked arrays (floats
+    unchanged, no copies).
+    """
+    for value, name in ((weights, weights_name), (biases, biases_name)):
+        if isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
+            raise TypeError(f"{name}: expected a list of arrays, one per layer, found {type(value).__name__}")
+    if len(weights) == 0:
+        raise ValueError(f"{weights_name}: expected at least one layer, found an empty list")
+    if len(biases) != len(weights):
+        raise ValueError(f"{biases_name}: expected {len(weights)} arrays (one per layer of {weights_name}), "
+                         f"found {len(biases)}")
+    weights = [_check_weight(W, f"{weights_name}[{i}]") for i, W in enumerate(weights)]
+    biases = [check_real_array(b, f"{biases_name}[{i}]", ndim=1) for i, b in enumerate(biases)]
+    for i, (W, b) in enumerate(zip(weights, biases)):
+        if b.shape != (W.shape[1],):
+            raise ValueError(f"{biases_name}[{i}]: expected shape ({W.shape[1]},) to match {weights_name}[{i}] "
+                             f"{W.shape}, found {b.shape}")
+        if i and W.shape[0] != weights[i - 1].shape[1]:
+            raise ValueError(f"{weights_name}[{i}]: expected {weights[i - 1].shape[1]} rows (the outputs of "
+                             f"{weights_name}[{i - 1}]), found shape {W.shape}")
+    return weights, biases
+
+
+def check_module(module, name):
+    from .modules import Module
+    if not isinstance(module, Module):
+        raise TypeError(f"{name}: expected a decomposition.Module, found {type(module).__name__}")
+    return module
+
+
+def check_module_list(modules, name="modules", min_length=1):
+    """A list or tuple of at least ``min_length`` Modules that take the same number of inputs."""
+    if isinstance(modules, (str, bytes, np.ndarray)) or not isinstance(modules, (list, tuple)):
+        raise TypeError(f"{name}: expected a list of decomposition.Module, found {type(modules).__name__}")
+    if len(modules) < min_length:
+        count = "one Module" if min_length == 1 else f"{min_length} Modules"
+        raise ValueError(f"{name}: expected at least {count}, found {len(modules)}"
+                         + (" (an empty list)" if not modules else ""))
+    for j, m in enumerate(modules):
+        check_module(m, f"{name}[{j}]")
+        if m.n_inputs != modules[0].n_inputs:
+            raise ValueError(f"{name}[{j}]: expected {modules[0].n_inputs} inputs like {name}[0], found {m.n_inputs}")
+    return list(modules)
+
+
+def check_classes(classes, n_classes):
+    """``decompose``'s ``classes``: None (all) or distinct ints in [0, n_classes); returns a list of int."""
+    if classes is None:
+        return list(range(n_classes))
+    if isinstance(classes, (str, bytes)) or not np.iterable(classes):
+        raise TypeError(f"classes: expected None or an iterable of ints, found {type(classes).__name__}")
+    checked = [check_index(c, "classes", n_classes) for c in classes]
+    if not checked:
+        raise ValueError("classes: expected at least one class, found none; pass None for all classes")
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"classes: expected distinct classes, found {checked}")
+    return checked
