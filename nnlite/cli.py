@@ -141,7 +141,7 @@ def command(prog):
                 return main(*args, **kwargs)
             except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
                 _fail(prog, _first_line(error), 2, error)
-            except ArithmeticError as error:  # e.g. training diverged: not a usage error, still one line
+            except (ArithmeticError, OSError) as error:  # training diverged, a download failed: one line, status 1
                 _fail(prog, _first_line(error), 1, error)
             except SystemExit as stop:
                 if isinstance(stop.code, str):  # raise SystemExit("message"): a user error as well
