@@ -570,8 +570,8 @@ def run_experiment(args, emit=print, done=()):
     emitted again instead of trained; run i always trains from seed
     ``args.seed * 1000 + i``, so the remaining runs repeat bit for bit.
     """
+    _check_channels(args.channels, IMAGE_SIZES[args.dataset])
     dataset = load_dataset(args.dataset, args.data_dir, args.n_train, rng=args.seed)
-    _check_channels(args.channels, dataset["X"].shape[1:])
     emit(json_line({"dataset": args.dataset, "note": dataset["note"], "n_train": len(dataset["X"]),
                     "n_validation": len(dataset["X_val"]), "n_test": len(dataset["X_test"]),
                     "epochs": args.epochs, "batch_size": args.batch_size,
@@ -584,10 +584,14 @@ def run_experiment(args, emit=print, done=()):
     return dataset, records
 
 
-def _check_channels(channels, input_shape):
-    if input_shape[0] >> len(channels) < 1 or input_shape[1] >> len(channels) < 1:
-        raise ValueError(f"--channels: {len(channels)} conv blocks halve {input_shape[0]}x{input_shape[1]} images "
-                         f"below one pixel; give at most {int(np.log2(min(input_shape[:2])))} widths")
+IMAGE_SIZES = {"fashion-mnist": 28, "cifar10": 32}
+
+
+def _check_channels(channels, image_size):
+    """Each conv block halves the image: at most log2(image_size) blocks."""
+    if image_size >> len(channels) < 1:
+        raise ValueError(f"--channels: {len(channels)} conv blocks halve {image_size}x{image_size} images "
+                         f"below one pixel; give at most {int(np.log2(image_size))} widths")
 
 
 def json_line(record):
@@ -631,6 +635,7 @@ def main(args):
         print(compare_seeds(args.compare_seeds))
         return 0
     apply_quick(args)
+    _check_channels(args.channels, IMAGE_SIZES[args.dataset])
     out = Path(args.out)
     remove_stale_temp_files(out)
     done = finished_runs(out / "dsr.jsonl", args)

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlite import MLP
-from nnlite._checks import check_rng
+from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
 from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_int, remove_stale_temp_files,
                         resolve_defaults, save_figure, write_text_atomic)
 from nnlite.optim import Adam
@@ -153,6 +153,7 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
         and ``snapshot`` (an MLP or None; remove it before JSON).
     """
     rng = check_rng(rng)
+    data = check_data(data, model.layer_sizes[0], model.layer_sizes[-1])
     trained, optimizer = model.copy(), Adam(lr)
     X, y = data["X_train"], data["y_train"]
     val_iterations, val_losses = [0], [trained.loss(data["X_val"], data["y_val"])]
@@ -180,6 +181,21 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
               "val_iterations": val_iterations, "val_loss": [float(v) for v in val_losses],
               "snapshot": snapshot}
     return trained, record
+
+
+def check_data(data, n_features, n_classes):
+    """``data`` with every array checked (finite float rows of ``n_features``, labels in [0, n_classes))."""
+    keys = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+    if not isinstance(data, dict) or any(k not in data for k in keys):
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"data: expected a dict with keys {keys}, found {found}")
+    checked = {}
+    for split in ("train", "val", "test"):
+        X = check_float_array(data[f"X_{split}"], f"data['X_{split}']")
+        check_n_features(X, f"data['X_{split}']", n_features)
+        checked[f"X_{split}"] = X
+        checked[f"y_{split}"] = check_labels(data[f"y_{split}"], f"data['y_{split}']", len(X), n_classes)
+    return checked
 
 
 # -- step 3 -------------------------------------------------------------

@@ -740,8 +740,11 @@ def _rng_state(rng):
 def _rng_from_state(saved, path):
     """A PCG64 generator rebuilt from the plain ints of ``_rng_state`` (nothing in the file names code)."""
     # Older checkpoints stored numpy's own state dict; its numbers are read, its "bit_generator" name is not run.
-    plain = {**saved.get("state", {}), **saved} if isinstance(saved, dict) and isinstance(saved.get("state"), dict) \
-        else saved
+    if isinstance(saved, dict) and saved.get("bit_generator", "PCG64") != "PCG64":
+        raise ValueError(f"path: {path}: expected a PCG64 rng state, found bit_generator "
+                         f"{saved['bit_generator']!r:.80}; nothing named in a checkpoint is imported or run")
+    plain = ({**saved, **saved["state"]} if isinstance(saved, dict) and isinstance(saved.get("state"), dict)
+             else saved)
     keys = ("state", "inc", "has_uint32", "uinteger")
     if not isinstance(plain, dict) or not all(isinstance(plain.get(k), int) and not isinstance(plain.get(k), bool)
                                               and plain[k] >= 0 for k in keys):
