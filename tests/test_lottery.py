@@ -151,3 +151,13 @@ def test_lottery_command_runs_and_resumes_on_a_small_mnist_subset(shared_data_di
         quick=True, iterations=1, rounds=None, trials=1, n_train=None, eval_every=1, control_rounds=[], rewind=0,
         seed=0))
     assert quick.n_iterations == 1 and quick.n_rounds == 7 and quick.control_rounds == ()
+
+
+def test_a_kill_after_theta_k_is_written_but_before_records_redoes_round_0_from_theta_0(data, tmp_path):
+    config = _config(rewind_iteration=5, n_rounds=2)
+    reference = LT.run_trial(config, data, 0, tmp_path / "uninterrupted")
+    # The files on disk when round 0 is killed just before records.json: theta_0, theta_k, the next mask.
+    LT.run_trial(_config(rewind_iteration=5, n_rounds=0), data, 0, tmp_path / "killed")
+    (tmp_path / "killed" / "trial_0" / "records.json").unlink()
+    assert (tmp_path / "killed" / "trial_0" / "theta_rewind.npz").exists()
+    assert _strip_seconds(LT.run_trial(config, data, 0, tmp_path / "killed")) == _strip_seconds(reference)
