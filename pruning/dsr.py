@@ -257,7 +257,7 @@ class SET:
     """
 
     def __init__(self, zeta=0.3, regrow_init="zero", rng=None):
-        if not 0 < zeta < 1:
+        if not (_is_real(zeta) and 0 < zeta < 1):
             raise ValueError(f"zeta: expected a fraction in (0, 1), found {zeta!r}")
         if regrow_init not in ("zero", "random"):
             raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")

@@ -53,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlite import functional
-from nnlite._checks import check_float_array, check_labels, check_rng
+from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
 from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_float, positive_int, probability,
                         remove_stale_temp_files, save_figure, write_text_atomic)
 from nnlite.optim import Adam
@@ -422,6 +422,7 @@ def evaluate_population(population, X, y, weights=SHARED_WEIGHTS, *, executor=No
     if len(population) == 0:
         raise ValueError("population: expected at least one genome, found an empty population")
     X = check_float_array(X, "X").astype(np.float32, copy=False)
+    check_n_features(X, "X", population[0].n_inputs)
     y = check_labels(y, "y", len(X), population[0].n_outputs)
     if executor is None or n_jobs <= 1:
         return _evaluate_chunk(population, X, y, weights)
@@ -785,14 +786,18 @@ def load_state(path):
     """
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in _STATE_ARRAYS if k not in f.files]
-            if missing:
-                raise ValueError(f"path: {path} is not a WANN checkpoint: missing arrays {missing}")
-            arrays = {k: f[k] for k in _STATE_ARRAYS}
-        meta = json.loads(str(arrays["meta"]))
-    except (OSError, EOFError, json.JSONDecodeError, zipfile.BadZipFile) as error:
-        raise ValueError(f"path: {path} is not a readable WANN checkpoint ({error})") from None
+            arrays = {k: f[k] for k in _STATE_ARRAYS if k in f.files}
+        meta = json.loads(str(arrays.get("meta", "{}")))
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:  # a text file, a truncated zip, bad JSON
+        raise ValueError(f"path: {path} is not a readable WANN checkpoint ({_first_line(error)})") from None
+    missing = [k for k in _STATE_ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"path: {path} is not a WANN checkpoint: missing arrays {missing}")
     return _state_from_parts(path, meta, arrays)
+
+
+def _first_line(error):
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
 def _state_from_parts(path, meta, arrays):
@@ -837,8 +842,8 @@ def load_genome(path):
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in ("n_inputs", "n_outputs", "activations", "src", "dst", "enabled")}
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"path: {path} is not a saved WANN genome ({error})") from None
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"path: {path} is not a saved WANN genome ({_first_line(error)})") from None
     try:
         return check_genome(Genome(int(arrays["n_inputs"]), int(arrays["n_outputs"]), arrays["activations"],
                                    arrays["src"], arrays["dst"], arrays["enabled"]))
@@ -1013,6 +1018,7 @@ def train_individual_weights(genome, X, y, *, init_weight=1.0, epochs=10, batch_
     """
     rng = check_rng(rng)
     X = check_float_array(X, "X").astype(np.float32, copy=False)
+    check_n_features(X, "X", genome.n_inputs)
     y = check_labels(y, "y", len(X), genome.n_outputs)
     plan = plan_forward(genome)
     masks = layer_masks(genome, plan)
