@@ -35,10 +35,14 @@ def build_parser(argv):
     return parser
 
 
-@cli.command("python -m pruning")
 def main(argv=None):
     """Run one subcommand; a user error prints one line to stderr and exits with status 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if a in SUBCOMMANDS), None)
+    return cli.command(f"python -m pruning {chosen}" if chosen else "python -m pruning")(_run)(argv)
+
+
+def _run(argv):
     args = build_parser(argv).parse_args(argv)
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
     return module.main(args)

@@ -494,12 +494,17 @@ def main(args):
     trial_ids = args.trial_ids if args.trial_ids is not None else list(range(args.trials))
     remove_stale_temp_files(out)
     t0 = time.perf_counter()
+    data_settings = {"n_train": args.n_train}
+    for trial in trial_ids:   # refuse other settings than a saved run's before loading any data
+        _load_records(out / f"trial_{trial}" / "records.json", config, data_settings)
     if not args.summary_only:
         data = load_data(n_train=args.n_train, data_dir=args.data_dir, seed=config.seed)
         with blas_threads(args.blas_threads):
             for trial in trial_ids:
-                run_trial(config, data, trial, out, progress=True, data_settings={"n_train": args.n_train})
+                run_trial(config, data, trial, out, progress=True, data_settings=data_settings)
     trial_records = [json.loads(p.read_text())["records"] for p in sorted(out.glob("trial_*/records.json"))]
+    if args.summary_only and not trial_records:
+        raise ValueError(f"--summary-only: {out} holds no finished round; run without --summary-only first")
     summary = summarize(trial_records, [r for r in REPORTED_ROUNDS if r <= config.n_rounds])
     summary.update(config=_config_json(config), n_trials=len(trial_records), seconds=time.perf_counter() - t0,
                    seconds_per_round=float(np.mean([r["seconds"] for t in trial_records for r in t]))

@@ -125,6 +125,19 @@ def test_dsr_resume_with_other_settings_is_refused_naming_them(capsys, tmp_path)
     assert "--epochs 2" in line and (tmp_path / "dsr.jsonl").read_text() == json.dumps(header) + "\n"
 
 
+def test_lottery_summary_only_without_runs_and_resume_with_another_subset_are_refused(capsys, tmp_path):
+    assert_one_line_error(capsys, pruning_main, ["lottery", "--summary-only", "--out", str(tmp_path / "none")],
+                          "--summary-only")
+    from pruning import lottery
+    (tmp_path / "trial_0").mkdir()
+    (tmp_path / "trial_0" / "records.json").write_text(json.dumps(
+        {"config": lottery._config_json(lottery.LotteryConfig(n_iterations=20)), "data": {"n_train": 300},
+         "records": []}))
+    line = assert_one_line_error(capsys, pruning_main, ["lottery", "--iterations", "20", "--n-train", "400",
+                                                        "--out", str(tmp_path)], "n_train=400 (saved run: 300)")
+    assert "n_iterations" not in line
+
+
 def test_quick_leaves_explicit_options_alone(tmp_path):
     from pruning import dsr, lottery, obd
     args = dict(quick=True, epochs=5, channels=None, hidden=None, rewire_period=None, n_train=None)
