@@ -46,7 +46,7 @@ def _data_arguments(parser):
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the negatives' order and of training")
 
 
-@command("python -m decomposition")
+@command("python -m decomposition", stop_hint="")
 def main(argv=None):
     parser = ArgumentParser(prog="python -m decomposition", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -7,8 +7,9 @@
   exit status 2 (argparse's own prints the usage first).
 - ``command(prog)``: a decorator for a command's ``main(argv)``. A
   ``ValueError``/``TypeError`` raised by the library from a bad option value
-  becomes that one line with status 2; SIGTERM and Ctrl-C stop the command
-  cleanly (temporary files removed) with one line saying how to resume.
+  becomes that one line with status 2 (``NNLITE_TRACEBACK=1`` shows the
+  traceback instead); SIGTERM and Ctrl-C stop the command cleanly (temporary
+  files removed) with one line saying how to resume.
 - ``atomic_write(path, write)``: write ``path`` through a temporary file next
   to it, named ``.<name>.<pid>.nnlite-tmp``, then rename; ``remove_stale_temp_files``
   deletes the ones a killed process (SIGKILL) left behind.
@@ -131,8 +132,12 @@ def _raise_stopped(signum, frame):
     raise Stopped(signal.Signals(signum).name)
 
 
-def command(prog):
-    """Decorate ``main(argv) -> int``: user errors become one line on stderr and exit status 2."""
+def command(prog, stop_hint="run the same command again to resume"):
+    """Decorate ``main(argv) -> int``: user errors become one line on stderr and exit status 2.
+
+    SIGTERM (status 143) and Ctrl-C (130) print ``prog: stopped: ...; <stop_hint>``.
+    Set ``NNLITE_TRACEBACK=1`` to see the traceback of an error instead.
+    """
     def decorate(main):
         @functools.wraps(main)
         def wrapper(*args, **kwargs):
@@ -149,8 +154,8 @@ def command(prog):
                 raise
             except (Stopped, KeyboardInterrupt) as stop:
                 name = str(stop) or "interrupt"
-                _fail(prog, f"stopped by {name}; run the same command again to resume", 143 if str(stop) else 130,
-                      kind="stopped")
+                _fail(prog, f"stopped by {name}" + (f"; {stop_hint}" if stop_hint else ""),
+                      143 if str(stop) else 130, kind="stopped")
             finally:
                 signal.signal(signal.SIGTERM, previous)
         return wrapper

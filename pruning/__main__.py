@@ -39,7 +39,8 @@ def main(argv=None):
     """Run one subcommand; a user error prints one line to stderr and exits with status 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
-    return cli.command(f"python -m pruning {chosen}" if chosen else "python -m pruning")(_run)(argv)
+    hint = "run the same command again to resume" + (" with --resume" if chosen == "wann" else "")
+    return cli.command(f"python -m pruning {chosen}" if chosen else "python -m pruning", hint)(_run)(argv)
 
 
 def _run(argv):

@@ -526,7 +526,8 @@ def add_arguments(parser):
     parser.add_argument("--lr", type=positive_float, default=1e-3)
     parser.add_argument("--channels", type=positive_int, nargs="+", default=None,
                         help="conv block widths (default: 16 32; --quick: 8 16)")
-    parser.add_argument("--hidden", type=positive_int, default=None, help="dense head width (default: 128; --quick: 64)")
+    parser.add_argument("--hidden", type=positive_int, default=None,
+                        help="dense head width (default: 128; --quick: 64)")
     parser.add_argument("--distribution", choices=("uniform", "erdos_renyi"), default="erdos_renyi",
                         help="initial per-layer sparsities of the sparse-from-scratch methods")
     parser.add_argument("--storage", choices=("auto", "dense", "csr"), default="dense",

@@ -304,13 +304,7 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False, d
         record.update(round=round_index, fraction_remaining=M.fraction_remaining(masks),
                       layer_fraction_remaining=[M.fraction_remaining(masks, i) for i in range(n_layers)])
         if round_index in config.control_rounds:
-            control = random_reinitialization(masks, config.layer_sizes, config.init,
-                                              _round_rng(config, trial, round_index, _STREAM_CONTROL))
-            _, control_record = train_network(control, data, n_iterations, batch_size=config.batch_size,
-                                              lr=config.lr, eval_every=config.eval_every,
-                                              rng=_round_rng(config, trial, round_index, _STREAM_CONTROL_BATCHES))
-            control_record.pop("snapshot")
-            record["control"] = control_record
+            record["control"] = _control_record(config, data, trial, round_index, masks, n_iterations)
         record["seconds"] = time.perf_counter() - t0
         # Alg. step 3: the mask of the next round, from the trained weights
         masks = prune_parameters(trained, config.rates)
@@ -318,12 +312,27 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False, d
         records.append(record)
         save_json(state_path, {"config": _config_json(config), "data": data_settings or {}, "records": records})
         if progress:
-            print(f"trial {trial} round {round_index}: {100 * record['fraction_remaining']:.1f}% remaining, "
-                  f"test acc {record['test_accuracy_at_early_stop']:.4f} at iteration "
-                  f"{record['early_stop_iteration']} ({record['seconds']:.0f} s)", flush=True)
+            _print_round(trial, record)
         if on_round_end is not None:
             on_round_end(trial, round_index)
     return records
+
+
+def _control_record(config, data, trial, round_index, masks, n_iterations):
+    """The random re-initialisation control of one round: the same mask, a fresh theta."""
+    control = random_reinitialization(masks, config.layer_sizes, config.init,
+                                      _round_rng(config, trial, round_index, _STREAM_CONTROL))
+    _, record = train_network(control, data, n_iterations, batch_size=config.batch_size, lr=config.lr,
+                              eval_every=config.eval_every,
+                              rng=_round_rng(config, trial, round_index, _STREAM_CONTROL_BATCHES))
+    record.pop("snapshot")
+    return record
+
+
+def _print_round(trial, record):
+    print(f"trial {trial} round {record['round']}: {100 * record['fraction_remaining']:.1f}% remaining, "
+          f"test acc {record['test_accuracy_at_early_stop']:.4f} at iteration "
+          f"{record['early_stop_iteration']} ({record['seconds']:.0f} s)", flush=True)
 
 
 def _load_records(state_path, config, data_settings):

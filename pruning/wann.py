@@ -1173,6 +1173,20 @@ def _search_settings(args, out):
     return settings
 
 
+def _report_and_draw_champion(state, task, out, tune_epochs, seed):
+    """Choose the champion on validation data, save it, draw it, and return its report."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    champion, _ = choose_champion(state.population, task.X_val, task.y_val)
+    save_genome(champion, out / "champion.npz")
+    report = report_champion(champion, task, tune_epochs=tune_epochs, rng=seed)
+    ax = draw_genome(champion, input_shape=task.input_shape)
+    save_figure(ax.figure, out / "champion.png", dpi=120, bbox_inches="tight")
+    plt.close(ax.figure)
+    return report
+
+
 def _flag(name):
     return "--" + name.replace("_", "-")
 
@@ -1215,15 +1229,7 @@ def _main(args):
     run_search(state, task.X_train, task.y_train, time_budget_s=budget, n_jobs=args.n_jobs,
                checkpoint_path=checkpoint, progress=lambda s: print(s, flush=True))
     search_s, search_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
-    champion, _ = choose_champion(state.population, task.X_val, task.y_val)
-    save_genome(champion, out / "champion.npz")
-    report = report_champion(champion, task, tune_epochs=args.tune_epochs, rng=settings["seed"])
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    ax = draw_genome(champion, input_shape=task.input_shape)
-    save_figure(ax.figure, out / "champion.png", dpi=120, bbox_inches="tight")
-    plt.close(ax.figure)
+    report = _report_and_draw_champion(state, task, out, args.tune_epochs, settings["seed"])
     report.update({"task": settings["task"], "population": state.config.population_size,
                    "generations": state.generation,
                    "search_seconds_this_run": round(search_s, 1), "n_jobs": args.n_jobs,

@@ -122,7 +122,8 @@ def _tampered_genome(tmp_path, **changes):
 
 @pytest.mark.parametrize("changes, named", [
     ({"activations": np.r_[GENOME.activations[:-1].astype(np.int64), 99]}, "activations"),
-    ({"activations": np.r_[GENOME.activations[:-1].astype(np.int64), 300]}, "activations"),   # would wrap around in int8
+    # 300 would wrap around to 44 in int8
+    ({"activations": np.r_[GENOME.activations[:-1].astype(np.int64), 300]}, "activations"),
     ({"activations": GENOME.activations.astype(float)}, "activations"),
     ({"src": GENOME.src + 100}, "node ids"),
     ({"src": np.r_[GENOME.src[:-1], -1]}, "node ids"),

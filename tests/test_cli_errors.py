@@ -185,5 +185,6 @@ def test_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path):
     process.send_signal(signal.SIGTERM)
     err = process.communicate(timeout=60)[1]
     assert process.returncode == 143, err
-    assert err.strip().splitlines()[-1].endswith("stopped by SIGTERM; run the same command again to resume")
+    last = err.strip().splitlines()[-1]
+    assert last.endswith("stopped by SIGTERM; run the same command again to resume with --resume"), err
     assert "Traceback" not in err and not list(out.rglob(f"*{cli.TEMP_SUFFIX}"))
