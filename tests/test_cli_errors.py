@@ -188,3 +188,47 @@ def test_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path):
     last = err.strip().splitlines()[-1]
     assert last.endswith("stopped by SIGTERM; run the same command again to resume with --resume"), err
     assert "Traceback" not in err and not list(out.rglob(f"*{cli.TEMP_SUFFIX}"))
+
+
+# -- nnlite.cli's pieces ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, good, bad", [
+    (cli.positive_int, {"1": 1, "7": 7}, ["0", "-1", "1.5", "x", ""]),
+    (cli.non_negative_int, {"0": 0, "3": 3}, ["-1", "2.0", "x"]),
+    (cli.positive_float, {"0.5": 0.5, "3": 3.0}, ["0", "-1", "nan", "inf", "x"]),
+    (cli.fraction, {"0.5": 0.5}, ["0", "1", "1.5", "nan"]),
+    (cli.probability, {"0": 0.0, "1": 1.0}, ["-0.1", "1.1", "nan"]),
+    (cli.sparsity, {"0": 0.0, "0.9": 0.9}, ["1", "-0.1", "nan"]),
+    (cli.count_or_fraction, {"0.02": 0.02, "5": 5.0}, ["0", "1.5", "nan", "-2"]),
+])
+def test_option_types_accept_good_and_refuse_bad_values(kind, good, bad):
+    import argparse
+    for text, value in good.items():
+        assert kind(text) == value
+    for text in bad:
+        with pytest.raises(argparse.ArgumentTypeError, match=repr(text).replace("'", ".")):
+            kind(text)
+
+
+def test_atomic_write_leaves_the_old_file_and_no_temporary_file_on_failure(tmp_path):
+    target = tmp_path / "state.json"
+    cli.write_text_atomic(target, "old")
+
+    def fail_halfway(f):
+        f.write(b"half")
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        cli.atomic_write(target, fail_halfway)
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_stale_temporary_files_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    (tmp_path / "trial_0").mkdir()
+    dead = tmp_path / "trial_0" / f".records.json.{process.pid}{cli.TEMP_SUFFIX}"
+    live = tmp_path / f".records.json.{os.getpid()}{cli.TEMP_SUFFIX}"
+    dead.write_text("x")
+    live.write_text("x")
+    assert cli.remove_stale_temp_files(tmp_path) == [dead] and live.exists() and not dead.exists()
+    assert cli.remove_stale_temp_files(tmp_path / "missing") == []
