@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,16 @@ def test_stale_temporary_files_of_dead_processes_are_removed_and_live_ones_kept(
     live.write_text("x")
     assert cli.remove_stale_temp_files(tmp_path) == [dead] and live.exists() and not dead.exists()
     assert cli.remove_stale_temp_files(tmp_path / "missing") == []
+
+
+def test_a_diverging_dsr_run_is_one_line_and_never_writes_nan(shared_data_dir, tmp_path, capsys):
+    argv = ["dsr", "--n-train", "200", "--epochs", "1", "--sparsity", "0.9", "--methods", "dense", "--channels", "2",
+            "--hidden", "4", "--lr", "1e30", "--data-dir", str(shared_data_dir), "--out", str(tmp_path)]
+    with warnings.catch_warnings(), pytest.raises(SystemExit) as stop:
+        warnings.simplefilter("ignore", RuntimeWarning)   # overflow warnings on the way to inf
+        pruning_main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code != 0 and len(err) == 1 and "Traceback" not in err[0], err
+    assert "--lr" in err[0] or "loss" in err[0], err
+    text = (tmp_path / "dsr.jsonl").read_text()
+    assert "NaN" not in text and "Infinity" not in text and len(text.splitlines()) == 1   # the header only
