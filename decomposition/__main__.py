@@ -16,9 +16,11 @@ Examples::
 line (``reuse``/``replace`` end with a ``"summary"`` line); progress goes to
 stderr. See ``decomposition.experiments`` and ``decomposition.reuse``.
 """
-import argparse
 import json
 import sys
+from argparse import ArgumentTypeError
+
+from nnlite.cli import ArgumentParser, command, non_negative_int, positive_int
 
 from .approaches import APPROACHES
 from .experiments import NNLITE_MODELS, OFFICIAL_MODELS, plot_table1, table1_rows
@@ -43,22 +45,23 @@ def _data_arguments(parser):
     parser.add_argument("--models-dir", default=None,
                         help="the authors' models (default: $NNLITE_OFFICIAL_MODELS, else ../shared/official-models, "
                              "else downloaded on first use, see fetch-models)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the negatives' order and of training")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the negatives' order and of training")
 
 
+@command("python -m decomposition", stop_hint="")
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m decomposition", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m decomposition", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train a small MLP on the offline 8x8 digits and decompose it every way")
-    demo.add_argument("--epochs", type=int, default=30)
-    demo.add_argument("--hidden-layers", type=int, default=2, help="hidden layers of 49 ReLU units")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--epochs", type=positive_int, default=30)
+    demo.add_argument("--hidden-layers", type=positive_int, default=2, help="hidden layers of 49 ReLU units")
+    demo.add_argument("--seed", type=non_negative_int, default=0)
     demo.add_argument("--format", default="table", choices=["json", "table"])
     t1 = sub.add_parser("table1", help="recompute Table 1 (composed accuracy and JI per approach)")
     t1.add_argument("--models", nargs="+", default=["official"],
                     help="'official' (the authors' 16 models), 'nnlite' (the same architectures trained with "
                          "nnlite) or names like mnist-4, nnlite-mnist-4")
-    t1.add_argument("--epochs", type=int, default=50, help="training epochs of nnlite-* models (authors: 50)")
+    t1.add_argument("--epochs", type=positive_int, default=50, help="training epochs of nnlite-* models (authors: 50)")
     t1.add_argument("--cache-dir", default="results/nnlite-models", help="where nnlite-* models are cached")
     t1.add_argument("--propagation", nargs="+", default=["linear", "relu"], choices=["linear", "relu"])
     t1.add_argument("--fidelity", nargs="+", default=["official"], choices=sorted(FIDELITY))
@@ -104,8 +107,8 @@ def _reuse_arguments(sub):
                        help="intra-dataset reuse of these data sets' 4-layer models")
     reuse.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"),
                        help="inter-dataset reuse instead: class a of DATASET_A with class b of DATASET_B")
-    reuse.add_argument("--pairs", default="all", help="'all' (45 pairs; 100 with --inter) or the first N")
-    reuse.add_argument("--epochs", type=int, default=10, help="TMA training epochs (paper: 10)")
+    reuse.add_argument("--pairs", type=_pairs, default="all", help="'all' (45 pairs; 100 with --inter) or the first N")
+    reuse.add_argument("--epochs", type=positive_int, default=10, help="TMA training epochs (paper: 10)")
     reuse.add_argument("--rule", default="correct", choices=PAIR_RULES,
                        help="pair composition: 'correct' or the authors' Reuse.py ('official')")
     reuse.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
@@ -159,6 +162,13 @@ def _fetch_models(args):
         return 1
     print(f"{len(paths)} models ready in {official_models.cache_dir(args.data_dir)}", flush=True)
     return 0
+
+
+def _pairs(text):
+    """--pairs: 'all' or a positive count."""
+    if text == "all" or (text.isdigit() and int(text) >= 1):
+        return text
+    raise ArgumentTypeError(f"expected 'all' or a positive number of pairs, found {text!r}")
 
 
 def _demo(args):

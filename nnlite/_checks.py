@@ -22,7 +22,7 @@ def check_float_array(X, name, ndim=2, allow_empty=False):
     if sp.issparse(X):
         raise TypeError(f"{name}: expected a dense ndarray, found a scipy.sparse {type(X).__name__}")
     X = np.asarray(X)
-    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
         raise TypeError(f"{name}: expected a numeric array, found dtype {X.dtype}")
     if X.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim} dimensions, found shape {X.shape}")

@@ -10,9 +10,10 @@ dependencies never slow down or break another's. To add a method, add a line
 here (e.g. ``"wann": "pruning.wann"``) and give the module those two
 functions. ``python -m pruning <method> --help`` lists its options.
 """
-import argparse
 import importlib
 import sys
+
+from nnlite import cli
 
 SUBCOMMANDS = {
     "obd": ("pruning.obd", "Optimal Brain Damage vs magnitude and random deletion on MNIST"),
@@ -24,7 +25,7 @@ SUBCOMMANDS = {
 
 def build_parser(argv):
     """The top-level parser; only the chosen subcommand's module is imported."""
-    parser = argparse.ArgumentParser(prog="python -m pruning", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m pruning", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
@@ -35,7 +36,14 @@ def build_parser(argv):
 
 
 def main(argv=None):
+    """Run one subcommand; a user error prints one line to stderr and exits with status 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if a in SUBCOMMANDS), None)
+    hint = "run the same command again to resume" + (" with --resume" if chosen == "wann" else "")
+    return cli.command(f"python -m pruning {chosen}" if chosen else "python -m pruning", hint)(_run)(argv)
+
+
+def _run(argv):
     args = build_parser(argv).parse_args(argv)
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
     return module.main(args)

@@ -48,12 +48,27 @@ Choices the paper leaves open (each a named option):
 - ``layer_sparsities(distribution=)``: the initial split of the budget over
   layers, uniform or Erdős–Rényi (the experiment's default, from SET).
 """
+import json
+from pathlib import Path
+
 import numpy as np
 
 from nnlite._checks import check_rng
+from nnlite.cli import (count_or_fraction, non_negative_int, positive_float, positive_int, remove_stale_temp_files,
+                        resolve_defaults, save_figure, write_text_atomic)
+from nnlite.cli import sparsity as sparsity_option
 from pruning import masks as pmasks
 from pruning.dynamic import check_sparsity, dynamic_layers, optimizer_state
 from pruning.schedules import cubic_sparsity
+
+
+def _is_real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and bool(np.isfinite(value))
+
+
+def _is_whole(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 # -- Alg. 1, step 1 -------------------------------------------------------------
@@ -176,10 +191,17 @@ class DSR:
     """
 
     def __init__(self, H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None):
-        if not H > 0:
-            raise ValueError(f"H: expected a positive threshold, found {H!r}")
-        if not n_prune_target > 0:
-            raise ValueError(f"n_prune_target: expected a positive count or fraction, found {n_prune_target!r}")
+        if not (_is_real(H) and H > 0):
+            raise ValueError(f"H: expected a finite positive threshold, found {H!r}; the paper uses 0.001")
+        if not (_is_real(n_prune_target) and (0 < n_prune_target < 1 or n_prune_target >= 1
+                                               and n_prune_target == int(n_prune_target))):
+            raise ValueError(f"n_prune_target: expected a fraction in (0, 1) or a whole count >= 1, "
+                             f"found {n_prune_target!r}")
+        if not (callable(rewire_period) or _is_whole(rewire_period) and rewire_period >= 1):
+            raise ValueError(f"rewire_period: expected an int >= 1 (iterations) or a schedule, "
+                             f"found {rewire_period!r}")
+        if rounding not in ("largest_remainder", "paper"):
+            raise ValueError(f"rounding: expected 'largest_remainder' or 'paper', found {rounding!r}")
         self.H, self.n_prune_target, self.rounding = float(H), n_prune_target, rounding
         self.period = rewire_period if callable(rewire_period) else constant_period(int(rewire_period))
         self.rng, self.iteration, self.next_rewire, self.history_ = check_rng(rng), 0, None, []
@@ -235,7 +257,7 @@ class SET:
     """
 
     def __init__(self, zeta=0.3, regrow_init="zero", rng=None):
-        if not 0 < zeta < 1:
+        if not (_is_real(zeta) and 0 < zeta < 1):
             raise ValueError(f"zeta: expected a fraction in (0, 1), found {zeta!r}")
         if regrow_init not in ("zero", "random"):
             raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")
@@ -265,7 +287,12 @@ class GMP:
 
     def __init__(self, final_sparsity, n_steps, begin_step=0, end_fraction=0.7, frequency=100):
         self.final_sparsity = check_sparsity(final_sparsity, "final_sparsity")
-        self.begin_step, self.frequency = int(begin_step), max(1, int(frequency))
+        for name, value, low in (("n_steps", n_steps, 1), ("begin_step", begin_step, 0), ("frequency", frequency, 1)):
+            if not (_is_whole(value) and value >= low):
+                raise ValueError(f"{name}: expected an int >= {low} (iterations), found {value!r}")
+        if not (_is_real(end_fraction) and 0 < end_fraction <= 1):
+            raise ValueError(f"end_fraction: expected a fraction in (0, 1] of n_steps, found {end_fraction!r}")
+        self.begin_step, self.frequency = int(begin_step), int(frequency)
         self.n_prunings = max(1, int(end_fraction * n_steps - begin_step) // self.frequency)
         self.iteration = 0
 
@@ -429,7 +456,7 @@ def plot_curves(records, path):
         ax.set_xlabel("epoch")
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -459,7 +486,6 @@ def summarise(records):
 
 def read_runs(path):
     """The per-run records (one per method and sparsity) of a ``dsr.jsonl`` file."""
-    import json
     with open(path) as lines:
         records = [json.loads(line) for line in lines if line.strip()]
     return [r for r in records if "method" in r]
@@ -483,83 +509,149 @@ def compare_seeds(paths):
     return "\n".join(lines)
 
 
+#: The options that change results: saved in dsr.jsonl's first line; a resumed run must match them.
+SETTINGS = ("dataset", "epochs", "sparsity", "methods", "batch_size", "lr", "channels", "hidden", "distribution",
+            "storage", "rewire_period", "n_prune_target", "n_train", "seed")
+#: Options the command fills in when left unset: the defaults, and with --quick (seconds, not hours).
+COMMAND_DEFAULTS = {"epochs": 10, "channels": [16, 32], "hidden": 128, "rewire_period": 100, "n_train": None}
+QUICK = {"epochs": 2, "channels": [8, 16], "hidden": 64, "rewire_period": 10, "n_train": 3000}
+
+
 def add_arguments(parser):
     parser.add_argument("--dataset", choices=("fashion-mnist", "cifar10"), default="fashion-mnist")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--sparsity", type=float, nargs="+", default=[0.8, 0.9])
+    parser.add_argument("--epochs", type=positive_int, default=None, help="default: 10 (--quick: 2)")
+    parser.add_argument("--sparsity", type=sparsity_option, nargs="+", default=[0.8, 0.9])
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--channels", type=int, nargs="+", default=[16, 32], help="conv block widths")
-    parser.add_argument("--hidden", type=int, default=128, help="dense head width")
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--channels", type=positive_int, nargs="+", default=None,
+                        help="conv block widths (default: 16 32; --quick: 8 16)")
+    parser.add_argument("--hidden", type=positive_int, default=None,
+                        help="dense head width (default: 128; --quick: 64)")
     parser.add_argument("--distribution", choices=("uniform", "erdos_renyi"), default="erdos_renyi",
                         help="initial per-layer sparsities of the sparse-from-scratch methods")
     parser.add_argument("--storage", choices=("auto", "dense", "csr"), default="dense",
                         help="how the sparse layers store W (default: dense with a mask). The results agree up "
                              "to float rounding, but DSR amplifies rounding, and 'auto' chooses by a timing: "
                              "with it a run need not repeat bit for bit")
-    parser.add_argument("--rewire-period", type=int, default=100, help="DSR: iterations between rewirings")
-    parser.add_argument("--n-prune-target", type=float, default=0.02,
+    parser.add_argument("--rewire-period", type=positive_int, default=None,
+                        help="DSR: iterations between rewirings (default: 100; --quick: 10)")
+    parser.add_argument("--n-prune-target", type=count_or_fraction, default=0.02,
                         help="DSR: N_p, a count or a fraction (< 1) of the active weights")
-    parser.add_argument("--n-train", type=int, default=None, help="training subset (default: all)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-train", type=positive_int, default=None,
+                        help="training subset (default: all; --quick: 3000)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
-    parser.add_argument("--out", default="results/dsr", help="folder for dsr.jsonl, dsr_curves.png, dsr_table.md")
-    parser.add_argument("--blas-threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="3,000 training images, 2 epochs, a narrower CNN")
+    parser.add_argument("--out", default="results/dsr",
+                        help="folder for dsr.jsonl, dsr_curves.png, dsr_table.md; an interrupted run there is "
+                             "resumed (its finished runs kept), other settings than its are refused")
+    parser.add_argument("--blas-threads", type=positive_int, default=1)
+    parser.add_argument("--quick", action="store_true",
+                        help="3,000 training images, 2 epochs, a narrower CNN (options given explicitly win)")
     parser.add_argument("--compare-seeds", nargs="+", metavar="DSR_JSONL", default=None,
                         help="train nothing: read the dsr.jsonl of runs with different --seed and print "
                              "each method's accuracies, mean, std and gap to dense")
 
 
 def apply_quick(args):
-    """--quick: seconds instead of hours."""
-    args.n_train, args.epochs, args.channels, args.hidden = 3000, 2, [8, 16], 64
-    args.rewire_period = 10
-    return args
+    """Fill the options left unset from the defaults, or with ``--quick`` from seconds-long settings."""
+    return resolve_defaults(args, COMMAND_DEFAULTS, QUICK)
 
 
-def run_experiment(args, emit=print):
-    """Every (method, sparsity) run in turn; ``emit`` gets one JSON line per run."""
-    import json
-    dataset = load_dataset(args.dataset, args.data_dir, args.n_train, rng=args.seed)
-    emit(json.dumps({"dataset": args.dataset, "note": dataset["note"], "n_train": len(dataset["X"]),
-                     "n_validation": len(dataset["X_val"]), "n_test": len(dataset["X_test"]),
-                     "epochs": args.epochs, "batch_size": args.batch_size}))
+def planned_runs(args):
+    """The (method, sparsity) runs of the experiment, in order (dense first, then by decreasing sparsity)."""
     runs = [("dense", 0.0)] if "dense" in args.methods else []
-    runs += [(m, s) for s in sorted(args.sparsity, reverse=True) for m in args.methods if m != "dense"]
+    return runs + [(m, s) for s in sorted(args.sparsity, reverse=True) for m in args.methods if m != "dense"]
+
+
+def run_experiment(args, emit=print, done=()):
+    """Every (method, sparsity) run in turn; ``emit`` gets one JSON line per run.
+
+    ``done``: the records of the runs already finished (a resumed experiment),
+    emitted again instead of trained; run i always trains from seed
+    ``args.seed * 1000 + i``, so the remaining runs repeat bit for bit.
+    """
+    _check_channels(args.channels, IMAGE_SIZES[args.dataset])
+    dataset = load_dataset(args.dataset, args.data_dir, args.n_train, rng=args.seed)
+    emit(json_line({"dataset": args.dataset, "note": dataset["note"], "n_train": len(dataset["X"]),
+                    "n_validation": len(dataset["X_val"]), "n_test": len(dataset["X_test"]),
+                    "epochs": args.epochs, "batch_size": args.batch_size,
+                    "settings": {k: getattr(args, k) for k in SETTINGS}}))
     records = []
-    for i, (method, sparsity) in enumerate(runs):
-        records.append(run_one(method, sparsity, dataset, args, rng=args.seed * 1000 + i))
-        emit(json.dumps(records[-1]))
+    for i, (method, sparsity) in enumerate(planned_runs(args)):
+        records.append(done[i] if i < len(done) else run_one(method, sparsity, dataset, args,
+                                                              rng=args.seed * 1000 + i))
+        emit(json_line(records[-1]))
     return dataset, records
 
 
-def main(args):
-    """``python -m pruning dsr``: JSON lines on stdout and in --out/dsr.jsonl, curves, table."""
-    import json
-    from pathlib import Path
+IMAGE_SIZES = {"fashion-mnist": 28, "cifar10": 32}
 
+
+def _check_channels(channels, image_size):
+    """Each conv block halves the image: at most log2(image_size) blocks."""
+    if image_size >> len(channels) < 1:
+        raise ValueError(f"--channels: {len(channels)} conv blocks halve {image_size}x{image_size} images "
+                         f"below one pixel; give at most {int(np.log2(image_size))} widths")
+
+
+def json_line(record):
+    """One JSON line; a NaN or inf (a diverged run) is an error, never written."""
+    try:
+        return json.dumps(record, allow_nan=False)
+    except ValueError:
+        bad = [k for k, v in record.items() if isinstance(v, float) and not np.isfinite(v)
+               or isinstance(v, list) and any(isinstance(x, float) and not np.isfinite(x) for x in v)]
+        raise FloatingPointError(f"the {record.get('method')} run at sparsity {record.get('sparsity')} diverged "
+                                 f"(non-finite {', '.join(bad) or 'values'}); try a smaller --lr") from None
+
+
+def finished_runs(path, args):
+    """The records of the finished runs in an existing ``dsr.jsonl`` made with the same settings (else refused)."""
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    saved = lines[0].get("settings") if lines else None
+    if saved is None:
+        raise ValueError(f"--out: {path} was written without its settings and cannot be resumed; "
+                         "choose another --out")
+    wanted = json.loads(json.dumps({k: getattr(args, k) for k in SETTINGS}))
+    differ = [k for k in SETTINGS if saved.get(k) != wanted[k]]
+    if differ:
+        raise ValueError(f"--out: {path.parent} holds a run made with "
+                         + ", ".join(f"--{k.replace('_', '-')} {saved.get(k)}" for k in differ) + ", found "
+                         + ", ".join(f"--{k.replace('_', '-')} {wanted[k]}" for k in differ)
+                         + "; use the same options or another --out")
+    return [r for r in lines if "method" in r]
+
+
+def main(args):
+    """``python -m pruning dsr``: JSON lines on stdout and in --out/dsr.jsonl, curves, table.
+
+    dsr.jsonl is rewritten atomically after every finished run, so it always
+    holds the finished runs; the same command run again resumes after them.
+    """
     from pruning.obd import blas_threads
     if args.compare_seeds:
         print(compare_seeds(args.compare_seeds))
         return 0
-    if args.quick:
-        apply_quick(args)
-    for s in args.sparsity:
-        check_sparsity(s)
+    apply_quick(args)
+    _check_channels(args.channels, IMAGE_SIZES[args.dataset])
     out = Path(args.out)
+    remove_stale_temp_files(out)
+    done = finished_runs(out / "dsr.jsonl", args)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "dsr.jsonl", "w") as lines:
-        def emit(line):
-            print(line, flush=True)
-            lines.write(line + "\n")
-            lines.flush()
-        with blas_threads(args.blas_threads):
-            dataset, records = run_experiment(args, emit)
-        emit(json.dumps({"summary": summarise(records), "note": dataset["note"]}))
+    lines = []
+
+    def emit(line):
+        print(line, flush=True)
+        lines.append(line)
+        write_text_atomic(out / "dsr.jsonl", "\n".join(lines) + "\n")
+    with blas_threads(args.blas_threads):
+        dataset, records = run_experiment(args, emit, done)
+    emit(json_line({"summary": summarise(records), "note": dataset["note"]}))
     plot_curves(records, out / "dsr_curves.png")
     table = format_table(records)
-    (out / "dsr_table.md").write_text(f"{dataset['note']}\n\n{table}\n")
+    write_text_atomic(out / "dsr_table.md", f"{dataset['note']}\n\n{table}\n")
     print(table)
     return 0

@@ -47,8 +47,6 @@ r), so a run interrupted after round r and started again continues from round
 r + 1 and produces bit-identical results.
 """
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -56,7 +54,9 @@ from pathlib import Path
 import numpy as np
 
 from nnlite import MLP
-from nnlite._checks import check_rng
+from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_int, remove_stale_temp_files,
+                        resolve_defaults, save_figure, write_text_atomic)
 from nnlite.optim import Adam
 from nnlite.train import minibatches, train_step_inplace
 
@@ -86,18 +86,35 @@ class LotteryConfig:
 
     def __post_init__(self):
         self.layer_sizes, self.rates = tuple(self.layer_sizes), tuple(self.rates)
-        self.control_rounds = tuple(int(r) for r in self.control_rounds)
+        self.control_rounds = tuple(self.control_rounds)
+        if len(self.layer_sizes) < 2 or not all(_is_int(n) and n >= 1 for n in self.layer_sizes):
+            raise ValueError(f"layer_sizes: expected at least two positive ints (inputs, ..., classes), "
+                             f"found {self.layer_sizes!r}")
         if len(self.rates) != len(self.layer_sizes) - 1:
             raise ValueError(f"rates: expected one pruning rate per layer ({len(self.layer_sizes) - 1}), "
                              f"found {len(self.rates)}")
+        if not all(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) and 0 <= p < 1
+                   for p in self.rates):
+            raise ValueError(f"rates: expected fractions in [0, 1) of each layer's surviving weights, "
+                             f"found {self.rates!r}; e.g. (0.2, 0.2, 0.1)")
         for name in ("n_iterations", "batch_size", "eval_every"):
-            if int(getattr(self, name)) < 1:
+            if not (_is_int(getattr(self, name)) and getattr(self, name) >= 1):
                 raise ValueError(f"{name}: expected a positive int, found {getattr(self, name)!r}")
-        if self.n_rounds < 0:
-            raise ValueError(f"n_rounds: expected an int >= 0, found {self.n_rounds!r}")
-        if not 0 <= self.rewind_iteration < self.n_iterations:
+        for name in ("n_rounds", "seed"):
+            if not (_is_int(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name}: expected an int >= 0, found {getattr(self, name)!r}")
+        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr: expected a finite learning rate > 0, found {self.lr!r}")
+        if not all(_is_int(r) and r >= 0 for r in self.control_rounds):
+            raise ValueError(f"control_rounds: expected round numbers >= 0, found {self.control_rounds!r}")
+        self.control_rounds = tuple(int(r) for r in self.control_rounds)
+        if not (_is_int(self.rewind_iteration) and 0 <= self.rewind_iteration < self.n_iterations):
             raise ValueError(f"rewind_iteration: expected 0 <= k < n_iterations = {self.n_iterations}, "
                              f"found {self.rewind_iteration!r}")
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _round_rng(config, trial, round_index, stream):
@@ -136,6 +153,7 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
         and ``snapshot`` (an MLP or None; remove it before JSON).
     """
     rng = check_rng(rng)
+    data = check_data(data, model.layer_sizes[0], model.layer_sizes[-1])
     trained, optimizer = model.copy(), Adam(lr)
     X, y = data["X_train"], data["y_train"]
     val_iterations, val_losses = [0], [trained.loss(data["X_val"], data["y_val"])]
@@ -165,6 +183,21 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
     return trained, record
 
 
+def check_data(data, n_features, n_classes):
+    """``data`` with every array checked (finite float rows of ``n_features``, labels in [0, n_classes))."""
+    keys = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+    if not isinstance(data, dict) or any(k not in data for k in keys):
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"data: expected a dict with keys {keys}, found {found}")
+    checked = {}
+    for split in ("train", "val", "test"):
+        X = check_float_array(data[f"X_{split}"], f"data['X_{split}']")
+        check_n_features(X, f"data['X_{split}']", n_features)
+        checked[f"X_{split}"] = X
+        checked[f"y_{split}"] = check_labels(data[f"y_{split}"], f"data['y_{split}']", len(X), n_classes)
+    return checked
+
+
 # -- step 3 -------------------------------------------------------------
 def prune_parameters(trained, rates):
     """Step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
@@ -183,20 +216,9 @@ def random_reinitialization(masks, layer_sizes, init="glorot_normal", rng=None):
 
 
 # -- saving and resuming ------------------------------------------------------
-def _atomic_write(path, write):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def save_arrays(path, arrays):
-    """Write a dict of arrays to ``path`` (.npz, no pickle), atomically."""
-    _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+    """Write a dict of arrays to ``path`` (.npz, no pickle), atomically (``nnlite.cli.atomic_write``)."""
+    atomic_write(Path(path), lambda f: np.savez(f, **arrays))
 
 
 def load_arrays(path):
@@ -205,7 +227,8 @@ def load_arrays(path):
 
 
 def save_json(path, obj):
-    _atomic_write(Path(path), lambda f: f.write(json.dumps(obj, indent=1).encode()))
+    """Write ``obj`` as JSON to ``path``, atomically; NaN or inf is refused (not JSON)."""
+    write_text_atomic(Path(path), json.dumps(obj, indent=1, allow_nan=False))
 
 
 def _model_arrays(model):
@@ -221,7 +244,7 @@ def _masks_arrays(masks):
 
 
 # -- IMP for one trial --------------------------------------------------------------
-def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False):
+def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False, data_settings=None):
     """Iterative magnitude pruning for one trial, resuming from ``out_dir/trial_{trial}`` if present.
 
     Parameters
@@ -232,38 +255,42 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False):
     out_dir : str or Path
     on_round_end : callable(trial, round_index) or None
         Called after a round's state is saved (e.g. to stop a time-boxed run).
+    data_settings : dict or None
+        How ``data`` was made (e.g. ``{"n_train": 10000}``), saved with the
+        run: resuming with other data settings is refused like other settings.
 
     Returns
     -------
     records : list of dict, one per round 0..n_rounds.
+
+    On disk, ``records.json`` is the commit point of a round: the files a
+    round writes before it (theta_k, the next mask) are written again,
+    identically, when the round is redone, so a kill at any instant resumes
+    to the same bits.
     """
     folder = Path(out_dir) / f"trial_{trial}"
     folder.mkdir(parents=True, exist_ok=True)
     n_layers = len(config.layer_sizes) - 1
     state_path = folder / "records.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {"config": _config_json(config),
-                                                                            "records": []}
-    state["records"] = state["records"][:config.n_rounds + 1]
-    if _resumable_part(state["config"]) != _resumable_part(_config_json(config)):
-        raise ValueError(f"out_dir: {folder} holds a run with config {state['config']}, found {_config_json(config)}; "
-                         "use another --out folder or the same settings (only n_rounds may change)")
+    records = _load_records(state_path, config, data_settings or {})
     # Alg. step 1 (once per trial; theta_0 saved for every later reset)
     if (folder / "theta_0.npz").exists():
         theta_0 = _model_from_arrays(load_arrays(folder / "theta_0.npz"), n_layers)
     else:
         theta_0 = randomly_initialize(config.layer_sizes, config.init, _round_rng(config, trial, 0, _STREAM_INIT))
         save_arrays(folder / "theta_0.npz", _model_arrays(theta_0))
-    records = state["records"]
     start = len(records)
     masks = (M.current_masks(theta_0) if start == 0 else
              [load_arrays(folder / f"masks_round_{start}.npz")[f"mask{i}"] for i in range(n_layers)])
     rewind_path = folder / "theta_rewind.npz"
-    theta_rewind = _model_from_arrays(load_arrays(rewind_path), n_layers) if rewind_path.exists() else None
+    # theta_k counts only once round 0 is recorded: a kill between writing it and records.json redoes round 0
+    theta_rewind = (_model_from_arrays(load_arrays(rewind_path), n_layers)
+                    if start > 0 and config.rewind_iteration else None)
     k = config.rewind_iteration
     for round_index in range(start, config.n_rounds + 1):
         t0 = time.perf_counter()
         # Alg. step 4 (round 0: the dense network is theta_0 itself)
-        start_model = reset_parameters(masks, theta_0 if (k == 0 or theta_rewind is None) else theta_rewind)
+        start_model = reset_parameters(masks, theta_0 if (k == 0 or round_index == 0) else theta_rewind)
         n_iterations = config.n_iterations if (k == 0 or round_index == 0) else config.n_iterations - k
         # Alg. step 2
         trained, record = train_network(start_model, data, n_iterations, batch_size=config.batch_size, lr=config.lr,
@@ -277,26 +304,50 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False):
         record.update(round=round_index, fraction_remaining=M.fraction_remaining(masks),
                       layer_fraction_remaining=[M.fraction_remaining(masks, i) for i in range(n_layers)])
         if round_index in config.control_rounds:
-            control = random_reinitialization(masks, config.layer_sizes, config.init,
-                                              _round_rng(config, trial, round_index, _STREAM_CONTROL))
-            _, control_record = train_network(control, data, n_iterations, batch_size=config.batch_size,
-                                              lr=config.lr, eval_every=config.eval_every,
-                                              rng=_round_rng(config, trial, round_index, _STREAM_CONTROL_BATCHES))
-            control_record.pop("snapshot")
-            record["control"] = control_record
+            record["control"] = _control_record(config, data, trial, round_index, masks, n_iterations)
         record["seconds"] = time.perf_counter() - t0
         # Alg. step 3: the mask of the next round, from the trained weights
         masks = prune_parameters(trained, config.rates)
         save_arrays(folder / f"masks_round_{round_index + 1}.npz", _masks_arrays(masks))
         records.append(record)
-        save_json(state_path, {"config": _config_json(config), "records": records})
+        save_json(state_path, {"config": _config_json(config), "data": data_settings or {}, "records": records})
         if progress:
-            print(f"trial {trial} round {round_index}: {100 * record['fraction_remaining']:.1f}% remaining, "
-                  f"test acc {record['test_accuracy_at_early_stop']:.4f} at iteration "
-                  f"{record['early_stop_iteration']} ({record['seconds']:.0f} s)", flush=True)
+            _print_round(trial, record)
         if on_round_end is not None:
             on_round_end(trial, round_index)
     return records
+
+
+def _control_record(config, data, trial, round_index, masks, n_iterations):
+    """The random re-initialisation control of one round: the same mask, a fresh theta."""
+    control = random_reinitialization(masks, config.layer_sizes, config.init,
+                                      _round_rng(config, trial, round_index, _STREAM_CONTROL))
+    _, record = train_network(control, data, n_iterations, batch_size=config.batch_size, lr=config.lr,
+                              eval_every=config.eval_every,
+                              rng=_round_rng(config, trial, round_index, _STREAM_CONTROL_BATCHES))
+    record.pop("snapshot")
+    return record
+
+
+def _print_round(trial, record):
+    print(f"trial {trial} round {record['round']}: {100 * record['fraction_remaining']:.1f}% remaining, "
+          f"test acc {record['test_accuracy_at_early_stop']:.4f} at iteration "
+          f"{record['early_stop_iteration']} ({record['seconds']:.0f} s)", flush=True)
+
+
+def _load_records(state_path, config, data_settings):
+    """The records of the rounds already done (none for a new run); refuse a run made with other settings."""
+    if not state_path.exists():
+        return []
+    state = json.loads(state_path.read_text())
+    saved = {**_resumable_part(state["config"]), **state.get("data", data_settings)}
+    wanted = {**_resumable_part(_config_json(config)), **data_settings}
+    differ = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+    if differ:
+        found = ", ".join(f"{k}={wanted.get(k)!r} (saved run: {saved.get(k)!r})" for k in differ)
+        raise ValueError(f"out_dir: {state_path.parent} holds a run made with other settings: {found}; "
+                         "use another --out folder or the saved settings (only the number of rounds may change)")
+    return state["records"][:config.n_rounds + 1]
 
 
 def _resumable_part(config_json):
@@ -394,38 +445,54 @@ def plot_summary(summary, path):
         ax.legend(fontsize=8)
     fig.suptitle("LeNet-300-100 on MNIST, iterative magnitude pruning")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
+
+
+#: Options the command fills in when left unset: the defaults, and with --quick (minutes, not hours).
+COMMAND_DEFAULTS = {"iterations": LotteryConfig.n_iterations, "rounds": LotteryConfig.n_rounds, "trials": 3,
+                    "n_train": None, "eval_every": LotteryConfig.eval_every,
+                    "control_rounds": list(LotteryConfig.control_rounds)}
+QUICK = {"iterations": 300, "rounds": 7, "trials": 2, "n_train": 10000, "eval_every": 50, "control_rounds": [3, 7]}
 
 
 def add_arguments(parser):
     """Options of ``python -m pruning lottery``."""
-    defaults = LotteryConfig()
-    parser.add_argument("--iterations", type=int, default=defaults.n_iterations,
-                        help="training iterations per round (paper: 50000)")
-    parser.add_argument("--rounds", type=int, default=defaults.n_rounds, help="pruning rounds after the dense one")
-    parser.add_argument("--trials", type=int, default=3, help="number of trials (paper: 5)")
-    parser.add_argument("--trial-ids", type=int, nargs="+", default=None,
+    parser.add_argument("--iterations", type=positive_int, default=None,
+                        help=f"training iterations per round (default {LotteryConfig.n_iterations}; paper: 50000)")
+    parser.add_argument("--rounds", type=non_negative_int, default=None,
+                        help=f"pruning rounds after the dense one (default {LotteryConfig.n_rounds})")
+    parser.add_argument("--trials", type=positive_int, default=None, help="number of trials (default 3; paper: 5)")
+    parser.add_argument("--trial-ids", type=non_negative_int, nargs="+", default=None,
                         help="run only these trials (e.g. one per process); the summary uses the finished ones")
-    parser.add_argument("--eval-every", type=int, default=defaults.eval_every)
-    parser.add_argument("--rewind", type=int, default=0, help="rewind to theta_k after k iterations (0: theta_0)")
-    parser.add_argument("--control-rounds", type=int, nargs="*", default=list(defaults.control_rounds))
-    parser.add_argument("--n-train", type=int, default=None, help="training subset (default: all 55000)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=positive_int, default=None,
+                        help=f"iterations between validation losses (default {LotteryConfig.eval_every})")
+    parser.add_argument("--rewind", type=non_negative_int, default=0,
+                        help="rewind to theta_k after k iterations (0: theta_0)")
+    parser.add_argument("--control-rounds", type=non_negative_int, nargs="*", default=None,
+                        help=f"rounds also trained from a random re-initialisation "
+                             f"(default {' '.join(map(str, LotteryConfig.control_rounds))})")
+    parser.add_argument("--n-train", type=positive_int, default=None, help="training subset (default: all 55000)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
-    parser.add_argument("--out", default="results/lottery", help="run folder (resumed if it exists)")
-    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1 is fastest for batch 60)")
+    parser.add_argument("--out", default="results/lottery",
+                        help="run folder (resumed if it exists; other settings than the saved run's are refused)")
+    parser.add_argument("--blas-threads", type=positive_int, default=1,
+                        help="BLAS threads (1 is fastest for batch 60)")
     parser.add_argument("--summary-only", action="store_true", help="summarise the finished rounds, train nothing")
     parser.add_argument("--quick", action="store_true",
-                        help="minutes, not hours: 300 iterations, rounds 0-7, 2 trials, 10000 training images")
+                        help="minutes, not hours: 300 iterations, rounds 0-7, 2 trials, 10000 training images, "
+                             "eval every 50, controls at rounds 3 and 7 (options given explicitly win)")
 
 
 def config_from_args(args):
-    if args.quick:
-        args.iterations, args.rounds, args.trials, args.n_train, args.eval_every = 300, 7, 2, 10000, 50
-        args.control_rounds = [3, 7]
-    return LotteryConfig(n_rounds=args.rounds, n_iterations=args.iterations, eval_every=args.eval_every,
-                         rewind_iteration=args.rewind, control_rounds=tuple(args.control_rounds), seed=args.seed)
+    """The ``LotteryConfig`` of the command's options (unset ones from the defaults or ``--quick``)."""
+    resolve_defaults(args, COMMAND_DEFAULTS, QUICK)
+    with option_names({"n_rounds": "--rounds", "n_iterations": "--iterations", "eval_every": "--eval-every",
+                       "rewind_iteration": "--rewind", "control_rounds": "--control-rounds", "seed": "--seed"}):
+        return LotteryConfig(n_rounds=args.rounds, n_iterations=args.iterations, eval_every=args.eval_every,
+                             rewind_iteration=args.rewind, control_rounds=tuple(args.control_rounds),
+                             seed=args.seed)
 
 
 def main(args):
@@ -434,13 +501,19 @@ def main(args):
     config = config_from_args(args)
     out = Path(args.out)
     trial_ids = args.trial_ids if args.trial_ids is not None else list(range(args.trials))
+    remove_stale_temp_files(out)
     t0 = time.perf_counter()
+    data_settings = {"n_train": args.n_train}
+    for trial in trial_ids:   # refuse other settings than a saved run's before loading any data
+        _load_records(out / f"trial_{trial}" / "records.json", config, data_settings)
     if not args.summary_only:
         data = load_data(n_train=args.n_train, data_dir=args.data_dir, seed=config.seed)
         with blas_threads(args.blas_threads):
             for trial in trial_ids:
-                run_trial(config, data, trial, out, progress=True)
+                run_trial(config, data, trial, out, progress=True, data_settings=data_settings)
     trial_records = [json.loads(p.read_text())["records"] for p in sorted(out.glob("trial_*/records.json"))]
+    if args.summary_only and not trial_records:
+        raise ValueError(f"--summary-only: {out} holds no finished round; run without --summary-only first")
     summary = summarize(trial_records, [r for r in REPORTED_ROUNDS if r <= config.n_rounds])
     summary.update(config=_config_json(config), n_trials=len(trial_records), seconds=time.perf_counter() - t0,
                    seconds_per_round=float(np.mean([r["seconds"] for t in trial_records for r in t]))

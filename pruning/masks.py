@@ -117,6 +117,17 @@ def _check_scores(scores, name):
     return scores
 
 
+def _check_weight(W, name):
+    """A weight (ndarray or CSR) of finite real numbers, or an error naming ``name``."""
+    values = W.data if sparse.is_sparse(W) else np.asarray(W)
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool) or np.iscomplexobj(values):
+        raise TypeError(f"{name}: expected a real numeric weight array, found dtype {values.dtype}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name}: expected finite weights, found {int(np.size(values) - np.isfinite(values).sum())} "
+                         "NaN/inf entries")
+    return W
+
+
 def magnitudes(W):
     """|W| as a dense array of W's shape (a CSR weight's unstored entries are 0).
 
@@ -149,7 +160,7 @@ def lowest_score_mask(scores, amount, mask=None):
     -------
     new_mask : bool ndarray of shape (n_in, n_out), a subset of ``mask``.
     """
-    return global_lowest_score_masks([scores], amount, [mask])[0]
+    return _lowest_score_masks([scores], amount, [mask], ["scores"], ["mask"])[0]
 
 
 def global_lowest_score_masks(scores, amount, masks=None):
@@ -166,11 +177,18 @@ def global_lowest_score_masks(scores, amount, masks=None):
     -------
     new_masks : list of bool ndarray, each a subset of the given mask.
     """
-    scores = [_check_scores(s, f"scores[{i}]") for i, s in enumerate(scores)]
+    scores = list(scores)
     masks = [None] * len(scores) if masks is None else list(masks)
     if len(masks) != len(scores):
         raise ValueError(f"masks: expected {len(scores)} masks (one per score array), found {len(masks)}")
-    new_masks = [_full_mask(m, s.shape, f"masks[{i}]") for i, (s, m) in enumerate(zip(scores, masks))]
+    return _lowest_score_masks(scores, amount, masks, [f"scores[{i}]" for i in range(len(scores))],
+                               [f"masks[{i}]" for i in range(len(scores))])
+
+
+def _lowest_score_masks(scores, amount, masks, score_names, mask_names):
+    """``global_lowest_score_masks`` with the names the caller's user knows the arrays by (for errors)."""
+    scores = [_check_scores(s, name) for s, name in zip(scores, score_names)]
+    new_masks = [_full_mask(m, s.shape, name) for s, m, name in zip(scores, masks, mask_names)]
     alive = np.concatenate([m.ravel() for m in new_masks]) if new_masks else np.zeros(0, bool)
     flat_scores = np.concatenate([s.ravel().astype(np.float64) for s in scores]) if scores else np.zeros(0)
     candidates = np.flatnonzero(alive)
@@ -183,7 +201,7 @@ def global_lowest_score_masks(scores, amount, masks=None):
 # -- 3. magnitude and random pruning ----------------------------------------
 def magnitude_mask(W, amount, mask=None):
     """New mask removing the ``amount`` unpruned entries of smallest |W| (cf. ``prune.l1_unstructured``)."""
-    return lowest_score_mask(magnitudes(W), amount, mask)
+    return _lowest_score_masks([magnitudes(_check_weight(W, "W"))], amount, [mask], ["W"], ["mask"])[0]
 
 
 def global_magnitude_masks(weights, amount, masks=None):

@@ -54,7 +54,6 @@ losses, comparable across layers, so deletion ranks all layers together
   diagonal away from the ReLU kinks. With no hidden layer both options equal
   the exact Hessian diagonal.
 """
-import argparse
 import json
 import time
 from pathlib import Path
@@ -64,6 +63,8 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite.cli import (non_negative_int, positive_float, positive_int, probability, remove_stale_temp_files,
+                        resolve_defaults, save_figure, write_text_atomic)
 from nnlite.optim import Adam
 from nnlite.train import fit
 
@@ -387,48 +388,58 @@ def plot_results(result, path):
     ax2.set_yscale("symlog", linthresh=1e-7)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
+
+
+#: Options the command fills in when left unset: the defaults, and with --quick (seconds).
+COMMAND_DEFAULTS = {"n_train": None, "hidden": [300, 100], "epochs": 5, "hessian_samples": 10000,
+                    "fractions": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98]}
+QUICK = {"n_train": 5000, "hidden": [100], "epochs": 2, "hessian_samples": 2000,
+         "fractions": [0.0, 0.2, 0.5, 0.8, 0.9, 0.95]}
 
 
 def add_arguments(parser):
     """Options of ``python -m pruning obd``."""
-    parser.add_argument("--hidden", type=int, nargs="+", default=[300, 100], help="hidden layer sizes")
-    parser.add_argument("--epochs", type=int, default=5, help="training epochs of the dense model")
-    parser.add_argument("--retrain-epochs", type=int, default=1, help="retraining epochs after deletion (0: none)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--n-train", type=int, default=None, help="training subset size (default: all 60000)")
-    parser.add_argument("--hessian-samples", type=int, default=10000, help="patterns averaged for h_kk")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=None,
+                        help="hidden layer sizes (default: 300 100)")
+    parser.add_argument("--epochs", type=positive_int, default=None, help="training epochs of the dense model (5)")
+    parser.add_argument("--retrain-epochs", type=non_negative_int, default=1,
+                        help="retraining epochs after deletion (0: none)")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--n-train", type=positive_int, default=None, help="training subset size (default: all 60000)")
+    parser.add_argument("--hessian-samples", type=positive_int, default=None,
+                        help="patterns averaged for h_kk (default: 10000)")
     parser.add_argument("--approximation", choices=APPROXIMATIONS, default="lecun")
-    parser.add_argument("--fractions", type=float, nargs="+",
-                        default=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98])
-    parser.add_argument("--n-single", type=int, default=40,
+    parser.add_argument("--fractions", type=probability, nargs="+", default=None,
+                        help="fractions of the weights removed (default: 0 0.1 ... 0.9 0.95 0.98)")
+    parser.add_argument("--n-single", type=non_negative_int, default=40,
                         help="weights deleted one at a time to compare saliency with the actual loss increase")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
     parser.add_argument("--out", default="results/obd", help="folder for obd.json and obd.png")
-    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1 is fastest for small batches)")
+    parser.add_argument("--blas-threads", type=positive_int, default=1,
+                        help="BLAS threads (1 is fastest for small batches)")
     parser.add_argument("--quick", action="store_true",
-                        help="small run: 5000 training images, hidden 100, 2 epochs, 6 fractions")
+                        help="small run: 5000 training images, hidden 100, 2 epochs, 6 fractions "
+                             "(options given explicitly win)")
 
 
 def apply_quick(args):
-    """--quick: scale the experiment down to seconds."""
-    args.n_train, args.hidden, args.epochs, args.hessian_samples = 5000, [100], 2, 2000
-    args.fractions = [0.0, 0.2, 0.5, 0.8, 0.9, 0.95]
-    return args
+    """Fill the options left unset from the defaults, or with ``--quick`` from a run of seconds."""
+    return resolve_defaults(args, COMMAND_DEFAULTS, QUICK)
 
 
 def main(args):
     """``python -m pruning obd``: print the JSON results, write obd.json and obd.png to ``--out``."""
-    if args.quick:
-        apply_quick(args)
+    apply_quick(args)
     with blas_threads(args.blas_threads):
         result = run_experiment(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "obd.json").write_text(json.dumps(result, indent=1))
+    remove_stale_temp_files(out)
+    write_text_atomic(out / "obd.json", json.dumps(result, indent=1))
     plot_results(result, out / "obd.png")
     print(json.dumps(result))
     return 0
@@ -445,6 +456,7 @@ def blas_threads(n):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    parser = argparse.ArgumentParser(description="Optimal Brain Damage experiment")
-    add_arguments(parser)
-    raise SystemExit(main(parser.parse_args()))
+    import sys
+
+    from pruning.__main__ import main as pruning_main
+    sys.exit(pruning_main(["obd", *sys.argv[1:]]))

@@ -45,15 +45,17 @@ sparse operand on the left (scipy's fast path, see the spec's CSR facts).
 """
 import dataclasses
 import json
-import os
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 
 from nnlite import functional
-from nnlite._checks import check_float_array, check_labels, check_rng
+from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_float, positive_int, probability,
+                        remove_stale_temp_files, save_figure, write_text_atomic)
 from nnlite.optim import Adam
 
 #: The shared weight values of step 2.
@@ -147,7 +149,16 @@ class Genome:
 
     def __post_init__(self):
         for name, dtype in (("activations", np.int8), ("src", np.int32), ("dst", np.int32), ("enabled", bool)):
-            value = np.array(getattr(self, name), dtype=dtype)
+            value = np.asarray(getattr(self, name))
+            if value.size and (value.dtype == bool) != (dtype is bool) or value.size and not (
+                    value.dtype == bool or np.issubdtype(value.dtype, np.integer)):
+                raise TypeError(f"genome.{name}: expected {'bools' if dtype is bool else 'integer ids'}, "
+                                f"found dtype {value.dtype}")
+            if value.size and dtype is not bool and not (np.iinfo(dtype).min <= value.min()
+                                                          and value.max() <= np.iinfo(dtype).max):
+                raise ValueError(f"genome.{name}: expected ids that fit {np.dtype(dtype).name}, found range "
+                                 f"[{value.min()}, {value.max()}]")
+            value = value.astype(dtype)
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 
@@ -411,6 +422,7 @@ def evaluate_population(population, X, y, weights=SHARED_WEIGHTS, *, executor=No
     if len(population) == 0:
         raise ValueError("population: expected at least one genome, found an empty population")
     X = check_float_array(X, "X").astype(np.float32, copy=False)
+    check_n_features(X, "X", population[0].n_inputs)
     y = check_labels(y, "y", len(X), population[0].n_outputs)
     if executor is None or n_jobs <= 1:
         return _evaluate_chunk(population, X, y, weights)
@@ -672,12 +684,39 @@ class SearchConfig:
     mutation_probabilities: tuple = (0.25, 0.25, 0.05, 0.45)
     output_activation: str = "linear"
 
+    def __post_init__(self):
+        for name, low in (("population_size", 2), ("n_generations", 0), ("batch_size", 1), ("tournament_size", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name}: expected an int >= {low}, found {value!r}")
+        for name in ("p_enable", "p_connection_objective"):
+            if not _is_real(getattr(self, name)) or not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}: expected a probability in [0, 1], found {getattr(self, name)!r}")
+        for name in ("elite_fraction", "cull_fraction"):
+            if not _is_real(getattr(self, name)) or not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a fraction in [0, 1), found {getattr(self, name)!r}")
+        _check_weights(self.shared_weights)
+        p = self.mutation_probabilities
+        if len(p) != 4 or not all(_is_real(v) and v >= 0 for v in p) or sum(p) <= 0:
+            raise ValueError(f"mutation_probabilities: expected 4 non-negative numbers for {MUTATIONS}, found {p!r}")
+        activation_id(self.output_activation)
+
     def to_json(self):
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_json(cls, d):
+        """The config saved by ``to_json`` (unknown or missing keys are refused, values validated)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(d, dict) or set(d) != fields:
+            found = sorted(d) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"config: expected the keys {sorted(fields)}, found {found}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def _is_real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and bool(np.isfinite(value))
 
 
 @dataclasses.dataclass
@@ -690,54 +729,126 @@ class SearchState:
     history: list = dataclasses.field(default_factory=list)
 
 
-def _rng_from_state(state):
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
+def _rng_state(rng):
+    """The generator's PCG64 state as plain ints (the only bit generator a checkpoint stores)."""
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "PCG64":
+        raise TypeError(f"rng: expected a generator over PCG64 (np.random.default_rng), found {state['bit_generator']}")
+    return {"state": int(state["state"]["state"]), "inc": int(state["state"]["inc"]),
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+def _rng_from_state(saved, path):
+    """A PCG64 generator rebuilt from the plain ints of ``_rng_state`` (nothing in the file names code)."""
+    # Older checkpoints stored numpy's own state dict; its numbers are read, its "bit_generator" name is not run.
+    if isinstance(saved, dict) and saved.get("bit_generator", "PCG64") != "PCG64":
+        raise ValueError(f"path: {path}: expected a PCG64 rng state, found bit_generator "
+                         f"{saved['bit_generator']!r:.80}; nothing named in a checkpoint is imported or run")
+    plain = ({**saved, **saved["state"]} if isinstance(saved, dict) and isinstance(saved.get("state"), dict)
+             else saved)
+    keys = ("state", "inc", "has_uint32", "uinteger")
+    if not isinstance(plain, dict) or not all(isinstance(plain.get(k), int) and not isinstance(plain.get(k), bool)
+                                              and plain[k] >= 0 for k in keys):
+        raise ValueError(f"path: {path} is not a WANN checkpoint: expected the rng state as non-negative ints "
+                         f"{keys}, found {plain!r:.200}")
+    bit_generator = np.random.PCG64()
+    bit_generator.state = {"bit_generator": "PCG64", "state": {"state": plain["state"], "inc": plain["inc"]},
+                           "has_uint32": plain["has_uint32"], "uinteger": plain["uinteger"]}
     return np.random.Generator(bit_generator)
 
 
 def save_state(state, path):
     """Write a :class:`SearchState` to one ``.npz`` (arrays + a JSON string; no pickle).
 
-    The file is written to ``path + '.tmp'`` and renamed, so an interrupted
-    save leaves the previous checkpoint intact.
+    The file is written beside ``path`` under a temporary name and renamed
+    (``nnlite.cli.atomic_write``), so an interrupted save leaves the previous
+    checkpoint intact. The rng is stored as PCG64's state, plain ints.
     """
     pop = state.population
     meta = {"config": state.config.to_json(), "generation": state.generation, "history": state.history,
-            "rng_state": state.rng.bit_generator.state, "n_inputs": pop[0].n_inputs, "n_outputs": pop[0].n_outputs}
-    tmp = str(path) + ".tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta)),
-                 n_nodes=np.array([g.n_nodes for g in pop]), n_conn=np.array([len(g.src) for g in pop]),
-                 activations=np.concatenate([g.activations for g in pop]),
-                 src=np.concatenate([g.src for g in pop]), dst=np.concatenate([g.dst for g in pop]),
-                 enabled=np.concatenate([g.enabled for g in pop]))
-    os.replace(tmp, path)
+            "rng_state": _rng_state(state.rng), "n_inputs": pop[0].n_inputs, "n_outputs": pop[0].n_outputs}
+    atomic_write(path, lambda f: np.savez(
+        f, meta=np.array(json.dumps(meta, allow_nan=False)),
+        n_nodes=np.array([g.n_nodes for g in pop]), n_conn=np.array([len(g.src) for g in pop]),
+        activations=np.concatenate([g.activations for g in pop]),
+        src=np.concatenate([g.src for g in pop]), dst=np.concatenate([g.dst for g in pop]),
+        enabled=np.concatenate([g.enabled for g in pop])))
+
+
+_STATE_ARRAYS = ("meta", "n_nodes", "n_conn", "activations", "src", "dst", "enabled")
 
 
 def load_state(path):
-    """Read a :class:`SearchState` written by :func:`save_state`."""
-    with np.load(path, allow_pickle=False) as f:
-        meta = json.loads(str(f["meta"]))
-        node_ends, conn_ends = np.cumsum(f["n_nodes"]), np.cumsum(f["n_conn"])
-        acts = np.split(f["activations"], node_ends[:-1])
-        src, dst, enabled = (np.split(f[k], conn_ends[:-1]) for k in ("src", "dst", "enabled"))
-    population = [Genome(meta["n_inputs"], meta["n_outputs"], *parts) for parts in zip(acts, src, dst, enabled)]
-    return SearchState(SearchConfig.from_json(meta["config"]), population, _rng_from_state(meta["rng_state"]),
-                       meta["generation"], meta["history"])
+    """Read a :class:`SearchState` written by :func:`save_state`; every part is validated.
+
+    Raises ``ValueError`` naming the file and what is wrong (missing arrays,
+    inconsistent lengths, an invalid genome, settings or rng state).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in _STATE_ARRAYS if k in f.files}
+        meta = json.loads(str(arrays.get("meta", "{}")))
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:  # a text file, a truncated zip, bad JSON
+        raise ValueError(f"path: {path} is not a readable WANN checkpoint ({_first_line(error)})") from None
+    missing = [k for k in _STATE_ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"path: {path} is not a WANN checkpoint: missing arrays {missing}")
+    return _state_from_parts(path, meta, arrays)
+
+
+def _first_line(error):
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
+def _state_from_parts(path, meta, arrays):
+    keys = {"config", "generation", "history", "rng_state", "n_inputs", "n_outputs"}
+    if not isinstance(meta, dict) or not keys <= set(meta):
+        raise ValueError(f"path: {path} is not a WANN checkpoint: expected metadata keys {sorted(keys)}")
+    n_nodes, n_conn = (np.asarray(arrays[k]) for k in ("n_nodes", "n_conn"))
+    lengths_ok = (n_nodes.ndim == n_conn.ndim == 1 and len(n_nodes) == len(n_conn) >= 2
+                  and np.issubdtype(n_nodes.dtype, np.integer) and np.issubdtype(n_conn.dtype, np.integer)
+                  and n_nodes.min() >= 0 and n_conn.min() >= 0 and n_nodes.sum() == len(arrays["activations"])
+                  and n_conn.sum() == len(arrays["src"]) == len(arrays["dst"]) == len(arrays["enabled"]))
+    if not lengths_ok or arrays["enabled"].dtype != bool:
+        raise ValueError(f"path: {path} is not a WANN checkpoint: the genome arrays' lengths or dtypes disagree")
+    for name in ("n_inputs", "n_outputs", "generation"):
+        if not isinstance(meta[name], int) or isinstance(meta[name], bool) or meta[name] < (name != "generation"):
+            raise ValueError(f"path: {path}: expected {name} to be an int >= {int(name != 'generation')}, "
+                             f"found {meta[name]!r}")
+    acts = np.split(arrays["activations"], np.cumsum(n_nodes)[:-1])
+    src, dst, enabled = (np.split(arrays[k], np.cumsum(n_conn)[:-1]) for k in ("src", "dst", "enabled"))
+    try:
+        population = [check_genome(Genome(meta["n_inputs"], meta["n_outputs"], *parts))
+                      for parts in zip(acts, src, dst, enabled)]
+        config = SearchConfig.from_json(meta["config"])
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ValueError(f"path: {path} holds an invalid search: {error}") from None
+    if len(population) != config.population_size or not isinstance(meta["history"], list):
+        raise ValueError(f"path: {path}: expected {config.population_size} genomes and a history list, "
+                         f"found {len(population)} genomes")
+    return SearchState(config, population, _rng_from_state(meta["rng_state"], path), meta["generation"],
+                       meta["history"])
 
 
 def save_genome(genome, path):
-    """Write one genome to ``.npz`` (plain arrays, no pickle)."""
-    np.savez(path, n_inputs=genome.n_inputs, n_outputs=genome.n_outputs, activations=genome.activations,
-             src=genome.src, dst=genome.dst, enabled=genome.enabled)
+    """Write one genome to ``.npz`` (plain arrays, no pickle), atomically."""
+    atomic_write(path, lambda f: np.savez(f, n_inputs=genome.n_inputs, n_outputs=genome.n_outputs,
+                                          activations=genome.activations, src=genome.src, dst=genome.dst,
+                                          enabled=genome.enabled))
 
 
 def load_genome(path):
     """Read a genome written by :func:`save_genome` (validated)."""
-    with np.load(path, allow_pickle=False) as f:
-        return check_genome(Genome(int(f["n_inputs"]), int(f["n_outputs"]), f["activations"], f["src"], f["dst"],
-                                   f["enabled"]))
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in ("n_inputs", "n_outputs", "activations", "src", "dst", "enabled")}
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"path: {path} is not a saved WANN genome ({_first_line(error)})") from None
+    try:
+        return check_genome(Genome(int(arrays["n_inputs"]), int(arrays["n_outputs"]), arrays["activations"],
+                                   arrays["src"], arrays["dst"], arrays["enabled"]))
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ValueError(f"path: {path} holds an invalid genome: {error}") from None
 
 
 def start_search(n_inputs, n_outputs, config=None, rng=None):
@@ -907,6 +1018,7 @@ def train_individual_weights(genome, X, y, *, init_weight=1.0, epochs=10, batch_
     """
     rng = check_rng(rng)
     X = check_float_array(X, "X").astype(np.float32, copy=False)
+    check_n_features(X, "X", genome.n_inputs)
     y = check_labels(y, "y", len(X), genome.n_outputs)
     plan = plan_forward(genome)
     masks = layer_masks(genome, plan)
@@ -1002,24 +1114,81 @@ def draw_genome(genome, ax=None, input_shape=None):
 # Command line: python -m pruning wann ...
 # ---------------------------------------------------------------------------
 
+#: Search settings of the command: saved in OUT/settings.json, and a resumed run must not contradict them.
+SEARCH_OPTIONS = ("task", "population", "batch_size", "tournament_size", "p_enable", "seed")
+
+
 def add_arguments(parser):
     """Arguments of the ``wann`` subcommand."""
-    parser.add_argument("--task", choices=("digits8", "mnist16"), default="digits8")
-    parser.add_argument("--population", type=int, default=64)
-    parser.add_argument("--generations", type=int, default=100,
+    parser.add_argument("--task", choices=("digits8", "mnist16"), default=None, help="default: digits8")
+    parser.add_argument("--population", type=positive_int, default=None, help="default: 64 (at least 2)")
+    parser.add_argument("--generations", type=non_negative_int, default=100,
                         help="total generations (a resumed run counts the ones already done)")
-    parser.add_argument("--time-budget-minutes", type=float, default=None)
-    parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=None, help="fitness batch (default: 1000, digits8: 512)")
-    parser.add_argument("--tournament-size", type=int, default=8)
-    parser.add_argument("--p-enable", type=float, default=0.05)
-    parser.add_argument("--tune-epochs", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--time-budget-minutes", type=positive_float, default=None)
+    parser.add_argument("--n-jobs", type=positive_int, default=1)
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="fitness batch (default: 1000, digits8: 512)")
+    parser.add_argument("--tournament-size", type=positive_int, default=None, help="default: 8")
+    parser.add_argument("--p-enable", type=probability, default=None,
+                        help="probability of each initial connection (default: 0.05)")
+    parser.add_argument("--tune-epochs", type=non_negative_int, default=10)
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="default: 0")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz if it exists (search settings come from the "
-                        "checkpoint; --generations and --time-budget-minutes apply)")
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the search saved in OUT (its settings apply; --generations and "
+                             "--time-budget-minutes may change; other options given must agree with it)")
+    parser.add_argument("--out", required=True, help="output directory (refused if it holds a search, "
+                                                     "unless --resume)")
     return parser
+
+
+def _search_settings(args, out):
+    """The command's search settings: the saved ones (``--resume``) or the options and their defaults.
+
+    A new run refuses an ``out`` that holds a search; a resumed run refuses
+    options that contradict the saved settings, naming them.
+    """
+    settings_path = out / "settings.json"
+    given = {k: getattr(args, k) for k in SEARCH_OPTIONS if getattr(args, k) is not None}
+    saved = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    if not args.resume and (saved or (out / "checkpoint.npz").exists()):
+        raise ValueError(f"--out: {out} already holds a WANN search; pass --resume to continue it "
+                         "or choose another --out")
+    differ = [k for k in given if k in saved and saved[k] != given[k]]
+    if differ:
+        raise ValueError(f"--resume: the search in {out} was made with "
+                         + ", ".join(f"{_flag(k)} {saved[k]}" for k in differ) + ", found "
+                         + ", ".join(f"{_flag(k)} {given[k]}" for k in differ)
+                         + "; drop those options or choose another --out")
+    task = saved.get("task", given.get("task", "digits8"))
+    settings = {"task": task, "population": 64, "batch_size": 512 if task == "digits8" else 1000,
+                "tournament_size": 8, "p_enable": 0.05, "seed": 0, **given, **saved}
+    with option_names({"population_size": "--population", "batch_size": "--batch-size",
+                       "tournament_size": "--tournament-size", "p_enable": "--p-enable"}):
+        SearchConfig(population_size=settings["population"], batch_size=settings["batch_size"],
+                     tournament_size=settings["tournament_size"], p_enable=settings["p_enable"])
+    if not saved:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(settings_path, json.dumps(settings, indent=1))
+    return settings
+
+
+def _report_and_draw_champion(state, task, out, tune_epochs, seed):
+    """Choose the champion on validation data, save it, draw it, and return its report."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    champion, _ = choose_champion(state.population, task.X_val, task.y_val)
+    save_genome(champion, out / "champion.npz")
+    report = report_champion(champion, task, tune_epochs=tune_epochs, rng=seed)
+    ax = draw_genome(champion, input_shape=task.input_shape)
+    save_figure(ax.figure, out / "champion.png", dpi=120, bbox_inches="tight")
+    plt.close(ax.figure)
+    return report
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
 
 
 def main(args):
@@ -1039,42 +1208,41 @@ def _main(args):
 
     from .wann_tasks import load_task
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    task = load_task(args.task, data_dir=args.data_dir)
+    remove_stale_temp_files(out)
+    settings = _search_settings(args, out)
+    task = load_task(settings["task"], data_dir=args.data_dir)
     checkpoint = out / "checkpoint.npz"
-    if args.resume and checkpoint.exists():
+    if checkpoint.exists():
         state = load_state(checkpoint)
+        if state.population[0].n_inputs != task.X_train.shape[1]:
+            raise ValueError(f"--task: the search in {out} has {state.population[0].n_inputs} inputs, "
+                             f"task {settings['task']} has {task.X_train.shape[1]}; choose another --out")
         state.config.n_generations = args.generations
         print(f"resumed from {checkpoint} at generation {state.generation}", flush=True)
     else:
-        config = SearchConfig(population_size=args.population, n_generations=args.generations,
-                              batch_size=args.batch_size or (512 if args.task == "digits8" else 1000),
-                              tournament_size=args.tournament_size, p_enable=args.p_enable)
-        state = start_search(task.X_train.shape[1], task.n_classes, config, rng=args.seed)
+        config = SearchConfig(population_size=settings["population"], n_generations=args.generations,
+                              batch_size=settings["batch_size"], tournament_size=settings["tournament_size"],
+                              p_enable=settings["p_enable"])
+        state = start_search(task.X_train.shape[1], task.n_classes, config, rng=settings["seed"])
     budget = None if args.time_budget_minutes is None else 60 * args.time_budget_minutes
     start, start_cpu = time.perf_counter(), time.process_time()
     run_search(state, task.X_train, task.y_train, time_budget_s=budget, n_jobs=args.n_jobs,
                checkpoint_path=checkpoint, progress=lambda s: print(s, flush=True))
     search_s, search_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
-    champion, _ = choose_champion(state.population, task.X_val, task.y_val)
-    save_genome(champion, out / "champion.npz")
-    report = report_champion(champion, task, tune_epochs=args.tune_epochs, rng=args.seed)
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    ax = draw_genome(champion, input_shape=task.input_shape)
-    ax.figure.savefig(out / "champion.png", dpi=120, bbox_inches="tight")
-    plt.close(ax.figure)
-    report.update({"task": args.task, "population": state.config.population_size, "generations": state.generation,
+    report = _report_and_draw_champion(state, task, out, args.tune_epochs, settings["seed"])
+    report.update({"task": settings["task"], "population": state.config.population_size,
+                   "generations": state.generation,
                    "search_seconds_this_run": round(search_s, 1), "n_jobs": args.n_jobs,
                    # CPU seconds of this process (workers excluded): the wall clock depends on machine load
                    "search_cpu_seconds_this_run": round(search_cpu_s, 1),
-                   "time_budget_minutes": args.time_budget_minutes, "seed": args.seed})
-    (out / "results.json").write_text(json.dumps(report, indent=1))
+                   "time_budget_minutes": args.time_budget_minutes, "seed": settings["seed"]})
+    write_text_atomic(out / "results.json", json.dumps(report, indent=1))
     print(json.dumps(report), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    import argparse
-    main(add_arguments(argparse.ArgumentParser(prog="python -m pruning.wann")).parse_args())
+    import sys
+
+    from pruning.__main__ import main as pruning_main
+    sys.exit(pruning_main(["wann", *sys.argv[1:]]))

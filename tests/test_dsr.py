@@ -192,7 +192,7 @@ def test_erdos_renyi_sparsities_keep_the_global_budget_and_favour_small_layers()
 def test_bad_method_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="method: expected one of"):
         dsr.make_method("rigl", 0.9, 10, rng=0)
-    with pytest.raises(ValueError, match="H: expected a positive"):
+    with pytest.raises(ValueError, match="H: expected a finite positive"):
         dsr.DSR(H=0)
     with pytest.raises(ValueError, match="rounding"):
         dsr.reallocate(3, [1], [5], rounding="floor")

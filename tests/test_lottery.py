@@ -101,8 +101,10 @@ def test_interrupted_run_resumes_with_identical_results(data, tmp_path):
 
 def test_resuming_with_other_settings_is_refused(data, tmp_path):
     LT.run_trial(_config(n_rounds=0), data, 0, tmp_path)
-    with pytest.raises(ValueError, match="holds a run with config"):
+    with pytest.raises(ValueError, match=r"other settings: lr=0.01 \(saved run: 0.0012\)"):
         LT.run_trial(_config(n_rounds=0, lr=1e-2), data, 0, tmp_path)
+    with pytest.raises(ValueError, match=r"n_train=300 \(saved run: None\)"):
+        LT.run_trial(_config(n_rounds=0), data, 0, tmp_path, data_settings={"n_train": 300})
 
 
 def test_summarize_computes_the_targets_and_plots(tmp_path):
@@ -144,6 +146,18 @@ def test_lottery_command_runs_and_resumes_on_a_small_mnist_subset(shared_data_di
     main(argv + ["--summary-only"])
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert second["rounds"] == first["rounds"]
-    assert LT.config_from_args(argparse.Namespace(
-        quick=True, iterations=1, rounds=1, trials=1, n_train=None, eval_every=1, control_rounds=[], rewind=0,
-        seed=0)).n_iterations == 300
+    # --quick fills in the options left unset; options given explicitly win
+    quick = LT.config_from_args(argparse.Namespace(
+        quick=True, iterations=1, rounds=None, trials=1, n_train=None, eval_every=1, control_rounds=[], rewind=0,
+        seed=0))
+    assert quick.n_iterations == 1 and quick.n_rounds == 7 and quick.control_rounds == ()
+
+
+def test_a_kill_after_theta_k_is_written_but_before_records_redoes_round_0_from_theta_0(data, tmp_path):
+    config = _config(rewind_iteration=5, n_rounds=2)
+    reference = LT.run_trial(config, data, 0, tmp_path / "uninterrupted")
+    # The files on disk when round 0 is killed just before records.json: theta_0, theta_k, the next mask.
+    LT.run_trial(_config(rewind_iteration=5, n_rounds=0), data, 0, tmp_path / "killed")
+    (tmp_path / "killed" / "trial_0" / "records.json").unlink()
+    assert (tmp_path / "killed" / "trial_0" / "theta_rewind.npz").exists()
+    assert _strip_seconds(LT.run_trial(config, data, 0, tmp_path / "killed")) == _strip_seconds(reference)

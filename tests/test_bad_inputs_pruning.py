@@ -1,0 +1,220 @@
+"""Bad input to pruning's public entry points: a ValueError or TypeError naming the argument.
+
+Arrays come from ``bad_arrays`` (tests/strategies.py); options are listed per
+entry point. Each message must name the argument as the caller spelled it
+(``W``, ``scores``, ``rates``, ``data['X_train']``, ...), not an internal variable.
+"""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnlite import MLP
+from pruning import dsr, lottery, masks, obd, schedules, wann
+from strategies import assert_rejected, bad_arrays
+
+#: Array kinds that are bad for a weight or an input batch: every kind.
+EVERY_KIND = ("nan", "inf", "complex", "object", "string", "empty", "wrong_ndim", "wrong_width")
+#: Scores may be +-inf (an entry to keep or to prune first) and of any shape or size: only the dtype and NaN are bad.
+BAD_SCORE_KINDS = ("nan", "complex", "object", "string")
+#: A weight's values are bad (its shape is free: any layer, conv kernels included).
+BAD_WEIGHT_KINDS = ("nan", "inf", "complex", "object", "string")
+
+MODEL = MLP([4, 5, 3], rng=0)
+
+
+def _labels(n, k=3):
+    return np.arange(n) % k
+
+
+# -- pruning.masks ------------------------------------------------------------------
+
+@given(bad_arrays((4, 3), kinds=BAD_WEIGHT_KINDS))
+def test_magnitude_mask_rejects_bad_weights_naming_W(case):
+    assert_rejected(masks.magnitude_mask, "W", case[1], 0.5)
+
+
+@given(bad_arrays((4, 3), kinds=BAD_SCORE_KINDS))
+def test_lowest_score_mask_rejects_bad_scores_naming_scores(case):
+    message = assert_rejected(masks.lowest_score_mask, "scores", case[1], 0.5)
+    assert "scores[0]" not in str(message)
+
+
+@given(bad_arrays((4, 3), kinds=("empty", "wrong_ndim", "wrong_width")))
+def test_magnitude_mask_rejects_a_mask_of_another_shape_naming_mask(case):
+    assert_rejected(masks.magnitude_mask, "mask", np.ones((4, 3)), 0.5, case[1].astype(bool))
+
+
+@pytest.mark.parametrize("amount", [1.5, -0.1, float("nan"), "half", True, 10**6])
+def test_prune_masks_rejects_bad_amounts_naming_amount(amount):
+    assert_rejected(masks.prune_masks, "amount", MODEL, amount)
+
+
+# -- pruning.lottery ----------------------------------------------------------------
+
+def _good_data(n=12):
+    rng = np.random.default_rng(0)
+    return {f"{a}_{s}": (rng.random((n, 4)).astype(np.float32) if a == "X" else _labels(n))
+            for s in ("train", "val", "test") for a in ("X", "y")}
+
+
+@given(bad_arrays((12, 4)))
+@settings(max_examples=20)
+def test_lottery_training_rejects_bad_data_naming_the_array(case):
+    data = {**_good_data(), "X_train": case[1]}
+    assert_rejected(lottery.train_network, "data['X_train']", MODEL, data, 2, batch_size=4)
+
+
+@pytest.mark.parametrize("labels", [np.full(12, 3), np.full(12, -1), np.zeros(11, int), np.full(12, 0.5)])
+def test_lottery_training_rejects_bad_labels_naming_them(labels):
+    assert_rejected(lottery.train_network, "data['y_val']", MODEL, {**_good_data(), "y_val": labels}, 2)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("rates", (0.2, 1.5, 0.1)), ("rates", (0.2, -0.1, 0.1)), ("rates", (0.2, float("nan"), 0.1)),
+    ("rates", (0.2, 0.2)), ("n_iterations", 0), ("n_iterations", 2.5), ("batch_size", 0), ("eval_every", -1),
+    ("n_rounds", -1), ("seed", -1), ("lr", float("nan")), ("lr", 0), ("control_rounds", (-1,)),
+    ("rewind_iteration", -1), ("layer_sizes", (784, 0, 100, 10)), ("layer_sizes", (784,))])
+def test_lottery_config_rejects_bad_options_naming_them(option, value):
+    message = assert_rejected(lottery.LotteryConfig, option, **{option: value})
+    assert "amount" not in str(message)
+
+
+# -- pruning.obd ---------------------------------------------------------------------
+
+@given(bad_arrays((6, 4)))
+@settings(max_examples=20)
+def test_obd_second_derivatives_reject_bad_X(case):
+    assert_rejected(obd.second_derivatives, "X", MODEL, case[1], _labels(len(case[1])))
+
+
+@pytest.mark.parametrize("y", [np.full(6, 3), np.zeros(5, int), np.full(6, 0.5), np.zeros((6, 1), int)])
+def test_obd_rejects_bad_labels_naming_y(y):
+    assert_rejected(obd.second_derivatives, "y", MODEL, np.zeros((6, 4)), y)
+
+
+# -- pruning.wann -------------------------------------------------------------------------
+
+GENOME = wann.initial_genome(4, 3, rng=0, p_enable=1.0)
+
+
+@given(bad_arrays((6, 4)))
+@settings(max_examples=20)
+def test_wann_evaluation_rejects_bad_X(case):
+    assert_rejected(wann.evaluate_genome, "X", GENOME, case[1])
+    assert_rejected(wann.evaluate_population, "X", [GENOME, GENOME], case[1], _labels(len(case[1])))
+
+
+def test_wann_rejects_bad_labels_and_weights():
+    assert_rejected(wann.evaluate_population, "y", [GENOME], np.zeros((6, 4)), np.full(6, 3))
+    assert_rejected(wann.train_individual_weights, "y", GENOME, np.zeros((6, 4)), np.zeros(5, int))
+    assert_rejected(wann.evaluate_genome, "weights", GENOME, np.zeros((6, 4)), [np.nan])
+
+
+def _tampered_genome(tmp_path, **changes):
+    arrays = {"n_inputs": 4, "n_outputs": 3, "activations": GENOME.activations, "src": GENOME.src,
+              "dst": GENOME.dst, "enabled": GENOME.enabled, **changes}
+    np.savez(tmp_path / "genome.npz", **arrays)
+    return tmp_path / "genome.npz"
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"activations": np.r_[GENOME.activations[:-1].astype(np.int64), 99]}, "activations"),
+    # 300 would wrap around to 44 in int8
+    ({"activations": np.r_[GENOME.activations[:-1].astype(np.int64), 300]}, "activations"),
+    ({"activations": GENOME.activations.astype(float)}, "activations"),
+    ({"src": GENOME.src + 100}, "node ids"),
+    ({"src": np.r_[GENOME.src[:-1], -1]}, "node ids"),
+    ({"dst": GENOME.dst[:-1]}, "common 1-d shape"),
+    ({"enabled": GENOME.enabled.astype(int)}, "enabled"),
+    ({"n_inputs": 0}, "input"),
+])
+def test_wann_load_genome_validates_the_file(tmp_path, changes, named):
+    message = assert_rejected(wann.load_genome, "path", _tampered_genome(tmp_path, **changes))
+    assert named in str(message)
+
+
+def test_wann_load_genome_refuses_a_cycle_and_a_text_file(tmp_path):
+    # 5 -> 9 -> 10 -> 9 : a hidden cycle (node ids 8..10 hidden after 1 bias, 4 inputs, 3 outputs)
+    cyclic = wann.Genome(4, 3, [0] * 11, [1, 8, 9, 10], [8, 9, 10, 9], [True] * 4)
+    with pytest.raises(ValueError, match="cycle"):
+        wann.check_genome(cyclic)
+    assert "cycle" in str(assert_rejected(wann.load_genome, "path", _tampered_genome(
+        tmp_path, n_inputs=4, n_outputs=3, activations=cyclic.activations, src=cyclic.src, dst=cyclic.dst,
+        enabled=cyclic.enabled)))
+    (tmp_path / "text.npz").write_text("not a genome")
+    assert_rejected(wann.load_genome, "path", tmp_path / "text.npz")
+
+
+def _saved_state(tmp_path):
+    state = wann.start_search(4, 3, wann.SearchConfig(population_size=4, batch_size=8), rng=0)
+    wann.save_state(state, tmp_path / "state.npz")
+    with np.load(tmp_path / "state.npz") as f:
+        return dict(f)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda meta, a: meta["rng_state"].update(state=-1),
+    lambda meta, a: meta.update(rng_state={"bit_generator": "os.system", "state": {"state": 1, "inc": 1},
+                                           "has_uint32": 0, "uinteger": 0}),
+    lambda meta, a: meta["config"].update(population_size=1),
+    lambda meta, a: meta["config"].update(unknown_key=1),
+    lambda meta, a: meta.update(generation=-2),
+    lambda meta, a: a.update(n_conn=a["n_conn"] + 1),
+    lambda meta, a: a.update(activations=a["activations"] + 50),
+    lambda meta, a: a.pop("src"),
+])
+def test_wann_load_state_validates_every_part_and_runs_nothing_named_in_the_file(tmp_path, edit):
+    arrays = _saved_state(tmp_path)
+    meta = json.loads(str(arrays["meta"]))
+    edit(meta, arrays)
+    np.savez(tmp_path / "state.npz", **{**arrays, "meta": np.array(json.dumps(meta))})
+    assert_rejected(wann.load_state, "path", tmp_path / "state.npz")
+
+
+def test_wann_checkpoint_stores_the_rng_as_plain_ints_and_resumes_it(tmp_path):
+    arrays = _saved_state(tmp_path)
+    saved = json.loads(str(arrays["meta"]))["rng_state"]
+    assert set(saved) == {"state", "inc", "has_uint32", "uinteger"} and all(type(v) is int for v in saved.values())
+    state = wann.start_search(4, 3, wann.SearchConfig(population_size=4, batch_size=8), rng=0)
+    assert wann.load_state(tmp_path / "state.npz").rng.random() == state.rng.random()
+
+
+@pytest.mark.parametrize("option, value", [
+    ("population_size", 1), ("n_generations", -1), ("batch_size", 0), ("tournament_size", 0), ("p_enable", 1.5),
+    ("elite_fraction", 1.0), ("mutation_probabilities", (1, 1)), ("output_activation", "softplus"),
+    ("shared_weights", (np.nan,))])
+def test_wann_search_config_rejects_bad_options(option, value):
+    assert_rejected(wann.SearchConfig, "weights" if option == "shared_weights" else
+                    "activation" if option == "output_activation" else option, **{option: value})
+
+
+# -- pruning.dsr -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value", [
+    ("H", 0), ("H", -1), ("H", float("inf")), ("H", float("nan")), ("H", "0.1"),
+    ("rewire_period", 0), ("rewire_period", -3), ("rewire_period", 1.5), ("rewire_period", None),
+    ("n_prune_target", 0), ("n_prune_target", float("nan")), ("n_prune_target", 1.5), ("rounding", "floor")])
+def test_dsr_rejects_bad_options_naming_them(option, value):
+    assert_rejected(dsr.DSR, option, **{option: value})
+
+
+@pytest.mark.parametrize("option, value", [
+    ("frequency", 0), ("frequency", -1), ("n_steps", 0), ("begin_step", -1), ("end_fraction", 0),
+    ("end_fraction", 1.5), ("final_sparsity", 1.0)])
+def test_gmp_rejects_bad_options_naming_them(option, value):
+    kwargs = {"final_sparsity": 0.9, "n_steps": 100, option: value}
+    assert_rejected(dsr.GMP, option, **kwargs)
+
+
+@given(st.sampled_from([1.0, -0.1, float("nan"), "0.9", None]))
+def test_sparsity_options_are_checked(value):
+    assert_rejected(dsr.layer_sparsities, "sparsity", [(4, 3)], value)
+    assert_rejected(dsr.SET, "zeta", zeta=value if value != "0.9" else 1.5)
+
+
+def test_schedules_reject_bad_steps():
+    with pytest.raises((ValueError, TypeError)):
+        schedules.PolynomialDecay(0.0, 0.9, 0, 100, frequency=0)
