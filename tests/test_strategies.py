@@ -161,3 +161,16 @@ def test_wann_genomes_are_valid_with_bounded_inputs_and_outputs(genome):
 def test_wann_mutation_sequences_name_known_mutations(names):
     from pruning import wann
     assert len(names) <= 5 and set(names) <= set(WANN_MUTATIONS) == set(wann.MUTATIONS)
+
+
+from strategies import modules_with_dead_units  # noqa: E402
+
+
+@given(modules_with_dead_units())
+def test_modules_with_dead_units_are_one_module_per_class_of_one_shape(drawn):
+    modules, X = drawn
+    assert [m.target for m in modules] == list(range(len(modules))) and len(modules) >= 2
+    shapes = [W.shape for W in modules[0].weights]
+    assert all([W.shape for W in m.weights] == shapes for m in modules)
+    assert X.shape[1] == modules[0].n_inputs and np.all(np.isfinite(X))
+    assert all(np.all(np.isfinite(W)) for m in modules for W in m.weights + m.biases)
