@@ -249,7 +249,7 @@ def assert_rejected(call, argument, *args, **kwargs):
 
 
 # ---------------------------------------------------------------------------
-# Compact modules (decomposition.compact)
+# Compact modules (decomposition.compact_modules)
 # ---------------------------------------------------------------------------
 
 def _zeroed(W, keep, rng):

@@ -1,4 +1,4 @@
-"""decomposition.compact: compact modules, their composition, their bytes, and what the 2-output view loses."""
+"""decomposition.compact_modules: compact modules, their composition, their bytes, and what the 2-output view loses."""
 import json
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import decomposition as dc
-from decomposition.compact import (binary_view_disagreement, compact, compact_nbytes, compact_rows,
+from decomposition.compact_modules import (binary_view_disagreement, compact, compact_nbytes, compact_rows,
                                    compose_binary_views, compose_compact, forward_live_units, kept_units, main)
 from decomposition.modules import Module
 from strategies import assert_rejected, decomposable_mlps_with_labelled_batches, modules_with_dead_units

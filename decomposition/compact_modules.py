@@ -394,7 +394,7 @@ def compact_rows(models, approaches=("CM-RIE", "TI-SNE"), binary_views=False, da
 
 
 def main(argv=None):
-    """``python -m decomposition.compact``: bytes per module, full and compact, beside the model's."""
+    """``python -m decomposition.compact_modules``: bytes per module, full and compact, beside the model's."""
     import argparse
     import json
     import sys
@@ -402,7 +402,7 @@ def main(argv=None):
     from .experiments import OFFICIAL_MODELS
     from .modules import resolve_models_dir
 
-    parser = argparse.ArgumentParser(prog="python -m decomposition.compact", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m decomposition.compact_modules", description=main.__doc__)
     parser.add_argument("--models", nargs="+", default=OFFICIAL_MODELS, choices=OFFICIAL_MODELS)
     parser.add_argument("--approaches", nargs="+", default=["CM-RIE", "TI-SNE"], choices=["CM-RIE", "TI-SNE"])
     parser.add_argument("--binary-views", action="store_true",
@@ -422,7 +422,7 @@ def main(argv=None):
                                     f"{resolve_models_dir(args.models_dir)}, found none for {args.approaches} "
                                     f"and {args.models}; pass --models-dir or set NNLITE_OFFICIAL_MODELS")
     except (FileNotFoundError, ValueError) as error:
-        print(f"python -m decomposition.compact: {error}", file=sys.stderr)
+        print(f"python -m decomposition.compact_modules: {error}", file=sys.stderr)
         return 2
     print(format_bytes_table(rows), file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
     return 0
