@@ -43,6 +43,7 @@ differently. :func:`compose_compact` therefore offers two evaluations:
 Also here, what the 2-output view (:meth:`Module.binary_view`) loses:
 :func:`compose_binary_views` and :func:`binary_view_disagreement`.
 """
+import argparse
 from dataclasses import dataclass
 
 import numpy as np
@@ -355,6 +356,18 @@ def format_bytes_table(rows):
     return "\n".join(lines)
 
 
+def format_binary_view_table(rows):
+    """A text table of the ``binary_view_row`` columns of ``compact_rows(..., binary_views=True)`` rows."""
+    lines = [f"{'model':9s} {'approach':8s} {'modules %':>9s} {'2-output views %':>16s} {'loss':>6s} "
+             f"{'view != module, % of images (min-max)':>38s} {'compact == full':>15s}"]
+    for r in rows:
+        lines.append(f"{r['model']:9s} {r['approach']:8s} {r['accuracy']:9.2f} {r['accuracy_binary_views']:16.2f} "
+                     f"{r['accuracy'] - r['accuracy_binary_views']:6.2f} "
+                     f"{r['disagreement_min']:>29.1f} - {r['disagreement_max']:<6.1f} "
+                     f"{str(r['compact_predictions_identical']):>15s}")
+    return "\n".join(lines)
+
+
 def test_set(dataset, data_dir=None):
     """(X, y) of a data set's test images as the authors' models read them (pixels / 65025; EMNIST A-J, upright).
 
@@ -393,16 +406,22 @@ def compact_rows(models, approaches=("CM-RIE", "TI-SNE"), binary_views=False, da
             yield row
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr, status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def main(argv=None):
-    """``python -m decomposition.compact_modules``: bytes per module, full and compact, beside the model's."""
-    import argparse
+    """``python -m decomposition compact``: bytes per module, full and compact, beside the model's."""
     import json
     import sys
 
     from .experiments import OFFICIAL_MODELS
     from .modules import resolve_models_dir
 
-    parser = argparse.ArgumentParser(prog="python -m decomposition.compact_modules", description=main.__doc__)
+    parser = _OneLineErrorParser(prog="python -m decomposition compact", description=main.__doc__)
     parser.add_argument("--models", nargs="+", default=OFFICIAL_MODELS, choices=OFFICIAL_MODELS)
     parser.add_argument("--approaches", nargs="+", default=["CM-RIE", "TI-SNE"], choices=["CM-RIE", "TI-SNE"])
     parser.add_argument("--binary-views", action="store_true",
@@ -422,11 +441,11 @@ def main(argv=None):
                                     f"{resolve_models_dir(args.models_dir)}, found none for {args.approaches} "
                                     f"and {args.models}; pass --models-dir or set NNLITE_OFFICIAL_MODELS")
     except (FileNotFoundError, ValueError) as error:
-        print(f"python -m decomposition.compact_modules: {error}", file=sys.stderr)
+        print(f"python -m decomposition compact: {error}", file=sys.stderr)
         return 2
-    print(format_bytes_table(rows), file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
+    out = sys.stderr if args.format == "json" else sys.stdout
+    print(format_bytes_table(rows), file=out, flush=True)
+    if args.binary_views:
+        print(format_binary_view_table(rows), file=out, flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -206,3 +206,13 @@ def test_command_prints_one_json_row_per_model_and_a_table(official_models_dir, 
     row = json.loads(out.splitlines()[0])
     assert row["model"] == "mnist-4" and row["compact_percent_of_model"] == 68.23
     assert "68.23" in err
+    assert "2-output views" not in err
+
+
+def test_command_usage_error_is_one_line_and_status_2(capsys):
+    from decomposition.__main__ import main as package_main
+    with pytest.raises(SystemExit) as info:
+        package_main(["compact", "--models", "no-such-model"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--models" in err
