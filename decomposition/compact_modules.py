@@ -328,16 +328,41 @@ def binary_view_row(modules, X, y):
     """How the 2-output views differ from the modules (``modules``: one model's, ``modules[k].target == k``).
 
     Returns accuracies in % of the composed modules and of the composed
-    2-output views, and the per-module share (%) of rows on which a view
-    votes differently from its module (min, mean, max over the modules).
+    2-output views, their difference with a 95% confidence interval (paired
+    Wald interval over the n test images: only images where exactly one of
+    the two is right count), and the per-module share (%) of images on which a
+    view votes differently from its module (min, mean, max over the modules).
     """
     y = np.asarray(y)
+    right, right_views = compose_predict(modules, X) == y, compose_binary_views(modules, X) == y
+    loss, half_width = _paired_difference(right, right_views)
     disagreement = [100 * binary_view_disagreement(m, X) for m in modules]
-    return {"accuracy": round(100 * float(np.mean(compose_predict(modules, X) == y)), 2),
-            "accuracy_binary_views": round(100 * float(np.mean(compose_binary_views(modules, X) == y)), 2),
-            "n_test": len(y), "disagreement_min": round(min(disagreement), 1),
+    return {"accuracy": round(100 * float(np.mean(right)), 2),
+            "accuracy_binary_views": round(100 * float(np.mean(right_views)), 2), "n_test": len(y),
+            "loss": round(loss, 2), "loss_ci95": [round(loss - half_width, 2), round(loss + half_width, 2)],
+            "disagreement_min": round(min(disagreement), 1),
             "disagreement_mean": round(float(np.mean(disagreement)), 1),
             "disagreement_max": round(max(disagreement), 1)}
+
+
+def _paired_difference(right_a, right_b):
+    """(accuracy a - accuracy b, half width of its 95% interval), in points, from paired per-image outcomes."""
+    n = len(right_a)
+    only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+    se = np.sqrt(max(only_a + only_b - (only_a - only_b) ** 2 / n, 0.0)) / n
+    return 100 * (only_a - only_b) / n, 100 * 1.959964 * float(se)
+
+
+def _mean_ci95(values):
+    """(mean, low, high): the mean of ``values`` with a t interval, reading them as a sample."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
 
 
 def format_bytes_table(rows):
@@ -350,20 +375,22 @@ def format_bytes_table(rows):
                      f"{r['compact_percent_of_model']:9.2f}")
     for approach in dict.fromkeys(r["approach"] for r in rows):
         shares = [r["compact_percent_of_model"] for r in rows if r["approach"] == approach]
-        lines.append(f"{approach}: compact modules are on average {np.mean(shares):.2f}% of the model's bytes "
-                     f"over {len(shares)} models ({min(shares):.2f}-{max(shares):.2f}%; "
-                     f"{sum(s <= 70 for s in shares)} models at most 70%)")
+        mean, low, high = _mean_ci95(shares)
+        lines.append(f"{approach}: compact modules are on average {mean:.2f}% of the model's bytes over "
+                     f"n = {len(shares)} models (as a sample of models, 95% CI {low:.2f}-{high:.2f}; range "
+                     f"{min(shares):.2f}-{max(shares):.2f}%; {sum(s <= 70 for s in shares)} models at most 70%)")
     return "\n".join(lines)
 
 
 def format_binary_view_table(rows):
     """A text table of the ``binary_view_row`` columns of ``compact_rows(..., binary_views=True)`` rows."""
-    lines = [f"{'model':9s} {'approach':8s} {'modules %':>9s} {'2-output views %':>16s} {'loss':>6s} "
-             f"{'view != module, % of images (min-max)':>38s} {'compact == full':>15s}"]
+    lines = [f"{'model':9s} {'approach':8s} {'n':>6s} {'modules %':>9s} {'views %':>8s} {'loss (95% CI)':>20s} "
+             f"{'view != module % (min-max)':>27s} {'compact == full':>15s}"]
     for r in rows:
-        lines.append(f"{r['model']:9s} {r['approach']:8s} {r['accuracy']:9.2f} {r['accuracy_binary_views']:16.2f} "
-                     f"{r['accuracy'] - r['accuracy_binary_views']:6.2f} "
-                     f"{r['disagreement_min']:>29.1f} - {r['disagreement_max']:<6.1f} "
+        ci = f"{r['loss']:.2f} ({r['loss_ci95'][0]:.2f}, {r['loss_ci95'][1]:.2f})"
+        lines.append(f"{r['model']:9s} {r['approach']:8s} {r['n_test']:6d} {r['accuracy']:9.2f} "
+                     f"{r['accuracy_binary_views']:8.2f} {ci:>20s} "
+                     f"{r['disagreement_min']:>18.1f} - {r['disagreement_max']:<6.1f} "
                      f"{str(r['compact_predictions_identical']):>15s}")
     return "\n".join(lines)
 

@@ -194,6 +194,7 @@ def test_compact_stored_modules_compose_like_the_10_output_modules(approach, sha
         # the figures: composing the 2-output views loses 0.67 points on MNIST-4 (96.75 -> 96.08:
         # 67 of 10,000 images), and a view votes differently from its module on 6-65% of the test images
         assert mnist["mnist-4"]["accuracy"] == 96.75 and mnist["mnist-4"]["accuracy_binary_views"] == 96.08
+        assert mnist["mnist-4"]["loss"] == 0.67 and mnist["mnist-4"]["loss_ci95"][0] > 0
         assert 6.0 <= min(r["disagreement_min"] for r in mnist.values()) < 6.5
         assert 65.0 <= max(r["disagreement_max"] for r in mnist.values()) < 65.5
 
