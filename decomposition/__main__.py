@@ -10,7 +10,7 @@ Examples::
     python -m decomposition replace --dataset mnist fmnist
     python -m decomposition faulty
     python -m decomposition summarize table1.jsonl   # relu vs linear per approach
-    python -m decomposition compact --binary-views   # bytes per module, full and compact
+    python -m decomposition compact --score          # bytes per module, full and compact
 
 ``table1``, ``reuse``, ``replace`` and ``faulty`` print one JSON object per
 line (``reuse``/``replace`` end with a ``"summary"`` line); progress goes to

@@ -383,15 +383,18 @@ def format_bytes_table(rows):
 
 
 def format_binary_view_table(rows):
-    """A text table of the ``binary_view_row`` columns of ``compact_rows(..., binary_views=True)`` rows."""
+    """A text table of the scores in ``compact_rows(..., score=True)`` rows."""
     lines = [f"{'model':9s} {'approach':8s} {'n':>6s} {'modules %':>9s} {'views %':>8s} {'loss (95% CI)':>20s} "
-             f"{'view != module % (min-max)':>27s} {'compact == full':>15s}"]
+             f"{'view != module % (min-max)':>27s} {'compact == full (exact, fast)':>29s}"]
     for r in rows:
         ci = f"{r['loss']:.2f} ({r['loss_ci95'][0]:.2f}, {r['loss_ci95'][1]:.2f})"
         lines.append(f"{r['model']:9s} {r['approach']:8s} {r['n_test']:6d} {r['accuracy']:9.2f} "
                      f"{r['accuracy_binary_views']:8.2f} {ci:>20s} "
                      f"{r['disagreement_min']:>18.1f} - {r['disagreement_max']:<6.1f} "
-                     f"{str(r['compact_predictions_identical']):>15s}")
+                     f"{str(r['compact_predictions_identical']):>16s}, "
+                     f"{str(r['compact_fast_predictions_identical']):5s} (fast logits differ: "
+                     f"{100 * r['fast_logits_share_differing']:.1f}%, up to {r['fast_logits_max_abs_difference']:.1e}; "
+                     f"n_zero softmax differs: {100 * r['zero_count_softmax_share_differing']:.1f}%)")
     return "\n".join(lines)
 
 
@@ -412,9 +415,46 @@ def test_set(dataset, data_dir=None):
     return data.flatten(data.scale_65025(X)), np.asarray(y)
 
 
-def compact_rows(models, approaches=("CM-RIE", "TI-SNE"), binary_views=False, data_dir=None, models_dir=None):
-    """One ``module_bytes_row`` per (model, approach) with stored modules; with ``binary_views`` also
-    ``binary_view_row`` on the test set and whether compact composition (exact) equals the 10-output one."""
+def compact_agreement_row(modules, X):
+    """How composing ``compact(m)`` of ``modules`` compares with composing ``modules`` on X.
+
+    Returns ``compact_predictions_identical`` (``exact=True``),
+    ``compact_fast_predictions_identical`` (``exact=False``, the reduced
+    arrays), the share of live logits whose bits differ between the two
+    evaluations and their largest difference, and the share of own-class
+    probabilities whose bits differ when the softmax is taken over the live
+    logits plus ``n_zero_logits * exp(0 - max)`` instead of over all logits
+    (``_own_probability_from_zero_count``; why ``forward`` puts the zeros back).
+    """
+    compacted = [compact(m) for m in modules]
+    full = compose_predict(modules, X)
+    differing, largest, zero_count_differing = 0, 0.0, 0
+    for c, m in zip(compacted, modules):
+        Z = m.forward(X)
+        difference = c.live_logits(X) - Z[:, c.live_outputs]
+        differing += int(np.count_nonzero(difference))
+        largest = max(largest, float(np.max(np.abs(difference))))
+        own = F.softmax(Z)[:, c.target]
+        zero_count_differing += int(np.sum(_own_probability_from_zero_count(c, Z[:, c.live_outputs]) != own))
+    n_live = len(X) * sum(len(c.live_outputs) for c in compacted)
+    return {"compact_predictions_identical": bool(np.all(compose_compact(compacted, X) == full)),
+            "compact_fast_predictions_identical": bool(np.all(compose_compact(compacted, X, exact=False) == full)),
+            "fast_logits_share_differing": round(differing / n_live, 4), "fast_logits_max_abs_difference": largest,
+            "zero_count_softmax_share_differing": round(zero_count_differing / (len(X) * len(modules)), 4)}
+
+
+def _own_probability_from_zero_count(module, live):
+    """Own-class probability from the live logits (n, n_live) and the count of zero logits, in closed form."""
+    live = np.ascontiguousarray(live)  # NumPy sums rows of C- and F-ordered arrays in different orders
+    top = np.maximum(live.max(axis=1), 0 if module.n_zero_logits else -np.inf)[:, None]
+    shifted = np.exp(live - top)
+    denominator = shifted.sum(axis=1) + module.n_zero_logits * np.exp(-top[:, 0])
+    return shifted[:, np.flatnonzero(module.live_outputs == module.target)[0]] / denominator
+
+
+def compact_rows(models, approaches=("CM-RIE", "TI-SNE"), score=False, data_dir=None, models_dir=None):
+    """One ``module_bytes_row`` per (model, approach) with stored modules; with ``score`` also
+    ``binary_view_row`` and ``compact_agreement_row`` on the data set's test images."""
     from .modules import load_official_modules, resolve_models_dir
 
     loaded = {}
@@ -423,13 +463,14 @@ def compact_rows(models, approaches=("CM-RIE", "TI-SNE"), binary_views=False, da
             if not (resolve_models_dir(models_dir) / "modules" / approach / name).is_dir():
                 continue
             row = module_bytes_row(name, approach, models_dir)
-            if binary_views:
+            if score:
                 dataset = name.split("-")[0]
-                X, y = loaded.setdefault(dataset, test_set(dataset, data_dir))
+                if dataset not in loaded:
+                    loaded[dataset] = test_set(dataset, data_dir)
+                X, y = loaded[dataset]
                 modules = load_official_modules(approach, name, models_dir)
                 row.update(binary_view_row(modules, X, y))
-                same = compose_compact([compact(m) for m in modules], X) == compose_predict(modules, X)
-                row["compact_predictions_identical"] = bool(np.all(same))
+                row.update(compact_agreement_row(modules, X))
             yield row
 
 
@@ -451,15 +492,16 @@ def main(argv=None):
     parser = _OneLineErrorParser(prog="python -m decomposition compact", description=main.__doc__)
     parser.add_argument("--models", nargs="+", default=OFFICIAL_MODELS, choices=OFFICIAL_MODELS)
     parser.add_argument("--approaches", nargs="+", default=["CM-RIE", "TI-SNE"], choices=["CM-RIE", "TI-SNE"])
-    parser.add_argument("--binary-views", action="store_true",
-                        help="also compose the 2-output views and the compact modules on the test sets")
+    parser.add_argument("--score", action="store_true",
+                        help="also score on the test sets: the 2-output views, and the compact modules' composition "
+                             "(exact and fast) against the 10-output modules'")
     parser.add_argument("--format", default="table", choices=["json", "table"])
     parser.add_argument("--data-dir", default=None, help="datasets folder (default: $NNLITE_DATA)")
     parser.add_argument("--models-dir", default=None, help="the authors' models (default: $NNLITE_OFFICIAL_MODELS)")
     args = parser.parse_args(argv)
     try:
         rows = []
-        for row in compact_rows(args.models, args.approaches, args.binary_views, args.data_dir, args.models_dir):
+        for row in compact_rows(args.models, args.approaches, args.score, args.data_dir, args.models_dir):
             rows.append(row)
             if args.format == "json":
                 print(json.dumps(row), flush=True)
@@ -472,7 +514,7 @@ def main(argv=None):
         return 2
     out = sys.stderr if args.format == "json" else sys.stdout
     print(format_bytes_table(rows), file=out, flush=True)
-    if args.binary_views:
+    if args.score:
         print(format_binary_view_table(rows), file=out, flush=True)
     return 0
 
