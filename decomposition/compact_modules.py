@@ -398,7 +398,7 @@ def format_binary_view_table(rows):
     return "\n".join(lines)
 
 
-def test_set(dataset, data_dir=None):
+def official_test_set(dataset, data_dir=None):
     """(X, y) of a data set's test images as the authors' models read them (pixels / 65025; EMNIST A-J, upright).
 
     KMNIST: all 10,000 test images (the README's composed accuracies).
@@ -466,7 +466,7 @@ def compact_rows(models, approaches=("CM-RIE", "TI-SNE"), score=False, data_dir=
             if score:
                 dataset = name.split("-")[0]
                 if dataset not in loaded:
-                    loaded[dataset] = test_set(dataset, data_dir)
+                    loaded[dataset] = official_test_set(dataset, data_dir)
                 X, y = loaded[dataset]
                 modules = load_official_modules(approach, name, models_dir)
                 row.update(binary_view_row(modules, X, y))
