@@ -233,6 +233,11 @@ def compact_nbytes(module):
     return (module if isinstance(module, CompactModule) else compact(module)).nbytes()
 
 
+def _count_nonzero(W):
+    """Nonzero entries of a dense or CSR weight."""
+    return int(np.count_nonzero(W.data if sparse.is_sparse(W) else W))
+
+
 def _checked_input(X, n_inputs):
     X = check_float_array(X, "X")
     check_n_features(X, "X", n_inputs)
@@ -306,7 +311,9 @@ def module_bytes_row(model_name, approach="CM-RIE", models_dir=None):
 
     Returns a dict with ``model_bytes``, ``module_dense_bytes``,
     ``module_csr_bytes``, ``compact_module_bytes`` (means over the modules)
-    and ``compact_percent_of_model`` (the mean's share of the model's bytes).
+    and ``compact_percent_of_model`` (the mean's share of the model's bytes),
+    and per layer (inputs first) the mean number of kept units and the mean
+    share of nonzero entries in the reduced weights.
     """
     from nnlite import io
 
@@ -314,14 +321,20 @@ def module_bytes_row(model_name, approach="CM-RIE", models_dir=None):
 
     model = io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
     modules = load_official_modules(approach, model_name, models_dir)
-    compact_bytes = [compact_nbytes(m) for m in modules]
+    compacted = [compact(m) for m in modules]
+    compact_bytes = [c.nbytes() for c in compacted]
     model_bytes = model.nbytes("dense")
+    kept = np.mean([[len(u) for u in c.units] for c in compacted], axis=0)
+    density = np.mean([[_count_nonzero(W) / max(1, np.prod(W.shape)) for W in c.weights] for c in compacted],
+                      axis=0)
     return {"model": model_name, "approach": approach, "n_modules": len(modules), "model_bytes": model_bytes,
             "module_dense_bytes": float(np.mean([m.nbytes("dense") for m in modules])),
             "module_csr_bytes": float(np.mean([m.nbytes("csr") for m in modules])),
             "compact_module_bytes": float(np.mean(compact_bytes)),
             "compact_module_bytes_min": int(min(compact_bytes)), "compact_module_bytes_max": int(max(compact_bytes)),
-            "compact_percent_of_model": round(100 * float(np.mean(compact_bytes)) / model_bytes, 2)}
+            "compact_percent_of_model": round(100 * float(np.mean(compact_bytes)) / model_bytes, 2),
+            "layer_sizes": list(compacted[0].layer_sizes), "compact_kept_units": [round(float(k), 1) for k in kept],
+            "compact_nonzero_share": [round(float(d), 3) for d in density]}
 
 
 def binary_view_row(modules, X, y):
