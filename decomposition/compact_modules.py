@@ -1,12 +1,13 @@
 """Compact modules: a module stored at the size of what it computes.
 
 The authors' modules (and ours, :class:`decomposition.Module`) are the whole
-10-output network with some weights set to 0. A CM-RIE module of MNIST-4 keeps
-17 of the 49 first-layer units without a single incoming weight and 8 of the
-10 output columns at 0, yet it stores all of them: 185,260 bytes dense, and
-261,068 as CSR (62% of its kernel entries are nonzero, and CSR pays an index
-per entry). :func:`compact` drops what cannot influence the live outputs and
-stores each layer dense or as CSR, whichever is smaller.
+10-output network with some weights set to 0. The CM-RIE modules of MNIST-4
+leave 17 of the 49 first-layer units without a single incoming weight and 8
+of the 10 output columns at 0, yet they store all of them: 185,260 bytes
+dense, and 262,070 on average as CSR (most kernel entries are nonzero, and
+CSR pays a 4-byte index for each). :func:`compact` drops what cannot
+influence the live outputs and stores each layer dense or as CSR, whichever
+is smaller (``python -m decomposition compact`` prints these figures).
 
 What is removed (``L`` layers; layer 0 is the input):
 
@@ -19,10 +20,10 @@ What is removed (``L`` layers; layer 0 is the input):
 
 What is kept beside the arrays: which units of every layer were kept (one
 bit per original unit), so that the dead logits (exactly 0) can be put back
-at their positions. The
-*count* of zero logits is not enough: they enter the softmax denominator,
-and their *positions* decide argmax ties (``np.argmax`` returns the first
-maximum, so a zero logit before the target beats a target logit of 0).
+at their positions. The *count* of zero logits is not enough: they enter the
+softmax denominator, and their *positions* decide argmax ties (``np.argmax``
+returns the first maximum, so a zero logit before the target beats a target
+logit of 0).
 
 Same decisions, and why. A kept unit's pre-activation is a sum of products
 ``a_k * W[k, j]``. For every removed k, the product is 0 in both forms (either
@@ -62,7 +63,7 @@ FORMATS = ("smallest", "dense", "csr")
 # ---------------------------------------------------------------------------
 
 def forward_live_units(weights, biases):
-    """Per layer, the units whose value may be nonzero for some input.
+    """Per layer, the units whose value may be nonzero for some input (``weights``: dense ndarrays).
 
     Returns a list of L + 1 boolean arrays: the inputs (all True), the hidden
     layers (a nonzero weight from a live unit below, or a bias > 0: ReLU maps

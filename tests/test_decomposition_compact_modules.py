@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 import decomposition as dc
 from decomposition.compact_modules import (binary_view_disagreement, compact, compact_nbytes, compact_rows,
-                                   compose_binary_views, compose_compact, forward_live_units, kept_units, main,
-                                   official_test_set)
+                                           compose_binary_views, compose_compact, forward_live_units, kept_units,
+                                           main, official_test_set)
 from decomposition.modules import Module
-from strategies import assert_rejected, decomposable_mlps_with_labelled_batches, modules_with_dead_units
+from strategies import (BAD_ARRAY_KINDS, assert_rejected, bad_arrays, decomposable_mlps_with_labelled_batches,
+                        modules_with_dead_units)
 
 # ---------------------------------------------------------------------------
 # A hand-built module: 3 inputs -> 4 -> 3 -> 4 classes, target 2
@@ -160,6 +161,15 @@ def test_bad_input_is_rejected_naming_the_argument():
     assert_rejected(compose_compact, "modules", [], X_HAND)
     assert_rejected(compact(HAND).live_logits, "X", X_HAND[:, :2])
     assert_rejected(compose_binary_views, "modules[0]", [compact(HAND)], X_HAND)
+
+
+# "complex" left out: nnlite._checks.check_float_array casts complex input to float today (a shared checker)
+@given(bad_arrays(X_HAND.shape, kinds=[k for k in BAD_ARRAY_KINDS if k != "complex"]), st.booleans())
+def test_bad_inputs_to_compact_composition_are_rejected_naming_X(drawn, exact):
+    _, X = drawn
+    compacted = [compact(HAND)]
+    assert_rejected(compose_compact, "X", compacted, X, exact=exact)
+    assert_rejected(compacted[0].live_logits, "X", X)
 
 
 def test_command_error_is_one_line_and_status_2(tmp_path, capsys):
