@@ -37,9 +37,10 @@ differently. :func:`compose_compact` therefore offers two evaluations:
   the 10-output modules: the same shapes, the same products (``+-0`` where
   they differ) and the same order, hence the same logits (as numbers) and the
   same votes, own-class probabilities and ties, for finite activations.
-- ``exact=False``: the reduced arrays are used as stored (faster, less
-  memory); the live logits then agree with the 10-output form's to rounding,
-  and the zero logits are put back before the softmax.
+- ``exact=False``: the reduced arrays are used as stored (no full-size
+  arrays while computing; speed not measured); the live logits then agree
+  with the 10-output form's to rounding, and the zero logits are put back
+  before the softmax.
 
 Also here, what the 2-output view (:meth:`Module.binary_view`) loses:
 :func:`compose_binary_views` and :func:`binary_view_disagreement`.
@@ -255,8 +256,8 @@ def compose_compact(modules, X, exact=True):
     The composition rule of :func:`decomposition.modules.compose_predict`.
     ``exact=True`` evaluates every layer at the authors' shapes (see the module
     docstring), so the predictions are those of the 10-output modules;
-    ``exact=False`` evaluates the reduced arrays (faster; logits agree to
-    rounding, so a near-tie may be resolved differently).
+    ``exact=False`` evaluates the reduced arrays (logits agree to rounding,
+    so a near-tie may be resolved differently).
     """
     for j, m in enumerate(modules):
         if not isinstance(m, CompactModule):

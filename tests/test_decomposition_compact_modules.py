@@ -12,7 +12,7 @@ from decomposition.compact_modules import (binary_view_disagreement, compact, co
                                            main, official_test_set)
 from decomposition.modules import Module
 from strategies import (BAD_ARRAY_KINDS, assert_rejected, bad_arrays, decomposable_mlps_with_labelled_batches,
-                        modules_with_dead_units)
+                        decomposition_settings, modules_with_dead_units)
 
 # ---------------------------------------------------------------------------
 # A hand-built module: 3 inputs -> 4 -> 3 -> 4 classes, target 2
@@ -104,10 +104,9 @@ def test_compact_and_full_modules_compose_identically(drawn):
         np.testing.assert_array_equal(c.votes(X), m.predict_proba(X).argmax(axis=1) == m.target)
 
 
-@given(decomposable_mlps_with_labelled_batches(max_hidden=2),
-       st.sampled_from(["TI-I", "TI-SNE", "CM-C", "CM-RIE"]), st.sampled_from(["linear", "relu"]))
-def test_compact_and_full_decomposed_modules_compose_identically(drawn, approach, propagation):
-    model, X, y = drawn
+@given(decomposable_mlps_with_labelled_batches(max_hidden=2), decomposition_settings())
+def test_compact_and_full_decomposed_modules_compose_identically(drawn, setting):
+    (model, X, y), (approach, propagation) = drawn, setting
     modules = dc.decompose(model, X, y, approach, propagation=propagation, fidelity="paper", rng=0)
     compacted = [compact(m) for m in modules]
     np.testing.assert_array_equal(compose_compact(compacted, X), dc.compose_predict(modules, X))
