@@ -409,7 +409,8 @@ def format_binary_view_table(rows):
                      f"{str(r['compact_predictions_identical']):>16s}, "
                      f"{str(r['compact_fast_predictions_identical']):5s} (fast logits differ: "
                      f"{100 * r['fast_logits_share_differing']:.1f}%, up to {r['fast_logits_max_abs_difference']:.1e}; "
-                     f"n_zero softmax differs: {100 * r['zero_count_softmax_share_differing']:.1f}%)")
+                     f"n_zero softmax differs: {100 * r['zero_count_softmax_share_differing']:.1f}%, "
+                     f"same predictions: {r['zero_count_softmax_predictions_identical']})")
     return "\n".join(lines)
 
 
@@ -443,19 +444,22 @@ def compact_agreement_row(modules, X):
     """
     compacted = [compact(m) for m in modules]
     full = compose_predict(modules, X)
-    differing, largest, zero_count_differing = 0, 0.0, 0
+    differing, largest, own, own_closed_form, votes = 0, 0.0, [], [], []
     for c, m in zip(compacted, modules):
         Z = m.forward(X)
         difference = c.live_logits(X) - Z[:, c.live_outputs]
         differing += int(np.count_nonzero(difference))
         largest = max(largest, float(np.max(np.abs(difference))))
-        own = F.softmax(Z)[:, c.target]
-        zero_count_differing += int(np.sum(_own_probability_from_zero_count(c, Z[:, c.live_outputs]) != own))
+        own.append(F.softmax(Z)[:, c.target])
+        votes.append(F.softmax(Z).argmax(axis=1) == c.target)
+        own_closed_form.append(_own_probability_from_zero_count(c, Z[:, c.live_outputs]))
+    own, own_closed_form, votes = np.stack(own, 1), np.stack(own_closed_form, 1), np.stack(votes, 1)
     n_live = len(X) * sum(len(c.live_outputs) for c in compacted)
     return {"compact_predictions_identical": bool(np.all(compose_compact(compacted, X) == full)),
             "compact_fast_predictions_identical": bool(np.all(compose_compact(compacted, X, exact=False) == full)),
             "fast_logits_share_differing": round(differing / n_live, 4), "fast_logits_max_abs_difference": largest,
-            "zero_count_softmax_share_differing": round(zero_count_differing / (len(X) * len(modules)), 4)}
+            "zero_count_softmax_share_differing": round(float(np.mean(own_closed_form != own)), 4),
+            "zero_count_softmax_predictions_identical": bool(np.all(vote(own_closed_form, votes) == full))}
 
 
 def _own_probability_from_zero_count(module, live):
