@@ -13,6 +13,8 @@ One file per section of the paper:
 - ``fidelity``: the one table of paper-vs-authors'-code differences.
 - ``approaches``: ``decompose(model, X, y, approach=...)``.
 - ``modules``: the Module type, composition, reuse, replacement, Jaccard.
+- ``compact_modules``: modules stored at the size of what they compute
+  (``compact``, ``compose_compact``, ``compact_nbytes``).
 - ``experiments`` / ``python -m decomposition``: Table 1.
 - ``official_models``: ``fetch_models`` downloads the authors' published
   models (``python -m decomposition fetch-models``).
@@ -27,3 +29,7 @@ from .official_models import fetch_models
 __all__ = ["APPROACHES", "FIDELITY", "PROPAGATIONS", "Fidelity", "Module", "activity_disagreement", "activity_pass",
            "compose_binary", "compose_predict", "composed_accuracy", "decompose", "fetch_models", "fidelity_table",
            "jaccard_mask", "jaccard_official", "load_official_modules", "mean_pairwise_jaccard", "replace_module"]
+
+from .compact_modules import CompactModule, compact, compact_nbytes, compose_compact  # noqa: E402
+
+__all__ += ["CompactModule", "compact", "compact_nbytes", "compose_compact"]

@@ -11,6 +11,7 @@ Examples::
     python -m decomposition faulty
     python -m decomposition summarize table1.jsonl   # relu vs linear per approach
     python -m decomposition fetch-models mnist-4 modules/CM-RIE/mnist-4   # the authors' files (no NAME: all)
+    python -m decomposition compact --score          # bytes per module, full and compact
 
 ``table1``, ``reuse``, ``replace`` and ``faulty`` print one JSON object per
 line (``reuse``/``replace`` end with a ``"summary"`` line); progress goes to
@@ -74,6 +75,12 @@ def main(argv=None):
     summary.add_argument("files", nargs="+", help="files of table1 or reuse JSON lines")
     _reuse_arguments(sub)
     _fetch_models_arguments(sub)
+    sub.add_parser("compact", add_help=False, help="bytes per module, full and compact, beside the model's "
+                                                   "(decomposition.compact_modules; compact --help: its options)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compact"]:
+        from .compact_modules import main as compact_main
+        return compact_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "table1":
         return _table1(args)

@@ -4,7 +4,9 @@ A :class:`Module` is what decomposition produces for one class: the whole
 network with edited weights, in the authors' 10-output form (before CM all
 output columns are live; after CM only the target and the negative column
 are nonzero, the other logits are exactly 0 but still enter the softmax).
-:meth:`Module.binary_view` gives the true 2-output (target, rest) network.
+:meth:`Module.binary_view` gives the true 2-output (target, rest) network; it
+does not make the same decisions (``compact_modules.compose_binary_views``).
+``compact_modules.compact`` gives a physically smaller module that does.
 
 Composition (paper Sec. 5.1.3; the authors' ``Reuse.py``, restated in
 ``../shared/official-models/README.md``): every module sees the input; module

@@ -269,3 +269,47 @@ def module_pairs_with_inputs(draw, max_width=5, max_classes=4, max_n=12):
                       [draw(float_matrices((1, h), bound=2.0))[0], draw(float_matrices((1, n_classes), bound=2.0))[0]],
                       draw(st.integers(0, n_classes - 1)))
     return module(), module(), draw(float_matrices((draw(st.integers(1, max_n)), d_in), bound=3.0))
+
+# Compact modules (decomposition.compact_modules)
+# ---------------------------------------------------------------------------
+
+def _zeroed(W, keep, rng):
+    """W with the entries outside ``keep`` set to +0.0 or -0.0 (both signs of zero occur in real modules)."""
+    zeros = np.where(rng.random(W.shape) < 0.5, 0.0, -0.0).astype(W.dtype)
+    return np.where(keep, W, zeros)
+
+
+def _module_with_dead_units(model, target, rng):
+    """One module of ``model`` for ``target``: whole columns, rows and single edges zeroed, biases reset."""
+    from decomposition import Module
+    p_edge, p_column, p_row = rng.uniform(0.0, 0.5, size=3)
+    weights, biases = [], []
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        keep = (rng.random(W.shape) >= p_edge) & (rng.random(W.shape[1]) >= p_column) & \
+               (rng.random((W.shape[0], 1)) >= p_row)
+        weights.append(_zeroed(W, keep, rng))
+        # bias: kept, 0, -0.0, negative or positive (a positive bias makes a unit without inputs a constant)
+        kind = rng.integers(0, 5, size=b.shape)
+        choices = [b, np.zeros_like(b), np.full_like(b, -0.0), -np.abs(b) - 0.1, np.abs(b) + 0.1]
+        biases.append(np.choose(kind, choices).astype(b.dtype))
+    if rng.random() < 0.5:  # channeled like CM: only the target and one other output column live
+        live = np.zeros(weights[-1].shape[1], dtype=bool)
+        live[[target, (target + 1) % len(live)]] = True
+        weights[-1], biases[-1] = _zeroed(weights[-1], live, rng), np.where(live, biases[-1], 0.0)
+    return Module(weights, biases, target, "drawn")
+
+
+@st.composite
+def modules_with_dead_units(draw, max_hidden=3, max_width=6, max_classes=4):
+    """(modules, X): one ``decomposition.Module`` per class of a drawn MLP (float64), and X (n, d_in).
+
+    Each module zeroes, from a drawn seed, whole incoming columns, outgoing
+    rows and single edges (as +0.0 or -0.0), resets biases to 0, -0.0,
+    negative or positive values, and in half the cases keeps only two live
+    output columns (the target's and the next one), like CM-RIE. So units
+    without inputs (constant or 0), without outputs, and dead logits all occur.
+    """
+    model, X, _ = draw(decomposable_mlps_with_labelled_batches(max_hidden=max_hidden, max_width=max_width,
+                                                               max_classes=max_classes))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return [_module_with_dead_units(model, k, rng) for k in range(model.layer_sizes[-1])], X
