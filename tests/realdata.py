@@ -45,9 +45,9 @@ def missing(name):
     requirement, path = REQUIREMENTS[name], locate(name)
     if (path / requirement.marker).exists():
         return None
-    where = (f"{requirement.env}={os.environ[requirement.env]}" if os.environ.get(requirement.env)
-             else f"{requirement.env} is unset and ../shared/{requirement.default.name} is not beside the clone")
-    found = "has no " + requirement.marker if path.is_dir() else "not found"
-    return (f"needs {requirement.what} ({name}): {path} {found} ({where}); set {requirement.env} to a copy "
-            f"of the project's shared/{requirement.default.name} folder or place it at "
-            f"../shared/{requirement.default.name} beside the clone")
+    if os.environ.get(requirement.env):
+        found = f"{requirement.env}={path} " + ("has no " + requirement.marker if path.is_dir() else "does not exist")
+    else:
+        found = f"{requirement.env} is unset and {path} does not exist"
+    return (f"needs {requirement.what} ({name}): {found}; set {requirement.env} to a copy of the project's "
+            f"shared/{requirement.default.name} folder, or place that folder at {requirement.default}")
