@@ -64,7 +64,7 @@ def test_mlp_backward_gradients_match_full_dense_backward():
     # Reference: every layer's dense_backward with dX, as before the shortcut.
     dA, dW2, db2 = F.dense_backward(dZ, As[1], model.weights[1])
     _, dW1, db1 = F.dense_backward(F.relu_backward(dA, Zs[0]), As[0], model.weights[0])
-    for got, expected in zip(grads, [dW1, db1, dW2, db2]):
+    for got, expected in zip(grads, [dW1, db1, dW2, db2]):   # exact: dense W, the same BLAS and NumPy calls
         np.testing.assert_array_equal(got, expected)
 
 
