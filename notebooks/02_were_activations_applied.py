@@ -8,6 +8,10 @@
 #     display_name: Python 3
 #     language: python
 #     name: python3
+#   nnlite:
+#     requires:
+#     - shared_data
+#     - official_models
 # ---
 
 # %% [markdown]

@@ -8,6 +8,9 @@
 #     display_name: Python 3
 #     language: python
 #     name: python3
+#   nnlite:
+#     requires:
+#     - shared_data
 # ---
 
 # %% [markdown]

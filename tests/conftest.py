@@ -1,19 +1,27 @@
-"""Shared fixtures and Hypothesis profiles.
+"""Shared fixtures, Hypothesis profiles and the no-network guard.
 
 Profiles: ``ci`` (derandomised, used when CI=true or HYPOTHESIS_PROFILE=ci)
 and ``dev`` (random, fewer examples, for quick local runs).
+
 Real data lives outside the repository: ``NNLITE_DATA`` or ``../shared/data``
 beside the repository; the authors' models in ``NNLITE_OFFICIAL_MODELS`` or
-``../shared/official-models``. Tests needing them skip when they are absent.
+``../shared/official-models`` (see ``tests/realdata.py``). Tests needing them
+take the ``shared_data_dir`` / ``official_models_dir`` fixtures, which skip
+with a reason naming what is missing and how to provide it.
+
+No test uses the network: every connection or name lookup for a host other
+than the loopback interface raises ``ConnectionRefusedError`` (a download that
+a test did not mean to start fails at once instead of hanging or writing to
+``~/.cache/nnlite``). Local HTTP servers on 127.0.0.1 work as usual.
 """
+import ipaddress
 import os
-from pathlib import Path
+import socket
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from tests.realdata import locate, missing
 
 settings.register_profile("ci", derandomize=True, max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
@@ -22,20 +30,75 @@ settings.register_profile("dev", max_examples=20, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-def _dir_or_skip(env, default):
-    path = Path(os.environ.get(env, default))
-    if not path.is_dir():
-        pytest.skip(f"{path} not found (set {env})")
-    return path
+def _dir_or_skip(name):
+    reason = missing(name)
+    if reason is not None:
+        pytest.skip(reason)
+    return locate(name)
 
 
 @pytest.fixture(scope="session")
 def shared_data_dir():
-    """The real datasets (../shared/data or NNLITE_DATA); skips when absent."""
-    return _dir_or_skip("NNLITE_DATA", SHARED / "data")
+    """The real datasets (NNLITE_DATA or ../shared/data); skips, saying how to provide them, when absent."""
+    return _dir_or_skip("shared_data")
 
 
 @pytest.fixture(scope="session")
 def official_models_dir():
-    """The decomposition authors' converted models; skips when absent."""
-    return _dir_or_skip("NNLITE_OFFICIAL_MODELS", SHARED / "official-models")
+    """The decomposition authors' converted models (NNLITE_OFFICIAL_MODELS or ../shared/official-models);
+    skips, saying how to provide them, when absent."""
+    return _dir_or_skip("official_models")
+
+
+# --------------------------------------------------------------------- no network
+
+_LOOPBACK_NAMES = {None, "", "localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _is_loopback(host):
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(host):
+    raise ConnectionRefusedError(f"tests may not use the network (tried to reach {host!r}); a test that "
+                                 "needs real data takes the shared_data_dir / official_models_dir fixture "
+                                 "and passes the folder on with download=False")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_network():
+    """Refuse name lookups and connections to any host but the loopback interface."""
+    getaddrinfo, connect, connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if not _is_loopback(host):
+            _refuse(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    def guarded(method):
+        def call(self, address, *args):
+            if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+                _refuse(address[0])
+            return method(self, address, *args)
+        return call
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+        patch.setattr(socket.socket, "connect", guarded(connect))
+        patch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
+        yield
+
+
+def pytest_collection_modifyitems(items):
+    """Mark ``shared_data`` every test that takes a real-data fixture, so that
+    ``-m shared_data`` selects exactly the tests that skip on a bare clone."""
+    for item in items:
+        if {"shared_data_dir", "official_models_dir"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)

@@ -17,12 +17,11 @@ import numpy as np
 import pytest
 
 from nnlite import data
+from tests.realdata import locate, missing
 
-_REPO_SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SHARED_DATA = (_REPO_SHARED_DATA if _REPO_SHARED_DATA.is_dir()
-               else Path(os.environ.get("NNLITE_DATA", _REPO_SHARED_DATA)))
-requires_shared_data = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(),
-                                          reason=f"shared data folder {SHARED_DATA} not present")
+SHARED_DATA = locate("shared_data")   # NNLITE_DATA, else ../shared/data (tests/realdata.py)
+requires_shared_data = pytest.mark.skipif(missing("shared_data") is not None,
+                                          reason=missing("shared_data") or "")
 MNIST_TEST_LABELS = "mnist/t10k-labels-idx1-ubyte.gz"
 
 

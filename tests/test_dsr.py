@@ -135,9 +135,17 @@ def test_the_same_rng_gives_the_same_run(method_name):
 
 def test_dsr_runs_agree_in_csr_and_dense_storage():
     (m1, h1), (m2, h2) = _run("dsr", "dense"), _run("dsr", "csr")
+    # The two storages sum the float32 products of every layer in another order (BLAS vs the CSR
+    # kernels), a relative 1e-7 per product that 3 epochs of Adam carry into the loss (measured:
+    # 6e-8); rtol 1e-4 leaves room for that and still catches a different algorithm.
     assert np.allclose(h1.loss, h2.loss, rtol=1e-4)
-    for a, b in zip(dynamic_layers(m1), dynamic_layers(m2)):
-        assert np.array_equal(a.mask, b.mask)
+    # DSR prunes |w| < H, so a weight within rounding of H may go either way in the two storages (on
+    # this example none does: 0 of 522 positions differ). The budget is kept exactly; the masks may
+    # differ in at most 1% of positions, so the test checks the algorithm, not the last bit.
+    layers1, layers2 = dynamic_layers(m1), dynamic_layers(m2)
+    assert sum(a.n_active for a in layers1) == sum(b.n_active for b in layers2)
+    differing = sum(int(np.sum(a.mask != b.mask)) for a, b in zip(layers1, layers2))
+    assert differing <= 0.01 * sum(a.mask.size for a in layers1)
 
 
 # -- baselines -----------------------------------------------------------------

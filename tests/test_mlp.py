@@ -156,7 +156,7 @@ def test_predict_proba_rows_sum_to_one_and_predict_picks_a_most_probable_class(d
     model, X, _ = drawn
     P, y_hat = model.predict_proba(X), model.predict(X)
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
-    assert np.array_equal(P, F.softmax(model.forward(X)))
+    assert np.array_equal(P, F.softmax(model.forward(X)))   # exact: predict_proba is this very computation
     assert np.array_equal(y_hat, model.forward(X).argmax(axis=1))
     assert np.array_equal(P[np.arange(len(X)), y_hat], P.max(axis=1))
 

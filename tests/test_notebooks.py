@@ -1,22 +1,71 @@
 """Every notebook source (jupytext percent format, notebooks/*.py) runs headless
 through a Jupyter kernel in quick mode (NNLITE_QUICK=1); its cells assert the
-claims its prose makes."""
+claims its prose makes.
+
+A notebook that needs data not shipped with the install declares it in its
+jupytext header, under the notebook metadata key ``nnlite``::
+
+    #   nnlite:
+    #     requires:
+    #     - shared_data
+    #     - official_models
+
+(requirement names as in ``tests/realdata.py``). It runs when every
+requirement is found, on exactly those folders, and is skipped otherwise with
+the reason naming what is missing and how to provide it. A notebook declaring
+nothing must run on a bare clone (no ../shared, no data variables, no network).
+"""
 import os
 from pathlib import Path
 
 import pytest
 
+from tests.realdata import REQUIREMENTS, locate, missing
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
 
+# The kernel runs offline: its HTTP(S) proxy is a closed port on the loopback interface, so a
+# loader that would download fails at once (the test then fails: a requirement is undeclared).
+_OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+            "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_quick_mode(source, tmp_path, monkeypatch):
+
+def declared_requirements(source):
+    """The requirement names listed under ``nnlite: requires:`` in the notebook's jupytext header."""
+    import jupytext
+    requires = jupytext.read(source).metadata.get("nnlite", {}).get("requires", [])
+    unknown = sorted(set(requires) - set(REQUIREMENTS))
+    if unknown or len(set(requires)) != len(requires):
+        raise ValueError(f"{source.name}: nnlite.requires: expected distinct names from {sorted(REQUIREMENTS)}, "
+                         f"found {requires}")
+    return requires
+
+
+def _param(source):
+    """The notebook as a test case, marked ``shared_data`` when it declares a requirement."""
+    try:
+        requires = declared_requirements(source)
+    except ImportError:   # no jupytext: the test skips anyway
+        requires = []
+    return pytest.param(source, marks=[pytest.mark.notebook] + [pytest.mark.shared_data] * bool(requires),
+                        id=source.stem)
+
+
+@pytest.mark.parametrize("source", [_param(p) for p in NOTEBOOKS])
+def test_notebook_runs_in_quick_mode(source, monkeypatch):
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
-    monkeypatch.setenv("NNLITE_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    requires = declared_requirements(source)
+    reasons = [reason for reason in map(missing, requires) if reason is not None]
+    if reasons:
+        pytest.skip(f"notebook {source.stem} " + "; ".join(reasons))
+    for name in requires:   # the notebook reads exactly the folders the check found
+        monkeypatch.setenv(REQUIREMENTS[name].env, str(locate(name)))
+    for variable, value in {**_OFFLINE, "NNLITE_QUICK": "1", "MPLBACKEND": "Agg"}.items():
+        monkeypatch.setenv(variable, value)
     notebook = jupytext.read(source)
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(source.parent)}})
     client.execute()
+
