@@ -49,5 +49,9 @@ def missing(name):
         found = f"{requirement.env}={path} " + ("has no " + requirement.marker if path.is_dir() else "does not exist")
     else:
         found = f"{requirement.env} is unset and {path} does not exist"
-    return (f"needs {requirement.what} ({name}): {found}; set {requirement.env} to a copy of the project's "
-            f"shared/{requirement.default.name} folder, or place that folder at {requirement.default}")
+    how = (f"set {requirement.env} to a copy of the project's shared/{requirement.default.name} folder, "
+           f"or place that folder at {requirement.default}")
+    if name == "official_models":
+        how += ("; or run `python -m decomposition fetch-models` and set NNLITE_OFFICIAL_MODELS to the folder "
+                "it prints")
+    return f"needs {requirement.what} ({name}): {found}; {how}"
