@@ -58,10 +58,10 @@ class _WeightLayer:
             self.W *= mask
 
     def _activate(self, Z):
-        return F.relu_forward(Z) if self.activation == "relu" else Z
+        return F.relu_forward(Z, check=False) if self.activation == "relu" else Z
 
     def _deactivate(self, dA, Z):
-        return F.relu_backward(dA, Z) if self.activation == "relu" else dA
+        return F.relu_backward(dA, Z, check=False) if self.activation == "relu" else dA
 
     def _masked(self, dW):
         return dW * self.mask if self.mask is not None and not sparse.is_sparse(dW) else dW
@@ -91,10 +91,15 @@ class Conv2d(_WeightLayer):
         return (conv.output_size(h, kh, self.stride, self.padding),
                 conv.output_size(w, kw, self.stride, self.padding), self.W.shape[1])
 
-    def forward(self, X):
+    def forward(self, X, check=True):
+        """(A, cache) for images X (n, h, w, c_in); ``check=False`` skips validating X
+        (``CNN.forward`` validates once at its entry)."""
+        if check:
+            X = check_float_array(X, "X", ndim=4)
+            self.output_shape(X.shape[1:])
         (_, h, w, _), (kh, kw) = X.shape, self.kernel_size
         cols = conv.im2col(X, self.kernel_size, self.stride, self.padding)
-        Z = F.dense_forward(cols, self.W, self.b).reshape(
+        Z = F.dense_forward(cols, self.W, self.b, check=False).reshape(
             len(X), conv.output_size(h, kh, self.stride, self.padding),
             conv.output_size(w, kw, self.stride, self.padding), -1)
         return self._activate(Z), (X, cols, Z)
@@ -102,7 +107,8 @@ class Conv2d(_WeightLayer):
     def backward(self, dA, cache, input_grad=True):
         X, cols, Z = cache
         dX, dW, db = conv.conv2d_backward(self._deactivate(dA, Z), X, self.W, self.kernel_size,
-                                          self.stride, self.padding, cols=cols, input_grad=input_grad)
+                                          self.stride, self.padding, cols=cols, input_grad=input_grad,
+                                          check=False)
         return dX, [self._masked(dW), db]
 
 
@@ -118,13 +124,17 @@ class Dense(_WeightLayer):
                              f"{tuple(input_shape)}; add a Flatten layer or fix n_in")
         return (self.W.shape[1],)
 
-    def forward(self, X):
-        Z = F.dense_forward(X, self.W, self.b)
+    def forward(self, X, check=True):
+        """(A, cache) for X (n, n_in); ``check=False`` skips validating X."""
+        if check:
+            X = check_float_array(X, "X")
+            self.output_shape(X.shape[1:])
+        Z = F.dense_forward(X, self.W, self.b, check=False)
         return self._activate(Z), (X, Z)
 
     def backward(self, dA, cache, input_grad=True):
         X, Z = cache
-        dX, dW, db = F.dense_backward(self._deactivate(dA, Z), X, self.W, need_dX=input_grad)
+        dX, dW, db = F.dense_backward(self._deactivate(dA, Z), X, self.W, need_dX=input_grad, check=False)
         return dX, [self._masked(dW), db]
 
 
@@ -152,7 +162,10 @@ class MaxPool2d(ParameterFree):
         (h, w, c), (ph, pw) = input_shape, self.pool_size
         return conv.output_size(h, ph, self.stride, 0), conv.output_size(w, pw, self.stride, 0), c
 
-    def forward(self, X):
+    def forward(self, X, check=True):
+        if check:
+            X = check_float_array(X, "X", ndim=4)
+            self.output_shape(X.shape[1:])
         A = conv.maxpool2d_forward(X, self.pool_size, self.stride)
         return A, (X, A)
 
@@ -167,11 +180,11 @@ class ReLU(ParameterFree):
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def forward(self, Z):
-        return F.relu_forward(Z), Z
+    def forward(self, Z, check=True):
+        return F.relu_forward(Z, check=check), Z
 
     def backward(self, dA, Z, input_grad=True):
-        return F.relu_backward(dA, Z), []
+        return F.relu_backward(dA, Z, check=False), []
 
 
 class Flatten(ParameterFree):
@@ -180,7 +193,9 @@ class Flatten(ParameterFree):
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
 
-    def forward(self, X):
+    def forward(self, X, check=True):
+        if check:
+            X = check_float_array(X, "X", ndim=max(2, np.ndim(X)))
         return conv.flatten_forward(X), X.shape
 
     def backward(self, dA, input_shape, input_grad=True):
@@ -240,7 +255,7 @@ class CNN(Classifier):
         """Logits (n, n_classes) of X (n, h, w, c); with ``return_caches`` also the caches."""
         A, caches = self._check_X(X), []
         for layer in self.layers:
-            A, cache = layer.forward(A)
+            A, cache = layer.forward(A, check=False)  # X checked above, weights when built
             caches.append(cache)
         return (A, caches) if return_caches else A
 
@@ -256,7 +271,8 @@ class CNN(Classifier):
         """Mean softmax cross-entropy on (X, y) and its gradients."""
         Z, caches = self.forward(X, return_caches=True)
         y = check_labels(y, "y", len(Z), self.n_classes)
-        return F.softmax_cross_entropy_forward(Z, y), self.backward(caches, F.softmax_cross_entropy_backward(Z, y))
+        return (F.softmax_cross_entropy_forward(Z, y, check=False),
+                self.backward(caches, F.softmax_cross_entropy_backward(Z, y, check=False)))
 
     def _logits(self, X):
         return np.concatenate([self.forward(X[s:s + self.predict_batch])
