@@ -36,8 +36,16 @@ class Optimizer:
         self.t = 0
 
     def step_inplace(self, params, grads, masks=None):
-        """Apply one update to every parameter in ``params`` (mutates them)."""
-        masks = masks if masks is not None else [None] * len(params)
+        """Apply one update to every parameter in ``params`` (mutates them).
+
+        params : list of float ndarrays or CSR arrays (updated in place)
+        grads : list aligned with ``params``: arrays of the same shape and
+            dtype kind (a CSR parameter's gradient is CSR with its pattern)
+        masks : None or a list aligned with ``params`` of None or boolean arrays
+        Raises ValueError/TypeError naming ``params[i]``, ``grads[i]`` or
+        ``masks[i]`` before anything is updated.
+        """
+        masks = _check_step_arguments(params, grads, masks)
         self.t += 1
         for i, (p, g, m) in enumerate(zip(params, grads, masks)):
             w, dw, keep = _values(p), _values(g), _mask_values(m, p)
@@ -52,6 +60,37 @@ class Optimizer:
     def reset(self):
         """Forget all state (e.g. after a topology change)."""
         self.state, self.t = {}, 0
+
+
+def _check_list(values, name):
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name}: expected a list (one entry per parameter), found {type(values).__name__}")
+    return values
+
+
+def _check_step_arguments(params, grads, masks):
+    """Validate ``step_inplace``'s arguments (O(1) per dense parameter, O(nnz) per CSR one)."""
+    params, grads = _check_list(params, "params"), _check_list(grads, "grads")
+    masks = [None] * len(params) if masks is None else _check_list(masks, "masks")
+    if not len(params) == len(grads) == len(masks):
+        raise ValueError(f"params, grads, masks: expected equal lengths, found {len(params)}, {len(grads)} "
+                         f"and {len(masks)}")
+    for i, (p, g, m) in enumerate(zip(params, grads, masks)):
+        if not (isinstance(p, np.ndarray) or sparse.is_sparse(p)) or not np.issubdtype(_values(p).dtype, np.floating):
+            raise TypeError(f"params[{i}]: expected a float ndarray or CSR array (updated in place), found "
+                            f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+        if sparse.is_sparse(p) != sparse.is_sparse(g) or not isinstance(_values(g), np.ndarray):
+            raise TypeError(f"grads[{i}]: expected {'a CSR array' if sparse.is_sparse(p) else 'an ndarray'} "
+                            f"like params[{i}], found {type(g).__name__}")
+        if g.shape != p.shape or _values(g).dtype.kind not in "fiu":
+            raise ValueError(f"grads[{i}]: expected a real array of shape {p.shape} like params[{i}], found "
+                             f"{_values(g).dtype} shape {g.shape}")
+        if sparse.is_sparse(p) and not (np.array_equal(g.indptr, p.indptr) and np.array_equal(g.indices, p.indices)):
+            raise ValueError(f"grads[{i}]: expected the stored pattern of params[{i}] (CSR), found another one")
+        if m is not None and (not isinstance(m, np.ndarray) or m.dtype != bool or m.shape != p.shape):
+            raise ValueError(f"masks[{i}]: expected None or a boolean array of shape {p.shape}, found "
+                             f"{getattr(m, 'dtype', type(m).__name__)} {getattr(m, 'shape', '')}")
+    return masks
 
 
 class SGD(Optimizer):

@@ -1,4 +1,11 @@
-"""Minibatch training with a validation split and early stopping."""
+"""Minibatch training with a validation split and early stopping.
+
+Divergence is never silent: a minibatch loss that is not finite, or that
+exceeds ``divergence_factor`` times its scale at the start of training, stops
+``fit`` with a ``DivergenceError`` (a ``FloatingPointError``) naming the epoch,
+the minibatch and the loss, before the optimizer applies that step.
+"""
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,11 +35,38 @@ def minibatches(n_samples, batch_size, rng):
     return [order[s:s + batch_size] for s in range(0, n_samples, batch_size)]
 
 
-def train_step_inplace(model, optimizer, X, y):
-    """One gradient step on (X, y); returns the minibatch loss."""
+class DivergenceError(FloatingPointError):
+    """Training diverged: a loss is not finite, or far above its starting scale (see ``fit``)."""
+
+
+def train_step_inplace(model, optimizer, X, y, max_loss=math.inf, where=""):
+    """One gradient step on (X, y); returns the minibatch loss.
+
+    Raises ``DivergenceError`` (and leaves the model as it was) when the loss
+    is not finite or exceeds ``max_loss``; ``where`` (e.g. " in epoch 3")
+    completes the message.
+    """
     loss, grads = model.loss_and_grads(X, y)
+    if not (math.isfinite(loss) and loss <= max_loss):
+        raise DivergenceError(f"training diverged{where}: minibatch loss {loss!r} "
+                              f"{'is not finite' if not math.isfinite(loss) else f'exceeds {max_loss:.3g}'}; "
+                              f"lower the learning rate or check the inputs' scale")
     optimizer.step_inplace(model.params(), grads, model.param_masks())
     return loss
+
+
+def _loss_limit(model, first_loss, divergence_factor):
+    """``divergence_factor`` x max(first minibatch loss, log(n_classes)) (the loss of uniform guessing)."""
+    if divergence_factor is None:
+        return math.inf
+    return divergence_factor * max(first_loss, math.log(max(2, model.n_classes)))
+
+
+def _check_divergence_factor(divergence_factor):
+    if divergence_factor is not None and (isinstance(divergence_factor, bool) or not isinstance(
+            divergence_factor, (int, float, np.integer, np.floating)) or not 1 < divergence_factor < math.inf):
+        raise ValueError(f"divergence_factor: expected None or a finite number > 1 such as 1e6, "
+                         f"found {divergence_factor!r}")
 
 
 def split_validation(X, y, validation_split, rng):
@@ -49,7 +83,7 @@ def split_validation(X, y, validation_split, rng):
 
 def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         validation_split=0.0, validation_data=None, patience=None, progress=True,
-        on_step=None, on_epoch_end=None):
+        on_step=None, on_epoch_end=None, divergence_factor=1e6):
     """Train ``model`` in place and return its ``History``.
 
     Parameters
@@ -69,6 +103,13 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         Hooks ``on_step(model, optimizer)`` after every optimizer step and
         ``on_epoch_end(model, optimizer, epoch)`` after every epoch's
         training pass (e.g. the rewiring of dynamic sparse training).
+    divergence_factor : float > 1 or None
+        Raise ``DivergenceError`` naming the epoch and the loss when a
+        minibatch loss is not finite (always) or exceeds ``divergence_factor``
+        x max(first minibatch loss, log(n_classes)) (None: only non-finite
+        losses). At the default 1e6 a 10-class model stops above a loss of
+        about 2.3e6: far beyond any loss a converging run visits, well below
+        the 1e10-1e17 of a diverged one. A non-finite validation loss raises too.
     X may have more dimensions (``model.input_ndim``, e.g. 4 for NHWC images).
     """
     rng = check_rng(rng)
@@ -77,6 +118,7 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     if int(epochs) != epochs or epochs < 1 or int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
     optimizer = optimizer or Adam(1e-3)
+    _check_divergence_factor(divergence_factor)
     if validation_data is not None:
         X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
         y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
@@ -86,12 +128,15 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         X_val = y_val = None
     if patience is not None and X_val is None:
         raise ValueError("patience: early stopping needs validation_split > 0 or validation_data")
-    history, best, waited = History(), None, 0
+    history, best, waited, max_loss = History(), None, 0, math.inf
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
         losses, sizes = [], []
-        for idx in minibatches(len(X), batch_size, rng):
-            losses.append(train_step_inplace(model, optimizer, X[idx], y[idx]))
+        for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
+            losses.append(train_step_inplace(model, optimizer, X[idx], y[idx], max_loss,
+                                             f" in epoch {epoch}, minibatch {step}"))
+            if epoch == step == 0:
+                max_loss = _loss_limit(model, losses[0], divergence_factor)
             sizes.append(len(idx))
             if on_step is not None:
                 on_step(model, optimizer)
@@ -102,6 +147,9 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         postfix = {"loss": history.loss[-1]}
         if X_val is not None:
             history.val_loss.append(model.loss(X_val, y_val))
+            if not math.isfinite(history.val_loss[-1]):
+                raise DivergenceError(f"training diverged in epoch {epoch}: validation loss {history.val_loss[-1]!r} "
+                                      f"is not finite; lower the learning rate or check the inputs' scale")
             history.val_accuracy.append(model.score(X_val, y_val))
             postfix["val_loss"] = history.val_loss[-1]
             if best is None or history.val_loss[-1] < best[0]:
