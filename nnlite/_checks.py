@@ -116,12 +116,13 @@ def check_weight(W, name):
     return W
 
 
-def check_bias(b, name, n_out, allow_scalar=False):
+def check_bias(b, name, n_out, allow_scalar=False, weight_name="W"):
     """Return ``b`` as a finite float array of shape (n_out,) (or a scalar, if allowed)."""
     scalar = allow_scalar and np.ndim(b) == 0
     b = check_float_array(b, name, ndim=0 if scalar else 1)
     if not scalar and b.shape != (n_out,):
-        raise ValueError(f"{name}: expected shape ({n_out},) to match the weight's columns, found {b.shape}")
+        raise ValueError(f"{name}: expected shape ({n_out},) to match the {n_out} columns of {weight_name}, "
+                         f"found {b.shape}")
     return b
 
 

@@ -27,6 +27,16 @@ def _pair(k, name):
     return int(k[0]), int(k[1])
 
 
+def _check_layer_input(layer, X, ndim):
+    """X as a finite float array that ``layer`` accepts (``layer.output_shape``'s check, naming X)."""
+    X = check_float_array(X, "X", ndim=ndim)
+    try:
+        layer.output_shape(X.shape[1:])
+    except ValueError as error:
+        raise ValueError(f"X: {error}") from None
+    return X
+
+
 class _WeightLayer:
     """Shared parts of Conv2d and Dense: W (dense or CSR), b, mask, activation."""
 
@@ -95,8 +105,7 @@ class Conv2d(_WeightLayer):
         """(A, cache) for images X (n, h, w, c_in); ``check=False`` skips validating X
         (``CNN.forward`` validates once at its entry)."""
         if check:
-            X = check_float_array(X, "X", ndim=4)
-            self.output_shape(X.shape[1:])
+            X = _check_layer_input(self, X, ndim=4)
         (_, h, w, _), (kh, kw) = X.shape, self.kernel_size
         cols = conv.im2col(X, self.kernel_size, self.stride, self.padding)
         Z = F.dense_forward(cols, self.W, self.b, check=False).reshape(
@@ -127,8 +136,7 @@ class Dense(_WeightLayer):
     def forward(self, X, check=True):
         """(A, cache) for X (n, n_in); ``check=False`` skips validating X."""
         if check:
-            X = check_float_array(X, "X")
-            self.output_shape(X.shape[1:])
+            X = _check_layer_input(self, X, ndim=2)
         Z = F.dense_forward(X, self.W, self.b, check=False)
         return self._activate(Z), (X, Z)
 
@@ -164,8 +172,7 @@ class MaxPool2d(ParameterFree):
 
     def forward(self, X, check=True):
         if check:
-            X = check_float_array(X, "X", ndim=4)
-            self.output_shape(X.shape[1:])
+            X = _check_layer_input(self, X, ndim=4)
         A = conv.maxpool2d_forward(X, self.pool_size, self.stride)
         return A, (X, A)
 
@@ -253,7 +260,10 @@ class CNN(Classifier):
 
     def forward(self, X, return_caches=False):
         """Logits (n, n_classes) of X (n, h, w, c); with ``return_caches`` also the caches."""
-        A, caches = self._check_X(X), []
+        return self._forward(self._check_X(X), return_caches)
+
+    def _forward(self, X, return_caches=False):
+        A, caches = X, []
         for layer in self.layers:
             A, cache = layer.forward(A, check=False)  # X checked above, weights when built
             caches.append(cache)
@@ -275,7 +285,8 @@ class CNN(Classifier):
                 self.backward(caches, F.softmax_cross_entropy_backward(Z, y, check=False)))
 
     def _logits(self, X):
-        return np.concatenate([self.forward(X[s:s + self.predict_batch])
+        X = self._check_X(X)
+        return np.concatenate([self._forward(X[s:s + self.predict_batch])
                                for s in range(0, len(X), self.predict_batch)])
 
 

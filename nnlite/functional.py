@@ -10,6 +10,7 @@ Checks: ``dense_forward`` and ``dense_backward`` validate their arrays
 ``check=False``, which the model classes do after validating at their entry
 points (``MLP.forward``, ``CNN.forward``, model construction); shapes and CSR
 structure are checked before every compiled kernel whatever ``check`` says.
+An empty batch (0 rows) is accepted: its products are well-defined.
 """
 import numpy as np
 
@@ -18,7 +19,7 @@ from ._checks import check_bias, check_float_array, check_labels, check_same_row
 
 
 def _check_any_ndim(Z, name):
-    return check_float_array(Z, name, ndim=max(1, np.ndim(Z)))
+    return check_float_array(Z, name, ndim=max(1, np.ndim(Z)), allow_empty=True)
 
 
 def relu_forward(Z, check=True):
@@ -38,7 +39,7 @@ def relu_backward(dA, Z, check=True):
 def dense_forward(X, W, b, check=True):
     """Z = X @ W + b for X (n, d_in), W (d_in, d_out) dense or CSR, b (d_out,) (or a scalar)."""
     if check:
-        X = check_float_array(X, "X")
+        X = check_float_array(X, "X", allow_empty=True)  # an empty batch is well-defined
         check_weight(W, "W")
         b = check_bias(b, "b", W.shape[1], allow_scalar=True)
     return sparse.matmul(X, W, check=False) + b
@@ -52,7 +53,7 @@ def dense_backward(dZ, X, W, need_dX=True, check=True):
     layer's input needs no gradient, and dX is its most expensive product).
     """
     if check:
-        dZ, X = check_float_array(dZ, "dZ"), check_float_array(X, "X")
+        dZ, X = check_float_array(dZ, "dZ", allow_empty=True), check_float_array(X, "X", allow_empty=True)
         check_weight(W, "W")
         check_same_rows(X, "X", dZ, "dZ")
         if (X.shape[1], dZ.shape[1]) != W.shape:

@@ -56,7 +56,7 @@ class MLP(Classifier):
         model = cls.__new__(cls)
         model.weights = [sp.csr_array(check_weight(W, f"weights[{i}]"), copy=True) if sparse.is_sparse(W)
                          else np.array(check_weight(W, f"weights[{i}]")) for i, W in enumerate(weights)]
-        model.biases = [np.array(check_bias(b, f"biases[{i}]", W.shape[1]))
+        model.biases = [np.array(check_bias(b, f"biases[{i}]", W.shape[1], weight_name=f"weights[{i}]"))
                         for i, (b, W) in enumerate(zip(biases, model.weights))]
         model.masks = [None if m is None else np.array(m, dtype=bool) for m in (masks or [None] * len(weights))]
         model._check_shapes()

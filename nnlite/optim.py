@@ -27,11 +27,7 @@ class Optimizer:
     """Shared bookkeeping: one state dict per parameter position."""
 
     def __init__(self, lr):
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
-            raise TypeError(f"lr: expected a positive float, found {type(lr).__name__} {lr!r}")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr: expected a positive finite learning rate, found {lr!r}")
-        self.lr = lr
+        self.lr = _check_number(lr, "lr", "a positive finite learning rate", lambda v: 0 < v < np.inf)
         self.state = {}
         self.t = 0
 
@@ -60,6 +56,15 @@ class Optimizer:
     def reset(self):
         """Forget all state (e.g. after a topology change)."""
         self.state, self.t = {}, 0
+
+
+def _check_number(value, name, expected, is_valid):
+    """``value`` if it is a real number (not a bool) for which ``is_valid`` holds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected {expected}, found {type(value).__name__} {value!r}")
+    if not is_valid(value):  # NaN fails every comparison
+        raise ValueError(f"{name}: expected {expected}, found {value!r}")
+    return value
 
 
 def _check_list(values, name):
@@ -98,9 +103,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0):
         super().__init__(lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum: expected a value in [0, 1), found {momentum!r}")
-        self.momentum = momentum
+        self.momentum = _check_number(momentum, "momentum", "a value in [0, 1)", lambda v: 0 <= v < 1)
 
     def _update_inplace(self, state, w, dw):
         if self.momentum == 0:
@@ -119,12 +122,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
         super().__init__(lr)
-        for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name}: expected a decay rate in [0, 1), found {beta!r}")
-        if not eps > 0:
-            raise ValueError(f"eps: expected a positive constant such as 1e-7, found {eps!r}")
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.beta1, self.beta2 = (_check_number(beta, name, "a decay rate in [0, 1)", lambda v: 0 <= v < 1)
+                                  for name, beta in (("beta1", beta1), ("beta2", beta2)))
+        self.eps = _check_number(eps, "eps", "a positive constant such as 1e-7 (finite)", lambda v: 0 < v < np.inf)
 
     def _update_inplace(self, state, w, dw):
         if not state:
