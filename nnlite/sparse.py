@@ -9,6 +9,16 @@ The CSR products have two backends with the same results: ``"numpy"``
 reference) and ``"numba"`` (the compiled loops of ``nnlite._sparse_kernels``,
 several times faster, used when numba is installed). ``set_backend`` or the
 environment variable ``NNLITE_SPARSE_BACKEND`` chooses one.
+
+Checks. A CSR array's structure is validated (``nnlite._checks.check_csr``:
+index range, monotone ``indptr`` from 0 to nnz, matching lengths, dtypes)
+before every kernel or SciPy call that indexes with it, whatever the caller:
+a corrupt weight raises ValueError instead of crashing the process
+(O(nnz), about 1% of a product). Shapes are checked before every product.
+The products (``matmul``, ``pattern_matmul``, ``backward_products``) also
+check their values (real, finite) unless called with ``check=False``, which
+the model classes do after validating at their entry points. An empty batch
+is accepted.
 """
 import contextlib
 import os
@@ -94,6 +104,8 @@ def to_csr(W, mask=None):
 
 def to_dense(W):
     """Dense ndarray copy of ``W``."""
+    if is_sparse(W) and W.format in ("csr", "csc"):
+        check_csr(W, "W")  # SciPy's toarray trusts the index arrays
     return W.toarray() if is_sparse(W) else np.array(W)
 
 
@@ -109,6 +121,7 @@ def pattern_mask(W):
 
 def stored_positions(W):
     """(rows, cols) of the stored entries of a CSR weight, in ``W.data`` order."""
+    check_csr(W, "W", ("csr",))
     rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
     return rows, W.indices
 

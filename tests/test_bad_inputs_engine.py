@@ -428,3 +428,11 @@ def test_a_csr_model_trains_to_the_same_bits_on_one_and_two_threads():
         outputs[threads] = result.stdout.split()
     assert outputs["1"][0] == "1" and outputs["2"][0] == "2"
     assert outputs["1"][1] == outputs["2"][1]
+
+
+@given(drawn=corrupt_csr_weights((3, 4), kinds=("index_too_large", "index_negative", "indptr_past_nnz",
+                                                "indptr_decreasing", "indptr_too_short")))
+def test_the_csr_helpers_refuse_a_corrupt_structure(drawn):
+    mask = np.ones((3, 4), bool)
+    for call in (sparse.to_dense, sparse.pattern_mask, sparse.stored_positions, lambda W: sparse.mask_values(mask, W)):
+        assert_rejected(call, "W", drawn[1])
