@@ -141,3 +141,12 @@ def check_float_dtype(dtype, name):
         raise TypeError(f"{name}: expected np.float32 or np.float64, found {found}; an integer "
                         f"network would round every weight to 0")
     return found
+
+
+def check_int(value, name, minimum=1):
+    """``value`` as an int if it is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, found {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, found {value}")
+    return int(value)

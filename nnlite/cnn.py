@@ -13,7 +13,7 @@ import numpy as np
 from . import conv
 from . import functional as F
 from . import sparse
-from ._checks import check_float_array, check_labels, check_rng
+from ._checks import check_float_array, check_int, check_labels, check_rng
 from .classifier import Classifier
 from .init import INITIALISERS
 
@@ -22,7 +22,7 @@ ACTIVATIONS = (None, "relu")
 
 def _pair(k, name):
     k = (k, k) if np.isscalar(k) else tuple(k)
-    if len(k) != 2 or int(k[0]) != k[0] or int(k[1]) != k[1] or min(k) < 1:
+    if len(k) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in k):
         raise ValueError(f"{name}: expected a positive int or a pair of them, found {k}")
     return int(k[0]), int(k[1])
 
@@ -87,9 +87,10 @@ class Conv2d(_WeightLayer):
     def __init__(self, c_in, c_out, kernel_size, stride=1, padding=0, activation="relu",
                  init="he_uniform", rng=None, dtype=np.float32):
         self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.padding, self.c_in = int(stride), int(padding), int(c_in)
+        self.stride, self.padding = check_int(stride, "stride"), check_int(padding, "padding", minimum=0)
+        self.c_in = check_int(c_in, "c_in")
         kh, kw = self.kernel_size
-        self._init_params(kh * kw * self.c_in, int(c_out), activation, init, rng, dtype)
+        self._init_params(kh * kw * self.c_in, check_int(c_out, "c_out"), activation, init, rng, dtype)
 
     def output_shape(self, input_shape):
         """(h_out, w_out, c_out) for an (h, w, c_in) input; raises on a mismatch."""
@@ -125,7 +126,7 @@ class Dense(_WeightLayer):
     """Dense(n_in, n_out, activation="relu"): A = act(X @ W + b), W (n_in, n_out)."""
 
     def __init__(self, n_in, n_out, activation="relu", init="he_uniform", rng=None, dtype=np.float32):
-        self._init_params(int(n_in), int(n_out), activation, init, rng, dtype)
+        self._init_params(check_int(n_in, "n_in"), check_int(n_out, "n_out"), activation, init, rng, dtype)
 
     def output_shape(self, input_shape):
         if tuple(input_shape) != (self.W.shape[0],):
@@ -161,7 +162,7 @@ class MaxPool2d(ParameterFree):
 
     def __init__(self, pool_size=2, stride=None):
         self.pool_size = _pair(pool_size, "pool_size")
-        self.stride = int(stride or self.pool_size[0])
+        self.stride = self.pool_size[0] if stride is None else check_int(stride, "stride")
 
     def output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -209,6 +210,13 @@ class Flatten(ParameterFree):
         return conv.flatten_backward(dA, input_shape), []
 
 
+def _check_input_shape(input_shape):
+    shape = tuple(input_shape)
+    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
+        raise ValueError(f"input_shape: expected (h, w, c) of one image, three positive ints, found {shape}")
+    return tuple(int(s) for s in shape)
+
+
 class CNN(Classifier):
     """CNN(layers, input_shape): a sequential network ending in logits.
 
@@ -225,8 +233,8 @@ class CNN(Classifier):
     input_ndim = 4
 
     def __init__(self, layers, input_shape, predict_batch=1000):
-        self.layers, self.input_shape = list(layers), tuple(int(s) for s in input_shape)
-        self.predict_batch = int(predict_batch)
+        self.layers, self.input_shape = list(layers), _check_input_shape(input_shape)
+        self.predict_batch = check_int(predict_batch, "predict_batch")
         shape = self.input_shape
         for layer in self.layers:
             shape = layer.output_shape(shape)

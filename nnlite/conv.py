@@ -15,6 +15,11 @@ Layout (declared once here, used by ``nnlite.cnn`` and ``pruning.dynamic``)
   (zero padding, no dilation). Cross-correlation, as in every deep learning
   library (the kernel is not flipped).
 
+Checks: ``conv2d_forward`` and ``conv2d_backward`` validate their arrays
+(``check=False`` skips it in ``conv2d_backward``). ``im2col``, ``col2im``,
+``maxpool2d_*`` and ``flatten_*`` are unchecked primitives: the layers of
+``nnlite.cnn`` validate their input before calling them.
+
 Backward functions recompute what they need from their inputs; the callers
 that already hold ``im2col(X)`` (or a pool's output ``A``) may pass it to skip
 the work.

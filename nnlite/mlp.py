@@ -100,6 +100,8 @@ class MLP(Classifier):
 
     def set_mask_inplace(self, i, mask):
         """Set layer i's mask and zero the masked weights (a CSR weight keeps its pattern)."""
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < self.n_layers:
+            raise ValueError(f"i: expected a layer index in [0, {self.n_layers}), found {i!r}")
         W = self.weights[i]
         mask = np.asarray(mask)
         if mask.dtype != bool or mask.shape != W.shape:

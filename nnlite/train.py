@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import sparse
-from ._checks import check_float_array, check_labels, check_rng
+from ._checks import check_float_array, check_int, check_labels, check_rng
 from .optim import Adam
 
 
@@ -31,6 +31,7 @@ class History:
 
 def minibatches(n_samples, batch_size, rng):
     """Index arrays of a fresh random permutation, ``batch_size`` at a time."""
+    batch_size = check_int(batch_size, "batch_size")
     order = rng.permutation(n_samples)
     return [order[s:s + batch_size] for s in range(0, n_samples, batch_size)]
 
@@ -60,6 +61,18 @@ def _loss_limit(model, first_loss, divergence_factor):
     if divergence_factor is None:
         return math.inf
     return divergence_factor * max(first_loss, math.log(max(2, model.n_classes)))
+
+
+def _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor):
+    if not callable(getattr(optimizer, "step_inplace", None)):
+        raise TypeError(f"optimizer: expected an nnlite.optim optimizer such as Adam(1e-3), found "
+                        f"{type(optimizer).__name__}")
+    if patience is not None:
+        check_int(patience, "patience")
+    for name, hook in (("on_step", on_step), ("on_epoch_end", on_epoch_end)):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name}: expected None or a function, found {type(hook).__name__}")
+    _check_divergence_factor(divergence_factor)
 
 
 def _check_divergence_factor(divergence_factor):
@@ -115,11 +128,15 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     rng = check_rng(rng)
     X = check_float_array(X, "X", ndim=getattr(model, "input_ndim", 2))
     y = check_labels(y, "y", len(X), model.n_classes)
-    if int(epochs) != epochs or epochs < 1 or int(batch_size) != batch_size or batch_size < 1:
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               for v in (epochs, batch_size)) or int(epochs) != epochs or epochs < 1 \
+            or int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
-    optimizer = optimizer or Adam(1e-3)
-    _check_divergence_factor(divergence_factor)
+    optimizer = Adam(1e-3) if optimizer is None else optimizer
+    _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor)
     if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(f"validation_data: expected a pair (X_val, y_val), found {type(validation_data).__name__}")
         X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
         y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
     elif validation_split:

@@ -436,3 +436,29 @@ def test_the_csr_helpers_refuse_a_corrupt_structure(drawn):
     mask = np.ones((3, 4), bool)
     for call in (sparse.to_dense, sparse.pattern_mask, sparse.stored_positions, lambda W: sparse.mask_values(mask, W)):
         assert_rejected(call, "W", drawn[1])
+
+
+@pytest.mark.parametrize("make, argument", [
+    (lambda: Conv2d(0, 3, 3), "c_in"), (lambda: Conv2d(2, 0, 3), "c_out"), (lambda: Conv2d(2, 3, 3, stride=0), "stride"),
+    (lambda: Conv2d(2, 3, 3, padding=-1), "padding"), (lambda: Conv2d(2, 3, 2.5), "kernel_size"),
+    (lambda: Dense(2.5, 3), "n_in"), (lambda: Dense(3, 0), "n_out"), (lambda: MaxPool2d(2, stride=0), "stride"),
+    (lambda: MaxPool2d(0), "pool_size"), (lambda: CNN([Flatten(), Dense(4, 2)], (2, 2)), "input_shape"),
+    (lambda: CNN([Flatten(), Dense(4, 2)], (2, 2, 1), predict_batch=0), "predict_batch"),
+    (lambda: Dense(3, 2, activation="tanh"), "activation")])
+def test_cnn_layer_constructors_refuse_bad_options_naming_them(make, argument):
+    assert_rejected(make, argument)
+
+
+@pytest.mark.parametrize("options, argument", [({"optimizer": "adam"}, "optimizer"), ({"on_step": 5}, "on_step"),
+                                               ({"on_epoch_end": "x"}, "on_epoch_end"),
+                                               ({"validation_data": (np.zeros((2, 3)),)}, "validation_data"),
+                                               ({"validation_data": (np.full((2, 3), np.nan), np.zeros(2, int))},
+                                                "validation_data[0]"),
+                                               ({"patience": 0, "validation_split": 0.5}, "patience"),
+                                               ({"epochs": "3"}, "epochs")])
+def test_fit_refuses_bad_objects_naming_them(options, argument):
+    assert_rejected(fit, argument, MLP([3, 2], rng=0), good((6, 3)), np.array([0, 1] * 3), progress=False, **options)
+
+
+def test_set_mask_inplace_refuses_a_bad_layer_index():
+    assert_rejected(MLP([3, 2], rng=0).set_mask_inplace, "i", 5, np.ones((3, 2), bool))
