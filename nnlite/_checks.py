@@ -27,7 +27,7 @@ def check_float_array(X, name, ndim=2, allow_empty=False):
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, found dtype {X.dtype}")
     if np.issubdtype(X.dtype, np.complexfloating):
-        raise TypeError(f"{name}: expected real numbers, found dtype {X.dtype}; pass X.real if the "
+        raise TypeError(f"{name}: expected real numbers, found dtype {X.dtype}; pass {name}.real if the "
                         f"imaginary part is meant to be dropped")
     if X.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim} dimensions, found shape {X.shape}")

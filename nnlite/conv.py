@@ -87,6 +87,11 @@ def col2im(dcols, input_shape, kernel_size, stride=1, padding=0):
 
 def conv2d_forward(X, W, b, kernel_size, stride=1, padding=0):
     """Z (n, h_out, w_out, c_out) = im2col(X) @ W + b, W (kh*kw*c_in, c_out) dense or CSR."""
+    X = check_float_array(X, "X", ndim=4)
+    check_conv_geometry(X.shape[1:], kernel_size, stride, padding)
+    if np.shape(W)[:1] != (kernel_size[0] * kernel_size[1] * X.shape[3],):
+        raise ValueError(f"W: expected {kernel_size[0] * kernel_size[1] * X.shape[3]} rows (kh * kw * c_in for "
+                         f"X of shape {X.shape}), found shape {np.shape(W)}")
     n, h, w, _ = X.shape
     kh, kw = kernel_size
     Z = F.dense_forward(im2col(X, kernel_size, stride, padding), W, b)

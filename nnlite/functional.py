@@ -66,14 +66,16 @@ def dense_backward(dZ, X, W, need_dX=True, check=True):
     return dX, dW, dZ.sum(axis=0)
 
 
-def log_softmax(Z):
+def log_softmax(Z, check=True):
     """Row-wise log softmax, stable for any finite logits (max subtracted)."""
+    Z = check_float_array(Z, "Z", allow_empty=True) if check else Z
     shifted = Z - Z.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def softmax(Z):
+def softmax(Z, check=True):
     """Row-wise softmax P = exp(Z) / sum exp(Z), stable for any finite logits."""
+    Z = check_float_array(Z, "Z", allow_empty=True) if check else Z
     shifted = np.exp(Z - Z.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 
@@ -87,13 +89,13 @@ def softmax_cross_entropy_forward(Z, y, check=True):
     """L = mean_n(-log softmax(Z)[n, y_n]) for logits Z (n, k) and labels y (n,)."""
     if check:
         Z, y = _check_logits_and_labels(Z, y)
-    return float(-log_softmax(Z)[np.arange(len(y)), y].mean())
+    return float(-log_softmax(Z, check=False)[np.arange(len(y)), y].mean())
 
 
 def softmax_cross_entropy_backward(Z, y, check=True):
     """dZ = (softmax(Z) - onehot(y)) / n, the gradient of the mean loss."""
     if check:
         Z, y = _check_logits_and_labels(Z, y)
-    dZ = softmax(Z)
+    dZ = softmax(Z, check=False)
     dZ[np.arange(len(y)), y] -= 1
     return dZ / len(y)

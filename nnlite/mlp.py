@@ -56,9 +56,9 @@ class MLP(Classifier):
         model = cls.__new__(cls)
         model.weights = [sp.csr_array(check_weight(W, f"weights[{i}]"), copy=True) if sparse.is_sparse(W)
                          else np.array(check_weight(W, f"weights[{i}]")) for i, W in enumerate(weights)]
-        model.biases = [np.array(check_bias(b, f"biases[{i}]", W.shape[1], weight_name=f"weights[{i}]"))
-                        for i, (b, W) in enumerate(zip(biases, model.weights))]
-        model.masks = [None if m is None else np.array(m, dtype=bool) for m in (masks or [None] * len(weights))]
+        model.biases = [_copy_bias(b, i, W) for i, (b, W) in enumerate(zip(biases, model.weights))]
+        model.masks = [None if m is None else _check_mask(m, f"masks[{i}]", W.shape)
+                       for i, (m, W) in enumerate(zip(masks or [None] * len(weights), model.weights))]
         model._check_shapes()
         for i, m in enumerate(model.masks):
             if m is not None:
@@ -182,3 +182,15 @@ def _check_list(values, name):
         raise TypeError(f"{name}: expected a list (one entry per layer), found {type(values).__name__}")
     return list(values)
 
+
+def _check_mask(mask, name, shape):
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != shape:
+        raise ValueError(f"{name}: expected None or a boolean array of shape {shape}, found {mask.dtype} {mask.shape}")
+    return mask.copy()
+
+
+def _copy_bias(b, i, W):
+    """A checked copy of biases[i]; an integer bias takes its weight's dtype."""
+    checked = check_bias(b, f"biases[{i}]", W.shape[1], weight_name=f"weights[{i}]")
+    return checked.astype(np.asarray(b).dtype if np.issubdtype(np.asarray(b).dtype, np.floating) else W.dtype)

@@ -223,6 +223,8 @@ def nbytes(W, fmt=None):
 
     CSR bytes = data + indices + indptr (int32 indices when they fit).
     """
+    if not (is_sparse(W) or isinstance(W, np.ndarray)):
+        raise TypeError(f"W: expected an ndarray or a scipy.sparse CSR array, found {type(W).__name__}")
     if fmt is None and is_sparse(W):
         return W.data.nbytes + W.indices.nbytes + W.indptr.nbytes
     if fmt is None:

@@ -462,3 +462,20 @@ def test_fit_refuses_bad_objects_naming_them(options, argument):
 
 def test_set_mask_inplace_refuses_a_bad_layer_index():
     assert_rejected(MLP([3, 2], rng=0).set_mask_inplace, "i", 5, np.ones((3, 2), bool))
+
+
+@given(bad_arrays((3, 4), kinds=VALUE_KINDS))
+def test_softmax_and_log_softmax_refuse_bad_values(drawn):
+    assert_rejected(F.softmax, "Z", drawn[1])
+    assert_rejected(F.log_softmax, "Z", drawn[1])
+
+
+@pytest.mark.parametrize("mask", [np.ones((3, 2)), np.ones((2, 3), bool), "all"])
+def test_from_weights_refuses_a_bad_mask_naming_its_index(mask):
+    assert_rejected(MLP.from_weights, "masks[0]", [good((3, 2))], [np.zeros(2)], [mask])
+
+
+def test_conv2d_forward_refuses_a_bad_X_or_W_naming_it():
+    W, b = good((18, 3)), np.zeros(3)
+    assert_rejected(conv.conv2d_forward, "X", good((4, 4, 2)), W, b, (3, 3), 1, 1)
+    assert_rejected(conv.conv2d_forward, "W", good((1, 4, 4, 2)), good((17, 3)), b, (3, 3), 1, 1)
