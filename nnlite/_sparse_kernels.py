@@ -11,7 +11,14 @@ Layout: the kernels work on *transposed* activations, ``XT (d, n)`` with
 the batch along the contiguous axis, so that every inner loop is a
 contiguous, vectorisable loop over the batch. ``transpose`` makes that copy
 in small blocks (several times faster than ``np.ascontiguousarray(X.T)``).
-A CSR matrix is passed as its three arrays ``(indptr, indices, data)``.
+A CSR matrix is passed as its three arrays ``(indptr, indices, data)``;
+the callers in ``nnlite.sparse`` have checked their structure and the shapes
+(these loops index without bounds checks).
+
+Same bits on any core count: every output element is computed by one thread,
+in an order fixed by the code, never by the number of threads (the gathers
+and sampled dots run in parallel over rows, the scatter over fixed blocks of
+the batch). The vectorised sums may still differ from NumPy's in the last bits.
 """
 import numpy as np
 
