@@ -63,6 +63,27 @@ def _loss_limit(model, first_loss, divergence_factor):
     return divergence_factor * max(first_loss, math.log(max(2, model.n_classes)))
 
 
+def _check_counts(epochs, batch_size):
+    """(epochs, batch_size) as ints if both are positive integers (integral floats pass)."""
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               for v in (epochs, batch_size)) or int(epochs) != epochs or epochs < 1 \
+            or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
+    return int(epochs), int(batch_size)
+
+
+def _validation_set(model, X, y, validation_split, validation_data, rng):
+    """(X, y, X_val, y_val): ``validation_data`` checked, else a split of (X, y), else no validation (None)."""
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(f"validation_data: expected a pair (X_val, y_val), found {type(validation_data).__name__}")
+        X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
+        return X, y, X_val, check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
+    if validation_split:
+        return split_validation(X, y, validation_split, rng)
+    return X, y, None, None
+
+
 def _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor):
     if not callable(getattr(optimizer, "step_inplace", None)):
         raise TypeError(f"optimizer: expected an nnlite.optim optimizer such as Adam(1e-3), found "
@@ -128,21 +149,10 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     rng = check_rng(rng)
     X = check_float_array(X, "X", ndim=getattr(model, "input_ndim", 2))
     y = check_labels(y, "y", len(X), model.n_classes)
-    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-               for v in (epochs, batch_size)) or int(epochs) != epochs or epochs < 1 \
-            or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
+    epochs, batch_size = _check_counts(epochs, batch_size)
     optimizer = Adam(1e-3) if optimizer is None else optimizer
     _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError(f"validation_data: expected a pair (X_val, y_val), found {type(validation_data).__name__}")
-        X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
-        y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
-    elif validation_split:
-        X, y, X_val, y_val = split_validation(X, y, validation_split, rng)
-    else:
-        X_val = y_val = None
+    X, y, X_val, y_val = _validation_set(model, X, y, validation_split, validation_data, rng)
     if patience is not None and X_val is None:
         raise ValueError("patience: early stopping needs validation_split > 0 or validation_data")
     history, best, waited, max_loss = History(), None, 0, math.inf
