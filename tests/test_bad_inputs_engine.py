@@ -398,17 +398,18 @@ TRAIN_SCRIPT = """
 import hashlib
 import numpy as np, numba
 from nnlite import sparse
-from nnlite.cnn import CNN, Flatten
+from nnlite.cnn import CNN, Flatten, MaxPool2d, ReLU
 from nnlite.train import fit
-from pruning.dynamic import DynamicLinear
+from pruning.dynamic import DynamicConv2d, DynamicLinear
 
 sparse.set_backend("numba")
 rng = np.random.default_rng(0)
 X = rng.standard_normal((600, 8, 8, 1)).astype(np.float32)
 y = rng.integers(0, 10, 600)
-model = CNN([Flatten(), DynamicLinear(64, 300, sparsity=0.8, storage="csr", rng=1),
-             DynamicLinear(300, 10, sparsity=0.5, activation=None, storage="csr", rng=2)], input_shape=(8, 8, 1))
-fit(model, X, y, epochs=2, batch_size=600, rng=3, progress=False)
+model = CNN([DynamicConv2d(1, 4, 3, padding=1, sparsity=0.5, activation=None, storage="csr", rng=1),
+             MaxPool2d(2), ReLU(), Flatten(), DynamicLinear(64, 300, sparsity=0.8, storage="csr", rng=2),
+             DynamicLinear(300, 10, sparsity=0.5, activation=None, storage="csr", rng=3)], input_shape=(8, 8, 1))
+fit(model, X, y, epochs=2, batch_size=600, rng=4, progress=False)
 digest = hashlib.sha256(b"".join(np.ascontiguousarray(p.data if sparse.is_sparse(p) else p).tobytes()
                                  for p in model.params()))
 print(numba.get_num_threads(), digest.hexdigest())
@@ -417,9 +418,10 @@ print(numba.get_num_threads(), digest.hexdigest())
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 def test_a_csr_model_trains_to_the_same_bits_on_one_and_two_threads():
-    # batch 600 spans three of the forward scatter's 256-column blocks, so the
-    # two-thread run really splits the work (the old kernel split the rows
-    # instead, and its per-thread partial sums changed the last bits)
+    # batch 600 spans three of the forward scatter's 256-column blocks (the
+    # convolution's 38,400 im2col rows 150), so the two-thread run really
+    # splits the work (the old kernel split the rows instead, and its
+    # per-thread partial sums changed the last bits)
     outputs = {}
     for threads in ("1", "2"):
         result = run_python(TRAIN_SCRIPT, env={"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": "1",
