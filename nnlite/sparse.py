@@ -134,7 +134,7 @@ def mask_values(mask, W):
 def _check_operands(X, x_name, W, w_name, check, formats=("csr", "csc")):
     """Validate a product's operands before any kernel runs; returns X as an array.
 
-    check=True: X a finite, real, non-empty 2-d array and W a finite weight
+    check=True: X a finite, real 2-d array (possibly 0 rows) and W a finite weight
     (``check_weight``). check=False (callers that validated at their entry
     point): only what a kernel needs not to crash or read out of bounds, W's
     CSR structure (O(nnz), about 1% of a product) and the shapes (O(1)).
