@@ -207,3 +207,18 @@ def test_every_backend_propagates_nan_and_inf_through_the_stored_weights(backend
     np.testing.assert_array_equal(Y, [[0.0, np.nan, 0.0, 0.0], [np.inf, 0.0, 0.0, -np.inf]])
     np.testing.assert_array_equal(dW.data, [np.nan, np.inf, np.inf])
     assert np.all(np.isfinite(dX))
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("n", [255, 256, 257, 600])
+def test_numba_forward_over_several_batch_blocks_equals_the_dense_product(n):
+    # the compiled forward splits the batch into blocks of kernels._BATCH_BLOCK
+    # columns: below, at, just above and well above one block (with a remainder)
+    rng = np.random.default_rng(n)
+    W = rng.standard_normal((40, 30)) * (rng.random((40, 30)) < 0.3)
+    X = rng.standard_normal((n, 40))
+    with sparse.use_backend("numba"):
+        Y = sparse.matmul(X, sparse.to_csr(W))
+    # float64, at most 40 terms of size ~1 per output: the summation order alone
+    # (reassociated in the kernel, blocked in BLAS) moves results by ~1e-14
+    np.testing.assert_allclose(Y, X @ W, rtol=1e-12, atol=1e-12)
