@@ -23,5 +23,6 @@ from .mlp import MLP
 from .optim import SGD, Adam
 from .train import DivergenceError, History, fit
 
-__all__ = ["MLP", "SGD", "Adam", "DivergenceError", "History", "fit", "functional", "init", "io", "optim", "sparse", "train"]
+__all__ = ["MLP", "SGD", "Adam", "DivergenceError", "History", "fit", "functional", "init", "io", "optim", "sparse",
+           "train"]
 __version__ = "0.1.0"

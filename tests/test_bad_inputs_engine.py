@@ -441,7 +441,8 @@ def test_the_csr_helpers_refuse_a_corrupt_structure(drawn):
 
 
 @pytest.mark.parametrize("make, argument", [
-    (lambda: Conv2d(0, 3, 3), "c_in"), (lambda: Conv2d(2, 0, 3), "c_out"), (lambda: Conv2d(2, 3, 3, stride=0), "stride"),
+    (lambda: Conv2d(0, 3, 3), "c_in"), (lambda: Conv2d(2, 0, 3), "c_out"),
+    (lambda: Conv2d(2, 3, 3, stride=0), "stride"),
     (lambda: Conv2d(2, 3, 3, padding=-1), "padding"), (lambda: Conv2d(2, 3, 2.5), "kernel_size"),
     (lambda: Dense(2.5, 3), "n_in"), (lambda: Dense(3, 0), "n_out"), (lambda: MaxPool2d(2, stride=0), "stride"),
     (lambda: MaxPool2d(0), "pool_size"), (lambda: CNN([Flatten(), Dense(4, 2)], (2, 2)), "input_shape"),
