@@ -21,7 +21,8 @@ conversions and products), ``init``, ``mlp`` (the MLP class), ``optim``
 from . import functional, init, io, optim, sparse, train
 from .mlp import MLP
 from .optim import SGD, Adam
-from .train import History, fit
+from .train import DivergenceError, History, fit
 
-__all__ = ["MLP", "SGD", "Adam", "History", "fit", "functional", "init", "io", "optim", "sparse", "train"]
+__all__ = ["MLP", "SGD", "Adam", "DivergenceError", "History", "fit", "functional", "init", "io", "optim", "sparse",
+           "train"]
 __version__ = "0.1.0"

@@ -12,7 +12,9 @@ def check_rng(rng):
     """Normalise ``rng`` (None, int or Generator) with ``np.random.default_rng``."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng < 0:
+        raise ValueError(f"rng: expected a seed >= 0, found {rng}")
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng: expected None, an int or np.random.Generator, found {type(rng).__name__}")
 
@@ -24,6 +26,9 @@ def check_float_array(X, name, ndim=2, allow_empty=False):
     X = np.asarray(X)
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
         raise TypeError(f"{name}: expected a numeric array, found dtype {X.dtype}")
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise TypeError(f"{name}: expected real numbers, found dtype {X.dtype}; pass {name}.real if the "
+                        f"imaginary part is meant to be dropped")
     if X.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim} dimensions, found shape {X.shape}")
     if X.size == 0 and not allow_empty:
@@ -51,3 +56,97 @@ def check_labels(y, name, n_samples, n_classes):
 def check_n_features(X, name, n_expected):
     if X.shape[1] != n_expected:
         raise ValueError(f"{name}: expected {n_expected} features per row (the model's input size), found {X.shape[1]}")
+
+
+# -- weights (dense or CSR) ---------------------------------------------------
+# Where a CSR array enters the engine (MLP construction, the public products of
+# nnlite.sparse and nnlite.functional, the dynamic layers), ``check_csr``
+# proves that its structure is safe to index; the compiled kernels trust it.
+
+def check_csr(W, name, formats=("csr", "csc")):
+    """Raise unless ``W`` is a scipy.sparse array in one of ``formats`` whose
+    structure a kernel may index: float32/float64 data, integer ``indices`` in
+    [0, n_minor), ``indptr`` of length n_major + 1, non-decreasing from 0 to nnz.
+
+    O(nnz) and vectorised (about 10 us for 50,000 stored entries); values are
+    not looked at (``check_weight`` adds finiteness)."""
+    if not sp.issparse(W) or W.format not in formats:
+        found = f"scipy.sparse {W.format}" if sp.issparse(W) else type(W).__name__
+        raise TypeError(f"{name}: expected a scipy.sparse {' or '.join(formats)} array, found {found}; "
+                        f"convert it with nnlite.sparse.to_csr")
+    if W.data.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: expected float32 or float64 stored values, found {W.data.dtype}")
+    if len(W.shape) != 2:
+        raise ValueError(f"{name}: expected a 2-d sparse array, found shape {W.shape}")
+    n_major, n_minor = W.shape if W.format == "csr" else W.shape[::-1]
+    indptr, indices = W.indptr, W.indices
+    for part, array in (("indptr", indptr), ("indices", indices)):
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            raise TypeError(f"{name}.{part}: expected a 1-d integer array, found {array.dtype} shape {array.shape}")
+    if len(indptr) != n_major + 1 or len(indices) != len(W.data):
+        raise ValueError(f"{name}: expected len(indptr) == {n_major + 1} and len(indices) == len(data), found "
+                         f"{len(indptr)}, {len(indices)} and {len(W.data)}; the CSR arrays are inconsistent")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or (n_major and np.diff(indptr).min() < 0):
+        raise ValueError(f"{name}.indptr: expected non-decreasing offsets from 0 to nnz = {len(indices)}, "
+                         f"found {indptr[0]} .. {indptr[-1]}; the CSR arrays are corrupt")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_minor):
+        raise ValueError(f"{name}.indices: expected column indices in [0, {n_minor}), found range "
+                         f"[{indices.min()}, {indices.max()}]; the CSR arrays are corrupt")
+    return W
+
+
+def check_weight(W, name):
+    """Raise unless ``W`` is a 2-d, non-empty, finite float weight: an ndarray or a CSR/CSC array
+    (structure checked by ``check_csr``). Returns W unchanged."""
+    if sp.issparse(W):
+        check_csr(W, name)
+        values = W.data
+    elif isinstance(W, np.ndarray):
+        if not np.issubdtype(W.dtype, np.floating):
+            raise TypeError(f"{name}: expected a float weight array, found dtype {W.dtype}; "
+                            f"convert it with .astype(np.float32)")
+        values = W
+    else:
+        raise TypeError(f"{name}: expected an ndarray or a scipy.sparse CSR array, found {type(W).__name__}")
+    if W.ndim != 2 or 0 in W.shape:
+        raise ValueError(f"{name}: expected a 2-d float array (n_in, n_out), non-empty, found shape {W.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name}: expected finite weights, found {int(np.size(values) - np.isfinite(values).sum())} "
+                         f"NaN/inf entries (a diverged training run?)")
+    return W
+
+
+def check_bias(b, name, n_out, allow_scalar=False, weight_name="W"):
+    """Return ``b`` as a finite float array of shape (n_out,) (or a scalar, if allowed)."""
+    scalar = allow_scalar and np.ndim(b) == 0
+    b = check_float_array(b, name, ndim=0 if scalar else 1)
+    if not scalar and b.shape != (n_out,):
+        raise ValueError(f"{name}: expected shape ({n_out},) to match the {n_out} columns of {weight_name}, "
+                         f"found {b.shape}")
+    return b
+
+
+def check_same_rows(A, name_a, B, name_b):
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"{name_b}: expected {A.shape[0]} rows to match {name_a}, found shape {B.shape}")
+
+
+def check_float_dtype(dtype, name):
+    """np.dtype(dtype) if it is float32 or float64 (the dtypes the engine computes in)."""
+    try:
+        found = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: expected np.float32 or np.float64, found {dtype!r}") from None
+    if found not in (np.float32, np.float64):
+        raise TypeError(f"{name}: expected np.float32 or np.float64, found {found}; an integer "
+                        f"network would round every weight to 0")
+    return found
+
+
+def check_int(value, name, minimum=1):
+    """``value`` as an int if it is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, found {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, found {value}")
+    return int(value)

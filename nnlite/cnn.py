@@ -13,7 +13,7 @@ import numpy as np
 from . import conv
 from . import functional as F
 from . import sparse
-from ._checks import check_float_array, check_labels, check_rng
+from ._checks import check_float_array, check_int, check_labels, check_rng
 from .classifier import Classifier
 from .init import INITIALISERS
 
@@ -22,9 +22,19 @@ ACTIVATIONS = (None, "relu")
 
 def _pair(k, name):
     k = (k, k) if np.isscalar(k) else tuple(k)
-    if len(k) != 2 or int(k[0]) != k[0] or int(k[1]) != k[1] or min(k) < 1:
+    if len(k) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in k):
         raise ValueError(f"{name}: expected a positive int or a pair of them, found {k}")
     return int(k[0]), int(k[1])
+
+
+def _check_layer_input(layer, X, ndim):
+    """X as a finite float array that ``layer`` accepts (``layer.output_shape``'s check, naming X)."""
+    X = check_float_array(X, "X", ndim=ndim)
+    try:
+        layer.output_shape(X.shape[1:])
+    except ValueError as error:
+        raise ValueError(f"X: {error}") from None
+    return X
 
 
 class _WeightLayer:
@@ -58,10 +68,10 @@ class _WeightLayer:
             self.W *= mask
 
     def _activate(self, Z):
-        return F.relu_forward(Z) if self.activation == "relu" else Z
+        return F.relu_forward(Z, check=False) if self.activation == "relu" else Z
 
     def _deactivate(self, dA, Z):
-        return F.relu_backward(dA, Z) if self.activation == "relu" else dA
+        return F.relu_backward(dA, Z, check=False) if self.activation == "relu" else dA
 
     def _masked(self, dW):
         return dW * self.mask if self.mask is not None and not sparse.is_sparse(dW) else dW
@@ -77,9 +87,10 @@ class Conv2d(_WeightLayer):
     def __init__(self, c_in, c_out, kernel_size, stride=1, padding=0, activation="relu",
                  init="he_uniform", rng=None, dtype=np.float32):
         self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.padding, self.c_in = int(stride), int(padding), int(c_in)
+        self.stride, self.padding = check_int(stride, "stride"), check_int(padding, "padding", minimum=0)
+        self.c_in = check_int(c_in, "c_in")
         kh, kw = self.kernel_size
-        self._init_params(kh * kw * self.c_in, int(c_out), activation, init, rng, dtype)
+        self._init_params(kh * kw * self.c_in, check_int(c_out, "c_out"), activation, init, rng, dtype)
 
     def output_shape(self, input_shape):
         """(h_out, w_out, c_out) for an (h, w, c_in) input; raises on a mismatch."""
@@ -91,10 +102,14 @@ class Conv2d(_WeightLayer):
         return (conv.output_size(h, kh, self.stride, self.padding),
                 conv.output_size(w, kw, self.stride, self.padding), self.W.shape[1])
 
-    def forward(self, X):
+    def forward(self, X, check=True):
+        """(A, cache) for images X (n, h, w, c_in); ``check=False`` skips validating X
+        (``CNN.forward`` validates once at its entry)."""
+        if check:
+            X = _check_layer_input(self, X, ndim=4)
         (_, h, w, _), (kh, kw) = X.shape, self.kernel_size
         cols = conv.im2col(X, self.kernel_size, self.stride, self.padding)
-        Z = F.dense_forward(cols, self.W, self.b).reshape(
+        Z = F.dense_forward(cols, self.W, self.b, check=False).reshape(
             len(X), conv.output_size(h, kh, self.stride, self.padding),
             conv.output_size(w, kw, self.stride, self.padding), -1)
         return self._activate(Z), (X, cols, Z)
@@ -102,7 +117,8 @@ class Conv2d(_WeightLayer):
     def backward(self, dA, cache, input_grad=True):
         X, cols, Z = cache
         dX, dW, db = conv.conv2d_backward(self._deactivate(dA, Z), X, self.W, self.kernel_size,
-                                          self.stride, self.padding, cols=cols, input_grad=input_grad)
+                                          self.stride, self.padding, cols=cols, input_grad=input_grad,
+                                          check=False)
         return dX, [self._masked(dW), db]
 
 
@@ -110,7 +126,7 @@ class Dense(_WeightLayer):
     """Dense(n_in, n_out, activation="relu"): A = act(X @ W + b), W (n_in, n_out)."""
 
     def __init__(self, n_in, n_out, activation="relu", init="he_uniform", rng=None, dtype=np.float32):
-        self._init_params(int(n_in), int(n_out), activation, init, rng, dtype)
+        self._init_params(check_int(n_in, "n_in"), check_int(n_out, "n_out"), activation, init, rng, dtype)
 
     def output_shape(self, input_shape):
         if tuple(input_shape) != (self.W.shape[0],):
@@ -118,13 +134,16 @@ class Dense(_WeightLayer):
                              f"{tuple(input_shape)}; add a Flatten layer or fix n_in")
         return (self.W.shape[1],)
 
-    def forward(self, X):
-        Z = F.dense_forward(X, self.W, self.b)
+    def forward(self, X, check=True):
+        """(A, cache) for X (n, n_in); ``check=False`` skips validating X."""
+        if check:
+            X = _check_layer_input(self, X, ndim=2)
+        Z = F.dense_forward(X, self.W, self.b, check=False)
         return self._activate(Z), (X, Z)
 
     def backward(self, dA, cache, input_grad=True):
         X, Z = cache
-        dX, dW, db = F.dense_backward(self._deactivate(dA, Z), X, self.W, need_dX=input_grad)
+        dX, dW, db = F.dense_backward(self._deactivate(dA, Z), X, self.W, need_dX=input_grad, check=False)
         return dX, [self._masked(dW), db]
 
 
@@ -143,7 +162,7 @@ class MaxPool2d(ParameterFree):
 
     def __init__(self, pool_size=2, stride=None):
         self.pool_size = _pair(pool_size, "pool_size")
-        self.stride = int(stride or self.pool_size[0])
+        self.stride = self.pool_size[0] if stride is None else check_int(stride, "stride")
 
     def output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -152,7 +171,9 @@ class MaxPool2d(ParameterFree):
         (h, w, c), (ph, pw) = input_shape, self.pool_size
         return conv.output_size(h, ph, self.stride, 0), conv.output_size(w, pw, self.stride, 0), c
 
-    def forward(self, X):
+    def forward(self, X, check=True):
+        if check:
+            X = _check_layer_input(self, X, ndim=4)
         A = conv.maxpool2d_forward(X, self.pool_size, self.stride)
         return A, (X, A)
 
@@ -167,11 +188,11 @@ class ReLU(ParameterFree):
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def forward(self, Z):
-        return F.relu_forward(Z), Z
+    def forward(self, Z, check=True):
+        return F.relu_forward(Z, check=check), Z
 
     def backward(self, dA, Z, input_grad=True):
-        return F.relu_backward(dA, Z), []
+        return F.relu_backward(dA, Z, check=False), []
 
 
 class Flatten(ParameterFree):
@@ -180,11 +201,20 @@ class Flatten(ParameterFree):
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
 
-    def forward(self, X):
+    def forward(self, X, check=True):
+        if check:
+            X = check_float_array(X, "X", ndim=max(2, np.ndim(X)))
         return conv.flatten_forward(X), X.shape
 
     def backward(self, dA, input_shape, input_grad=True):
         return conv.flatten_backward(dA, input_shape), []
+
+
+def _check_input_shape(input_shape):
+    shape = tuple(input_shape)
+    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
+        raise ValueError(f"input_shape: expected (h, w, c) of one image, three positive ints, found {shape}")
+    return tuple(int(s) for s in shape)
 
 
 class CNN(Classifier):
@@ -203,8 +233,8 @@ class CNN(Classifier):
     input_ndim = 4
 
     def __init__(self, layers, input_shape, predict_batch=1000):
-        self.layers, self.input_shape = list(layers), tuple(int(s) for s in input_shape)
-        self.predict_batch = int(predict_batch)
+        self.layers, self.input_shape = list(layers), _check_input_shape(input_shape)
+        self.predict_batch = check_int(predict_batch, "predict_batch")
         shape = self.input_shape
         for layer in self.layers:
             shape = layer.output_shape(shape)
@@ -238,9 +268,12 @@ class CNN(Classifier):
 
     def forward(self, X, return_caches=False):
         """Logits (n, n_classes) of X (n, h, w, c); with ``return_caches`` also the caches."""
-        A, caches = self._check_X(X), []
+        return self._forward(self._check_X(X), return_caches)
+
+    def _forward(self, X, return_caches=False):
+        A, caches = X, []
         for layer in self.layers:
-            A, cache = layer.forward(A)
+            A, cache = layer.forward(A, check=False)  # X checked above, weights when built
             caches.append(cache)
         return (A, caches) if return_caches else A
 
@@ -256,10 +289,12 @@ class CNN(Classifier):
         """Mean softmax cross-entropy on (X, y) and its gradients."""
         Z, caches = self.forward(X, return_caches=True)
         y = check_labels(y, "y", len(Z), self.n_classes)
-        return F.softmax_cross_entropy_forward(Z, y), self.backward(caches, F.softmax_cross_entropy_backward(Z, y))
+        return (F.softmax_cross_entropy_forward(Z, y, check=False),
+                self.backward(caches, F.softmax_cross_entropy_backward(Z, y, check=False)))
 
     def _logits(self, X):
-        return np.concatenate([self.forward(X[s:s + self.predict_batch])
+        X = self._check_X(X)
+        return np.concatenate([self._forward(X[s:s + self.predict_batch])
                                for s in range(0, len(X), self.predict_batch)])
 
 

@@ -15,6 +15,11 @@ Layout (declared once here, used by ``nnlite.cnn`` and ``pruning.dynamic``)
   (zero padding, no dilation). Cross-correlation, as in every deep learning
   library (the kernel is not flipped).
 
+Checks: ``conv2d_forward`` and ``conv2d_backward`` validate their arrays
+(``check=False`` skips it in ``conv2d_backward``). ``im2col``, ``col2im``,
+``maxpool2d_*`` and ``flatten_*`` are unchecked primitives: the layers of
+``nnlite.cnn`` validate their input before calling them.
+
 Backward functions recompute what they need from their inputs; the callers
 that already hold ``im2col(X)`` (or a pool's output ``A``) may pass it to skip
 the work.
@@ -24,6 +29,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import functional as F
 from . import sparse
+from ._checks import check_float_array, check_weight
 
 
 def output_size(size, k, stride, padding):
@@ -81,13 +87,18 @@ def col2im(dcols, input_shape, kernel_size, stride=1, padding=0):
 
 def conv2d_forward(X, W, b, kernel_size, stride=1, padding=0):
     """Z (n, h_out, w_out, c_out) = im2col(X) @ W + b, W (kh*kw*c_in, c_out) dense or CSR."""
+    X = check_float_array(X, "X", ndim=4)
+    check_conv_geometry(X.shape[1:], kernel_size, stride, padding)
+    if np.shape(W)[:1] != (kernel_size[0] * kernel_size[1] * X.shape[3],):
+        raise ValueError(f"W: expected {kernel_size[0] * kernel_size[1] * X.shape[3]} rows (kh * kw * c_in for "
+                         f"X of shape {X.shape}), found shape {np.shape(W)}")
     n, h, w, _ = X.shape
     kh, kw = kernel_size
     Z = F.dense_forward(im2col(X, kernel_size, stride, padding), W, b)
     return Z.reshape(n, output_size(h, kh, stride, padding), output_size(w, kw, stride, padding), -1)
 
 
-def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input_grad=True):
+def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input_grad=True, check=True):
     """Return (dX, dW, db) for ``conv2d_forward``; dX is None when not ``input_grad``.
 
     dW = im2col(X).T @ dZ (only on W's stored pattern if W is CSR),
@@ -96,17 +107,26 @@ def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input
     k * c_in .. (k + 1) * c_in of W, and dZ @ W_k.T lands on the input pixels
     that offset touched (4x faster than forming dZ @ W.T and then col2im).
     """
+    if check:  # the layers pass check=False: CNN.forward validated X, and dZ comes from the engine
+        dZ, X = check_float_array(dZ, "dZ", ndim=4), check_float_array(X, "X", ndim=4)
+        check_weight(W, "W")
+        check_conv_geometry(X.shape[1:], kernel_size, stride, padding)
+        expected = (len(X), output_size(X.shape[1], kernel_size[0], stride, padding),
+                    output_size(X.shape[2], kernel_size[1], stride, padding), W.shape[1])
+        if dZ.shape != expected or W.shape[0] != kernel_size[0] * kernel_size[1] * X.shape[3]:
+            raise ValueError(f"dZ, W: expected shapes {expected} and ({kernel_size[0] * kernel_size[1] * X.shape[3]}, "
+                             f"c_out) for X of shape {X.shape}, found {dZ.shape} and {W.shape}")
     if cols is None:
         cols = im2col(X, kernel_size, stride, padding)
     (n, h, w, c_in), (kh, kw), (_, h_out, w_out, c_out) = X.shape, kernel_size, dZ.shape
     dZ2 = dZ.reshape(-1, c_out)
-    _, dW, db = F.dense_backward(dZ2, cols, W, need_dX=False)
+    _, dW, db = F.dense_backward(dZ2, cols, W, need_dX=False, check=False)
     if not input_grad:
         return None, dW, db
     dXp = np.zeros((n, h + 2 * padding, w + 2 * padding, c_in), dtype=np.result_type(dZ, W.dtype))
     for k in range(kh * kw):
         di, dj = divmod(k, kw)
-        dX_k = sparse.matmul(dZ2, W[k * c_in:(k + 1) * c_in].T)
+        dX_k = sparse.matmul(dZ2, W[k * c_in:(k + 1) * c_in].T, check=False)
         dXp[:, di:di + stride * h_out:stride, dj:dj + stride * w_out:stride] += dX_k.reshape(n, h_out, w_out, c_in)
     return (dXp[:, padding:padding + h, padding:padding + w] if padding else dXp), dW, db
 

@@ -4,60 +4,98 @@ Each backward sits under its forward and takes what it needs from the caller;
 nothing is cached. A weight ``W`` may be a dense ndarray or a
 ``scipy.sparse.csr_array``; the weight gradient of a CSR weight is computed
 only on its stored pattern (see ``nnlite.sparse.pattern_matmul``).
+
+Checks: ``dense_forward`` and ``dense_backward`` validate their arrays
+(dtype, shape, finite values, CSR structure) unless called with
+``check=False``, which the model classes do after validating at their entry
+points (``MLP.forward``, ``CNN.forward``, model construction); shapes and CSR
+structure are checked before every compiled kernel whatever ``check`` says.
+An empty batch (0 rows) is accepted: its products are well-defined.
 """
 import numpy as np
 
 from . import sparse
+from ._checks import check_bias, check_float_array, check_labels, check_same_rows, check_weight
 
 
-def relu_forward(Z):
+def _check_any_ndim(Z, name):
+    return check_float_array(Z, name, ndim=max(1, np.ndim(Z)), allow_empty=True)
+
+
+def relu_forward(Z, check=True):
     """A = max(Z, 0)."""
-    return np.maximum(Z, 0)
+    return np.maximum(_check_any_ndim(Z, "Z") if check else Z, 0)
 
 
-def relu_backward(dA, Z):
+def relu_backward(dA, Z, check=True):
     """dZ = dA * 1[Z > 0] (the subgradient at 0 is taken as 0)."""
+    if check:
+        dA, Z = _check_any_ndim(dA, "dA"), _check_any_ndim(Z, "Z")
+        if dA.shape != Z.shape:
+            raise ValueError(f"dA: expected the shape of Z {Z.shape}, found {dA.shape}")
     return dA * (Z > 0)
 
 
-def dense_forward(X, W, b):
-    """Z = X @ W + b for X (n, d_in), W (d_in, d_out) dense or CSR, b (d_out,)."""
-    return sparse.matmul(X, W) + b
+def dense_forward(X, W, b, check=True):
+    """Z = X @ W + b for X (n, d_in), W (d_in, d_out) dense or CSR, b (d_out,) (or a scalar)."""
+    if check:
+        X = check_float_array(X, "X", allow_empty=True)  # an empty batch is well-defined
+        check_weight(W, "W")
+        b = check_bias(b, "b", W.shape[1], allow_scalar=True)
+    return sparse.matmul(X, W, check=False) + b
 
 
-def dense_backward(dZ, X, W, need_dX=True):
+def dense_backward(dZ, X, W, need_dX=True, check=True):
     """Return (dX, dW, db) for Z = X @ W + b.
 
     dX = dZ @ W.T, dW = X.T @ dZ (only on W's stored pattern if W is CSR),
     db = sum over samples of dZ. With ``need_dX=False`` dX is None (the first
     layer's input needs no gradient, and dX is its most expensive product).
     """
+    if check:
+        dZ, X = check_float_array(dZ, "dZ", allow_empty=True), check_float_array(X, "X", allow_empty=True)
+        check_weight(W, "W")
+        check_same_rows(X, "X", dZ, "dZ")
+        if (X.shape[1], dZ.shape[1]) != W.shape:
+            raise ValueError(f"X, dZ: expected {W.shape[0]} and {W.shape[1]} columns to match W of shape "
+                             f"{W.shape}, found shapes {X.shape} and {dZ.shape}")
     if sparse.is_sparse(W):
-        dX, dW = sparse.backward_products(dZ, X, W, need_dX)
+        dX, dW = sparse.backward_products(dZ, X, W, need_dX, check=False)
     else:
         dX, dW = (dZ @ W.T if need_dX else None), X.T @ dZ
     return dX, dW, dZ.sum(axis=0)
 
 
-def log_softmax(Z):
+def log_softmax(Z, check=True):
     """Row-wise log softmax, stable for any finite logits (max subtracted)."""
+    Z = check_float_array(Z, "Z", allow_empty=True) if check else Z
     shifted = Z - Z.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def softmax(Z):
+def softmax(Z, check=True):
     """Row-wise softmax P = exp(Z) / sum exp(Z), stable for any finite logits."""
+    Z = check_float_array(Z, "Z", allow_empty=True) if check else Z
     shifted = np.exp(Z - Z.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy_forward(Z, y):
+def _check_logits_and_labels(Z, y):
+    Z = check_float_array(Z, "Z")
+    return Z, check_labels(y, "y", len(Z), Z.shape[1])
+
+
+def softmax_cross_entropy_forward(Z, y, check=True):
     """L = mean_n(-log softmax(Z)[n, y_n]) for logits Z (n, k) and labels y (n,)."""
-    return float(-log_softmax(Z)[np.arange(len(y)), y].mean())
+    if check:
+        Z, y = _check_logits_and_labels(Z, y)
+    return float(-log_softmax(Z, check=False)[np.arange(len(y)), y].mean())
 
 
-def softmax_cross_entropy_backward(Z, y):
+def softmax_cross_entropy_backward(Z, y, check=True):
     """dZ = (softmax(Z) - onehot(y)) / n, the gradient of the mean loss."""
-    dZ = softmax(Z)
+    if check:
+        Z, y = _check_logits_and_labels(Z, y)
+    dZ = softmax(Z, check=False)
     dZ[np.arange(len(y)), y] -= 1
     return dZ / len(y)

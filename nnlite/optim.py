@@ -27,17 +27,21 @@ class Optimizer:
     """Shared bookkeeping: one state dict per parameter position."""
 
     def __init__(self, lr):
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
-            raise TypeError(f"lr: expected a positive float, found {type(lr).__name__} {lr!r}")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr: expected a positive finite learning rate, found {lr!r}")
-        self.lr = lr
+        self.lr = _check_number(lr, "lr", "a positive finite learning rate", lambda v: 0 < v < np.inf)
         self.state = {}
         self.t = 0
 
     def step_inplace(self, params, grads, masks=None):
-        """Apply one update to every parameter in ``params`` (mutates them)."""
-        masks = masks if masks is not None else [None] * len(params)
+        """Apply one update to every parameter in ``params`` (mutates them).
+
+        params : list of float ndarrays or CSR arrays (updated in place)
+        grads : list aligned with ``params``: arrays of the same shape and
+            dtype kind (a CSR parameter's gradient is CSR with its pattern)
+        masks : None or a list aligned with ``params`` of None or boolean arrays
+        Raises ValueError/TypeError naming ``params[i]``, ``grads[i]`` or
+        ``masks[i]`` before anything is updated.
+        """
+        masks = _check_step_arguments(params, grads, masks)
         self.t += 1
         for i, (p, g, m) in enumerate(zip(params, grads, masks)):
             w, dw, keep = _values(p), _values(g), _mask_values(m, p)
@@ -54,14 +58,52 @@ class Optimizer:
         self.state, self.t = {}, 0
 
 
+def _check_number(value, name, expected, is_valid):
+    """``value`` if it is a real number (not a bool) for which ``is_valid`` holds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected {expected}, found {type(value).__name__} {value!r}")
+    if not is_valid(value):  # NaN fails every comparison
+        raise ValueError(f"{name}: expected {expected}, found {value!r}")
+    return value
+
+
+def _check_list(values, name):
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name}: expected a list (one entry per parameter), found {type(values).__name__}")
+    return values
+
+
+def _check_step_arguments(params, grads, masks):
+    """Validate ``step_inplace``'s arguments (O(1) per dense parameter, O(nnz) per CSR one)."""
+    params, grads = _check_list(params, "params"), _check_list(grads, "grads")
+    masks = [None] * len(params) if masks is None else _check_list(masks, "masks")
+    if not len(params) == len(grads) == len(masks):
+        raise ValueError(f"params, grads, masks: expected equal lengths, found {len(params)}, {len(grads)} "
+                         f"and {len(masks)}")
+    for i, (p, g, m) in enumerate(zip(params, grads, masks)):
+        if not (isinstance(p, np.ndarray) or sparse.is_sparse(p)) or not np.issubdtype(_values(p).dtype, np.floating):
+            raise TypeError(f"params[{i}]: expected a float ndarray or CSR array (updated in place), found "
+                            f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+        if sparse.is_sparse(p) != sparse.is_sparse(g) or not isinstance(_values(g), np.ndarray):
+            raise TypeError(f"grads[{i}]: expected {'a CSR array' if sparse.is_sparse(p) else 'an ndarray'} "
+                            f"like params[{i}], found {type(g).__name__}")
+        if g.shape != p.shape or _values(g).dtype.kind not in "fiu":
+            raise ValueError(f"grads[{i}]: expected a real array of shape {p.shape} like params[{i}], found "
+                             f"{_values(g).dtype} shape {g.shape}")
+        if sparse.is_sparse(p) and not (np.array_equal(g.indptr, p.indptr) and np.array_equal(g.indices, p.indices)):
+            raise ValueError(f"grads[{i}]: expected the stored pattern of params[{i}] (CSR), found another one")
+        if m is not None and (not isinstance(m, np.ndarray) or m.dtype != bool or m.shape != p.shape):
+            raise ValueError(f"masks[{i}]: expected None or a boolean array of shape {p.shape}, found "
+                             f"{getattr(m, 'dtype', type(m).__name__)} {getattr(m, 'shape', '')}")
+    return masks
+
+
 class SGD(Optimizer):
     """v = momentum * v - lr * dW;  W = W + v  (plain SGD when momentum = 0)."""
 
     def __init__(self, lr=0.01, momentum=0.0):
         super().__init__(lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum: expected a value in [0, 1), found {momentum!r}")
-        self.momentum = momentum
+        self.momentum = _check_number(momentum, "momentum", "a value in [0, 1)", lambda v: 0 <= v < 1)
 
     def _update_inplace(self, state, w, dw):
         if self.momentum == 0:
@@ -80,12 +122,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
         super().__init__(lr)
-        for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name}: expected a decay rate in [0, 1), found {beta!r}")
-        if not eps > 0:
-            raise ValueError(f"eps: expected a positive constant such as 1e-7, found {eps!r}")
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.beta1, self.beta2 = (_check_number(beta, name, "a decay rate in [0, 1)", lambda v: 0 <= v < 1)
+                                  for name, beta in (("beta1", beta1), ("beta2", beta2)))
+        self.eps = _check_number(eps, "eps", "a positive constant such as 1e-7 (finite)", lambda v: 0 < v < np.inf)
 
     def _update_inplace(self, state, w, dw):
         if not state:

@@ -9,6 +9,16 @@ The CSR products have two backends with the same results: ``"numpy"``
 reference) and ``"numba"`` (the compiled loops of ``nnlite._sparse_kernels``,
 several times faster, used when numba is installed). ``set_backend`` or the
 environment variable ``NNLITE_SPARSE_BACKEND`` chooses one.
+
+Checks. A CSR array's structure is validated (``nnlite._checks.check_csr``:
+index range, monotone ``indptr`` from 0 to nnz, matching lengths, dtypes)
+before every kernel or SciPy call that indexes with it, whatever the caller:
+a corrupt weight raises ValueError instead of crashing the process
+(O(nnz), about 1% of a product). Shapes are checked before every product.
+The products (``matmul``, ``pattern_matmul``, ``backward_products``) also
+check their values (real, finite) unless called with ``check=False``, which
+the model classes do after validating at their entry points. An empty batch
+is accepted.
 """
 import contextlib
 import os
@@ -17,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlite import _sparse_kernels as kernels
+from nnlite._checks import check_csr, check_float_array, check_weight
 
 _CHUNK = 1 << 18  # elements gathered at once by pattern_matmul (cache-sized: 3x faster than 1 << 22)
 BACKENDS = ("numpy", "numba")
@@ -96,6 +107,8 @@ def to_csr(W, mask=None):
 
 def to_dense(W):
     """Dense ndarray copy of ``W``."""
+    if is_sparse(W) and W.format in ("csr", "csc"):
+        check_csr(W, "W")  # SciPy's toarray trusts the index arrays
     return W.toarray() if is_sparse(W) else np.array(W)
 
 
@@ -111,6 +124,7 @@ def pattern_mask(W):
 
 def stored_positions(W):
     """(rows, cols) of the stored entries of a CSR weight, in ``W.data`` order."""
+    check_csr(W, "W", ("csr",))
     rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
     return rows, W.indices
 
@@ -120,11 +134,36 @@ def mask_values(mask, W):
     return mask[stored_positions(W)]
 
 
-def matmul(X, W):
-    """X @ W for dense X and dense or CSR W (the result is dense)."""
+def _check_operands(X, x_name, W, w_name, check, formats=("csr", "csc")):
+    """Validate a product's operands before any kernel runs; returns X as an array.
+
+    check=True: X a finite, real 2-d array (possibly 0 rows) and W a finite weight
+    (``check_weight``). check=False (callers that validated at their entry
+    point): only what a kernel needs not to crash or read out of bounds, W's
+    CSR structure (O(nnz), about 1% of a product) and the shapes (O(1)).
+    """
+    if check:
+        X = check_float_array(X, x_name, allow_empty=True)  # an empty batch has a well-defined product
+        check_weight(W, w_name)
+    if is_sparse(W):
+        if not check or W.format not in formats:
+            check_csr(W, w_name, formats)
+    if np.ndim(X) != 2 or X.shape[1] != W.shape[0]:
+        raise ValueError(f"{x_name}: expected a 2-d array with {W.shape[0]} columns to match {w_name} of shape "
+                         f"{W.shape}, found shape {np.shape(X)}")
+    return X
+
+
+def matmul(X, W, check=True):
+    """X @ W for dense X (n, d_in) and dense or CSR W (d_in, d_out) (the result is dense).
+
+    ``check=False`` skips the value checks (finite, real) for callers that
+    made them at their entry point; shapes and CSR structure are always checked.
+    """
+    X = _check_operands(X, "X", W, "W", check)
     if not is_sparse(W):
         return X @ W
-    if backend() == "numba" and W.format in ("csr", "csc") and np.ndim(X) == 2:
+    if backend() == "numba":
         dtype = np.result_type(X, W)
         XT, data = _c_contiguous(X.T, dtype), W.data.astype(dtype, copy=False)
         if W.format == "csr":
@@ -135,12 +174,19 @@ def matmul(X, W):
     return np.asarray(W.T @ X.T).T
 
 
-def pattern_matmul(A, B, pattern):
+def pattern_matmul(A, B, pattern, check=True):
     """(A @ B) evaluated only at the stored positions of CSR ``pattern``.
 
-    A (d_in, n), B (n, d_out). Returns a CSR array with ``pattern``'s
-    structure; costs O(nnz * n), never forms the dense product.
+    A (d_in, n), B (n, d_out), pattern (d_in, d_out). Returns a CSR array with
+    ``pattern``'s structure; costs O(nnz * n), never forms the dense product.
+    ``check`` as in ``matmul`` (pattern's values are not used, only its structure).
     """
+    if check:
+        A, B = check_float_array(A, "A", allow_empty=True), check_float_array(B, "B", allow_empty=True)
+    check_csr(pattern, "pattern", ("csr",))
+    if np.ndim(A) != 2 or np.ndim(B) != 2 or A.shape[1] != B.shape[0] or (A.shape[0], B.shape[1]) != pattern.shape:
+        raise ValueError(f"A, B: expected shapes ({pattern.shape[0]}, n) and (n, {pattern.shape[1]}) to match "
+                         f"pattern of shape {pattern.shape}, found {np.shape(A)} and {np.shape(B)}")
     dtype = np.result_type(A, B)
     if backend() == "numba":
         data = kernels.sampled_dot(pattern.indptr, pattern.indices, _c_contiguous(A, dtype),
@@ -155,14 +201,20 @@ def pattern_matmul(A, B, pattern):
     return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
 
 
-def backward_products(dZ, X, W, need_dX=True):
+def backward_products(dZ, X, W, need_dX=True, check=True):
     """(dZ @ W.T, X.T @ dZ on W's pattern) for a CSR W (d_in, d_out): a dense layer's dX and dW.
 
-    The same as ``matmul(dZ, W.T)`` and ``pattern_matmul(X.T, dZ, W)``; the
-    numba backend computes both in one pass. dX is None if ``need_dX`` is False.
+    dZ (n, d_out), X (n, d_in). The same as ``matmul(dZ, W.T)`` and
+    ``pattern_matmul(X.T, dZ, W)``; the numba backend computes both in one
+    pass. dX is None if ``need_dX`` is False. ``check`` as in ``matmul``.
     """
+    X = _check_operands(X, "X", W, "W", check, formats=("csr",))
+    dZ = check_float_array(dZ, "dZ", allow_empty=True) if check else dZ
+    if np.ndim(dZ) != 2 or dZ.shape != (X.shape[0], W.shape[1]):
+        raise ValueError(f"dZ: expected shape ({X.shape[0]}, {W.shape[1]}) to match X {X.shape} and "
+                         f"W {W.shape}, found {np.shape(dZ)}")
     if backend() != "numba" or not need_dX:
-        return (matmul(dZ, W.T) if need_dX else None), pattern_matmul(X.T, dZ, W)
+        return (matmul(dZ, W.T, check=False) if need_dX else None), pattern_matmul(X.T, dZ, W, check=False)
     dtype = np.result_type(X, dZ, W)
     dXT, data = kernels.gather_rows_and_sampled_dot(W.indptr, W.indices, W.data.astype(dtype, copy=False),
                                                     _c_contiguous(X.T, dtype), _c_contiguous(dZ.T, dtype))
@@ -174,6 +226,8 @@ def nbytes(W, fmt=None):
 
     CSR bytes = data + indices + indptr (int32 indices when they fit).
     """
+    if not (is_sparse(W) or isinstance(W, np.ndarray)):
+        raise TypeError(f"W: expected an ndarray or a scipy.sparse CSR array, found {type(W).__name__}")
     if fmt is None and is_sparse(W):
         return W.data.nbytes + W.indices.nbytes + W.indptr.nbytes
     if fmt is None:

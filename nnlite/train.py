@@ -1,11 +1,18 @@
-"""Minibatch training with a validation split and early stopping."""
+"""Minibatch training with a validation split and early stopping.
+
+Divergence is never silent: a minibatch loss that is not finite, or that
+exceeds ``divergence_factor`` times its scale at the start of training, stops
+``fit`` with a ``DivergenceError`` (a ``FloatingPointError``) naming the epoch,
+the minibatch and the loss, before the optimizer applies that step.
+"""
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import sparse
-from ._checks import check_float_array, check_labels, check_rng
+from ._checks import check_float_array, check_int, check_labels, check_rng
 from .optim import Adam
 
 
@@ -24,15 +31,76 @@ class History:
 
 def minibatches(n_samples, batch_size, rng):
     """Index arrays of a fresh random permutation, ``batch_size`` at a time."""
+    batch_size = check_int(batch_size, "batch_size")
     order = rng.permutation(n_samples)
     return [order[s:s + batch_size] for s in range(0, n_samples, batch_size)]
 
 
-def train_step_inplace(model, optimizer, X, y):
-    """One gradient step on (X, y); returns the minibatch loss."""
+class DivergenceError(FloatingPointError):
+    """Training diverged: a loss is not finite, or far above its starting scale (see ``fit``)."""
+
+
+def train_step_inplace(model, optimizer, X, y, max_loss=math.inf, where=""):
+    """One gradient step on (X, y); returns the minibatch loss.
+
+    Raises ``DivergenceError`` (and leaves the model as it was) when the loss
+    is not finite or exceeds ``max_loss``; ``where`` (e.g. " in epoch 3")
+    completes the message.
+    """
     loss, grads = model.loss_and_grads(X, y)
+    if not (math.isfinite(loss) and loss <= max_loss):
+        raise DivergenceError(f"training diverged{where}: minibatch loss {loss!r} "
+                              f"{'is not finite' if not math.isfinite(loss) else f'exceeds {max_loss:.3g}'}; "
+                              f"lower the learning rate or check the inputs' scale")
     optimizer.step_inplace(model.params(), grads, model.param_masks())
     return loss
+
+
+def _loss_limit(model, first_loss, divergence_factor):
+    """``divergence_factor`` x max(first minibatch loss, log(n_classes)) (the loss of uniform guessing)."""
+    if divergence_factor is None:
+        return math.inf
+    return divergence_factor * max(first_loss, math.log(max(2, model.n_classes)))
+
+
+def _check_counts(epochs, batch_size):
+    """(epochs, batch_size) as ints if both are positive integers (integral floats pass)."""
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               for v in (epochs, batch_size)) or int(epochs) != epochs or epochs < 1 \
+            or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
+    return int(epochs), int(batch_size)
+
+
+def _validation_set(model, X, y, validation_split, validation_data, rng):
+    """(X, y, X_val, y_val): ``validation_data`` checked, else a split of (X, y), else no validation (None)."""
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(f"validation_data: expected a pair (X_val, y_val), found {type(validation_data).__name__}")
+        X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
+        return X, y, X_val, check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
+    if validation_split:
+        return split_validation(X, y, validation_split, rng)
+    return X, y, None, None
+
+
+def _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor):
+    if not callable(getattr(optimizer, "step_inplace", None)):
+        raise TypeError(f"optimizer: expected an nnlite.optim optimizer such as Adam(1e-3), found "
+                        f"{type(optimizer).__name__}")
+    if patience is not None:
+        check_int(patience, "patience")
+    for name, hook in (("on_step", on_step), ("on_epoch_end", on_epoch_end)):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name}: expected None or a function, found {type(hook).__name__}")
+    _check_divergence_factor(divergence_factor)
+
+
+def _check_divergence_factor(divergence_factor):
+    if divergence_factor is not None and (isinstance(divergence_factor, bool) or not isinstance(
+            divergence_factor, (int, float, np.integer, np.floating)) or not 1 < divergence_factor < math.inf):
+        raise ValueError(f"divergence_factor: expected None or a finite number > 1 such as 1e6, "
+                         f"found {divergence_factor!r}")
 
 
 def split_validation(X, y, validation_split, rng):
@@ -49,7 +117,7 @@ def split_validation(X, y, validation_split, rng):
 
 def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         validation_split=0.0, validation_data=None, patience=None, progress=True,
-        on_step=None, on_epoch_end=None):
+        on_step=None, on_epoch_end=None, divergence_factor=1e6):
     """Train ``model`` in place and return its ``History``.
 
     Parameters
@@ -69,29 +137,33 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         Hooks ``on_step(model, optimizer)`` after every optimizer step and
         ``on_epoch_end(model, optimizer, epoch)`` after every epoch's
         training pass (e.g. the rewiring of dynamic sparse training).
+    divergence_factor : float > 1 or None
+        Raise ``DivergenceError`` naming the epoch and the loss when a
+        minibatch loss is not finite (always) or exceeds ``divergence_factor``
+        x max(first minibatch loss, log(n_classes)) (None: only non-finite
+        losses). At the default 1e6 a 10-class model stops above a loss of
+        about 2.3e6: far beyond any loss a converging run visits, well below
+        the 1e10-1e17 of a diverged one. A non-finite validation loss raises too.
     X may have more dimensions (``model.input_ndim``, e.g. 4 for NHWC images).
     """
     rng = check_rng(rng)
     X = check_float_array(X, "X", ndim=getattr(model, "input_ndim", 2))
     y = check_labels(y, "y", len(X), model.n_classes)
-    if int(epochs) != epochs or epochs < 1 or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
-    optimizer = optimizer or Adam(1e-3)
-    if validation_data is not None:
-        X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
-        y_val = check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
-    elif validation_split:
-        X, y, X_val, y_val = split_validation(X, y, validation_split, rng)
-    else:
-        X_val = y_val = None
+    epochs, batch_size = _check_counts(epochs, batch_size)
+    optimizer = Adam(1e-3) if optimizer is None else optimizer
+    _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor)
+    X, y, X_val, y_val = _validation_set(model, X, y, validation_split, validation_data, rng)
     if patience is not None and X_val is None:
         raise ValueError("patience: early stopping needs validation_split > 0 or validation_data")
-    history, best, waited = History(), None, 0
+    history, best, waited, max_loss = History(), None, 0, math.inf
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
         losses, sizes = [], []
-        for idx in minibatches(len(X), batch_size, rng):
-            losses.append(train_step_inplace(model, optimizer, X[idx], y[idx]))
+        for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
+            losses.append(train_step_inplace(model, optimizer, X[idx], y[idx], max_loss,
+                                             f" in epoch {epoch}, minibatch {step}"))
+            if epoch == step == 0:
+                max_loss = _loss_limit(model, losses[0], divergence_factor)
             sizes.append(len(idx))
             if on_step is not None:
                 on_step(model, optimizer)
@@ -102,6 +174,9 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         postfix = {"loss": history.loss[-1]}
         if X_val is not None:
             history.val_loss.append(model.loss(X_val, y_val))
+            if not math.isfinite(history.val_loss[-1]):
+                raise DivergenceError(f"training diverged in epoch {epoch}: validation loss {history.val_loss[-1]!r} "
+                                      f"is not finite; lower the learning rate or check the inputs' scale")
             history.val_accuracy.append(model.score(X_val, y_val))
             postfix["val_loss"] = history.val_loss[-1]
             if best is None or history.val_loss[-1] < best[0]:

@@ -313,3 +313,45 @@ def modules_with_dead_units(draw, max_hidden=3, max_width=6, max_classes=4):
                                                                max_classes=max_classes))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return [_module_with_dead_units(model, k, rng) for k in range(model.layer_sizes[-1])], X
+
+# Corrupt CSR weights (the engine's bad-input suite, tests/test_bad_inputs_engine.py)
+# ---------------------------------------------------------------------------
+
+#: The ways a CSR weight's arrays can be corrupt (as read from a tampered file).
+CORRUPT_CSR_KINDS = ("index_too_large", "index_negative", "indptr_not_from_0", "indptr_decreasing",
+                     "indptr_past_nnz", "indptr_too_short", "indices_too_short", "nan_data", "int_indices_float")
+
+
+def _corrupt_csr(W, kind, big):
+    """Corrupt a CSR array's attributes in place, the way a tampered file would."""
+    if kind == "index_too_large":
+        W.indices[0] = W.shape[1] + big
+    elif kind == "index_negative":
+        W.indices[0] = -big
+    elif kind == "indptr_not_from_0":
+        W.indptr = W.indptr + 1
+    elif kind == "indptr_decreasing":
+        W.indptr[1] = W.indptr[-1] + 1
+    elif kind == "indptr_past_nnz":
+        W.indptr[-1] = W.nnz + big
+    elif kind == "indptr_too_short":
+        W.indptr = W.indptr[:-1]
+    elif kind == "indices_too_short":
+        W.indices = W.indices[:-1]
+    elif kind == "nan_data":
+        W.data[0] = np.nan
+    else:
+        W.indices = W.indices.astype(np.float64)
+    return W
+
+
+@st.composite
+def corrupt_csr_weights(draw, shape, kinds=CORRUPT_CSR_KINDS):
+    """(kind, W): a float32 CSR weight of ``shape`` (at least 2 rows; row 0 stores an
+    entry) whose structure or values are corrupt in one way."""
+    import scipy.sparse as sp
+    kind = draw(st.sampled_from(kinds))
+    dense = draw(float_matrices(shape, bound=1.0, dtype=np.float32))
+    dense[0, 0] = 1.0
+    W = sp.csr_array(dense)
+    return kind, _corrupt_csr(W, kind, draw(st.sampled_from((1, 1000, 2**30))))

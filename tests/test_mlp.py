@@ -222,7 +222,7 @@ def test_mismatched_from_weights_raise_naming_the_argument():
         MLP.from_weights([W1], [np.zeros(4)], [None, None])
     with pytest.raises(ValueError, match=r"weights\[0\]: expected a 2-d float array"):
         MLP.from_weights([np.zeros(3)], [np.zeros(3)])
-    with pytest.raises(ValueError, match=r"mask: expected a boolean array of shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"masks\[0\]: expected None or a boolean array of shape \(3, 4\)"):
         MLP.from_weights([W1], [np.zeros(4)], [np.ones((4, 3), dtype=bool)])
 
 

@@ -197,12 +197,28 @@ def test_unknown_or_unavailable_backends_are_clear_errors(monkeypatch):
 @pytest.mark.parametrize("backend", AVAILABLE_BACKENDS)
 def test_every_backend_propagates_nan_and_inf_through_the_stored_weights(backend):
     # Unlike the dense product (0 * nan = nan), an unstored weight touches nothing.
+    # (The checked calls refuse NaN; the kernels behind check=False keep IEEE semantics.)
     W = sparse.to_csr(W_HAND)  # stored: (0, 1) 1.5, (1, 0) 2.0, (1, 3) -1.0
     X = np.array([[np.nan, 0.0, 0.0], [0.0, np.inf, 0.0]], dtype=np.float32)
     dZ = np.ones((2, 4), dtype=np.float32)
     with sparse.use_backend(backend):
-        Y = sparse.matmul(X, W)
-        dX, dW = sparse.backward_products(dZ, X, W)
+        Y = sparse.matmul(X, W, check=False)
+        dX, dW = sparse.backward_products(dZ, X, W, check=False)
     np.testing.assert_array_equal(Y, [[0.0, np.nan, 0.0, 0.0], [np.inf, 0.0, 0.0, -np.inf]])
     np.testing.assert_array_equal(dW.data, [np.nan, np.inf, np.inf])
     assert np.all(np.isfinite(dX))
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("n", [255, 256, 257, 600])
+def test_numba_forward_over_several_batch_blocks_equals_the_dense_product(n):
+    # the compiled forward splits the batch into blocks of kernels._BATCH_BLOCK
+    # columns: below, at, just above and well above one block (with a remainder)
+    rng = np.random.default_rng(n)
+    W = rng.standard_normal((40, 30)) * (rng.random((40, 30)) < 0.3)
+    X = rng.standard_normal((n, 40))
+    with sparse.use_backend("numba"):
+        Y = sparse.matmul(X, sparse.to_csr(W))
+    # float64, at most 40 terms of size ~1 per output: the summation order alone
+    # (reassociated in the kernel, blocked in BLAS) moves results by ~1e-14
+    np.testing.assert_allclose(Y, X @ W, rtol=1e-12, atol=1e-12)
