@@ -163,8 +163,8 @@ class CompactModule:
         A = X if len(inputs) == self.n_inputs else X[:, inputs]
         A = A.astype(self.biases[0].dtype, copy=False)
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = F.dense_forward(A, W, b)
-            A = F.relu_forward(Z) if i < len(self.weights) - 1 else Z
+            Z = F.dense_forward(A, W, b, check=False)  # X checked above; layers may have 0 units
+            A = F.relu_forward(Z, check=False) if i < len(self.weights) - 1 else Z
         return A
 
     def forward(self, X):
