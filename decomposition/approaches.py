@@ -25,6 +25,7 @@ from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
 
 from .activity import activity_pass, check_propagation
+from .authors_loop import apply_folder_behaviours, decompose_sequential
 from .concern_identification import ModuleMasks
 from .concern_modularization import channel, remove_irrelevant_edges
 from .fidelity import VARIANTS, check_fidelity
@@ -147,6 +148,9 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
                              "fidelity='paper' or pass more examples of the class")
         negatives = select_negatives(rows_of_class, c, fidelity.n_negatives_per_class[variant], rng)
         chosen[c] = (positives, negatives)
+    chosen = apply_folder_behaviours(chosen, fidelity)          # fidelity.FOLDER_OVERRIDES
+    if fidelity.authors_loop:
+        return decompose_sequential(weights, biases, X, chosen, approach, propagation, fidelity, modularize)
 
     # One activity pass (one product per layer) over every example any class uses.
     rows = np.unique(np.concatenate([np.concatenate(pn) for pn in chosen.values()]))
