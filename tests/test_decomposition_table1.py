@@ -204,3 +204,23 @@ def test_records_cover_the_96_cells_with_official_linear_rows():
     assert {(r["fidelity"], r["propagation"]) for r in rows} == {("official", "linear")}
     assert all(TABLE1_KEYS <= set(r) for r in rows)
     assert set(VARIANTS) <= {r["approach"] for r in rows}
+
+
+def test_keras_h5_modules_are_read_layer_by_layer(tmp_path):
+    # the authors' modules are Keras 2 .h5 files: model_weights/<layer>/<layer>/{kernel:0, bias:0}
+    import h5py
+    rng = np.random.default_rng(1)
+    arrays = {"H": (rng.normal(size=(4, 3)), rng.normal(size=3)), "output": (rng.normal(size=(3, 2)), np.zeros(2))}
+    path = tmp_path / "module1.h5"
+    with h5py.File(path, "w") as f:
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = [b"input", b"H", b"output"]
+        group.create_group("input").attrs["weight_names"] = []
+        for name, (kernel, bias) in arrays.items():
+            layer = group.create_group(name)
+            layer.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            layer[f"{name}/kernel:0"], layer[f"{name}/bias:0"] = kernel.astype(np.float32), bias.astype(np.float32)
+    module = experiments.load_keras_h5_module(path, target=1)
+    assert module.target == 1 and [W.shape for W in module.weights] == [(4, 3), (3, 2)]
+    np.testing.assert_array_equal(module.weights[0], arrays["H"][0].astype(np.float32))
+    np.testing.assert_array_equal(module.biases[1], np.zeros(2, np.float32))
