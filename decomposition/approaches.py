@@ -111,7 +111,9 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     propagation : {"linear", "relu"}
         The activity pass (see ``decomposition.activity``).
     fidelity : {"paper", "official"} or fidelity.Fidelity
-        Pseudocode or authors' code wherever they differ (``fidelity.FIDELITY``).
+        Pseudocode or authors' code wherever they differ (``fidelity.FIDELITY``),
+        or one folder of the authors' code (``fidelity.folder_fidelity``; its
+        ``example_split`` is the caller's to honour, by passing that split).
     rng : None, int or np.random.Generator
         Order of the negatives.
     classes : iterable of int or None

@@ -199,20 +199,21 @@ def folder_behaviours(approach, model_name):
     return tuple(names)
 
 
-def folder_fidelity(approach, model_name):
+def folder_fidelity(approach, model_name, without=()):
     """The official record adjusted to one folder of the authors' code (``FOLDER_OVERRIDES``).
 
-    approach : one of Table 1's approaches; model_name : e.g. "mnist-3". The
-    returned record's ``behaviours`` names what was changed.
+    approach : one of Table 1's approaches; model_name : e.g. "mnist-3";
+    without : names of behaviours to leave out (to show what each one changes).
+    The returned record's ``behaviours`` names what was changed.
     """
     official = FIDELITY["official"]
-    names = folder_behaviours(approach, model_name)
+    names = tuple(n for n in folder_behaviours(approach, model_name) if n not in without)
     if not names:
         return official
     variant = approach if approach in VARIANTS else "TI-SNE"
     override = FOLDER_OVERRIDES.get((approach, model_name), {})
     changes = {}
-    if "n_positives" in override:
+    if "n_positives" in override and any(n.startswith("counts-") for n in names):
         changes = {"n_positives": {**official.n_positives, variant: override["n_positives"]},
                    "n_negatives_per_class": {**official.n_negatives_per_class,
                                              variant: override["n_negatives_per_class"]}}
