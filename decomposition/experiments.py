@@ -390,7 +390,10 @@ def compare_with_stored(models=OFFICIAL_MODELS, approaches=("CM-RIE", "TI-SNE"),
 
 
 def load_keras_h5_module(path, target):
-    """A module stored by the authors' code (Keras 2 ``.h5``: ``model_weights/<layer>/.../kernel:0, bias:0``)."""
+    """A module stored by the authors' code (Keras 2 ``.h5``: ``model_weights/<layer>/.../kernel:0, bias:0``).
+
+    Needs h5py (in the "test" extra).
+    """
     import h5py
 
     weights, biases = [], []

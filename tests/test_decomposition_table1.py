@@ -236,7 +236,7 @@ def test_records_cover_the_96_cells_with_official_linear_rows():
 
 def test_keras_h5_modules_are_read_layer_by_layer(tmp_path):
     # the authors' modules are Keras 2 .h5 files: model_weights/<layer>/<layer>/{kernel:0, bias:0}
-    import h5py
+    h5py = pytest.importorskip("h5py", reason="h5py reads the authors' .h5 modules (the 'test' extra)")
     rng = np.random.default_rng(1)
     arrays = {"H": (rng.normal(size=(4, 3)), rng.normal(size=3)), "output": (rng.normal(size=(3, 2)), np.zeros(2))}
     path = tmp_path / "module1.h5"
