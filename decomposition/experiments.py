@@ -414,6 +414,10 @@ def compare_with_h5(approach, model_name, folder, data_dir=None, models_dir=None
     ``module0.h5 .. module9.h5`` (e.g. "Approach 2 (TI-PN)/FMNIST/FMNIST-1"). Ours: official fidelity
     resolved per folder (``folder_fidelity``), linear propagation, rng 0.
     """
+    if not all((Path(folder) / f"module{k}.h5").is_file() for k in range(10)):
+        raise FileNotFoundError(f"folder: expected module0.h5 .. module9.h5 in {folder}, found "
+                                f"{sorted(p.name for p in Path(folder).glob('*.h5'))}; copy the approach folder "
+                                "out of the authors' repository")
     arrays = load_dataset(dataset_of(model_name), data_dir, protocol)
     stored = [load_keras_h5_module(Path(folder) / f"module{k}.h5", k) for k in range(10)]
     record = row_fidelity("official", approach, model_name)

@@ -206,6 +206,12 @@ def folder_fidelity(approach, model_name, without=()):
     without : names of behaviours to leave out (to show what each one changes).
     The returned record's ``behaviours`` names what was changed.
     """
+    approaches = VARIANTS + ("CM-C", "CM-RIE")
+    if approach not in approaches:
+        raise ValueError(f"approach: expected one of {approaches}, found {approach!r}")
+    unknown = [n for n in without if n not in FOLDER_BEHAVIOURS and not str(n).startswith("counts-")]
+    if unknown:
+        raise ValueError(f"without: expected names from fidelity.FOLDER_BEHAVIOURS or 'counts-P:N', found {unknown}")
     official = FIDELITY["official"]
     names = tuple(n for n in folder_behaviours(approach, model_name) if n not in without)
     if not names:

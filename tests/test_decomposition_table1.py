@@ -77,6 +77,15 @@ def test_every_folder_override_names_known_behaviours():
         assert record.behaviours and record.name == f"official:{approach}/{model_name}"
 
 
+def test_folder_fidelity_rejects_unknown_approaches_and_behaviours(tmp_path):
+    with pytest.raises(ValueError, match="approach"):
+        folder_fidelity("TI-X", "mnist-1")
+    with pytest.raises(ValueError, match="without"):
+        folder_fidelity("TI-I", "mnist-3", without=("no-such-behaviour",))
+    with pytest.raises(FileNotFoundError, match="folder"):
+        experiments.compare_with_h5("TI-I", "mnist-3", tmp_path)
+
+
 def test_folder_fidelity_applies_each_behaviour_to_its_variant_only():
     record = folder_fidelity("TI-I", "mnist-3")
     assert record.ci_output_threshold["TI-I"] == 0.0001 and record.ci_output_threshold["TI-SNE"] is None
