@@ -218,12 +218,15 @@ def cell_verdict(row):
 def table1_markdown(rows):
     """Table 1 cell by cell as Markdown: ours beside the paper's, a verdict per cell, notes on the misses.
 
-    rows : table1 rows of one propagation and fidelity (the first row of
-    each (model, approach) is used).
+    rows : table1 rows; those with the first row's propagation and fidelity
+    are used (the first of each (model, approach)).
     """
+    rows = list(rows)
+    setting = (rows[0]["propagation"], rows[0]["fidelity"]) if rows else None
     cells = {}
     for r in rows:
-        cells.setdefault((r["model"], r["approach"]), r)
+        if (r["propagation"], r["fidelity"]) == setting:      # one propagation and fidelity: the first row's
+            cells.setdefault((r["model"], r["approach"]), r)
     lines = ["| model | approach | ours | paper (errata) | plain official | verdict |", "|---|---|---|---|---|---|"]
     notes, counts = [], {}
     for (model, approach), r in cells.items():
