@@ -24,7 +24,7 @@ from argparse import ArgumentTypeError
 from nnlite.cli import ArgumentParser, command, non_negative_int, positive_int
 
 from .approaches import APPROACHES
-from .experiments import NNLITE_MODELS, OFFICIAL_MODELS, plot_table1, table1_rows
+from .experiments import NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS, plot_table1, table1_rows
 from .fidelity import FIDELITY
 
 
@@ -67,12 +67,18 @@ def main(argv=None):
     t1.add_argument("--propagation", nargs="+", default=["linear", "relu"], choices=["linear", "relu"])
     t1.add_argument("--fidelity", nargs="+", default=["official"], choices=sorted(FIDELITY))
     t1.add_argument("--approaches", nargs="+", default=list(APPROACHES), choices=APPROACHES)
-    t1.add_argument("--format", default="json", choices=["json", "table"])
+    t1.add_argument("--format", default="json", choices=["json", "table", "markdown"],
+                    help="json: one object per line; markdown: the JSON lines, then Table 1 cell by cell on stderr")
+    t1.add_argument("--protocol", default=None, choices=PROTOCOLS,
+                    help="KMNIST split: 'authors' (decompose on and score the whole test set, as the authors' code; "
+                         "default for their models) or 'held-out' (first/last 5,000 test images; default for nnlite-*)")
     t1.add_argument("--plot", default=None, help="write a matplotlib figure to this path")
     _data_arguments(t1)
     summary = sub.add_parser("summarize", help="summaries of saved JSON lines: relu vs linear (table1 rows), "
                                                "MA vs TMA (reuse rows)")
     summary.add_argument("files", nargs="+", help="files of table1 or reuse JSON lines")
+    summary.add_argument("--table1-markdown", action="store_true",
+                         help="print Table 1 cell by cell (ours beside the paper's) from table1 JSON lines")
     _reuse_arguments(sub)
     _fetch_models_arguments(sub)
     sub.add_parser("compact", add_help=False, help="bytes per module, full and compact, beside the model's "
@@ -94,6 +100,10 @@ def _summarize(args):
     from .reuse import summarize_reuse
 
     rows = [json.loads(line) for path in args.files for line in open(path) if line.startswith("{")]
+    if args.table1_markdown:
+        from .experiments import table1_markdown
+        print(table1_markdown(r for r in rows if "approach" in r), flush=True)
+        return 0
     for row in propagation_effect(r for r in rows if "approach" in r):
         print(json.dumps({"summary": "propagation", **row}), flush=True)
     groups = {}
@@ -246,21 +256,26 @@ def _faulty(args):
 def _table1(args):
     from .experiments import nnlite_model_loader
 
+    from .experiments import table1_markdown
+
     models = _models(args.models)
     load_model = None
     if models[0] in NNLITE_MODELS:
         load_model = nnlite_model_loader(args.epochs, args.cache_dir, args.seed)
+    protocol = args.protocol or ("held-out" if load_model else "authors")
     rows = []
-    for row in table1_rows(models, args.approaches, args.propagation, args.fidelity,
-                           args.data_dir, args.models_dir, progress=True, rng=args.seed, load_model=load_model):
+    for row in table1_rows(models, args.approaches, args.propagation, args.fidelity, args.data_dir,
+                           args.models_dir, progress=True, rng=args.seed, load_model=load_model, protocol=protocol):
         rows.append(row)
-        if args.format == "json":
+        if args.format in ("json", "markdown"):
             print(json.dumps(row), flush=True)
-        else:
+        elif args.format == "table":
             print(f"{row['model']:9s} {row['approach']:7s} {row['propagation']:6s} {row['fidelity']:8s} "
                   f"model {row['model_accuracy']:6.2f} composed {row['composed_accuracy']:6.2f} "
                   f"(paper {row['paper_composed_accuracy']}) JI {row['ji_official']:.4f} "
                   f"(paper {row['paper_ji']}) mask JI {row['ji_mask']:.4f}", flush=True)
+    if args.format == "markdown":
+        print(table1_markdown(rows), file=sys.stderr, flush=True)
     if args.plot:
         plot_table1(rows, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)

@@ -45,6 +45,7 @@ from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
 
 from .activity import activity_pass, check_propagation
+from .authors_loop import apply_folder_behaviours, decompose_sequential
 from .concern_modularization import channel, remove_irrelevant_edges
 from .fidelity import VARIANTS, check_fidelity
 from .modules import Module
@@ -133,7 +134,9 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     propagation : {"linear", "relu"}
         The activity pass (see ``decomposition.activity``).
     fidelity : {"paper", "official"} or fidelity.Fidelity
-        Pseudocode or authors' code wherever they differ (``fidelity.FIDELITY``).
+        Pseudocode or authors' code wherever they differ (``fidelity.FIDELITY``),
+        or one folder of the authors' code (``fidelity.folder_fidelity``; its
+        ``example_split`` is the caller's to honour, by passing that split).
     rng : None, int or np.random.Generator
         Order of the negatives (no approach's modules depend on it; see the
         module docstring).
@@ -169,6 +172,9 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
                              "fidelity='paper' or pass more examples of the class")
         negatives = select_negatives(rows_of_class, c, fidelity.n_negatives_per_class[variant], rng)
         chosen[c] = (positives, negatives)
+    chosen = apply_folder_behaviours(chosen, fidelity)          # fidelity.FOLDER_OVERRIDES
+    if fidelity.authors_loop:
+        return decompose_sequential(weights, biases, X, chosen, approach, propagation, fidelity, modularize)
 
     # One activity pass (one product per layer) over every example any class uses.
     rows = np.unique(np.concatenate([np.concatenate(pn) for pn in chosen.values()]))

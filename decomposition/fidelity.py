@@ -85,6 +85,17 @@ class Fidelity:
     cm_bias_mean: str = "mean"
     module_start: str = "empty"
     indicator_after_negatives: bool = True
+    # Per-folder behaviours of the authors' code (FOLDER_OVERRIDES); the defaults are the plain records.
+    example_split: str = "train"
+    ci_zero_output_rows: bool = False
+    bias_overwrite_feeds_forward: bool = False
+    empty_positives: bool = False
+    behaviours: tuple = ()
+
+    @property
+    def authors_loop(self):
+        """True when a behaviour needs the authors' example-by-example loop (``decomposition.authors_loop``)."""
+        return self.ci_zero_output_rows or self.bias_overwrite_feeds_forward
 
 
 FIDELITY = {
@@ -127,24 +138,114 @@ FIDELITY = {
 }
 
 
-#: Folders of the authors' code whose Module.py uses other example counts than
-#: the spec's table (checked by reproducing their stored modules bit for bit).
-FOLDER_OVERRIDES = {
-    ("TI-SNE", "mnist-4"): {"n_positives": 200, "n_negatives_per_class": 22},
+#: Named per-folder behaviours of the authors' code: name -> (what the folder does, changes to the
+#: official record). Found by reading each approach folder's Module.py and the Slice class it imports
+#: (utils/sliceutil*.py); see docs/decomposition.md, "Table 1, cell by cell".
+FOLDER_BEHAVIOURS = {
+    "test-split": ("Module.py unpacks the test split (xt, yt) for its positives and negatives, so the modules "
+                   "are built from the images they are scored on", {"example_split": "test"}),
+    "emnist-scan-8000": ("positives are scanned over range(len(test labels)), the first 8,000 training rows for "
+                         "EMNIST (10,000 elsewhere)", {"positive_scan_limit": 8000}),
+    "ci-output-rule-zero-last-rows": ("the folder's sliceutil keeps the 0.0001 output-probability rule in CI "
+                                      "(overwriting the original output bias, which later passes read) and "
+                                      "zeroes the last hidden layer's outgoing rows into the output layer",
+                                      {"ci_output_threshold": 0.0001, "ci_zero_output_rows": True,
+                                       "bias_overwrite_feeds_forward": True}),
+    "overwritten-bias-feeds-forward": ("the output bias that CI's 0.0001 rule zeroes is the one later forward "
+                                       "passes read (self.b_L is both)", {"bias_overwrite_feeds_forward": True}),
+    "stored-ci-output-rule-zero-last-rows": ("the folder's stored modules are reproduced bit for bit only with the "
+                                             "ci-output-rule-zero-last-rows Slice, which the folder's readable "
+                                             "sliceutil.py lacks (another version of the file produced them)",
+                                             {"ci_output_threshold": 0.0001, "ci_zero_output_rows": True,
+                                              "bias_overwrite_feeds_forward": True}),
+    "stored-ti-output-rule-0.5": ("the folder's stored modules are reproduced bit for bit only with TI's 0.5 "
+                                  "output rule, which the folder's readable TI-PN sliceutil.py lacks",
+                                  {"ti_output_threshold": 0.5}),
+    "empty-positives": ("Module.py resets the list of positives to [] before the CI loop, so the modules come "
+                        "from the negatives alone", {"empty_positives": True}),
 }
 
 
-def folder_fidelity(approach, model_name):
-    """The official record adjusted to one folder of the authors' code (see ``FOLDER_OVERRIDES``)."""
+def _counts(n_pos, n_neg):
+    return {"n_positives": n_pos, "n_negatives_per_class": n_neg}
+
+
+_TI_PN = ("overwritten-bias-feeds-forward",)
+_TI_PN_TEST = ("overwritten-bias-feeds-forward", "test-split")
+_STORED_SLICE = ("stored-ci-output-rule-zero-last-rows", "stored-ti-output-rule-0.5")
+
+#: Folders of the authors' code that differ from the official record: example counts read from each
+#: Module.py (checked by reproducing stored modules bit for bit where they exist) and named behaviours.
+FOLDER_OVERRIDES = {
+    ("TI-SNE", "mnist-4"): _counts(200, 22),
+    ("TI-SNE", "emnist-4"): _counts(200, 22),
+    ("TI-SNE", "mnist-2"): _counts(100, 11),
+    ("TI-SNE", "emnist-2"): _counts(100, 11),
+    ("TI-I", "mnist-2"): {"behaviours": ("test-split",)},
+    ("TI-I", "emnist-2"): {"behaviours": ("test-split",)},
+    ("TI-I", "mnist-3"): {"behaviours": ("ci-output-rule-zero-last-rows",)},
+    ("TI-I", "emnist-3"): {"behaviours": ("ci-output-rule-zero-last-rows",)},
+    # TI-PN MNIST-2 and EMNIST-2 unpack `xt, yt` too, but their mnistutil's trainData returns the training split
+    **{("TI-PN", m): {"behaviours": _TI_PN} for m in ("mnist-1", "emnist-1", "mnist-2", "emnist-2")},
+    **{("TI-PN", m): {"behaviours": _TI_PN_TEST} for m in ("mnist-3", "mnist-4", "fmnist-2", "fmnist-3",
+                                                            "emnist-3", "emnist-4")},
+    ("TI-PN", "fmnist-1"): {**_counts(200, 20), "behaviours": _TI_PN_TEST + _STORED_SLICE},
+    ("TI-PN", "fmnist-4"): {"behaviours": _TI_PN_TEST + _STORED_SLICE},
+    **{("TI-PN", f"kmnist-{n}"): {**_counts(1000, 110), "behaviours": _TI_PN} for n in range(2, 5)},
+    ("TI-PN", "kmnist-1"): {**_counts(1000, 110), "behaviours": _TI_PN + ("stored-ti-output-rule-0.5",)},
+    ("TI-I", "kmnist-1"): {"behaviours": ("stored-ci-output-rule-zero-last-rows",)},
+    ("TI-SNE", "kmnist-1"): {"behaviours": ("stored-ci-output-rule-zero-last-rows",)},
+    ("TI-SNE", "kmnist-2"): {"behaviours": ("stored-ci-output-rule-zero-last-rows",)},
+    **{("TI-HP", m): _counts(200, 22) for m in ("mnist-2", "mnist-4", "fmnist-4", "emnist-2", "emnist-4")},
+    ("TI-HP", "mnist-3"): {**_counts(200, 22), "behaviours": ("empty-positives",)},
+    ("TI-HP", "emnist-3"): {**_counts(200, 22), "behaviours": ("empty-positives",)},
+    ("TI-HP", "fmnist-1"): _counts(200, 20),
+    ("TI-HP", "fmnist-2"): {**_counts(200, 22), "behaviours": ("ci-output-rule-zero-last-rows",)},
+    ("TI-HP", "fmnist-3"): {**_counts(200, 22), "behaviours": ("ci-output-rule-zero-last-rows",)},
+}
+
+
+def folder_behaviours(approach, model_name):
+    """Names of the per-folder behaviours of ``approach``'s folder for ``model_name`` (e.g. "mnist-3")."""
+    override = FOLDER_OVERRIDES.get((approach, model_name), {})
+    names = list(override.get("behaviours", ()))
+    if "n_positives" in override:
+        names.insert(0, f"counts-{override['n_positives']}:{override['n_negatives_per_class']}")
+    if model_name.startswith("emnist") and "test-split" not in names:
+        names.append("emnist-scan-8000")
+    return tuple(names)
+
+
+def folder_fidelity(approach, model_name, without=()):
+    """The official record adjusted to one folder of the authors' code (``FOLDER_OVERRIDES``).
+
+    approach : one of Table 1's approaches; model_name : e.g. "mnist-3";
+    without : names of behaviours to leave out (to show what each one changes).
+    The returned record's ``behaviours`` names what was changed.
+    """
+    approaches = VARIANTS + ("CM-C", "CM-RIE")
+    if approach not in approaches:
+        raise ValueError(f"approach: expected one of {approaches}, found {approach!r}")
+    unknown = [n for n in without if n not in FOLDER_BEHAVIOURS and not str(n).startswith("counts-")]
+    if unknown:
+        raise ValueError(f"without: expected names from fidelity.FOLDER_BEHAVIOURS or 'counts-P:N', found {unknown}")
     official = FIDELITY["official"]
-    override = FOLDER_OVERRIDES.get((approach, model_name))
-    if override is None:
+    names = tuple(n for n in folder_behaviours(approach, model_name) if n not in without)
+    if not names:
         return official
     variant = approach if approach in VARIANTS else "TI-SNE"
-    return replace(official, name=f"official:{approach}/{model_name}",
-                   n_positives={**official.n_positives, variant: override["n_positives"]},
-                   n_negatives_per_class={**official.n_negatives_per_class,
-                                          variant: override["n_negatives_per_class"]})
+    override = FOLDER_OVERRIDES.get((approach, model_name), {})
+    changes = {}
+    if "n_positives" in override and any(n.startswith("counts-") for n in names):
+        changes = {"n_positives": {**official.n_positives, variant: override["n_positives"]},
+                   "n_negatives_per_class": {**official.n_negatives_per_class,
+                                             variant: override["n_negatives_per_class"]}}
+    for name in names:
+        for key, value in FOLDER_BEHAVIOURS.get(name, ("", {}))[1].items():
+            # a per-variant field (a dict in the record) changes for this folder's variant only
+            per_variant = key in ("ci_output_threshold", "ti_output_threshold")
+            changes[key] = {**getattr(official, key), variant: value} if per_variant else value
+    return replace(official, name=f"official:{approach}/{model_name}", behaviours=names, **changes)
 
 
 def check_fidelity(fidelity):
@@ -159,4 +260,5 @@ def check_fidelity(fidelity):
 def fidelity_table():
     """The table as rows ``(field, paper value, official value)`` (for docs and notebooks)."""
     paper, official = FIDELITY["paper"], FIDELITY["official"]
-    return [(f, getattr(paper, f), getattr(official, f)) for f in paper.__dataclass_fields__ if f != "name"]
+    return [(f, getattr(paper, f), getattr(official, f)) for f in paper.__dataclass_fields__
+            if f not in ("name", "behaviours")]

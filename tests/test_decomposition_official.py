@@ -98,7 +98,7 @@ def test_table1_command_prints_one_json_object_per_row(capsys, shared_data_dir, 
     plot = tmp_path / "table1.png"
     main(["table1", "--models", "kmnist-1", "--approaches", "CM-RIE", "--propagation", "linear", "relu",
           "--format", "json", "--data-dir", str(shared_data_dir), "--models-dir", str(official_models_dir),
-          "--plot", str(plot)])
+          "--plot", str(plot), "--protocol", "held-out"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["model"], r["approach"], r["propagation"], r["fidelity"]) for r in rows] == [
         ("KMNIST-1", "CM-RIE", "linear", "official"), ("KMNIST-1", "CM-RIE", "relu", "official")]
