@@ -279,32 +279,10 @@ def model_nbytes(model):
 
 
 def compact_module_nbytes(module):
-    """Bytes of a module in compact form: ``decomposition.modules.compact_nbytes`` when it exists.
+    """Bytes of a module in compact form (``decomposition.compact_modules.compact_nbytes``)."""
+    from .compact_modules import compact_nbytes
 
-    Until the compact module lands, :func:`placeholder_compact_nbytes`
-    stands in (the one line to change when it does).
-    """
-    from . import modules
-
-    return int(getattr(modules, "compact_nbytes", placeholder_compact_nbytes)(module))
-
-
-def placeholder_compact_nbytes(module):
-    """PLACEHOLDER for the compact module's size: dense bytes after dropping dead units and columns.
-
-    Live output columns have a nonzero weight or bias. A hidden unit is kept
-    when it has a nonzero incoming weight from a kept unit of the layer below
-    (the input counts as kept) and a nonzero outgoing weight to a kept unit
-    (or live column) above. Returns the bytes of the reduced dense arrays.
-    """
-    W, b = module.weights, module.biases
-    live = [np.ones(W[0].shape[0], dtype=bool)] + [np.ones(Wi.shape[1], dtype=bool) for Wi in W]
-    live[-1] = np.any(W[-1] != 0, axis=0) | (b[-1] != 0)
-    for i in range(1, len(W)):                      # forward: reachable from the input
-        live[i] &= np.any(W[i - 1][live[i - 1]] != 0, axis=0)
-    for i in range(len(W) - 1, 0, -1):              # backward: reaching a live output
-        live[i] &= np.any(W[i][:, live[i + 1]] != 0, axis=1)
-    return int(sum(Wi[np.ix_(live[i], live[i + 1])].nbytes + b[i][live[i + 1]].nbytes for i, Wi in enumerate(W)))
+    return int(compact_nbytes(module))
 
 
 def table1_rows(models=OFFICIAL_MODELS, approaches=APPROACHES, propagations=("linear", "relu"),

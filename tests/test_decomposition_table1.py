@@ -210,7 +210,8 @@ def test_table1_rejects_an_unknown_protocol_with_status_2(capsys):
     assert exit_info.value.code == 2 and "--protocol" in capsys.readouterr().err
 
 
-def test_placeholder_compact_size_drops_dead_units_and_columns():
+def test_table1_compact_size_is_the_compact_modules_size():
+    from decomposition.compact_modules import compact_nbytes
     rng = np.random.default_rng(0)
     W1, W2 = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(3, 5)).astype(np.float32)
     b1, b2 = np.zeros(3, np.float32), np.zeros(5, np.float32)
@@ -218,9 +219,8 @@ def test_placeholder_compact_size_drops_dead_units_and_columns():
     W2[:, [1, 3, 4]] = 0                          # only output columns 0 and 2 are live
     W2[0, :] = 0                                  # unit 0 reaches no live output: dead
     module = Module([W1, W2], [b1, b2], target=0)
-    # kept: unit 1 only -> W1 (4, 1), b1 (1,), W2 (1, 2), b2 (2,)
-    assert experiments.placeholder_compact_nbytes(module) == 4 * (4 + 1 + 2 + 2)
-    assert experiments.compact_module_nbytes(module) > 0
+    assert experiments.compact_module_nbytes(module) == compact_nbytes(module)
+    assert compact_nbytes(module) < module.nbytes("dense")
 
 
 # ---------------------------------------------------------------------------
