@@ -11,7 +11,8 @@
   ``--generations`` (50) generations from the same start. The search uses the
   ``nnlite-v1`` defaults, the only ones the code before issue 13 has, so
   ``--compare-uncached`` and a run of this script on the old code (see
-  benchmarks/README.md) time the same generations.
+  benchmarks/README.md) time the same generations. ``--wann-task mnist16`` times
+  the 16x16 MNIST search instead (larger networks, where the cache matters more).
 
 ``--compare-uncached`` also times the WANN search with the plan cache off
 (``pruning.wann.CACHE_ENABLED = False``: every generation rebuilds every
@@ -71,9 +72,9 @@ def wann_config(population, generations):
     return wann.SearchConfig(**settings)  # the code before issue 13: its defaults are nnlite-v1
 
 
-def time_wann(population, generations, cached=True):
+def time_wann(population, generations, cached=True, task_name="digits8", data_dir=None):
     """(generations per wall second, generations per CPU second, history) of a fresh search."""
-    task = load_task("digits8")
+    task = load_task(task_name, data_dir=data_dir)
     if hasattr(wann, "CACHE_ENABLED"):
         wann.CACHE_ENABLED = cached
     state = wann.start_search(task.X_train.shape[1], task.n_classes, wann_config(population, generations), rng=0)
@@ -95,6 +96,8 @@ def main():
     parser.add_argument("--population", type=int, default=None, help="default 64 (--quick: 8)")
     parser.add_argument("--generations", type=int, default=None, help="default 50 (--quick: 3)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    parser.add_argument("--wann-task", choices=("digits8", "mnist16"), default="digits8",
+                        help="digits8 (default, the repeatable figure) or mnist16 (larger networks)")
     args = parser.parse_args()
     iterations = args.imp_iterations or (20 if args.quick else 500)
     population = args.population or (8 if args.quick else 64)
@@ -112,16 +115,16 @@ def measure(args, iterations, population, generations, n_train):
     imp_s = time_imp_round(data, iterations)
     print(f"IMP round of LeNet-300-100 on {data_name} ({len(data['X_train'])} training images, "
           f"{iterations} iterations at batch 60): {imp_s:.2f} s", flush=True)
-    per_s, per_cpu_s, history = time_wann(population, generations)
-    print(f"WANN on digits8, population {population}, {generations} generations: {per_s:.2f} generations/s "
+    per_s, per_cpu_s, history = time_wann(population, generations, True, args.wann_task, args.data_dir)
+    print(f"WANN on {args.wann_task}, population {population}, {generations} generations: {per_s:.2f} generations/s "
           f"({per_cpu_s:.2f} per CPU second)", flush=True)
     results = {"imp_round_s": round(imp_s, 4), "wann_generations_per_s": round(per_s, 4),
                "wann_generations_per_cpu_s": round(per_cpu_s, 4), "imp_data": data_name,
                "imp_iterations": iterations, "imp_n_train": len(data["X_train"]),
-               "wann_population": population, "wann_generations": generations,
+               "wann_task": args.wann_task, "wann_population": population, "wann_generations": generations,
                "cache": bool(getattr(wann, "CACHE_ENABLED", False)), "load_average": _common.load_average()}
     if args.compare_uncached:
-        old_s, old_cpu_s, old_history = time_wann(population, generations, cached=False)
+        old_s, old_cpu_s, old_history = time_wann(population, generations, False, args.wann_task, args.data_dir)
         same = old_history == history and np.isfinite(old_s)
         print(f"  uncached: {old_s:.2f} generations/s ({old_cpu_s:.2f} per CPU second); "
               f"speedup {per_s / old_s:.2f}x wall, {per_cpu_s / old_cpu_s:.2f}x CPU; identical search: {same}",

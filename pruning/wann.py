@@ -1076,6 +1076,12 @@ def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
     The rng is used in a fixed order (batch, objectives, selection and
     mutations), so a run resumed from a saved state is bit-identical to an
     uninterrupted one. Mutates ``state`` (population, rng, generation, history).
+
+    Deviation from paper (and from the authors' released code): one random
+    batch per generation, shared by every network and weight value; the
+    paper says only "a random batch", and the released code draws a new one
+    for each network and each weight value. Sharing it ranks the networks
+    on the same images and evaluates the six weights in one pass.
     """
     c = state.config
     batch = state.rng.choice(len(X), size=min(c.batch_size, len(X)), replace=False)

@@ -643,3 +643,19 @@ def test_a_mutated_child_inherits_only_caches_equal_to_freshly_computed_ones(gen
             continue
         np.testing.assert_array_equal(wann.cached_depths(child), wann.node_depths(child))
         assert _plans_equal(wann.cached_plan(child), wann.plan_forward(child))
+
+
+# --- issue 13: benchmarks/pruning.py ---------------------------------------------------------
+
+def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "pruning.py"), "--quick", "--compare-uncached"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert last["imp_round_s"] > 0 and last["wann_generations_per_s"] > 0
+    assert last["imp_data"] in ("mnist", "digits8") and last["uncached_identical"] is True
