@@ -318,25 +318,37 @@ def _layer_groups(activations, nodes):
     return [(int(k), np.flatnonzero(acts == k)) for k in np.unique(acts)]
 
 
-def _inherit_cache(parent, child, *, same_connections):
-    """Pass on what a mutation leaves unchanged (only when the parent has it cached).
+def _inherit_cache(parent, child, *, new_connection=None):
+    """Pass on what a mutation leaves unchanged (only what the parent has cached).
 
-    - add_connection, enable_connection and change_activation keep the
-      layering (:func:`node_depths` runs over all connections, enabled or not;
-      a new connection goes from a shallower to a deeper node, so every
-      longest path stays as long);
-    - change_activation (``same_connections``) also keeps the connection
-      matrices of the plan: only the activation groups are recomputed.
+    add_connection, enable_connection and change_activation keep the layering
+    (:func:`node_depths` runs over all connections, enabled or not, and a new
+    connection goes from a shallower to a deeper node, so no longest path
+    changes). Of the plan, change_activation keeps the connection matrices
+    (its activation groups are recomputed); add_connection and
+    enable_connection (``new_connection = (src, dst)``, now enabled) change
+    one matrix of one layer, which is rebuilt.
     """
     if not CACHE_ENABLED or "_memo" not in parent.__dict__:
         return child
     memo, child_memo = parent.__dict__["_memo"], _memo(child)
     if "depth" in memo:
         child_memo["depth"] = memo["depth"]
-    if same_connections and "plan" in memo:
-        plan = memo["plan"]
+    if "plan" not in memo:
+        return child
+    plan = memo["plan"]
+    if new_connection is None:
         layers = [(nodes, _layer_groups(child.activations, nodes)) for nodes, _ in plan.layers]
         child_memo["plan"] = dataclasses.replace(plan, layers=layers)
+        return child
+    src, dst = new_connection
+    layer = int(memo["depth"][dst]) - 1  # layers are the depths 1, 2, ... in order
+    from_input = src <= child.n_inputs
+    matrix = _layer_matrices(child, plan.layers[layer][0], child.src[child.enabled], child.dst[child.enabled],
+                             (from_input, not from_input))[0 if from_input else 1]
+    part = list(plan.from_inputs if from_input else plan.from_computed)
+    part[layer] = matrix
+    child_memo["plan"] = dataclasses.replace(plan, **{"from_inputs" if from_input else "from_computed": part})
     return child
 
 
@@ -430,19 +442,28 @@ def plan_forward(genome):
     """Topological order of a genome, computed once (see :class:`ForwardPlan`)."""
     depth = cached_depths(genome)
     src, dst = genome.src[genome.enabled], genome.dst[genome.enabled]
-    n_first = 1 + genome.n_inputs
     layers, from_inputs, from_computed = [], [], []
     for d in range(1, depth.max() + 1):
         nodes = np.flatnonzero(depth == d)
-        position = np.full(genome.n_nodes, -1)
-        position[nodes] = np.arange(len(nodes))
-        into = position[dst] >= 0
-        rows, cols = position[dst[into]], src[into]
         layers.append((nodes, _layer_groups(genome.activations, nodes)))
-        first = cols < n_first
-        from_inputs.append(_ones_csr(rows[first], cols[first], (len(nodes), n_first)))
-        from_computed.append(_ones_csr(rows[~first], cols[~first] - n_first, (len(nodes), genome.n_nodes - n_first)))
+        inputs_part, computed_part = _layer_matrices(genome, nodes, src, dst)
+        from_inputs.append(inputs_part)
+        from_computed.append(computed_part)
     return ForwardPlan(genome.n_nodes, genome.n_inputs, genome.output_nodes, layers, from_inputs, from_computed)
+
+
+def _layer_matrices(genome, nodes, src, dst, parts=(True, True)):
+    """The CSR arrays (from_inputs, from_computed) of the enabled connections
+    ``src -> dst`` into layer ``nodes``; a part not asked for is None."""
+    n_first = 1 + genome.n_inputs
+    position = np.full(genome.n_nodes, -1)
+    position[nodes] = np.arange(len(nodes))
+    into = position[dst] >= 0
+    rows, cols = position[dst[into]], src[into]
+    first = cols < n_first
+    return (_ones_csr(rows[first], cols[first], (len(nodes), n_first)) if parts[0] else None,
+            _ones_csr(rows[~first], cols[~first] - n_first, (len(nodes), genome.n_nodes - n_first))
+            if parts[1] else None)
 
 
 def _check_weights(weights):
@@ -699,7 +720,7 @@ def add_connection(genome, rng=None, *, sampling="source-first"):
         c = first[s] + rng.integers(count[s])
     child = genome.replace(src=np.append(genome.src, src[c]), dst=np.append(genome.dst, dst[c]),
                            enabled=np.append(genome.enabled, True))
-    return _inherit_cache(genome, child, same_connections=False)
+    return _inherit_cache(genome, child, new_connection=(int(src[c]), int(dst[c])))
 
 
 def add_node(genome, rng=None):
@@ -736,8 +757,10 @@ def enable_connection(genome, rng=None):
     if len(candidates) == 0:
         raise ValueError("enable_connection: found no disabled connection")
     enabled = genome.enabled.copy()
-    enabled[candidates[rng.integers(len(candidates))]] = True
-    return _inherit_cache(genome, genome.replace(enabled=enabled), same_connections=False)
+    c = candidates[rng.integers(len(candidates))]
+    enabled[c] = True
+    return _inherit_cache(genome, genome.replace(enabled=enabled),
+                          new_connection=(int(genome.src[c]), int(genome.dst[c])))
 
 
 def change_activation(genome, rng=None):
@@ -750,7 +773,7 @@ def change_activation(genome, rng=None):
     activations = genome.activations.copy()
     # A different activation: shift by 1..len-1 places around the set.
     activations[node] = (activations[node] + rng.integers(1, len(ACTIVATIONS))) % len(ACTIVATIONS)
-    return _inherit_cache(genome, genome.replace(activations=activations), same_connections=True)
+    return _inherit_cache(genome, genome.replace(activations=activations))
 
 
 def _n_new_connection_candidates(genome):
