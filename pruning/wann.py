@@ -660,8 +660,9 @@ def choose_objectives(rewards, n_connections, rng=None, *, p_connection_objectiv
     size_objective : {"negative", "inverse"}
         ``"negative"`` maximises -n_connections (the paper: fewer
         connections). ``"inverse"`` maximises 1 / max(n_connections, 1), as
-        the authors' released code does. Deviation from paper (``"inverse"``
-        only): the dominance order is the same, the crowding distances differ.
+        the authors' released code does. Deviation from paper: ``"inverse"``
+        is the code's, not the paper's; the dominance order is the same, the
+        crowding distances differ.
     rewards : ndarray of shape (population_size, n_weights)
     n_connections : ndarray of shape (population_size,)
     Returns (objectives of shape (population_size, 2), name of the second one).
@@ -1100,10 +1101,10 @@ def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
     mutations), so a run resumed from a saved state is bit-identical to an
     uninterrupted one. Mutates ``state`` (population, rng, generation, history).
 
-    Deviation from paper (and from the authors' released code): one random
-    batch per generation, shared by every network and weight value; the
-    paper says only "a random batch", and the released code draws a new one
-    for each network and each weight value. Sharing it ranks the networks
+    Deviation from paper: one random batch per generation, shared by every
+    network and weight value, in every preset of :data:`DEFAULTS` (the paper
+    says only "a random batch"; the authors' released code draws a new one
+    for each network and each weight value). Sharing it ranks the networks
     on the same images and evaluates the six weights in one pass.
     """
     c = state.config
