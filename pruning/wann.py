@@ -710,18 +710,33 @@ def add_connection(genome, rng=None, *, sampling="source-first"):
     rng = check_rng(rng)
     if sampling not in ADD_CONNECTION_SAMPLINGS:
         raise ValueError(f"sampling: expected one of {ADD_CONNECTION_SAMPLINGS}, found {sampling!r}")
-    src, dst = _new_connection_candidates(genome)
-    if len(src) == 0:
-        raise ValueError("add_connection: found no unconnected feed-forward pair; the network is complete")
     if sampling == "uniform-pair":
+        src, dst = _new_connection_candidates(genome)
+        if len(src) == 0:
+            raise ValueError("add_connection: found no unconnected feed-forward pair; the network is complete")
         c = rng.integers(len(src))
-    else:  # src is sorted (np.nonzero's row-major order): pick a source, then one of its pairs
-        sources, first, count = np.unique(src, return_index=True, return_counts=True)
-        s = rng.integers(len(sources))
-        c = first[s] + rng.integers(count[s])
-    child = genome.replace(src=np.append(genome.src, src[c]), dst=np.append(genome.dst, dst[c]),
+        new_src, new_dst = int(src[c]), int(dst[c])
+    else:
+        new_src, new_dst = _source_first_pair(genome, rng)
+    child = genome.replace(src=np.append(genome.src, new_src), dst=np.append(genome.dst, new_dst),
                            enabled=np.append(genome.enabled, True))
-    return _inherit_cache(genome, child, new_connection=(int(src[c]), int(dst[c])))
+    return _inherit_cache(genome, child, new_connection=(new_src, new_dst))
+
+
+def _source_first_pair(genome, rng):
+    """A source uniformly among the nodes with a free feed-forward pair, then
+    one of its free destinations uniformly (both in increasing id order)."""
+    depth = cached_depths(genome)
+    n_deeper = genome.n_nodes - np.searchsorted(np.sort(depth), depth, side="right")
+    n_free = n_deeper - np.bincount(genome.src, minlength=genome.n_nodes)  # existing ones all go deeper
+    sources = np.flatnonzero(n_free > 0)
+    if len(sources) == 0:
+        raise ValueError("add_connection: found no unconnected feed-forward pair; the network is complete")
+    src = int(sources[rng.integers(len(sources))])
+    allowed = depth[src] < depth
+    allowed[genome.dst[genome.src == src]] = False
+    destinations = np.flatnonzero(allowed)
+    return src, int(destinations[rng.integers(len(destinations))])
 
 
 def add_node(genome, rng=None):

@@ -474,6 +474,17 @@ def test_counting_new_connection_candidates_equals_enumerating_them(genome):
     assert wann._n_new_connection_candidates(genome) == len(wann._new_connection_candidates(genome)[0])
 
 
+@given(wann_genomes(), st.integers(0, 2**32 - 1))
+def test_source_first_draws_a_free_feed_forward_pair_from_a_source_that_has_one(genome, seed):
+    src, dst = wann._new_connection_candidates(genome)
+    if len(src) == 0:
+        with pytest.raises(ValueError, match="complete"):
+            wann.add_connection(genome, seed)
+        return
+    child = wann.add_connection(genome, seed)
+    assert (child.src[-1], child.dst[-1]) in set(zip(src.tolist(), dst.tolist()))
+
+
 # --- issue 13: the cache leaves every bit of a search unchanged ---------------------------
 
 RECORD = Path(__file__).resolve().parents[1] / "docs" / "records" / "wann_search_before_cache.jsonl"
