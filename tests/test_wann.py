@@ -552,7 +552,11 @@ def _cli_report(capsys):
 def test_cli_generations_default_to_no_limit_with_a_budget_and_a_resume_keeps_the_stopping_rule(tmp_path, capsys):
     from pruning.__main__ import main
     base = ["wann", "--task", "digits8", "--population", "6", "--batch-size", "64", "--tune-epochs", "0"]
-    # no budget: 100 generations as before (the limit is saved; not run here)
+    # neither option: 100 generations, as before
+    from argparse import Namespace
+    settings = {"defaults": "paper", "population": 6, "batch_size": 64, "tournament_size": 8, "p_enable": 0.05}
+    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=None)).n_generations == 100
+    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=5)).n_generations is None
     # a budget alone: no generation limit, the budget stops the search
     assert main(base + ["--time-budget-minutes", "0.0001", "--out", str(tmp_path / "b")]) == 0
     report = _cli_report(capsys)
