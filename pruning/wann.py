@@ -26,9 +26,16 @@ Algorithm (the numbered steps of the paper's Section 3 / Fig. 2)
    (:func:`change_activation`).
 5. **Repeat** from step 2 (:func:`run_search`, resumable by generation).
 
-After the search, :func:`report_champion` measures the champion the three
-ways the paper does: the best single shared weight, the ensemble over weight
-values, and individually tuned weights (:func:`train_individual_weights`).
+After the search, :func:`report_champion` measures the champion the ways
+the paper does: a random shared weight (:func:`random_shared_weight_accuracies`),
+the best single shared weight, the ensemble over weight values, and
+individually tuned weights (:func:`train_individual_weights`).
+
+Settings the paper leaves open follow the authors' released code; where the
+two differ, and for this module's first version, :data:`DEFAULTS` names each
+choice (``SearchConfig.from_defaults``). A genome never changes, so its
+layering and evaluation plan are cached (:func:`cached_plan`), which changes
+no result.
 
 Genome layout
 -------------
