@@ -26,9 +26,16 @@ Algorithm (the numbered steps of the paper's Section 3 / Fig. 2)
    (:func:`change_activation`).
 5. **Repeat** from step 2 (:func:`run_search`, resumable by generation).
 
-After the search, :func:`report_champion` measures the champion the three
-ways the paper does: the best single shared weight, the ensemble over weight
-values, and individually tuned weights (:func:`train_individual_weights`).
+After the search, :func:`report_champion` measures the champion the ways
+the paper does: a random shared weight (:func:`random_shared_weight_accuracies`),
+the best single shared weight, the ensemble over weight values, and
+individually tuned weights (:func:`train_individual_weights`).
+
+Settings the paper leaves open follow the authors' released code; where the
+two differ, and for this module's first version, :data:`DEFAULTS` names each
+choice (``SearchConfig.from_defaults``). A genome never changes, so its
+layering and evaluation plan are cached (:func:`cached_plan`), which changes
+no result.
 
 Genome layout
 -------------
@@ -66,6 +73,30 @@ ACTIVATIONS = ("linear", "step", "sin", "gaussian", "tanh", "sigmoid", "inverse"
 
 #: The four topological mutations of step 4 (order of ``mutation_probabilities``).
 MUTATIONS = ("add_connection", "add_node", "enable_connection", "change_activation")
+
+#: Values of the named options where the paper, the authors' code and nnlite's first version differ.
+SIZE_OBJECTIVES = ("negative", "inverse")
+ADD_CONNECTION_SAMPLINGS = ("source-first", "uniform-pair")
+INAPPLICABLE_MUTATIONS = ("keep-parent", "redraw")
+ELITISMS = ("floor-after-cull", "round-before-cull")
+
+#: Search defaults (``SearchConfig.from_defaults``). The paper (Gaier & Ha 2019) states the 80/20 objective
+#: split, the six shared weights and the four mutations, but no mutation probabilities, elite or cull rounding,
+#: add-connection sampling or what happens to an inapplicable mutation: there "paper" follows the authors'
+#: released code (google/brain-tokyo-workshop, WANNRelease/WANN) and says so. The two differ in the size
+#: objective only (the paper's "fewer connections" vs the code's 1 / connections). "nnlite-v1" is this
+#: module before issue 13, kept so the figures made with it reproduce.
+DEFAULTS = {
+    "paper": {"mutation_probabilities": (0.20, 0.25, 0.05, 0.50), "elitism": "floor-after-cull",
+              "inapplicable_mutation": "keep-parent", "add_connection_sampling": "source-first",
+              "size_objective": "negative"},
+    "released-code": {"mutation_probabilities": (0.20, 0.25, 0.05, 0.50), "elitism": "floor-after-cull",
+                      "inapplicable_mutation": "keep-parent", "add_connection_sampling": "source-first",
+                      "size_objective": "inverse"},
+    "nnlite-v1": {"mutation_probabilities": (0.25, 0.25, 0.05, 0.45), "elitism": "round-before-cull",
+                  "inapplicable_mutation": "redraw", "add_connection_sampling": "uniform-pair",
+                  "size_objective": "negative"},
+}
 
 
 # ---------------------------------------------------------------------------
@@ -180,8 +211,13 @@ class Genome:
         return np.arange(1 + self.n_inputs + self.n_outputs, self.n_nodes)
 
     def replace(self, **changes):
-        """A new genome with some arrays replaced."""
+        """A new genome with some arrays replaced (its caches are not copied)."""
         return dataclasses.replace(self, **changes)
+
+    def __getstate__(self):
+        # The cached layering and plan (see :func:`cached_plan`) stay behind:
+        # a worker process rebuilds them cheaper than they pickle.
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
 
 
 def genomes_equal(a, b):
@@ -215,6 +251,112 @@ def node_depths(genome):
     is_hidden[genome.hidden_nodes] = True
     depth[genome.output_nodes] = (depth[is_hidden].max() if is_hidden.any() else 0) + 1
     return depth
+
+
+# --- caches: a genome never changes, so its layering and plan are computed once ---
+
+#: Set to False (e.g. by ``benchmarks/pruning.py --compare-uncached``) to rebuild every time, as before the cache.
+CACHE_ENABLED = True
+
+#: Plans by genome content, for genomes that arrive as new objects in the worker processes of
+#: :func:`run_search` (switched on there by :func:`_use_content_cache`); bounded, oldest dropped first.
+_PLANS_BY_CONTENT = {}
+_MAX_PLANS_BY_CONTENT = 512
+_CONTENT_CACHE_ON = False
+
+
+def _use_content_cache():
+    """Initializer of run_search's worker processes (in the main process, children are new genomes and
+    elites keep their object cache, so hashing every genome's content would cost more than it saves)."""
+    global _CONTENT_CACHE_ON
+    _CONTENT_CACHE_ON = True
+
+
+def _memo(genome):
+    """The genome's own cache dict (created on first use; never pickled)."""
+    memo = genome.__dict__.get("_memo")
+    if memo is None:
+        memo = {}
+        object.__setattr__(genome, "_memo", memo)
+    return memo
+
+
+def cached_depths(genome):
+    """:func:`node_depths`, computed once per genome object (read-only array)."""
+    if not CACHE_ENABLED:
+        return node_depths(genome)
+    memo = _memo(genome)
+    if "depth" not in memo:
+        depth = node_depths(genome)
+        depth.setflags(write=False)
+        memo["depth"] = depth
+    return memo["depth"]
+
+
+def _content_key(genome):
+    return (genome.n_inputs, genome.n_outputs, genome.activations.tobytes(), genome.src.tobytes(),
+            genome.dst.tobytes(), genome.enabled.tobytes())
+
+
+def cached_plan(genome):
+    """:func:`plan_forward`, kept across generations: on the genome object
+    (elites and unchanged children are the same objects) and, bounded, by
+    content (a genome unpickled in a worker is a new object). The plan is a
+    pure function of the genome, so caching changes no result."""
+    if not CACHE_ENABLED:
+        return plan_forward(genome)
+    memo = _memo(genome)
+    if "plan" not in memo:
+        if not _CONTENT_CACHE_ON:
+            memo["plan"] = plan_forward(genome)
+            return memo["plan"]
+        key = _content_key(genome)
+        plan = _PLANS_BY_CONTENT.pop(key, None) or plan_forward(genome)
+        _PLANS_BY_CONTENT[key] = plan  # most recent last
+        while len(_PLANS_BY_CONTENT) > _MAX_PLANS_BY_CONTENT:
+            del _PLANS_BY_CONTENT[next(iter(_PLANS_BY_CONTENT))]
+        memo["plan"] = plan
+    return memo["plan"]
+
+
+def _layer_groups(activations, nodes):
+    """(activation id, positions in ``nodes``) for each activation used in a layer."""
+    acts = activations[nodes]
+    return [(int(k), np.flatnonzero(acts == k)) for k in np.unique(acts)]
+
+
+def _inherit_cache(parent, child, *, new_connection=None):
+    """Pass on what a mutation leaves unchanged (only what the parent has cached).
+
+    add_connection, enable_connection and change_activation keep the layering
+    (:func:`node_depths` runs over all connections, enabled or not, and a new
+    connection goes from a shallower to a deeper node, so no longest path
+    changes). Of the plan, change_activation keeps the connection matrices
+    (its activation groups are recomputed); add_connection and
+    enable_connection (``new_connection = (src, dst)``, now enabled) change
+    one matrix of one layer, which is rebuilt.
+    """
+    if not CACHE_ENABLED or "_memo" not in parent.__dict__:
+        return child
+    memo, child_memo = parent.__dict__["_memo"], _memo(child)
+    if "depth" in memo:
+        child_memo["depth"] = memo["depth"]
+    if "plan" not in memo:
+        return child
+    plan = memo["plan"]
+    if new_connection is None:
+        layers = [(nodes, _layer_groups(child.activations, nodes)) for nodes, _ in plan.layers]
+        child_memo["plan"] = dataclasses.replace(plan, layers=layers)
+        return child
+    src, dst = new_connection
+    layer = int(memo["depth"][dst]) - 1  # layers are the depths 1, 2, ... in order
+    from_input = src <= child.n_inputs
+    matrix = _layer_matrices(child, plan.layers[layer][0], child.src[child.enabled], child.dst[child.enabled],
+                             (from_input, not from_input))[0 if from_input else 1]
+    part = list(plan.from_inputs if from_input else plan.from_computed)
+    part[layer] = matrix
+    child_memo["plan"] = dataclasses.replace(plan, **{"from_inputs" if from_input else "from_computed": part})
+    return child
 
 
 def check_genome(genome):
@@ -305,23 +447,30 @@ def _ones_csr(rows, cols, shape):
 
 def plan_forward(genome):
     """Topological order of a genome, computed once (see :class:`ForwardPlan`)."""
-    depth = node_depths(genome)
+    depth = cached_depths(genome)
     src, dst = genome.src[genome.enabled], genome.dst[genome.enabled]
-    n_first = 1 + genome.n_inputs
     layers, from_inputs, from_computed = [], [], []
     for d in range(1, depth.max() + 1):
         nodes = np.flatnonzero(depth == d)
-        position = np.full(genome.n_nodes, -1)
-        position[nodes] = np.arange(len(nodes))
-        into = position[dst] >= 0
-        rows, cols = position[dst[into]], src[into]
-        acts = genome.activations[nodes]
-        groups = [(int(k), np.flatnonzero(acts == k)) for k in np.unique(acts)]
-        layers.append((nodes, groups))
-        first = cols < n_first
-        from_inputs.append(_ones_csr(rows[first], cols[first], (len(nodes), n_first)))
-        from_computed.append(_ones_csr(rows[~first], cols[~first] - n_first, (len(nodes), genome.n_nodes - n_first)))
+        layers.append((nodes, _layer_groups(genome.activations, nodes)))
+        inputs_part, computed_part = _layer_matrices(genome, nodes, src, dst)
+        from_inputs.append(inputs_part)
+        from_computed.append(computed_part)
     return ForwardPlan(genome.n_nodes, genome.n_inputs, genome.output_nodes, layers, from_inputs, from_computed)
+
+
+def _layer_matrices(genome, nodes, src, dst, parts=(True, True)):
+    """The CSR arrays (from_inputs, from_computed) of the enabled connections
+    ``src -> dst`` into layer ``nodes``; a part not asked for is None."""
+    n_first = 1 + genome.n_inputs
+    position = np.full(genome.n_nodes, -1)
+    position[nodes] = np.arange(len(nodes))
+    into = position[dst] >= 0
+    rows, cols = position[dst[into]], src[into]
+    first = cols < n_first
+    return (_ones_csr(rows[first], cols[first], (len(nodes), n_first)) if parts[0] else None,
+            _ones_csr(rows[~first], cols[~first] - n_first, (len(nodes), genome.n_nodes - n_first))
+            if parts[1] else None)
 
 
 def _check_weights(weights):
@@ -400,7 +549,7 @@ def _evaluate_chunk(genomes, X, y, weights):
     """Rewards and accuracies (len(genomes), n_weights) of a list of genomes."""
     inputs_T = _inputs_transposed(X)
     weights = _check_weights(weights)
-    results = [rewards_and_accuracies(_evaluate_plan(plan_forward(g), inputs_T, weights), y) for g in genomes]
+    results = [rewards_and_accuracies(_evaluate_plan(cached_plan(g), inputs_T, weights), y) for g in genomes]
     return np.array([r for r, _ in results]), np.array([a for _, a in results])
 
 
@@ -509,22 +658,30 @@ def rank_population(objectives):
     return rank
 
 
-def choose_objectives(rewards, n_connections, rng=None, *, p_connection_objective=0.8):
+def choose_objectives(rewards, n_connections, rng=None, *, p_connection_objective=0.8, size_objective="negative"):
     """Step 3's objective pair for this generation (one ``rng.random()`` draw).
 
     With probability ``p_connection_objective`` (0.8 in the paper): (mean
-    reward, -number of connections); otherwise (mean reward, max reward).
+    reward, size objective); otherwise (mean reward, max reward).
 
+    size_objective : {"negative", "inverse"}
+        ``"negative"`` maximises -n_connections (the paper: fewer
+        connections). ``"inverse"`` maximises 1 / max(n_connections, 1), as
+        the authors' released code does. Deviation from paper: ``"inverse"``
+        is the code's, not the paper's; the dominance order is the same, the
+        crowding distances differ.
     rewards : ndarray of shape (population_size, n_weights)
     n_connections : ndarray of shape (population_size,)
     Returns (objectives of shape (population_size, 2), name of the second one).
     """
     rng = check_rng(rng)
+    if size_objective not in SIZE_OBJECTIVES:
+        raise ValueError(f"size_objective: expected one of {SIZE_OBJECTIVES}, found {size_objective!r}")
     rewards = np.asarray(rewards, dtype=np.float64)
     if rng.random() < p_connection_objective:
-        # Deviation from paper: the authors' code maximises 1 / n_connections;
-        # -n_connections has the same dominance order (crowding differs slightly).
-        return np.column_stack([rewards.mean(axis=1), -np.asarray(n_connections, np.float64)]), "connections"
+        n_connections = np.asarray(n_connections, np.float64)
+        size = -n_connections if size_objective == "negative" else 1 / np.maximum(n_connections, 1)
+        return np.column_stack([rewards.mean(axis=1), size]), "connections"
     return np.column_stack([rewards.mean(axis=1), rewards.max(axis=1)]), "max"
 
 
@@ -541,22 +698,52 @@ def _new_connection_candidates(genome):
     return np.nonzero(allowed)
 
 
-def add_connection(genome, rng=None):
+def add_connection(genome, rng=None, *, sampling="source-first"):
     """Add a connection between two unconnected nodes, feed-forward only.
 
     A pair (src, dst) is allowed when src's layer (:func:`node_depths`) is
     below dst's; the new connection is enabled. Raises ``ValueError`` when the
     network is already complete.
+
+    sampling : {"source-first", "uniform-pair"}
+        ``"source-first"`` (the authors' released code; the paper does not
+        say): a source uniformly among the nodes that have an allowed
+        destination, then a destination uniformly among its allowed ones (the
+        code scans the nodes in a random order and takes the first with a
+        destination, which is the same distribution). ``"uniform-pair"``: one
+        draw among all allowed pairs (nnlite before issue 13; favours sources
+        with many allowed destinations, i.e. inputs over hidden nodes).
     """
     rng = check_rng(rng)
-    src, dst = _new_connection_candidates(genome)
-    if len(src) == 0:
+    if sampling not in ADD_CONNECTION_SAMPLINGS:
+        raise ValueError(f"sampling: expected one of {ADD_CONNECTION_SAMPLINGS}, found {sampling!r}")
+    if sampling == "uniform-pair":
+        src, dst = _new_connection_candidates(genome)
+        if len(src) == 0:
+            raise ValueError("add_connection: found no unconnected feed-forward pair; the network is complete")
+        c = rng.integers(len(src))
+        new_src, new_dst = int(src[c]), int(dst[c])
+    else:
+        new_src, new_dst = _source_first_pair(genome, rng)
+    child = genome.replace(src=np.append(genome.src, new_src), dst=np.append(genome.dst, new_dst),
+                           enabled=np.append(genome.enabled, True))
+    return _inherit_cache(genome, child, new_connection=(new_src, new_dst))
+
+
+def _source_first_pair(genome, rng):
+    """A source uniformly among the nodes with a free feed-forward pair, then
+    one of its free destinations uniformly (both in increasing id order)."""
+    depth = cached_depths(genome)
+    n_deeper = genome.n_nodes - np.searchsorted(np.sort(depth), depth, side="right")
+    n_free = n_deeper - np.bincount(genome.src, minlength=genome.n_nodes)  # existing ones all go deeper
+    sources = np.flatnonzero(n_free > 0)
+    if len(sources) == 0:
         raise ValueError("add_connection: found no unconnected feed-forward pair; the network is complete")
-    # Deviation from paper (unspecified there): we draw uniformly among all
-    # allowed pairs; drawing a source layer first would favour small layers.
-    c = rng.integers(len(src))
-    return genome.replace(src=np.append(genome.src, src[c]), dst=np.append(genome.dst, dst[c]),
-                          enabled=np.append(genome.enabled, True))
+    src = int(sources[rng.integers(len(sources))])
+    allowed = depth[src] < depth
+    allowed[genome.dst[genome.src == src]] = False
+    destinations = np.flatnonzero(allowed)
+    return src, int(destinations[rng.integers(len(destinations))])
 
 
 def add_node(genome, rng=None):
@@ -593,8 +780,10 @@ def enable_connection(genome, rng=None):
     if len(candidates) == 0:
         raise ValueError("enable_connection: found no disabled connection")
     enabled = genome.enabled.copy()
-    enabled[candidates[rng.integers(len(candidates))]] = True
-    return genome.replace(enabled=enabled)
+    c = candidates[rng.integers(len(candidates))]
+    enabled[c] = True
+    return _inherit_cache(genome, genome.replace(enabled=enabled),
+                          new_connection=(int(genome.src[c]), int(genome.dst[c])))
 
 
 def change_activation(genome, rng=None):
@@ -607,46 +796,82 @@ def change_activation(genome, rng=None):
     activations = genome.activations.copy()
     # A different activation: shift by 1..len-1 places around the set.
     activations[node] = (activations[node] + rng.integers(1, len(ACTIVATIONS))) % len(ACTIVATIONS)
-    return genome.replace(activations=activations)
+    return _inherit_cache(genome, genome.replace(activations=activations))
+
+
+def _n_new_connection_candidates(genome):
+    """len(_new_connection_candidates(genome)[0]) without the n_nodes^2 matrix:
+    the pairs with depth[a] < depth[b], less the existing connections (all
+    go to a deeper node, and no pair occurs twice)."""
+    if not CACHE_ENABLED:  # the enumeration used before issue 13 (benchmarks/pruning.py --compare-uncached)
+        return len(_new_connection_candidates(genome)[0])
+    depth = cached_depths(genome)
+    n_shallower = np.searchsorted(np.sort(depth), depth, side="left")
+    return int(n_shallower.sum()) - len(genome.src)
 
 
 def _applicable(genome):
-    return np.array([len(_new_connection_candidates(genome)[0]) > 0, genome.enabled.any(),
+    return np.array([_n_new_connection_candidates(genome) > 0, genome.enabled.any(),
                      (~genome.enabled).any(), len(genome.hidden_nodes) > 0])
 
 
-def mutate(genome, rng=None, *, mutation_probabilities=(0.25, 0.25, 0.05, 0.45)):
+def mutate(genome, rng=None, *, mutation_probabilities=(0.20, 0.25, 0.05, 0.50), inapplicable="keep-parent",
+           add_connection_sampling="source-first"):
     """Step 4: apply one topological mutation, drawn with the given
     probabilities over :data:`MUTATIONS`.
 
-    Deviation from paper (unspecified there): when the drawn mutation does
-    not apply (e.g. change an activation without hidden nodes) we redraw
-    among the applicable mutations (probabilities renormalised) rather than
-    return an unchanged child, so every child differs from its parent when
-    any mutation applies. The default probabilities are ours.
+    The default probabilities (add connection 20%, add node 25%, enable 5%,
+    change activation 50%) are those of the authors' released code
+    (``p/default_wan.json``, kept by their MNIST settings); the paper does not
+    state them.
+
+    inapplicable : {"keep-parent", "redraw"}
+        What happens when the drawn mutation does not apply (e.g. change an
+        activation without hidden nodes). ``"keep-parent"``: the child is the
+        parent unchanged, as in the released code (the paper does not say).
+        ``"redraw"`` (nnlite before issue 13): draw again among the applicable
+        mutations (probabilities renormalised), so every child differs from
+        its parent when any mutation applies.
+    add_connection_sampling : see :func:`add_connection`.
     """
     rng = check_rng(rng)
     p = np.asarray(mutation_probabilities, dtype=np.float64)
     if p.shape != (4,) or np.any(p < 0) or p.sum() <= 0:
         raise ValueError(f"mutation_probabilities: expected 4 non-negative numbers for {MUTATIONS}, found {p!r}")
-    p = p * _applicable(genome)
-    if p.sum() == 0:
+    if inapplicable not in INAPPLICABLE_MUTATIONS:
+        raise ValueError(f"inapplicable: expected one of {INAPPLICABLE_MUTATIONS}, found {inapplicable!r}")
+    applicable = _applicable(genome)
+    if inapplicable == "redraw":
+        p = p * applicable
+        if p.sum() == 0:
+            return genome
+    choice = rng.choice(4, p=p / p.sum())
+    if not applicable[choice]:
         return genome
-    operator = (add_connection, add_node, enable_connection, change_activation)[rng.choice(4, p=p / p.sum())]
-    return operator(genome, rng)
+    if choice == 0:
+        return add_connection(genome, rng, sampling=add_connection_sampling)
+    return (None, add_node, enable_connection, change_activation)[choice](genome, rng)
 
 
 def select_and_reproduce(population, rank, rng=None, *, elite_fraction=0.2, cull_fraction=0.2,
-                         tournament_size=8, mutation_probabilities=(0.25, 0.25, 0.05, 0.45)):
+                         tournament_size=8, mutation_probabilities=(0.20, 0.25, 0.05, 0.50),
+                         elitism="floor-after-cull", inapplicable="keep-parent", add_connection_sampling="source-first"):
     """Step 4: the next population.
 
-    1. elitism: the best ``elite_fraction`` members pass on unchanged;
-    2. culling: the worst ``cull_fraction`` members cannot be parents;
+    1. culling: the worst ``cull_fraction`` members cannot be parents;
+    2. elitism: the best members pass on unchanged;
     3. tournament selection: each remaining child's parent is the best-ranked
        of ``tournament_size`` members drawn (with replacement) from the rest;
     4. each child gets one mutation (:func:`mutate`).
 
     rank : int ndarray of shape (population_size,), 0 = best (:func:`rank_population`).
+    elitism : {"floor-after-cull", "round-before-cull"}
+        How many elites (the paper gives no rounding). ``"floor-after-cull"``
+        (the released code): floor(cull_fraction * n) are culled, then
+        floor(elite_fraction * survivors) elites. ``"round-before-cull"``
+        (nnlite before issue 13): round(elite_fraction * n) elites, and
+        max(1, n - floor(cull_fraction * n)) possible parents.
+    inapplicable, add_connection_sampling : see :func:`mutate`.
     """
     rng = check_rng(rng)
     n = len(population)
@@ -656,12 +881,15 @@ def select_and_reproduce(population, rank, rng=None, *, elite_fraction=0.2, cull
     if not (0 <= elite_fraction < 1 and 0 <= cull_fraction < 1 and tournament_size >= 1):
         raise ValueError(f"expected elite_fraction, cull_fraction in [0, 1) and tournament_size >= 1, found "
                          f"{elite_fraction}, {cull_fraction}, {tournament_size}")
+    if elitism not in ELITISMS:
+        raise ValueError(f"elitism: expected one of {ELITISMS}, found {elitism!r}")
     order = np.argsort(rank, kind="stable")
-    n_elite = int(round(elite_fraction * n))
     parents = order[: max(1, n - int(cull_fraction * n))]
+    n_elite = int(round(elite_fraction * n)) if elitism == "round-before-cull" else int(elite_fraction * len(parents))
     contestants = rng.integers(len(parents), size=(n - n_elite, tournament_size))
     winners = parents[contestants.min(axis=1)]  # parents are sorted by rank: smallest index wins
-    children = [mutate(population[i], rng, mutation_probabilities=mutation_probabilities) for i in winners]
+    children = [mutate(population[i], rng, mutation_probabilities=mutation_probabilities, inapplicable=inapplicable,
+                       add_connection_sampling=add_connection_sampling) for i in winners]
     return [population[i] for i in order[:n_elite]] + children
 
 
@@ -671,9 +899,14 @@ def select_and_reproduce(population, rank, rng=None, *, elite_fraction=0.2, cull
 
 @dataclasses.dataclass
 class SearchConfig:
-    """Settings of :func:`run_search` (the paper's MNIST run: population 960, 4,096 generations)."""
+    """Settings of :func:`run_search` (the paper's MNIST run: population 960, 4,096 generations).
+
+    The field defaults are ``DEFAULTS["paper"]``; :meth:`from_defaults` starts
+    from another entry of :data:`DEFAULTS`. ``n_generations=None`` means no
+    generation limit (stop on :func:`run_search`'s time budget).
+    """
     population_size: int = 64
-    n_generations: int = 100
+    n_generations: object = 100
     shared_weights: tuple = SHARED_WEIGHTS
     batch_size: int = 1000
     p_enable: float = 0.05
@@ -681,14 +914,33 @@ class SearchConfig:
     elite_fraction: float = 0.2
     cull_fraction: float = 0.2
     tournament_size: int = 8
-    mutation_probabilities: tuple = (0.25, 0.25, 0.05, 0.45)
+    mutation_probabilities: tuple = DEFAULTS["paper"]["mutation_probabilities"]
     output_activation: str = "linear"
+    elitism: str = DEFAULTS["paper"]["elitism"]
+    inapplicable_mutation: str = DEFAULTS["paper"]["inapplicable_mutation"]
+    add_connection_sampling: str = DEFAULTS["paper"]["add_connection_sampling"]
+    size_objective: str = DEFAULTS["paper"]["size_objective"]
+
+    @classmethod
+    def from_defaults(cls, defaults="paper", **settings):
+        """A config starting from ``DEFAULTS[defaults]``, then ``settings``."""
+        if defaults not in DEFAULTS:
+            raise ValueError(f"defaults: expected one of {tuple(DEFAULTS)}, found {defaults!r}")
+        return cls(**{**DEFAULTS[defaults], **settings})
 
     def __post_init__(self):
         for name, low in (("population_size", 2), ("n_generations", 0), ("batch_size", 1), ("tournament_size", 1)):
             value = getattr(self, name)
+            if name == "n_generations" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name}: expected an int >= {low}, found {value!r}")
+                raise ValueError(f"{name}: expected an int >= {low}{' or None' * (name == 'n_generations')}, "
+                                 f"found {value!r}")
+        for name, values in (("elitism", ELITISMS), ("inapplicable_mutation", INAPPLICABLE_MUTATIONS),
+                             ("add_connection_sampling", ADD_CONNECTION_SAMPLINGS),
+                             ("size_objective", SIZE_OBJECTIVES)):
+            if getattr(self, name) not in values:
+                raise ValueError(f"{name}: expected one of {values}, found {getattr(self, name)!r}")
         for name in ("p_enable", "p_connection_objective"):
             if not _is_real(getattr(self, name)) or not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: expected a probability in [0, 1], found {getattr(self, name)!r}")
@@ -708,6 +960,8 @@ class SearchConfig:
     def from_json(cls, d):
         """The config saved by ``to_json`` (unknown or missing keys are refused, values validated)."""
         fields = {f.name for f in dataclasses.fields(cls)}
+        if isinstance(d, dict) and set(d) == fields - set(DEFAULTS["nnlite-v1"]) | {"mutation_probabilities"}:
+            d = {**DEFAULTS["nnlite-v1"], **d}  # a checkpoint written before issue 13 ran nnlite-v1's settings
         if not isinstance(d, dict) or set(d) != fields:
             found = sorted(d) if isinstance(d, dict) else type(d).__name__
             raise ValueError(f"config: expected the keys {sorted(fields)}, found {found}")
@@ -727,6 +981,8 @@ class SearchState:
     rng: np.random.Generator
     generation: int = 0
     history: list = dataclasses.field(default_factory=list)
+    #: Why the last :func:`run_search` stopped: "generations" or "time_budget" (not saved in checkpoints).
+    stopped_by: str = None
 
 
 def _rng_state(rng):
@@ -866,6 +1122,12 @@ def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
     The rng is used in a fixed order (batch, objectives, selection and
     mutations), so a run resumed from a saved state is bit-identical to an
     uninterrupted one. Mutates ``state`` (population, rng, generation, history).
+
+    Deviation from paper: one random batch per generation, shared by every
+    network and weight value, in every preset of :data:`DEFAULTS` (the paper
+    says only "a random batch"; the authors' released code draws a new one
+    for each network and each weight value). Sharing it ranks the networks
+    on the same images and evaluates the six weights in one pass.
     """
     c = state.config
     batch = state.rng.choice(len(X), size=min(c.batch_size, len(X)), replace=False)
@@ -873,7 +1135,8 @@ def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
                                               executor=executor, n_jobs=n_jobs)  # step 2
     n_connections = np.array([g.n_connections for g in state.population])
     objectives, second = choose_objectives(rewards, n_connections, state.rng,
-                                           p_connection_objective=c.p_connection_objective)
+                                           p_connection_objective=c.p_connection_objective,
+                                           size_objective=c.size_objective)
     rank = rank_population(objectives)  # step 3
     best = int(np.argmax(rewards.mean(axis=1)))
     state.history.append({"generation": state.generation, "objective": second,
@@ -885,14 +1148,26 @@ def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
     state.population = select_and_reproduce(state.population, rank, state.rng,  # step 4
                                             elite_fraction=c.elite_fraction, cull_fraction=c.cull_fraction,
                                             tournament_size=c.tournament_size,
-                                            mutation_probabilities=c.mutation_probabilities)
+                                            mutation_probabilities=c.mutation_probabilities, elitism=c.elitism,
+                                            inapplicable=c.inapplicable_mutation,
+                                            add_connection_sampling=c.add_connection_sampling)
     state.generation += 1
     return state
 
 
+def _stopping_reason(state, time_budget_s, elapsed_s):
+    """"generations", "time_budget" or None (go on): the first limit reached wins."""
+    if state.config.n_generations is not None and state.generation >= state.config.n_generations:
+        return "generations"
+    if time_budget_s is not None and elapsed_s > time_budget_s:
+        return "time_budget"
+    return None
+
+
 def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=None, checkpoint_every=1,
                progress=None):
-    """Step 5: repeat generations until ``config.n_generations`` or the time budget.
+    """Step 5: repeat generations until ``config.n_generations`` or the time
+    budget, whichever comes first (``state.stopped_by`` says which).
 
     Parameters
     ----------
@@ -901,7 +1176,10 @@ def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=Non
     X : ndarray of shape (n, n_inputs); y : ndarray of shape (n,)
         The training data; each generation draws its batch from them.
     time_budget_s : float, optional
-        Stop after the generation during which the budget ran out.
+        Seconds for this call (a resumed search gets a fresh budget): stop
+        after the generation during which it ran out. With
+        ``config.n_generations=None`` it is the only stopping rule, and one of
+        the two is required.
     n_jobs : int
         Processes for step 2 (results identical to ``n_jobs=1``).
     checkpoint_path : str, optional
@@ -910,11 +1188,15 @@ def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=Non
     """
     X = check_float_array(X, "X").astype(np.float32, copy=False)
     y = check_labels(y, "y", len(X), state.population[0].n_outputs)
+    if state.config.n_generations is None and time_budget_s is None:
+        raise ValueError("time_budget_s: expected a budget when config.n_generations is None (no limit), found "
+                         "None; give one of the two")
     start = time.perf_counter()
-    executor = ProcessPoolExecutor(n_jobs) if n_jobs > 1 else None
+    executor = ProcessPoolExecutor(n_jobs, initializer=_use_content_cache) if n_jobs > 1 else None
     try:
-        while state.generation < state.config.n_generations:
-            if time_budget_s is not None and time.perf_counter() - start > time_budget_s:
+        while True:
+            state.stopped_by = _stopping_reason(state, time_budget_s, time.perf_counter() - start)
+            if state.stopped_by:
                 break
             step_generation_inplace(state, X, y, executor=executor, n_jobs=n_jobs)
             if checkpoint_path and state.generation % checkpoint_every == 0:
@@ -1034,16 +1316,46 @@ def train_individual_weights(genome, X, y, *, init_weight=1.0, epochs=10, batch_
     return plan, Ws
 
 
-def report_champion(genome, task, *, weight_grid=np.linspace(-3, 3, 61), tune_epochs=10, rng=None):
-    """The paper's three measurements of a champion on ``task`` (a
+def random_shared_weight_accuracies(genome, X, y, *, n_draws=100, weight_range=(-2.0, 2.0), rng=None, plan=None,
+                                    chunk=8):
+    """The paper's "random weight" test: accuracy at ``n_draws`` shared weights
+    drawn uniformly from ``weight_range`` (one weight per test, all connections
+    sharing it). Report their mean and standard deviation.
+
+    Returns (weights, accuracies), two ndarrays of shape (n_draws,). Weights
+    are evaluated ``chunk`` at a time to bound memory (n_nodes * chunk * n floats).
+    """
+    rng = check_rng(rng)
+    if not (isinstance(n_draws, (int, np.integer)) and n_draws >= 1):
+        raise ValueError(f"n_draws: expected an int >= 1, found {n_draws!r}")
+    low, high = weight_range
+    if not (_is_real(low) and _is_real(high) and low < high):
+        raise ValueError(f"weight_range: expected finite (low, high) with low < high, found {weight_range!r}")
+    weights = rng.uniform(low, high, n_draws)
+    plan = cached_plan(genome) if plan is None else plan
+    accuracies = np.concatenate([(evaluate_genome(genome, X, weights[i: i + chunk], plan).argmax(2) == y).mean(1)
+                                 for i in range(0, n_draws, chunk)])
+    return weights, accuracies
+
+
+def report_champion(genome, task, *, weight_grid=np.linspace(-3, 3, 61), tune_epochs=10, n_random_draws=100,
+                    rng=None):
+    """The paper's measurements of a champion on ``task`` (a
     :class:`pruning.wann_tasks.Task`), as a JSON-ready dict.
 
-    - ``random_weight_*``: test accuracy at each of the 6 shared weights (mean, std);
+    - ``random_shared_weight_*``: the paper's "random weight": test accuracy
+      at ``n_random_draws`` shared weights drawn from U(-2, 2), mean and std
+      (:func:`random_shared_weight_accuracies`);
+    - ``six_weights_*``: test accuracy at each of the 6 shared weights of the
+      search, their mean and std (not random: a fixed grid; reported as
+      "random shared weight" before issue 13);
     - ``best_weight``: the shared weight of ``weight_grid`` with the best
       validation accuracy, and its test accuracy;
     - ``ensemble_vote`` / ``ensemble_mean_softmax``: test accuracy of the
       ensemble over the 6 shared weights;
     - ``tuned``: test accuracy after :func:`train_individual_weights` from the best weight.
+
+    ``rng`` serves the tuning first, then the random weights.
     """
     rng = check_rng(rng)
     plan = plan_forward(genome)
@@ -1056,14 +1368,22 @@ def report_champion(genome, task, *, weight_grid=np.linspace(-3, 3, 61), tune_ep
                                           epochs=tune_epochs, rng=rng)
     tuned_acc = float((tuned_forward(plan_t, Ws, task.X_test)[1][:, plan_t.output_nodes].argmax(1)
                        == task.y_test).mean())
-    return {"n_connections": genome.n_connections, "n_hidden": len(genome.hidden_nodes),
-            "n_layers": len(plan.layers),
-            "random_weight_accuracies": [float(a) for a in per_weight],
-            "random_weight_mean": float(per_weight.mean()), "random_weight_std": float(per_weight.std()),
-            "best_weight": best_w, "best_weight_accuracy": best_acc,
-            "ensemble_vote_accuracy": float((ensemble_predict(test_out, "vote") == task.y_test).mean()),
-            "ensemble_mean_softmax_accuracy": float((ensemble_predict(test_out, "mean_softmax") == task.y_test).mean()),
-            "tuned_accuracy": tuned_acc, "tune_epochs": tune_epochs}
+    report = {"n_connections": genome.n_connections, "n_hidden": len(genome.hidden_nodes),
+              "n_layers": len(plan.layers),
+              "six_weights": list(SHARED_WEIGHTS), "six_weights_accuracies": [float(a) for a in per_weight],
+              "six_weights_mean": float(per_weight.mean()), "six_weights_std": float(per_weight.std()),
+              "best_weight": best_w, "best_weight_accuracy": best_acc,
+              "ensemble_vote_accuracy": float((ensemble_predict(test_out, "vote") == task.y_test).mean()),
+              "ensemble_mean_softmax_accuracy": float((ensemble_predict(test_out, "mean_softmax")
+                                                       == task.y_test).mean()),
+              "tuned_accuracy": tuned_acc, "tune_epochs": tune_epochs}
+    if n_random_draws:  # drawn after the tuning, so the tuned figure is the same as before issue 13
+        _, accuracies = random_shared_weight_accuracies(genome, task.X_test, task.y_test, n_draws=n_random_draws,
+                                                        rng=rng, plan=plan)
+        report.update({"random_shared_weight_mean": float(accuracies.mean()),
+                       "random_shared_weight_std": float(accuracies.std(ddof=1)) if n_random_draws > 1 else 0.0,
+                       "random_shared_weight_n_draws": n_random_draws, "random_shared_weight_range": [-2.0, 2.0]})
+    return report
 
 
 def draw_genome(genome, ax=None, input_shape=None):
@@ -1115,16 +1435,24 @@ def draw_genome(genome, ax=None, input_shape=None):
 # ---------------------------------------------------------------------------
 
 #: Search settings of the command: saved in OUT/settings.json, and a resumed run must not contradict them.
-SEARCH_OPTIONS = ("task", "population", "batch_size", "tournament_size", "p_enable", "seed")
+SEARCH_OPTIONS = ("task", "population", "batch_size", "tournament_size", "p_enable", "seed", "defaults")
 
 
 def add_arguments(parser):
     """Arguments of the ``wann`` subcommand."""
     parser.add_argument("--task", choices=("digits8", "mnist16"), default=None, help="default: digits8")
     parser.add_argument("--population", type=positive_int, default=None, help="default: 64 (at least 2)")
-    parser.add_argument("--generations", type=non_negative_int, default=100,
-                        help="total generations (a resumed run counts the ones already done)")
-    parser.add_argument("--time-budget-minutes", type=positive_float, default=None)
+    parser.add_argument("--generations", type=non_negative_int, default=None,
+                        help="total generations, counting those of earlier runs of a resumed search (default: no "
+                             "limit with --time-budget-minutes, else 100; a resumed search keeps its own)")
+    parser.add_argument("--time-budget-minutes", type=positive_float, default=None,
+                        help="minutes of search for this invocation (a resumed search gets a fresh budget; "
+                             "default: the first invocation's). The search stops at whichever of the two "
+                             "limits comes first")
+    parser.add_argument("--defaults", choices=tuple(DEFAULTS), default=None,
+                        help="mutation probabilities, elitism, add-connection sampling, size objective: the "
+                             "paper's (where it is silent, the authors' released code), the released code's, "
+                             "or nnlite-v1 (before issue 13; reproduces the figures made with it). Default: paper")
     parser.add_argument("--n-jobs", type=positive_int, default=1)
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="fitness batch (default: 1000, digits8: 512)")
@@ -1151,6 +1479,8 @@ def _search_settings(args, out):
     settings_path = out / "settings.json"
     given = {k: getattr(args, k) for k in SEARCH_OPTIONS if getattr(args, k) is not None}
     saved = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    if saved and "defaults" not in saved:  # a search started before issue 13
+        saved["defaults"] = "nnlite-v1"
     if not args.resume and (saved or (out / "checkpoint.npz").exists()):
         raise ValueError(f"--out: {out} already holds a WANN search; pass --resume to continue it "
                          "or choose another --out")
@@ -1162,7 +1492,8 @@ def _search_settings(args, out):
                          + "; drop those options or choose another --out")
     task = saved.get("task", given.get("task", "digits8"))
     settings = {"task": task, "population": 64, "batch_size": 512 if task == "digits8" else 1000,
-                "tournament_size": 8, "p_enable": 0.05, "seed": 0, **given, **saved}
+                "tournament_size": 8, "p_enable": 0.05, "seed": 0, "defaults": "paper",
+                "time_budget_minutes": args.time_budget_minutes, **given, **saved}
     with option_names({"population_size": "--population", "batch_size": "--batch-size",
                        "tournament_size": "--tournament-size", "p_enable": "--p-enable"}):
         SearchConfig(population_size=settings["population"], batch_size=settings["batch_size"],
@@ -1171,6 +1502,25 @@ def _search_settings(args, out):
         out.mkdir(parents=True, exist_ok=True)
         write_text_atomic(settings_path, json.dumps(settings, indent=1))
     return settings
+
+
+def _new_config(settings, args):
+    """The config of a new search: --generations, else no limit with a time budget, else 100."""
+    generations = args.generations
+    if generations is None:
+        generations = None if args.time_budget_minutes is not None else 100
+    return SearchConfig.from_defaults(settings["defaults"], population_size=settings["population"],
+                                      n_generations=generations, batch_size=settings["batch_size"],
+                                      tournament_size=settings["tournament_size"], p_enable=settings["p_enable"])
+
+
+def _budget_minutes(args, settings, state):
+    """This invocation's budget: --time-budget-minutes, else the first invocation's (settings.json)."""
+    budget = args.time_budget_minutes if args.time_budget_minutes is not None else settings.get("time_budget_minutes")
+    if budget is None and state.config.n_generations is None:
+        raise ValueError("--time-budget-minutes: the search has no generation limit, so it needs a budget; found "
+                         "none; pass --time-budget-minutes or --generations")
+    return budget
 
 
 def _report_and_draw_champion(state, task, out, tune_epochs, seed):
@@ -1217,16 +1567,15 @@ def _main(args):
         if state.population[0].n_inputs != task.X_train.shape[1]:
             raise ValueError(f"--task: the search in {out} has {state.population[0].n_inputs} inputs, "
                              f"task {settings['task']} has {task.X_train.shape[1]}; choose another --out")
-        state.config.n_generations = args.generations
+        if args.generations is not None:
+            state.config.n_generations = args.generations
         print(f"resumed from {checkpoint} at generation {state.generation}", flush=True)
     else:
-        config = SearchConfig(population_size=settings["population"], n_generations=args.generations,
-                              batch_size=settings["batch_size"], tournament_size=settings["tournament_size"],
-                              p_enable=settings["p_enable"])
-        state = start_search(task.X_train.shape[1], task.n_classes, config, rng=settings["seed"])
-    budget = None if args.time_budget_minutes is None else 60 * args.time_budget_minutes
+        state = start_search(task.X_train.shape[1], task.n_classes, _new_config(settings, args), rng=settings["seed"])
+    budget_minutes = _budget_minutes(args, settings, state)
     start, start_cpu = time.perf_counter(), time.process_time()
-    run_search(state, task.X_train, task.y_train, time_budget_s=budget, n_jobs=args.n_jobs,
+    run_search(state, task.X_train, task.y_train, n_jobs=args.n_jobs,
+               time_budget_s=None if budget_minutes is None else 60 * budget_minutes,
                checkpoint_path=checkpoint, progress=lambda s: print(s, flush=True))
     search_s, search_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     report = _report_and_draw_champion(state, task, out, args.tune_epochs, settings["seed"])
@@ -1235,7 +1584,8 @@ def _main(args):
                    "search_seconds_this_run": round(search_s, 1), "n_jobs": args.n_jobs,
                    # CPU seconds of this process (workers excluded): the wall clock depends on machine load
                    "search_cpu_seconds_this_run": round(search_cpu_s, 1),
-                   "time_budget_minutes": args.time_budget_minutes, "seed": settings["seed"]})
+                   "time_budget_minutes": budget_minutes, "generation_limit": state.config.n_generations,
+                   "stopped_by": state.stopped_by, "defaults": settings["defaults"], "seed": settings["seed"]})
     write_text_atomic(out / "results.json", json.dumps(report, indent=1))
     print(json.dumps(report), flush=True)
     return 0

@@ -1,5 +1,7 @@
 """Weight Agnostic Neural Networks (pruning.wann, pruning.wann_tasks)."""
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,16 +159,21 @@ def test_add_connection_enable_and_change_activation_do_what_they_say():
     assert changed.activations[4] != TANH and np.array_equal(changed.activations[:4], g.activations[:4])
 
 
-def test_mutations_that_do_not_apply_raise_and_mutate_redraws():
+def test_mutations_that_do_not_apply_raise_and_mutate_redraws_or_keeps_the_parent():
     complete = tiny_genome(connections=[(0, 3), (1, 3), (2, 3)])
     for op in (wann.add_connection, wann.enable_connection, wann.change_activation):
         with pytest.raises(ValueError, match=op.__name__):
             op(complete, rng=0)
     with pytest.raises(ValueError, match="add_node"):
         wann.add_node(complete.replace(enabled=[False] * 3), rng=0)
-    # only add_node applies, whatever the probabilities say
-    child = wann.mutate(complete, rng=0, mutation_probabilities=(1, 1e-9, 1, 1))
+    # only add_node applies: "redraw" (nnlite-v1) finds it whatever the probabilities say
+    child = wann.mutate(complete, rng=0, mutation_probabilities=(1, 1e-9, 1, 1), inapplicable="redraw")
     assert child.n_nodes == complete.n_nodes + 1
+    # "keep-parent" (the released code) returns the parent when the drawn mutation does not apply
+    assert wann.mutate(complete, rng=0, mutation_probabilities=(1, 0, 0, 0)) is complete
+    assert wann.mutate(complete, rng=0, mutation_probabilities=(0, 1, 0, 0)).n_nodes == complete.n_nodes + 1
+    with pytest.raises(ValueError, match="inapplicable"):
+        wann.mutate(complete, rng=0, inapplicable="skip")
 
 
 # --- step 3: non-dominated sorting and crowding distance --------------------
@@ -219,9 +226,25 @@ def test_selection_keeps_elites_unchanged_and_never_breeds_from_culled_members()
     population = [wann.initial_genome(i + 1, 2, rng=i, p_enable=0.5) for i in range(10)]
     rank = np.arange(10)
     children = wann.select_and_reproduce(population, rank, rng=0, elite_fraction=0.2, cull_fraction=0.5,
-                                         tournament_size=2)
+                                         tournament_size=2, elitism="round-before-cull")
     assert len(children) == 10 and children[0] is population[0] and children[1] is population[1]
     assert all(c.n_inputs <= 5 for c in children[2:])
+
+
+@pytest.mark.parametrize("n, elitism, n_elite", [
+    (10, "round-before-cull", 2), (10, "floor-after-cull", 1),  # floor(0.2 * (10 - 5)) = 1
+    (64, "round-before-cull", 13), (64, "floor-after-cull", 10)])  # round(12.8) = 13; floor(0.2 * 52) = 10
+def test_elitism_counts_follow_the_named_rounding(n, elitism, n_elite):
+    # Elites are the members kept as the same objects; children are new objects (add_node always applies
+    # to these fully enabled genomes).
+    cull = 0.5 if n == 10 else 0.2  # n=64: 12 culled, 52 parents, floor(10.4) = 10 elites
+    population = [wann.initial_genome(3, 2, rng=i, p_enable=1.0) for i in range(n)]
+    children = wann.select_and_reproduce(population, np.arange(n), rng=0, elite_fraction=0.2, cull_fraction=cull,
+                                         tournament_size=2, elitism=elitism, mutation_probabilities=(0, 1, 0, 0))
+    kept = [i for i, c in enumerate(children) if any(c is p for p in population)]
+    assert kept == list(range(n_elite))
+    with pytest.raises(ValueError, match="elitism"):
+        wann.select_and_reproduce(population, np.arange(n), rng=0, elitism="ceil")
 
 
 # --- step 5: determinism and resume -----------------------------------------
@@ -392,3 +415,262 @@ def test_bad_inputs_raise_clear_errors():
         load_task("cifar")
     with pytest.raises(ValueError, match="n_out"):
         area_matrix(8, 16)
+
+
+# --- issue 13: named defaults (paper, released code, nnlite-v1) ----------------
+
+def test_defaults_presets_set_the_named_options_and_paper_differs_from_the_code_only_in_the_size_objective():
+    paper, code, v1 = (wann.SearchConfig.from_defaults(name) for name in ("paper", "released-code", "nnlite-v1"))
+    assert paper == wann.SearchConfig()  # the field defaults are the paper's
+    assert paper.mutation_probabilities == (0.20, 0.25, 0.05, 0.50)  # add conn., add node, enable, activation
+    differ = [f for f in wann.DEFAULTS["paper"] if getattr(paper, f) != getattr(code, f)]
+    assert differ == ["size_objective"] and code.size_objective == "inverse"
+    assert (v1.mutation_probabilities, v1.elitism, v1.inapplicable_mutation, v1.add_connection_sampling) == (
+        (0.25, 0.25, 0.05, 0.45), "round-before-cull", "redraw", "uniform-pair")
+    assert wann.SearchConfig.from_defaults("nnlite-v1", population_size=9).population_size == 9
+    with pytest.raises(ValueError, match="defaults"):
+        wann.SearchConfig.from_defaults("neat")
+    for option in ("elitism", "inapplicable_mutation", "add_connection_sampling", "size_objective"):
+        with pytest.raises(ValueError, match=option):
+            wann.SearchConfig(**{option: "other"})
+
+
+def test_a_checkpoint_config_from_before_issue_13_reads_as_nnlite_v1():
+    saved = wann.SearchConfig.from_defaults("nnlite-v1").to_json()
+    for key in ("elitism", "inapplicable_mutation", "add_connection_sampling", "size_objective"):
+        del saved[key]
+    assert wann.SearchConfig.from_json(saved) == wann.SearchConfig.from_defaults("nnlite-v1")
+
+
+def test_size_objective_negative_and_inverse_keep_the_dominance_order():
+    rewards, n_conn = np.array([[-1.0, -3.0], [-2.0, -2.5], [-1.5, -1.5]]), np.array([5, 0, 2])
+    negative, _ = wann.choose_objectives(rewards, n_conn, rng=0, p_connection_objective=1.0)
+    inverse, _ = wann.choose_objectives(rewards, n_conn, rng=0, p_connection_objective=1.0, size_objective="inverse")
+    np.testing.assert_array_equal(negative[:, 1], [-5, 0, -2])
+    np.testing.assert_array_equal(inverse[:, 1], [1 / 5, 1, 1 / 2])  # 0 connections count as 1, as in the code
+    np.testing.assert_array_equal(wann.nondominated_sort(negative), wann.nondominated_sort(inverse))
+
+
+def test_add_connection_source_first_picks_sources_uniformly_and_uniform_pair_does_not():
+    # Bias 0, inputs 1-4, output 5, hidden 1 -> 6 -> 7 -> 5. Free pairs per source: 3 for the bias and
+    # inputs 2-4 (to 5, 6, 7), 2 for input 1, 1 for node 6, none for node 7: sources differ in their counts.
+    g = tiny_genome([TANH, TANH], [(1, 6), (6, 7), (7, 5)], n_inputs=4, n_outputs=1)
+    src, _ = wann._new_connection_candidates(g)
+    sources, counts = np.unique(src, return_counts=True)
+    rng = np.random.default_rng(0)
+    n = 3000
+    for sampling, expected in (("source-first", np.full(len(sources), 1 / len(sources))),
+                               ("uniform-pair", counts / counts.sum())):
+        drawn = [wann.add_connection(g, rng, sampling=sampling).src[-1] for _ in range(n)]
+        share = np.array([np.mean(np.array(drawn) == s) for s in sources])
+        # 4.5 binomial standard deviations: a false failure has probability < 1e-4 per source
+        assert np.all(np.abs(share - expected) < 4.5 * np.sqrt(expected * (1 - expected) / n)), (sampling, share)
+    with pytest.raises(ValueError, match="sampling"):
+        wann.add_connection(g, 0, sampling="target-first")
+
+
+@given(wann_genomes())
+def test_counting_new_connection_candidates_equals_enumerating_them(genome):
+    assert wann._n_new_connection_candidates(genome) == len(wann._new_connection_candidates(genome)[0])
+
+
+@given(wann_genomes(), st.integers(0, 2**32 - 1))
+def test_source_first_draws_a_free_feed_forward_pair_from_a_source_that_has_one(genome, seed):
+    src, dst = wann._new_connection_candidates(genome)
+    if len(src) == 0:
+        with pytest.raises(ValueError, match="complete"):
+            wann.add_connection(genome, seed)
+        return
+    child = wann.add_connection(genome, seed)
+    assert (child.src[-1], child.dst[-1]) in set(zip(src.tolist(), dst.tolist()))
+
+
+# --- issue 13: the cache leaves every bit of a search unchanged ---------------------------
+
+RECORD = Path(__file__).resolve().parents[1] / "docs" / "records" / "wann_search_before_cache.jsonl"
+
+
+def population_digest(population):
+    digest = hashlib.sha256()
+    for g in population:
+        for a in (g.activations, g.src, g.dst, g.enabled):
+            digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("row", [json.loads(line) for line in RECORD.read_text().splitlines()],
+                         ids=lambda row: f"seed{row['seed']}")
+def test_cached_search_reproduces_the_record_captured_before_the_cache(row):
+    # The record was written by the code of commit b51bcb8 (no cache) with these settings. Exact equality of
+    # the rewards is right here: the same kernels run in the same order, only the plans are reused.
+    task = load_task(row["task"])
+    config = wann.SearchConfig.from_defaults("nnlite-v1", population_size=row["population"],
+                                             n_generations=row["generations"], batch_size=row["batch_size"],
+                                             tournament_size=row["tournament_size"])
+    state = wann.run_search(wann.start_search(64, 10, config, rng=row["seed"]), task.X_train, task.y_train)
+    assert state.history == row["history"]
+    assert population_digest(state.population) == row["population_sha256"]
+
+
+def test_cache_on_and_off_give_identical_searches_with_the_paper_defaults(monkeypatch):
+    X, y = small_problem()
+    cached = wann.run_search(wann.start_search(6, 2, small_config(10), rng=2), X, y)
+    monkeypatch.setattr(wann, "CACHE_ENABLED", False)
+    uncached = wann.run_search(wann.start_search(6, 2, small_config(10), rng=2), X, y)
+    assert cached.history == uncached.history  # same kernels, same order (see the record test)
+    assert population_digest(cached.population) == population_digest(uncached.population)
+
+
+def test_elites_keep_their_plan_and_a_pickled_genome_leaves_its_cache_behind():
+    import pickle
+    X, y = small_problem()
+    state = wann.run_search(wann.start_search(6, 2, small_config(2), rng=0), X, y)
+    elite = state.population[0]
+    plan = wann.cached_plan(elite)
+    wann.step_generation_inplace(state, X, y)
+    assert any(g is elite for g in state.population) and wann.cached_plan(elite) is plan
+    copy = pickle.loads(pickle.dumps(elite))
+    assert "_memo" not in copy.__dict__ and wann.genomes_equal(copy, elite)
+
+
+# --- issue 13: generations and time budget -------------------------------------------
+
+def test_run_search_stops_at_whichever_limit_comes_first():
+    X, y = small_problem()
+    state = wann.run_search(wann.start_search(6, 2, small_config(3), rng=0), X, y, time_budget_s=1e9)
+    assert state.generation == 3 and state.stopped_by == "generations"
+    state = wann.run_search(wann.start_search(6, 2, small_config(None), rng=0), X, y, time_budget_s=0.0)
+    assert state.generation == 0 and state.stopped_by == "time_budget"  # no time left before the first one
+    with pytest.raises(ValueError, match="time_budget_s"):
+        wann.run_search(wann.start_search(6, 2, small_config(None), rng=0), X, y)
+
+
+def _cli_report(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_cli_generations_default_to_no_limit_with_a_budget_and_a_resume_keeps_the_stopping_rule(tmp_path, capsys):
+    from pruning.__main__ import main
+    base = ["wann", "--task", "digits8", "--population", "6", "--batch-size", "64", "--tune-epochs", "0"]
+    # neither option: 100 generations, as before
+    from argparse import Namespace
+    settings = {"defaults": "paper", "population": 6, "batch_size": 64, "tournament_size": 8, "p_enable": 0.05}
+    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=None)).n_generations == 100
+    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=5)).n_generations is None
+    # a budget alone: no generation limit, the budget stops the search
+    assert main(base + ["--time-budget-minutes", "0.0001", "--out", str(tmp_path / "b")]) == 0
+    report = _cli_report(capsys)
+    assert report["generation_limit"] is None and report["stopped_by"] == "time_budget"
+    assert json.loads((tmp_path / "b" / "settings.json").read_text())["time_budget_minutes"] == 0.0001
+    # resumed without options: the saved rule (no limit, the first invocation's budget, counted afresh)
+    assert main(base + ["--resume", "--out", str(tmp_path / "b")]) == 0
+    again = _cli_report(capsys)
+    assert again["stopped_by"] == "time_budget" and again["generations"] >= report["generations"]
+    # generations and a budget: the first reached wins; a resume keeps the saved generation limit
+    argv = base + ["--generations", "2", "--time-budget-minutes", "60", "--out", str(tmp_path / "g")]
+    assert main(argv) == 0
+    assert (_cli_report(capsys)["generations"], wann.load_state(tmp_path / "g" / "checkpoint.npz").config.n_generations
+            ) == (2, 2)
+    assert main(base + ["--resume", "--out", str(tmp_path / "g")]) == 0
+    report = _cli_report(capsys)
+    assert report["generations"] == 2 and report["stopped_by"] == "generations"
+    assert main(base + ["--resume", "--generations", "3", "--out", str(tmp_path / "g")]) == 0
+    assert _cli_report(capsys)["generations"] == 3
+
+
+def test_cli_defaults_option_is_saved_and_a_search_from_before_issue_13_resumes_as_nnlite_v1(tmp_path, capsys):
+    from pruning.__main__ import main
+    base = ["wann", "--task", "digits8", "--population", "6", "--batch-size", "64", "--tune-epochs", "0",
+            "--generations", "1"]
+    assert main(base + ["--out", str(tmp_path / "p")]) == 0
+    assert _cli_report(capsys)["defaults"] == "paper"
+    assert main(base + ["--defaults", "released-code", "--out", str(tmp_path / "c")]) == 0
+    assert wann.load_state(tmp_path / "c" / "checkpoint.npz").config.size_objective == "inverse"
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="2"):
+        main(base + ["--resume", "--defaults", "paper", "--out", str(tmp_path / "c")])
+    assert "--defaults released-code, found --defaults paper" in capsys.readouterr().err
+    settings = json.loads((tmp_path / "p" / "settings.json").read_text())
+    del settings["defaults"], settings["time_budget_minutes"]  # as written before issue 13
+    (tmp_path / "p" / "settings.json").write_text(json.dumps(settings))
+    assert main(base[:-1] + ["2", "--resume", "--out", str(tmp_path / "p")]) == 0
+    assert _cli_report(capsys)["defaults"] == "nnlite-v1"
+
+
+def test_cli_without_a_limit_or_budget_on_resume_names_the_option(tmp_path, capsys):
+    from pruning.__main__ import main
+    assert main(["wann", "--task", "digits8", "--population", "4", "--batch-size", "32", "--tune-epochs", "0",
+                 "--generations", "1", "--out", str(tmp_path)]) == 0
+    state = wann.load_state(tmp_path / "checkpoint.npz")
+    state.config.n_generations = None
+    wann.save_state(state, tmp_path / "checkpoint.npz")
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="2"):
+        main(["wann", "--resume", "--out", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "error: --time-budget-minutes:" in error
+
+
+# --- issue 13: the paper's random shared weight beside the six fixed weights -------------------
+
+def test_random_shared_weight_draws_uniform_weights_and_scores_each_like_evaluate_genome():
+    task = load_task("digits8")
+    genome = wann.initial_genome(64, 10, rng=0, p_enable=0.5)
+    weights, accuracies = wann.random_shared_weight_accuracies(genome, task.X_test, task.y_test, n_draws=20, rng=1,
+                                                               chunk=3)
+    assert weights.shape == accuracies.shape == (20,) and np.all((-2 <= weights) & (weights < 2))
+    expected = (wann.evaluate_genome(genome, task.X_test, weights).argmax(2) == task.y_test).mean(1)
+    np.testing.assert_array_equal(accuracies, expected)  # the same per-weight evaluation, chunked
+    with pytest.raises(ValueError, match="n_draws"):
+        wann.random_shared_weight_accuracies(genome, task.X_test, task.y_test, n_draws=0)
+    with pytest.raises(ValueError, match="weight_range"):
+        wann.random_shared_weight_accuracies(genome, task.X_test, task.y_test, weight_range=(2, -2))
+
+
+def test_champion_report_names_the_six_weights_and_the_random_weight_apart():
+    task = load_task("digits8")
+    genome = wann.initial_genome(64, 10, rng=0, p_enable=0.5)
+    report = wann.report_champion(genome, task, tune_epochs=0, n_random_draws=10, rng=0)
+    assert len(report["six_weights_accuracies"]) == 6 and report["six_weights"] == list(wann.SHARED_WEIGHTS)
+    assert report["random_shared_weight_n_draws"] == 10 and report["random_shared_weight_std"] >= 0
+    assert "random_weight_mean" not in report  # the old name meant the six weights; it is gone
+
+
+def _plans_equal(a, b):
+    same_layers = len(a.layers) == len(b.layers) and all(
+        np.array_equal(na, nb) and len(ga) == len(gb) and all(ka == kb and np.array_equal(wa, wb)
+                                                              for (ka, wa), (kb, wb) in zip(ga, gb))
+        for (na, ga), (nb, gb) in zip(a.layers, b.layers))
+    same_matrices = all((x != y).nnz == 0 and np.array_equal(x.indices, y.indices) and np.array_equal(x.indptr, y.indptr)
+                        for xs, ys in ((a.from_inputs, b.from_inputs), (a.from_computed, b.from_computed))
+                        for x, y in zip(xs, ys))
+    return same_layers and same_matrices
+
+
+@given(wann_genomes(), st.integers(0, 2**32 - 1))
+def test_a_mutated_child_inherits_only_caches_equal_to_freshly_computed_ones(genome, seed):
+    rng = np.random.default_rng(seed)
+    wann.cached_plan(genome)  # the parent's layering and plan are cached
+    for operator in (wann.add_connection, wann.add_node, wann.enable_connection, wann.change_activation):
+        try:
+            child = operator(genome, rng)
+        except ValueError:  # the mutation does not apply to this genome
+            continue
+        np.testing.assert_array_equal(wann.cached_depths(child), wann.node_depths(child))
+        assert _plans_equal(wann.cached_plan(child), wann.plan_forward(child))
+
+
+# --- issue 13: benchmarks/pruning.py ---------------------------------------------------------
+
+def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "pruning.py"), "--quick", "--compare-uncached"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert last["imp_round_s"] > 0 and last["wann_generations_per_s"] > 0
+    assert last["imp_data"] in ("mnist", "digits8") and last["uncached_identical"] is True
