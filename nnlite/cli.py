@@ -181,3 +181,27 @@ def save_figure(fig, path, **savefig_kwargs):
     """``fig.savefig`` through ``atomic_write`` (the format from the file's extension)."""
     fmt = Path(path).suffix.lstrip(".") or "png"
     atomic_write(path, lambda f: fig.savefig(f, format=fmt, **savefig_kwargs))
+
+
+# -- grid options (nnlite.experiment.run_grid) ----------------------------------------
+
+def add_grid_arguments(parser):
+    """``--backend``, ``--scheduler``, ``--jobs`` and ``--seeds``: how a command's grid of tasks runs."""
+    from .experiment import BACKENDS
+    parser.add_argument("--backend", choices=BACKENDS, default="sequential",
+                        help="sequential (default), loky (local processes, one BLAS/numba thread each) or dask "
+                             '(a Dask cluster; pip install -e ".[cluster]"); the records are the same bits')
+    parser.add_argument("--scheduler", default=None,
+                        help="--backend dask: the scheduler address (e.g. tcp://10.0.0.5:8786); "
+                             "default a LocalCluster of --jobs workers on 127.0.0.1")
+    parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                        help="loky workers, or LocalCluster workers (default: the CPU count)")
+    parser.add_argument("--seeds", type=positive_int, default=None, help="number of replicates (seeds)")
+
+
+def grid_options(args):
+    """The ``run_grid`` keywords of the grid options; ``--scheduler`` without ``--backend dask`` is refused."""
+    if args.scheduler is not None and args.backend != "dask":
+        raise ValueError(f"--scheduler: expected only with --backend dask, found --backend {args.backend}; "
+                         "add --backend dask or drop --scheduler")
+    return {"backend": args.backend, "scheduler": args.scheduler, "n_jobs": args.jobs}
