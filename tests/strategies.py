@@ -313,3 +313,16 @@ def modules_with_dead_units(draw, max_hidden=3, max_width=6, max_classes=4):
                                                                max_classes=max_classes))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return [_module_with_dead_units(model, k, rng) for k in range(model.layer_sizes[-1])], X
+
+
+# -- grid parameters (nnlite.experiment.run_grid) ---------------------------------------
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | \
+    st.floats(allow_nan=False, allow_infinity=False, width=64) | st.text(max_size=6)
+
+
+def grid_params(max_size=5):
+    """A task's parameters: a dict of str -> JSON value (scalars, lists and dicts nested twice at most)."""
+    values = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+    return st.dictionaries(st.text(max_size=6), values, max_size=max_size)

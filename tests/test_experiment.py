@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
 
 from nnlite import experiment as E
+from strategies import grid_params
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = [{"n": n, "scale": s} for n in (3, 5) for s in (0.5, 2.0)]
@@ -80,6 +82,13 @@ def test_a_grid_skips_the_keys_already_recorded(reference, tmp_path):
     E.run_grid(least_squares_task, GRID, tmp_path)
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "records").iterdir() if p.name in first} == first
     assert (tmp_path / "results.jsonl").read_bytes() == reference
+
+
+@given(grid_params())
+def test_task_key_ignores_the_order_of_the_parameters_and_the_record_round_trips(params):
+    reordered = dict(reversed(list(params.items())))
+    assert E.task_key(reordered) == E.task_key(params)
+    assert json.loads(E.canonical_json(params)) == params
 
 
 def test_task_seeds_depend_on_the_root_seed_and_the_key_not_the_position():
