@@ -13,7 +13,6 @@ then far steadier, but it is only comparable across engines with one thread
 import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,32 +37,10 @@ def blas_thread_count():
     return max(counts) if counts else (os.cpu_count() or 1)
 
 
-@contextmanager
 def blas_threads(n_threads):
-    """Pin NumPy's BLAS (threadpoolctl) and numba's parallel loops (if installed) to ``n_threads`` inside the block."""
-    with _numba_threads(n_threads):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            yield
-            return
-        with threadpool_limits(limits=n_threads, user_api="blas"):
-            yield
-
-
-@contextmanager
-def _numba_threads(n_threads):
-    try:
-        import numba
-    except ImportError:
-        yield
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    """Pin NumPy's BLAS and numba's parallel loops to ``n_threads`` inside the block (``nnlite.experiment.pin_threads``)."""
+    from nnlite.experiment import pin_threads
+    return pin_threads(n_threads)
 
 
 def add_timing_arguments(parser, repeats, threads=None):

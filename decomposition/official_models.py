@@ -240,13 +240,8 @@ def resolve_models_dir(models_dir=None):
     ``../shared/official-models`` beside the repository if it exists, else the
     download cache :func:`cache_dir` (filled by :func:`ensure_models`).
     """
-    if models_dir is None:
-        models_dir = os.environ.get("NNLITE_OFFICIAL_MODELS") or SHARED_MODELS
-        if not os.environ.get("NNLITE_OFFICIAL_MODELS") and not Path(models_dir).is_dir():
-            models_dir = cache_dir()
-    if not isinstance(models_dir, (str, os.PathLike)):
-        raise TypeError(f"models_dir: expected None, a str or a path, found {type(models_dir).__name__}")
-    return Path(models_dir).expanduser()
+    from nnlite.experiment import locate   # the one data-location lookup
+    return locate("official_models", models_dir, shared=SHARED_MODELS)
 
 
 def ensure_models(names, models_dir=None):

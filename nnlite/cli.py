@@ -10,9 +10,8 @@
   becomes that one line with status 2 (``NNLITE_TRACEBACK=1`` shows the
   traceback instead); SIGTERM and Ctrl-C stop the command cleanly (temporary
   files removed) with one line saying how to resume.
-- ``atomic_write(path, write)``: write ``path`` through a temporary file next
-  to it, named ``.<name>.<pid>.nnlite-tmp``, then rename; ``remove_stale_temp_files``
-  deletes the ones a killed process (SIGKILL) left behind.
+- ``atomic_write``, ``temp_path``, ``remove_stale_temp_files``: re-exported
+  from ``nnlite.experiment`` (temporary files ``.<name>.<pid>.nnlite-tmp``).
 """
 import argparse
 import contextlib
@@ -22,6 +21,9 @@ import os
 import signal
 import sys
 from pathlib import Path
+
+# The one atomic write lives in the engine's experiment module; the commands use it from here too.
+from .experiment import TEMP_SUFFIX, atomic_write, remove_stale_temp_files, temp_path, write_text_atomic  # noqa: F401
 
 # -- option types ---------------------------------------------------------------
 
@@ -175,59 +177,31 @@ def _fail(prog, message, status, error=None, kind="error"):
 
 # -- files that are never half-written ---------------------------------------------
 
-TEMP_SUFFIX = ".nnlite-tmp"
-
-
-def temp_path(path):
-    """The temporary file of ``path``: beside it, ``.<name>.<pid>.nnlite-tmp``."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-
-
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    Readers see the old file or the new one, never a half-written one; the
-    temporary file is removed on any exception (and on SIGTERM under ``command``).
-    """
-    path, tmp = Path(path), temp_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def save_figure(fig, path, **savefig_kwargs):
     """``fig.savefig`` through ``atomic_write`` (the format from the file's extension)."""
     fmt = Path(path).suffix.lstrip(".") or "png"
     atomic_write(path, lambda f: fig.savefig(f, format=fmt, **savefig_kwargs))
 
 
-def write_text_atomic(path, text):
-    atomic_write(path, lambda f: f.write(text.encode()))
+# -- grid options (nnlite.experiment.run_grid) ----------------------------------------
+
+def add_grid_arguments(parser):
+    """``--backend``, ``--scheduler``, ``--jobs`` and ``--seeds``: how a command's grid of tasks runs."""
+    from .experiment import BACKENDS
+    parser.add_argument("--backend", choices=BACKENDS, default="sequential",
+                        help="sequential (default), loky (local processes, one BLAS/numba thread each) or dask "
+                             '(a Dask cluster; pip install -e ".[cluster]"); the records are the same bits')
+    parser.add_argument("--scheduler", default=None,
+                        help="--backend dask: the scheduler address (e.g. tcp://10.0.0.5:8786); "
+                             "default a LocalCluster of --jobs workers on 127.0.0.1")
+    parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                        help="loky workers, or LocalCluster workers (default: the CPU count)")
+    parser.add_argument("--seeds", type=positive_int, default=None, help="number of replicates (seeds)")
 
 
-def _process_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temp_files(folder):
-    """Delete the temporary files under ``folder`` whose writing process is gone; return their paths."""
-    removed = []
-    for tmp in Path(folder).rglob(f"*{TEMP_SUFFIX}") if Path(folder).is_dir() else []:
-        pid = tmp.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
-        if not (pid.isdigit() and _process_alive(int(pid))):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
-    return removed
+def grid_options(args):
+    """The ``run_grid`` keywords of the grid options; ``--scheduler`` without ``--backend dask`` is refused."""
+    if args.scheduler is not None and args.backend != "dask":
+        raise ValueError(f"--scheduler: expected only with --backend dask, found --backend {args.backend}; "
+                         "add --backend dask or drop --scheduler")
+    return {"backend": args.backend, "scheduler": args.scheduler, "n_jobs": args.jobs}

@@ -62,7 +62,8 @@ from tqdm.auto import tqdm
 
 from nnlite._checks import check_labels, check_rng
 
-DEFAULT_DATA_DIR = Path("~/.cache/nnlite")
+from .experiment import DEFAULT_DATA_DIR  # ~/.cache/nnlite
+
 MANIFEST_PATH = Path(__file__).resolve().parent / "manifest" / "datasets.tsv"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -116,11 +117,8 @@ def resolve_data_dir(data_dir=None):
     pathlib.Path
         The folder (it need not exist yet).
     """
-    if data_dir is None:
-        data_dir = os.environ.get("NNLITE_DATA") or DEFAULT_DATA_DIR
-    if not isinstance(data_dir, (str, os.PathLike)):
-        raise TypeError(f"data_dir: expected None, a str or a path, found {type(data_dir).__name__}")
-    return Path(data_dir).expanduser()
+    from .experiment import locate   # the one data-location lookup
+    return locate("data", data_dir)
 
 
 @lru_cache(maxsize=1)

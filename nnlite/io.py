@@ -11,7 +11,6 @@ from the root attribute ``model_config`` (JSON), the arrays from
 """
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import sparse
+from .experiment import atomic_write
 from .mlp import MLP
 
 
@@ -38,19 +38,8 @@ def model_arrays(model):
 
 
 def save(model, path):
-    """Write ``model`` to ``path`` (.npz) atomically: a temp file, then a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **model_arrays(model))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file open()'s usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write ``model`` to ``path`` (.npz) atomically (``nnlite.experiment.atomic_write``)."""
+    atomic_write(path, lambda f: np.savez(f, **model_arrays(model)))
 
 
 def _weight(arrays, i):

@@ -46,6 +46,7 @@ Every random draw of round r comes from a generator seeded by (seed, trial,
 r), so a run interrupted after round r and started again continues from round
 r + 1 and produces bit-identical results.
 """
+import functools
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -55,8 +56,9 @@ import numpy as np
 
 from nnlite import MLP
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
-from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_int, remove_stale_temp_files,
-                        resolve_defaults, save_figure, write_text_atomic)
+from nnlite.cli import (add_grid_arguments, atomic_write, grid_options, non_negative_int, option_names, positive_int,
+                        remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
+from nnlite.experiment import load_dataset, register_dataset, run_grid
 from nnlite.optim import Adam
 from nnlite.train import minibatches, train_step_inplace
 
@@ -378,6 +380,24 @@ def load_data(n_validation=5000, n_train=None, data_dir=None, seed=0):
             "X_test": flat(X_test), "y_test": y_test}
 
 
+register_dataset("lottery-mnist", load_data)   # a grid task loads it by name: load_dataset("lottery-mnist", ...)
+
+
+def lottery_trial(params, seed_sequence, out_dir, data_dir=None, progress=False):
+    """One grid task: IMP for trial ``params["trial"]`` (``run_trial``), resumed from ``out_dir`` if begun.
+
+    ``params`` holds ``config`` (``LotteryConfig`` as JSON), ``data`` (``{"n_train": ...}``) and
+    ``trial``. The trial's random streams are already ``SeedSequence``s of (seed, trial, round,
+    stream) (``_round_rng``), so ``seed_sequence`` is not drawn from. Returns the round records
+    without their wall-clock ``seconds`` (the grid times the task).
+    """
+    config = LotteryConfig(**params["config"])
+    data = load_dataset("lottery-mnist", n_train=params["data"]["n_train"], data_dir=data_dir, seed=config.seed)
+    records = run_trial(config, data.as_dict(), params["trial"], out_dir, progress=progress,
+                        data_settings=params["data"])
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
+
+
 def _mean_std(values):
     values = np.asarray(values, dtype=float)
     return {"mean": float(values.mean()), "std": float(values.std()), "n": int(len(values))}
@@ -462,7 +482,8 @@ def add_arguments(parser):
                         help=f"training iterations per round (default {LotteryConfig.n_iterations}; paper: 50000)")
     parser.add_argument("--rounds", type=non_negative_int, default=None,
                         help=f"pruning rounds after the dense one (default {LotteryConfig.n_rounds})")
-    parser.add_argument("--trials", type=positive_int, default=None, help="number of trials (default 3; paper: 5)")
+    parser.add_argument("--trials", type=positive_int, default=None,
+                        help="number of trials (default 3; paper: 5); --seeds N says the same")
     parser.add_argument("--trial-ids", type=non_negative_int, nargs="+", default=None,
                         help="run only these trials (e.g. one per process); the summary uses the finished ones")
     parser.add_argument("--eval-every", type=positive_int, default=None,
@@ -478,7 +499,8 @@ def add_arguments(parser):
     parser.add_argument("--out", default="results/lottery",
                         help="run folder (resumed if it exists; other settings than the saved run's are refused)")
     parser.add_argument("--blas-threads", type=positive_int, default=1,
-                        help="BLAS threads (1 is fastest for batch 60)")
+                        help="BLAS/numba threads per trial (1 is fastest for batch 60)")
+    add_grid_arguments(parser)
     parser.add_argument("--summary-only", action="store_true", help="summarise the finished rounds, train nothing")
     parser.add_argument("--quick", action="store_true",
                         help="minutes, not hours: 300 iterations, rounds 0-7, 2 trials, 10000 training images, "
@@ -496,9 +518,13 @@ def config_from_args(args):
 
 
 def main(args):
-    """``python -m pruning lottery``: run (or resume) the trials, print a JSON summary, write plots."""
-    from .obd import blas_threads
-    config = config_from_args(args)
+    """``python -m pruning lottery``: run (or resume) the trials as a grid, print a JSON summary, write plots.
+
+    Each trial is one task of ``nnlite.experiment.run_grid``; ``--out`` receives ``results.jsonl``
+    (one record per trial, sorted by key) and ``timings.jsonl`` beside the trial folders.
+    """
+    config = config_from_args(_seeds_as_trials(args))
+    grid = grid_options(args)
     out = Path(args.out)
     trial_ids = args.trial_ids if args.trial_ids is not None else list(range(args.trials))
     remove_stale_temp_files(out)
@@ -507,10 +533,9 @@ def main(args):
     for trial in trial_ids:   # refuse other settings than a saved run's before loading any data
         _load_records(out / f"trial_{trial}" / "records.json", config, data_settings)
     if not args.summary_only:
-        data = load_data(n_train=args.n_train, data_dir=args.data_dir, seed=config.seed)
-        with blas_threads(args.blas_threads):
-            for trial in trial_ids:
-                run_trial(config, data, trial, out, progress=True, data_settings=data_settings)
+        params = [{"config": _config_json(config), "data": data_settings, "trial": trial} for trial in trial_ids]
+        task = functools.partial(lottery_trial, out_dir=str(out), data_dir=args.data_dir, progress=True)
+        run_grid(task, params, out, seed=config.seed, n_threads=args.blas_threads, **grid)
     trial_records = [json.loads(p.read_text())["records"] for p in sorted(out.glob("trial_*/records.json"))]
     if args.summary_only and not trial_records:
         raise ValueError(f"--summary-only: {out} holds no finished round; run without --summary-only first")
@@ -523,3 +548,13 @@ def main(args):
         plot_summary(summary, out / "lottery.png")
     print(json.dumps(summary))
     return 0
+
+
+def _seeds_as_trials(args):
+    """``--seeds N`` is ``--trials N`` (trial t draws every stream from (seed, t)); both must agree."""
+    if args.seeds is not None:
+        if args.trials is not None and args.trials != args.seeds:
+            raise ValueError(f"--seeds: expected the same number as --trials, found --seeds {args.seeds} and "
+                             f"--trials {args.trials}; give one of them")
+        args.trials = args.seeds
+    return args

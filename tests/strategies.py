@@ -355,3 +355,16 @@ def corrupt_csr_weights(draw, shape, kinds=CORRUPT_CSR_KINDS):
     dense[0, 0] = 1.0
     W = sp.csr_array(dense)
     return kind, _corrupt_csr(W, kind, draw(st.sampled_from((1, 1000, 2**30))))
+
+
+# -- grid parameters (nnlite.experiment.run_grid) ---------------------------------------
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | \
+    st.floats(allow_nan=False, allow_infinity=False, width=64) | st.text(max_size=6)
+
+
+def grid_params(max_size=5):
+    """A task's parameters: a dict of str -> JSON value (scalars, lists and dicts nested twice at most)."""
+    values = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+    return st.dictionaries(st.text(max_size=6), values, max_size=max_size)

@@ -188,3 +188,14 @@ def test_modules_with_dead_units_are_one_module_per_class_of_one_shape(drawn):
     assert all([W.shape for W in m.weights] == shapes for m in modules)
     assert X.shape[1] == modules[0].n_inputs and np.all(np.isfinite(X))
     assert all(np.all(np.isfinite(W)) for m in modules for W in m.weights + m.biases)
+
+
+# -- grid parameters ---------------------------------------------------------------------
+from strategies import grid_params  # noqa: E402  (appended section)
+
+
+@given(grid_params())
+def test_grid_params_are_dicts_of_str_to_json_values(params):
+    import json
+    assert isinstance(params, dict) and all(isinstance(k, str) for k in params)
+    json.dumps(params, allow_nan=False)   # raises if a value is not JSON
