@@ -532,7 +532,8 @@ def data_cases(tmp):
     cases += vary("data.fetch", lambda **kw: data.fetch(**kw),
                   {"relpath": "mnist/t10k-labels-idx1-ubyte.gz", "download": False, "progress": False},
                   {"relpath": [("unknown", "mnist/bogus.gz"), ("int", 3), ("None", None), ("dotdot", "../etc/passwd")],
-                   "data_dir": [("int", 3), ("dir-at-path", _dir_at_path(tmp))], "base_url": [("int", 3)]})
+                   "data_dir": [("int", 3), ("dir-at-path", _dir_at_path(tmp))], "base_url": [("int", 3)]},
+                  control=False)  # the good call needs the real data
     cases[-1].accept = cases[-2].accept = (ValueError, TypeError, FileNotFoundError)
     target = os.path.join(tmp, "dl.bin")
     cases += vary("data.download", lambda **kw: data.download(**kw),
