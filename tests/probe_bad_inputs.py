@@ -1008,7 +1008,6 @@ def cli_cases(tmp):
     add("decomposition", "table1", ["--models", "nnlite-mnist-1"], "--epochs", ["0", "-1", "abc"])
     add("decomposition", "table1", ["--models", "mnist-1"], "--approaches", ["bogus"])
     add("decomposition", "table1", ["--models", "mnist-1"], "--models-dir", [os.path.join(tmp, "missing-models")])
-    add("decomposition", "table1", ["--models", "mnist-1"], "--data-dir", [os.path.join(tmp, "missing-data")])
     add("decomposition", "table1", ["--models", "mnist-1"], "--seed", ["-1"])
     add("decomposition", "summarize", [], "files", [[os.path.join(tmp, "missing.jsonl")], [_text_file(tmp)], [tmp]])
     add("decomposition", "reuse", [], "--pairs", ["0", "-1", "bogus", "1.5"])
@@ -1017,7 +1016,9 @@ def cli_cases(tmp):
     add("decomposition", "reuse", ["--pairs", "1"], "--inter", [["mnist", "bogus"]])
     add("decomposition", "reuse", ["--pairs", "1"], "--models-dir", [os.path.join(tmp, "missing-models")])
     add("decomposition", "replace", [], "--dataset", ["bogus"])
-    add("decomposition", "replace", ["--dataset", "mnist"], "--data-dir", [os.path.join(tmp, "missing-data")])
+    add("decomposition", "replace", ["--dataset", "mnist"], "--models-dir", [os.path.join(tmp, "missing-models")])
+    add("decomposition", "table1", ["--models", "mnist-1"], "--data-dir", [__file__])  # a file, not a folder
+    add("pruning", "lottery", lot_base_for_data(tmp), "--data-dir", [__file__])
     add("decomposition", "faulty", [], "--models-dir", [os.path.join(tmp, "missing-models")])
     add("decomposition", "fetch-models", [], "NAME", [["bogus"], ["../etc"]])
     add("decomposition", "fetch-models", ["mnist-1"], "--base-url", ["127.0.0.1/x", "ftp://127.0.0.1/"])
@@ -1065,6 +1066,10 @@ def cli_cases(tmp):
         add("pruning", "dsr", base + out_dir("dsr" + opt), opt, vals)
     add("pruning", "bogus", [], "bogus", [None])
     return out
+
+
+def lot_base_for_data(tmp):
+    return ["--iterations", "20", "--rounds", "1", "--trials", "1", "--out", os.path.join(tmp, "cli-lottery-data")]
 
 
 def run_cli_case(case, env, tmp):
