@@ -1278,6 +1278,7 @@ def main(argv=None):
     parser.add_argument("--no-api", action="store_true")
     parser.add_argument("--list", action="store_true", help="list the API and CLI case names, run nothing")
     parser.add_argument("--json-out", default=None, help="also write every result as JSON lines here")
+    parser.add_argument("--findings", default=None, help="also write the non-clear cases grouped by module here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--stop", type=int, default=None, help=argparse.SUPPRESS)
@@ -1303,9 +1304,46 @@ def main(argv=None):
         if not args.no_cli:
             results += run_clis(args.only, tmp, env)
         report(results, problem, time.time() - t0, args.json_out)
+        if args.findings:
+            code = os.pathsep.join(p for p in env["PYTHONPATH"].split(os.pathsep) if p != HERE)
+            write_findings(results, args.findings, f"# probe_bad_inputs.py on {code} at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+                           + json.dumps(summarize(results)))
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: Where each group of cases lives (to route findings): group prefix -> package area.
+AREAS = {"sparse": "nnlite.sparse", "functional": "nnlite.functional", "conv": "nnlite.conv", "init": "nnlite.init",
+         "MLP": "nnlite.mlp", "cnn": "nnlite.cnn", "optim": "nnlite.optim", "train": "nnlite.train", "io": "nnlite.io",
+         "data": "nnlite.data", "decomposition": "decomposition", "official_models": "decomposition.official_models",
+         "reuse": "decomposition.reuse", "experiments": "decomposition.experiments", "masks": "pruning.masks",
+         "schedules": "pruning.schedules", "wann_tasks": "pruning.wann_tasks", "obd": "pruning.obd",
+         "lottery": "pruning.lottery", "wann": "pruning.wann", "dsr": "pruning.dsr", "dynamic": "pruning.dynamic"}
+
+
+def group_of(name):
+    """``python -m decomposition demo`` for a CLI case, else the module area of the case's first word."""
+    if name.startswith("cli "):
+        return "python -m " + " ".join(name.split()[1:3])
+    head = name.split()[0].split("[")[0]
+    return AREAS.get(head.split(".")[0], head)
+
+
+def write_findings(results, path, header):
+    """Every non-clear case grouped by module or command line, for routing."""
+    groups = {}
+    for r in results:
+        if not r[2] and r[3] in ("crash", "hang", "silent", "unclear"):
+            groups.setdefault(group_of(r[0]), []).append(r)
+    with open(path, "w") as f:
+        f.write(header + "\n")
+        for group, rows in groups.items():
+            counts = ", ".join(f"{k} {sum(r[3] == k for r in rows)}" for k in ("crash", "hang", "silent", "unclear")
+                               if any(r[3] == k for r in rows))
+            f.write(f"\n## {group} ({counts})\n")
+            for r in sorted(rows, key=lambda r: ("crash", "hang", "silent", "unclear").index(r[3])):
+                f.write(f"  [{r[3]}] {r[0]}  ->  {r[4]}\n")
 
 
 def report(results, problem, seconds, json_out):
