@@ -108,14 +108,6 @@ def _full_mask(mask, shape, name):
     return mask.copy()
 
 
-def _check_bool_mask(mask, name):
-    mask = np.asarray(mask)
-    if mask.dtype != bool or mask.size == 0:
-        raise TypeError(f"{name}: expected a non-empty boolean mask, found {mask.dtype} of shape {mask.shape}; "
-                        "build it with W != 0 or np.ones(W.shape, dtype=bool)")
-    return mask
-
-
 def _check_scores(scores, name):
     if sp.issparse(scores):
         raise TypeError(f"{name}: expected a dense ndarray of scores, found {type(scores).__name__}")
@@ -125,16 +117,24 @@ def _check_scores(scores, name):
     if scores.size == 0:
         raise ValueError(f"{name}: expected a non-empty array, found shape {scores.shape}")
     if not np.isfinite(scores).all():
-        raise ValueError(f"{name}: expected finite values without NaN or inf, found {int((~np.isfinite(scores)).sum())} NaN/inf "
-                         "entries; clean the weights or scores first")
+        raise ValueError(f"{name}: expected finite values without NaN or inf, found "
+                         f"{int((~np.isfinite(scores)).sum())} NaN/inf entries; clean the weights or scores first")
     return scores
+
+
+def _check_bool_mask(mask, name):
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.size == 0:
+        raise TypeError(f"{name}: expected a non-empty boolean mask, found {mask.dtype} of shape {mask.shape}; "
+                        "build it with W != 0 or np.ones(W.shape, dtype=bool)")
+    return mask
 
 
 def _check_list(items, name, what):
     """``items`` as a non-empty list (a list or tuple of ``what``, not an array or a str)."""
     if isinstance(items, (str, bytes, np.ndarray)) or sp.issparse(items) or not hasattr(items, "__iter__"):
         raise TypeError(f"{name}: expected a list of {what} (one per layer), found {type(items).__name__}; "
-                        f"wrap a single one as [{name[:-1] if name.endswith('s') else name}]")
+                        f"wrap a single one in a list")
     items = list(items)
     if not items:
         raise ValueError(f"{name}: expected at least one of {what}, found an empty list")
@@ -161,21 +161,30 @@ def _check_shape(shape, name):
     return tuple(int(d) for d in shape)
 
 
+def _check_weight(W, name):
+    """A weight (ndarray or CSR) of finite real numbers, or an error naming ``name``."""
+    if W is None or isinstance(W, (str, bytes)):
+        raise TypeError(f"{name}: expected a weight array, found {type(W).__name__}")
+    values = W.data if sparse.is_sparse(W) else np.asarray(W)
+    if values.size == 0 and not sparse.is_sparse(W):
+        raise ValueError(f"{name}: expected a non-empty weight array, found shape {values.shape}")
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool) or np.iscomplexobj(values):
+        raise TypeError(f"{name}: expected a real numeric weight array, found dtype {values.dtype}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name}: expected finite weights, found {int(np.size(values) - np.isfinite(values).sum())} "
+                         "NaN/inf entries")
+    return W
+
+
 def magnitudes(W):
     """|W| as a dense array of W's shape (a CSR weight's unstored entries are 0).
 
     The dense result is as large as the mask it is compared with.
     """
-    return _magnitudes(W, "W")
-
-
-def _magnitudes(W, name):
+    W = _check_weight(W, "W")
     if sparse.is_sparse(W):
-        _check_scores(W.data if W.nnz else np.zeros(1), name)
         return sparse.to_dense(abs(W))
-    if W is None or isinstance(W, (str, bytes)):
-        raise TypeError(f"{name}: expected a weight array, found {type(W).__name__}")
-    return np.abs(_check_scores(W, name))
+    return np.abs(np.asarray(W))
 
 
 def _lowest(scores, n):
@@ -200,8 +209,7 @@ def lowest_score_mask(scores, amount, mask=None):
     -------
     new_mask : bool ndarray of shape (n_in, n_out), a subset of ``mask``.
     """
-    scores = _check_scores(scores, "scores")
-    return _lowest_score_masks([scores], amount, [_full_mask(mask, scores.shape, "mask")])[0]
+    return _lowest_score_masks([scores], amount, [mask], ["scores"], ["mask"])[0]
 
 
 def global_lowest_score_masks(scores, amount, masks=None):
@@ -218,16 +226,18 @@ def global_lowest_score_masks(scores, amount, masks=None):
     -------
     new_masks : list of bool ndarray, each a subset of the given mask.
     """
-    scores = [_check_scores(s, f"scores[{i}]") for i, s in enumerate(_check_list(scores, "scores", "score arrays"))]
+    scores = _check_list(scores, "scores", "score arrays")
     masks = [None] * len(scores) if masks is None else _check_list(masks, "masks", "masks")
     if len(masks) != len(scores):
         raise ValueError(f"masks: expected {len(scores)} masks (one per score array), found {len(masks)}")
-    return _lowest_score_masks(scores, amount, [_full_mask(m, s.shape, f"masks[{i}]")
-                                                for i, (s, m) in enumerate(zip(scores, masks))])
+    return _lowest_score_masks(scores, amount, masks, [f"scores[{i}]" for i in range(len(scores))],
+                               [f"masks[{i}]" for i in range(len(scores))])
 
 
-def _lowest_score_masks(scores, amount, new_masks):
-    """Checked ``scores`` and fresh full masks: remove the ``amount`` lowest-score True entries."""
+def _lowest_score_masks(scores, amount, masks, score_names, mask_names):
+    """``global_lowest_score_masks`` with the names the caller's user knows the arrays by (for errors)."""
+    scores = [_check_scores(s, name) for s, name in zip(scores, score_names)]
+    new_masks = [_full_mask(m, s.shape, name) for s, m, name in zip(scores, masks, mask_names)]
     alive = np.concatenate([m.ravel() for m in new_masks]) if new_masks else np.zeros(0, bool)
     flat_scores = np.concatenate([s.ravel().astype(np.float64) for s in scores]) if scores else np.zeros(0)
     candidates = np.flatnonzero(alive)
@@ -240,14 +250,13 @@ def _lowest_score_masks(scores, amount, new_masks):
 # -- 3. magnitude and random pruning ----------------------------------------
 def magnitude_mask(W, amount, mask=None):
     """New mask removing the ``amount`` unpruned entries of smallest |W| (cf. ``prune.l1_unstructured``)."""
-    scores = _magnitudes(W, "W")
-    return _lowest_score_masks([scores], amount, [_full_mask(mask, scores.shape, "mask")])[0]
+    return _lowest_score_masks([magnitudes(_check_weight(W, "W"))], amount, [mask], ["W"], ["mask"])[0]
 
 
 def global_magnitude_masks(weights, amount, masks=None):
     """New masks removing the smallest |W| over all ``weights`` together (cf. ``prune.global_unstructured``)."""
-    weights = _check_list(weights, "weights", "weight arrays")
-    return global_lowest_score_masks([_magnitudes(W, f"weights[{i}]") for i, W in enumerate(weights)], amount, masks)
+    weights = [_check_weight(W, f"weights[{i}]") for i, W in enumerate(_check_list(weights, "weights", "weight arrays"))]
+    return global_lowest_score_masks([magnitudes(W) for W in weights], amount, masks)
 
 
 def random_mask(shape, amount, mask=None, rng=None):
@@ -256,9 +265,8 @@ def random_mask(shape, amount, mask=None, rng=None):
     ``shape`` is a weight's shape (or the weight itself).
     """
     shape = _check_shape(shape, "shape")
-    rng = check_rng(rng)
-    scores = rng.random(int(np.prod(shape))).reshape(shape)
-    return _lowest_score_masks([scores], amount, [_full_mask(mask, shape, "mask")])[0]
+    scores = check_rng(rng).random(int(np.prod(shape))).reshape(shape)
+    return _lowest_score_masks([scores], amount, [mask], ["shape"], ["mask"])[0]
 
 
 def global_random_masks(shapes, amount, masks=None, rng=None):
