@@ -121,7 +121,11 @@ def resolve_data_dir(data_dir=None):
         data_dir = os.environ.get("NNLITE_DATA") or DEFAULT_DATA_DIR
     if not isinstance(data_dir, (str, os.PathLike)):
         raise TypeError(f"data_dir: expected None, a str or a path, found {type(data_dir).__name__}")
-    return Path(data_dir).expanduser()
+    folder = Path(data_dir).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"data_dir: expected a folder, found the file {folder}; pass the folder that holds "
+                         "<dataset>/<file> (or set NNLITE_DATA)")
+    return folder
 
 
 @lru_cache(maxsize=1)

@@ -1102,7 +1102,7 @@ def run_cli_case(case, env, tmp):
     if len(lines) != 1:
         problems.append(f"{len(lines)} stderr lines")
     opt = case.arg.lstrip("-")
-    paths = [a for a in case.argv if a.startswith(tmp)]  # a path the user typed names its option too
+    paths = [a for a in case.argv if os.sep in a]  # a path the user typed names its option too
     if case.arg not in err and opt not in err and not (paths and paths[-1] in err):
         problems.append(f"does not name {case.arg}")
     if problems:

@@ -49,6 +49,13 @@ def test_flatten_refuses_non_numeric_or_one_dimensional_X(X):
     assert_rejected(data.flatten, "X", X)
 
 
+def test_a_file_is_not_a_data_dir(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert_rejected(data.resolve_data_dir, "data_dir", a_file)
+    assert_rejected(data.load_mnist, "data_dir", "test", data_dir=a_file, download=False)
+
+
 def test_fetch_refuses_a_non_string_base_url():
     assert_rejected(data.fetch, "base_url", "mnist/t10k-labels-idx1-ubyte.gz", download=False, base_url=3)
 
