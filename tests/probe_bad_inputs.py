@@ -1271,6 +1271,15 @@ def summarize(results):
     return {"inputs": len(counted), **counts}
 
 
+def remove_stale_probe_folders(max_age=3600):
+    """Remove the scratch folders of probe runs that were killed (untouched for ``max_age`` seconds)."""
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if name.startswith("nnlite-probe-") and os.path.isdir(path) and time.time() - os.path.getmtime(path) > max_age:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=None, help="regular expression on case names")
@@ -1287,6 +1296,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.start, args.stop, args.only, args.family, args.tmp)
+    remove_stale_probe_folders()
     tmp = tempfile.mkdtemp(prefix="nnlite-probe-")
     try:
         if args.list:
