@@ -887,11 +887,20 @@ def _state_naming_code(tmp):
         Wn.save_state(state, path)
         with np.load(path, allow_pickle=False) as f:
             content = dict(f)
-        marker = os.path.join(tmp, "CODE_RAN")
         changed = False
-        for k, v in content.items():
-            if v.dtype.kind in "US" and v.size == 1 and ("PCG64" in str(v) or "bit_generator" in k or "rng" in k):
-                content[k] = np.array("SFC64")  # a different (existing) name: must be refused, not called
+        for k, v in content.items():  # the generator's name, as an array or inside a JSON string
+            if v.dtype.kind in "US" and v.size == 1 and "PCG64" in str(v):
+                text = str(v)
+                # another numpy.random name: a file must not choose what gets called; refuse it
+                content[k] = np.array(text.replace('"PCG64"', '"MT19937"') if text.lstrip().startswith("{")
+                                      else "MT19937")
+                changed = True
+        if not changed and "meta" in content:  # a file without a name: add one, as an older or tampered file has
+            meta = json.loads(str(content["meta"]))
+            rng_key = next((k for k in meta if "rng" in k), None)
+            if isinstance(meta.get(rng_key), dict):
+                meta[rng_key]["bit_generator"] = "MT19937"
+                content["meta"] = np.array(json.dumps(meta))
                 changed = True
         if not changed:
             raise RuntimeError(f"probe: no generator name in the state file keys {sorted(content)}")
