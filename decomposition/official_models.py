@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from nnlite import data, io
@@ -107,6 +108,7 @@ def cache_dir(data_dir=None):
 
 def model_url(model, base_url=None):
     """The raw-file URL of one manifest row: base URL + the URL-quoted repository path."""
+    _check_model(model)
     base = _check_base_url(base_url) or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return base.rstrip("/") + "/" + urllib.parse.quote(model.path)
 
@@ -114,7 +116,33 @@ def model_url(model, base_url=None):
 def _check_base_url(base_url):
     if base_url is not None and not isinstance(base_url, str):
         raise TypeError(f"base_url: expected None or a URL string, found {type(base_url).__name__}")
+    if base_url is not None and urllib.parse.urlsplit(base_url).scheme not in ("http", "https", "file"):
+        raise ValueError(f"base_url: expected an http://, https:// or file:// URL, found {base_url!r}; "
+                         "add the scheme, e.g. 'http://127.0.0.1:8000/'")
     return base_url
+
+
+def _check_model(model):
+    if not isinstance(model, OfficialModel):
+        raise TypeError(f"model: expected an OfficialModel row (from select_models or manifest), found "
+                        f"{type(model).__name__}; pass select_models(NAME)[0]")
+    return model
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, found {value!r}")
+    return bool(value)
+
+
+def _check_folder(folder, name="folder"):
+    """``folder`` as a Path; a file standing there is refused."""
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a str or a path, found {type(folder).__name__}")
+    folder = Path(folder).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{name}: expected a folder, found the file {folder}; pass its parent folder or another path")
+    return folder
 
 
 def fetch_models(names=None, data_dir=None, *, base_url=None, progress=True, keep_h5=False):
@@ -151,6 +179,8 @@ def fetch_models(names=None, data_dir=None, *, base_url=None, progress=True, kee
     """
     models = select_models(names)
     _check_base_url(base_url)
+    _check_flag(progress, "progress")
+    _check_flag(keep_h5, "keep_h5")
     folder = cache_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder) as locked:
@@ -178,6 +208,9 @@ def _exclusive(folder):
 
 def fetch_model(model, folder, base_url=None, keep_h5=False):
     """One manifest row: ``<folder>/<NAME>.npz``, downloaded and converted unless present."""
+    _check_model(model)
+    folder = _check_folder(folder)
+    _check_base_url(base_url)
     npz = folder / f"{model.name}.npz"
     if npz.is_dir():
         raise ValueError(f"data_dir: expected the file {model.name}.npz at {npz}, found a directory there; "
@@ -223,6 +256,10 @@ def remove_stale_temporaries(folder, max_age=STALE_TEMPORARY_SECONDS):
     Only files untouched for ``max_age`` seconds go, so that without a lock a
     run in progress in another process keeps its own.
     """
+    folder = _check_folder(folder)
+    if isinstance(max_age, (bool, np.bool_)) or not isinstance(max_age, (int, float, np.number)) or not (
+            np.isfinite(max_age) and max_age >= 0):
+        raise ValueError(f"max_age: expected a finite number of seconds >= 0, found {max_age!r}")
     if not folder.is_dir():
         return []
     now, removed = time.time(), []
@@ -251,6 +288,9 @@ def ensure_models(names, models_dir=None):
     ``../shared/official-models`` is read as it is and never written. Names
     that the manifest does not list are left to the caller's own error.
     """
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"names: expected a NAME or a list of NAMEs such as ['mnist-4'], found {names!r}")
     folder = resolve_models_dir(models_dir)
     if Path(folder).resolve() != cache_dir().resolve():
         return

@@ -50,6 +50,7 @@ import os
 import re
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 import zlib
@@ -206,6 +207,9 @@ def fetch(relpath, data_dir=None, *, download=True, progress=True, base_url=None
         The download failed or the connection dropped.
     """
     entry = _manifest_entry(relpath)
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url: expected None or a URL string such as 'https://example.org/mnist/', found "
+                        f"{type(base_url).__name__}")
     path = resolve_data_dir(data_dir) / entry.path
     _refuse_directory(path, entry.path)
     if not path.is_file():
@@ -279,11 +283,24 @@ def download(url, path, sha256, size, *, name=None, progress=True):
         ``path`` is a directory, the server sent more than ``size`` bytes, or
         the bytes fail the sha256 check.
     """
+    _check_download_arguments(url, path, sha256, size)
     path = Path(path)
     name = name or path.name
     _refuse_directory(path, name)
     _download(url, path, ManifestEntry("", name, sha256, int(size), url), progress)
     return path
+
+
+def _check_download_arguments(url, path, sha256, size):
+    """Check ``download``'s arguments before any connection is made."""
+    if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in ("http", "https", "file"):
+        raise ValueError(f"url: expected an http(s):// or file:// URL string, found {url!r}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a str or a path, found {type(path).__name__}")
+    if not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
+        raise ValueError(f"sha256: expected 64 hex digits (the file's SHA-256), found {sha256!r}")
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise ValueError(f"size: expected the file's size as an int >= 0 (bytes), found {size!r}")
 
 
 def _download(url, path, entry, progress):
@@ -372,6 +389,11 @@ def read_idx(path):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a str or a path, found {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path: expected an IDX file, found the directory {path}; name a file inside it")
+    if not path.is_file():
+        raise FileNotFoundError(f"path: expected an IDX file at {path}, found nothing there; check the path "
+                                "(data files come from nnlite.data.fetch)")
     data = _read_maybe_gzipped(path)
     dtype, shape = _parse_idx_header(data, path)
     header_bytes = 4 + 4 * len(shape)
@@ -656,9 +678,14 @@ def _check_raw_pixels(X, name="X", max_value=255):
     X = np.asarray(X)
     if X.dtype == bool or not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
         raise TypeError(f"{name}: expected a numeric array of raw pixels (e.g. uint8), found dtype {X.dtype}")
-    if X.size and not (np.all(np.isfinite(X)) and X.min() >= 0 and X.max() <= max_value):
+    if X.size == 0:
+        raise ValueError(f"{name}: expected at least one pixel, found an empty array of shape {X.shape}")
+    if not (np.all(np.isfinite(X)) and X.min() >= 0 and X.max() <= max_value):
         raise ValueError(f"{name}: expected raw pixel values in [0, {max_value}], found range "
                          f"[{np.min(X)}, {np.max(X)}]; pass the images as loaded, before any scaling")
+    if np.issubdtype(X.dtype, np.floating) and np.any(np.mod(X, 1)):
+        raise ValueError(f"{name}: expected whole raw pixel values 0..{max_value}, found fractional values such as "
+                         f"{X[np.mod(X, 1) != 0].flat[0]}; the images look scaled already, pass them as loaded")
     return X
 
 
@@ -712,6 +739,8 @@ def flatten(X):
         A view of ``X`` when ``X`` is C-contiguous (as ``np.reshape``).
     """
     X = np.asarray(X)
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"X: expected a numeric array of samples, found dtype {X.dtype}")
     if X.ndim < 2:
         raise ValueError(f"X: expected samples of shape (n, ...) with at least 2 dimensions, found shape "
                          f"{X.shape}; for a single sample pass X[np.newaxis]")

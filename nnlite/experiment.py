@@ -190,10 +190,14 @@ def locate(kind, path=None, shared=None):
     shared = shared if shared is not None else default_shared
     if path is None:
         path = os.environ.get(env) or (shared if shared is not None and shared.is_dir() else None) or fallback()
+    name = "models_dir" if kind == "official_models" else "data_dir"
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{'models_dir' if kind == 'official_models' else 'data_dir'}: expected None, a str or a "
-                        f"path, found {type(path).__name__}")
-    return Path(path).expanduser()
+        raise TypeError(f"{name}: expected None, a str or a path, found {type(path).__name__}")
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{name}: expected a folder, found the file {folder}; pass the folder itself "
+                         f"(or set {env})")
+    return folder
 
 
 # -- JSON-lines records -------------------------------------------------------------------

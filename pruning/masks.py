@@ -81,6 +81,8 @@ def n_to_prune(amount, n_unpruned, name="amount"):
         like ``torch.nn.utils.prune``) or a count (at most ``n_unpruned``).
     n_unpruned : int
     """
+    if isinstance(n_unpruned, (bool, np.bool_)) or not isinstance(n_unpruned, numbers.Integral) or n_unpruned < 0:
+        raise TypeError(f"n_unpruned: expected a non-negative int (a count of entries), found {n_unpruned!r}")
     if isinstance(amount, (bool, np.bool_)) or not isinstance(amount, numbers.Real):
         raise TypeError(f"{name}: expected a float in [0, 1] or a non-negative int, found {amount!r}")
     if isinstance(amount, numbers.Integral):
@@ -112,14 +114,60 @@ def _check_scores(scores, name):
     scores = np.asarray(scores)
     if not np.issubdtype(scores.dtype, np.number) or np.iscomplexobj(scores):
         raise TypeError(f"{name}: expected real numeric scores, found dtype {scores.dtype}")
-    if np.isnan(scores).any():
-        raise ValueError(f"{name}: expected scores without NaN, found {int(np.isnan(scores).sum())} NaN entries")
+    if scores.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, found shape {scores.shape}")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{name}: expected finite values without NaN or inf, found "
+                         f"{int((~np.isfinite(scores)).sum())} NaN/inf entries; clean the weights or scores first")
     return scores
+
+
+def _check_bool_mask(mask, name):
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.size == 0:
+        raise TypeError(f"{name}: expected a non-empty boolean mask, found {mask.dtype} of shape {mask.shape}; "
+                        "build it with W != 0 or np.ones(W.shape, dtype=bool)")
+    return mask
+
+
+def _check_list(items, name, what):
+    """``items`` as a non-empty list (a list or tuple of ``what``, not an array or a str)."""
+    if isinstance(items, (str, bytes, np.ndarray)) or sp.issparse(items) or not hasattr(items, "__iter__"):
+        raise TypeError(f"{name}: expected a list of {what} (one per layer), found {type(items).__name__}; "
+                        f"wrap a single one in a list")
+    items = list(items)
+    if not items:
+        raise ValueError(f"{name}: expected at least one of {what}, found an empty list")
+    return items
+
+
+def _check_model(model, name="model"):
+    """``model`` must look like an nnlite.MLP (weights, masks, n_layers)."""
+    if not all(hasattr(model, a) for a in ("weights", "masks", "n_layers", "set_mask_inplace")):
+        raise TypeError(f"{name}: expected an nnlite.MLP (with weights and masks), found {type(model).__name__}")
+    return model
+
+
+def _check_shape(shape, name):
+    """A weight's shape: a tuple of positive ints (or an array, whose shape is taken)."""
+    if hasattr(shape, "shape"):
+        return tuple(shape.shape)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{name}: expected a shape like (n_in, n_out) or a weight array, found {shape!r}")
+    shape = tuple(shape)
+    if not shape or not all(isinstance(d, numbers.Integral) and not isinstance(d, (bool, np.bool_)) and d > 0
+                            for d in shape):
+        raise ValueError(f"{name}: expected a shape of positive ints like (n_in, n_out), found {shape!r}")
+    return tuple(int(d) for d in shape)
 
 
 def _check_weight(W, name):
     """A weight (ndarray or CSR) of finite real numbers, or an error naming ``name``."""
+    if W is None or isinstance(W, (str, bytes)):
+        raise TypeError(f"{name}: expected a weight array, found {type(W).__name__}")
     values = W.data if sparse.is_sparse(W) else np.asarray(W)
+    if values.size == 0 and not sparse.is_sparse(W):
+        raise ValueError(f"{name}: expected a non-empty weight array, found shape {values.shape}")
     if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool) or np.iscomplexobj(values):
         raise TypeError(f"{name}: expected a real numeric weight array, found dtype {values.dtype}")
     if not np.all(np.isfinite(values)):
@@ -133,6 +181,7 @@ def magnitudes(W):
 
     The dense result is as large as the mask it is compared with.
     """
+    W = _check_weight(W, "W")
     if sparse.is_sparse(W):
         return sparse.to_dense(abs(W))
     return np.abs(np.asarray(W))
@@ -177,8 +226,8 @@ def global_lowest_score_masks(scores, amount, masks=None):
     -------
     new_masks : list of bool ndarray, each a subset of the given mask.
     """
-    scores = list(scores)
-    masks = [None] * len(scores) if masks is None else list(masks)
+    scores = _check_list(scores, "scores", "score arrays")
+    masks = [None] * len(scores) if masks is None else _check_list(masks, "masks", "masks")
     if len(masks) != len(scores):
         raise ValueError(f"masks: expected {len(scores)} masks (one per score array), found {len(masks)}")
     return _lowest_score_masks(scores, amount, masks, [f"scores[{i}]" for i in range(len(scores))],
@@ -206,6 +255,7 @@ def magnitude_mask(W, amount, mask=None):
 
 def global_magnitude_masks(weights, amount, masks=None):
     """New masks removing the smallest |W| over all ``weights`` together (cf. ``prune.global_unstructured``)."""
+    weights = [_check_weight(W, f"weights[{i}]") for i, W in enumerate(_check_list(weights, "weights", "weight arrays"))]
     return global_lowest_score_masks([magnitudes(W) for W in weights], amount, masks)
 
 
@@ -214,14 +264,16 @@ def random_mask(shape, amount, mask=None, rng=None):
 
     ``shape`` is a weight's shape (or the weight itself).
     """
-    return global_random_masks([shape], amount, [mask], rng)[0]
+    shape = _check_shape(shape, "shape")
+    scores = check_rng(rng).random(int(np.prod(shape))).reshape(shape)
+    return _lowest_score_masks([scores], amount, [mask], ["shape"], ["mask"])[0]
 
 
 def global_random_masks(shapes, amount, masks=None, rng=None):
     """New masks removing ``amount`` unpruned entries uniformly at random over all arrays."""
     rng = check_rng(rng)
-    shapes = [tuple(s.shape) if hasattr(s, "shape") else tuple(s) for s in shapes]
-    masks = [None] * len(shapes) if masks is None else list(masks)
+    shapes = [_check_shape(s, f"shapes[{i}]") for i, s in enumerate(_check_list(shapes, "shapes", "shapes"))]
+    masks = [None] * len(shapes) if masks is None else _check_list(masks, "masks", "masks")
     if len(masks) != len(shapes):
         raise ValueError(f"masks: expected {len(shapes)} masks (one per shape), found {len(masks)}")
     # Random scores for the unpruned entries: a uniform random subset of them is lowest.
@@ -235,6 +287,7 @@ def global_random_masks(shapes, amount, masks=None, rng=None):
 # -- model-level helpers --------------------------------------------------------
 def current_masks(model):
     """Fresh boolean masks of every layer of ``model`` (all True where it has none)."""
+    _check_model(model)
     return [_full_mask(m, W.shape, f"model.masks[{i}]") for i, (W, m) in enumerate(zip(model.weights, model.masks))]
 
 
@@ -242,7 +295,11 @@ def check_layers(layers, n_layers):
     """Sorted unique layer indices (None: all layers); errors name the valid range."""
     if layers is None:
         return list(range(n_layers))
+    if isinstance(layers, (str, bytes)) or not (isinstance(layers, numbers.Integral) or hasattr(layers, "__iter__")):
+        raise TypeError(f"layers: expected None, a layer index or a list of them, found {layers!r}")
     layers = [layers] if isinstance(layers, numbers.Integral) else list(layers)
+    if not layers or len(set(layers)) != len(layers):
+        raise ValueError(f"layers: expected distinct layer indices in [0, {n_layers}) (None for all), found {layers!r}")
     for i in layers:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) or not -n_layers <= i < n_layers:
             raise ValueError(f"layers: expected layer indices in [0, {n_layers}) for a model with {n_layers} "
@@ -252,6 +309,7 @@ def check_layers(layers, n_layers):
 
 def fraction_remaining(masks, layers=None):
     """Fraction of entries that are still unpruned (True) over ``masks`` (or the chosen layers)."""
+    masks = [_check_bool_mask(m, f"masks[{i}]") for i, m in enumerate(_check_list(masks, "masks", "boolean masks"))]
     chosen = [masks[i] for i in check_layers(layers, len(masks))]
     return float(sum(int(m.sum()) for m in chosen) / sum(m.size for m in chosen))
 
@@ -278,9 +336,10 @@ def prune_masks(model, amount, method="magnitude", scope="layer", layers=None, r
     -------
     masks : list of bool ndarray, one per layer (unchosen layers keep theirs).
     """
-    if method not in METHODS:
+    _check_model(model)
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
-    if scope not in SCOPES:
+    if not isinstance(scope, str) or scope not in SCOPES:
         raise ValueError(f"scope: expected one of {SCOPES}, found {scope!r}")
     rng = check_rng(rng)
     layers = check_layers(layers, model.n_layers)
@@ -302,6 +361,8 @@ def prune_masks(model, amount, method="magnitude", scope="layer", layers=None, r
 def _per_layer(amount, n_layers):
     if isinstance(amount, (numbers.Real, np.bool_)):
         return [amount] * n_layers
+    if isinstance(amount, (str, bytes)) or not hasattr(amount, "__iter__"):
+        raise TypeError(f"amount: expected a float in [0, 1], an int count, or one per chosen layer, found {amount!r}")
     amounts = list(amount)
     if len(amounts) != n_layers:
         raise ValueError(f"amount: expected one amount or {n_layers} (one per chosen layer), found {len(amounts)}")
@@ -310,12 +371,13 @@ def _per_layer(amount, n_layers):
 
 def prune(model, amount, method="magnitude", scope="layer", layers=None, rng=None):
     """A new model pruned by one step of ``prune_masks`` (same arguments)."""
-    return apply_masks(model, prune_masks(model, amount, method, scope, layers, rng))
+    return apply_masks(_check_model(model), prune_masks(model, amount, method, scope, layers, rng))
 
 
 # -- 5. applying, replacing and removing masks ------------------------------
 def _check_masks(model, masks):
-    masks = list(masks)
+    _check_model(model)
+    masks = _check_list(masks, "masks", "boolean masks (None to leave a layer alone)")
     if len(masks) != model.n_layers:
         raise ValueError(f"masks: expected {model.n_layers} masks (one per layer, None to leave a layer alone), "
                          f"found {len(masks)}")
@@ -334,7 +396,7 @@ def apply_masks_inplace(model, masks):
 
 def apply_masks(model, masks):
     """A copy of ``model`` with ``apply_masks_inplace`` applied."""
-    return apply_masks_inplace(model.copy(), masks)
+    return apply_masks_inplace(_check_model(model).copy(), masks)
 
 
 def set_masks_inplace(model, masks):
@@ -352,7 +414,7 @@ def set_masks_inplace(model, masks):
 
 def set_masks(model, masks):
     """A copy of ``model`` with ``set_masks_inplace`` applied."""
-    return set_masks_inplace(model.copy(), masks)
+    return set_masks_inplace(_check_model(model).copy(), masks)
 
 
 def remove_masks_inplace(model):
@@ -361,6 +423,7 @@ def remove_masks_inplace(model):
     Masked weights are 0 already; a CSR weight also drops its masked stored
     entries. Afterwards nothing holds the zeros: training can move them.
     """
+    _check_model(model)
     for i, (W, m) in enumerate(zip(model.weights, model.masks)):
         if m is None:
             continue
@@ -376,7 +439,7 @@ def remove_masks_inplace(model):
 
 def remove_masks(model):
     """A copy of ``model`` with the masks baked in and removed."""
-    return remove_masks_inplace(model.copy())
+    return remove_masks_inplace(_check_model(model).copy())
 
 
 __all__ = ["n_to_prune", "magnitudes", "lowest_score_mask", "global_lowest_score_masks", "magnitude_mask",

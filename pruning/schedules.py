@@ -57,6 +57,7 @@ def cubic_sparsity(t, s_i, s_f, t0, n, dt):
     _check_int(n, "n", 1)
     _check_int(dt, "dt", 1)
     _check_int(t0, "t0", 0)
+    t = _check_steps(t, "t")
     for value, name in ((s_i, "s_i"), (s_f, "s_f")):
         _check_fraction(value, name, closed=True)
     progress = np.clip((np.asarray(t, dtype=np.float64) - t0) / (n * dt), 0.0, 1.0)
@@ -95,14 +96,14 @@ class PolynomialDecay:
 
     def target_sparsity(self, step):
         """The polynomial at ``step`` (int or array), progress clipped to [0, 1]."""
-        step = np.asarray(step)
+        step = _check_steps(step)
         progress = np.clip((step - self.begin_step) / (self.end_step - self.begin_step), 0.0, 1.0)
         s = self.final_sparsity + (self.initial_sparsity - self.final_sparsity) * (1.0 - progress) ** self.power
         return float(s) if np.ndim(s) == 0 else s
 
     def should_prune(self, step):
         """True on the steps where masks are updated (int or array)."""
-        step = np.asarray(step)
+        step = _check_steps(step)
         in_range = (step >= self.begin_step) & (step <= self.end_step)
         prune = in_range & ((step - self.begin_step) % self.frequency == 0)
         return bool(prune) if np.ndim(prune) == 0 else prune
@@ -113,7 +114,7 @@ class PolynomialDecay:
 
     def last_pruning_step(self, step):
         """The latest pruning step <= ``step`` (int or array); -1 before ``begin_step``."""
-        step = np.minimum(np.asarray(step), self.end_step)
+        step = np.minimum(_check_steps(step), self.end_step)
         last = self.begin_step + (step - self.begin_step) // self.frequency * self.frequency
         last = np.where(step >= self.begin_step, last, -1)
         return int(last) if np.ndim(last) == 0 else last
@@ -142,6 +143,8 @@ def n_to_prune_now(sparsity, n_total, n_unpruned):
     int count for ``pruning.masks`` (which never revives a weight).
     """
     _check_fraction(sparsity, "sparsity", closed=True)
+    _check_int(n_total, "n_total", 0)
+    _check_int(n_unpruned, "n_unpruned", 0)
     if not 0 <= n_unpruned <= n_total:
         raise ValueError(f"n_unpruned: expected 0 <= n_unpruned <= n_total = {n_total}, found {n_unpruned}")
     return max(0, int(round(sparsity * n_total)) - (n_total - n_unpruned))
@@ -150,6 +153,18 @@ def n_to_prune_now(sparsity, n_total, n_unpruned):
 def _check_int(value, name, minimum):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, found {value!r}")
+
+
+def _check_steps(step, name="step"):
+    """``step`` as an int array (0-d for an int): training steps are ints >= 0."""
+    if isinstance(step, (bool, np.bool_)) or isinstance(step, (str, bytes)) or step is None:
+        raise TypeError(f"{name}: expected an int step >= 0 or an array of them, found {step!r}")
+    array = np.asarray(step)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name}: expected an int step >= 0 or an array of them, found dtype {array.dtype}")
+    if not (np.all(np.isfinite(array)) and np.all(np.mod(array, 1) == 0) and np.all(array >= 0)):
+        raise ValueError(f"{name}: expected int steps >= 0, found {step!r}; count steps from 0")
+    return array.astype(np.int64)
 
 
 def _check_fraction(value, name, closed):

@@ -34,10 +34,16 @@ class Task(NamedTuple):
     n_classes: int
 
 
-def area_matrix(n_in, n_out):
-    """R (n_out, n_in): row i averages input pixels over [i, i+1) * n_in / n_out."""
-    if not (isinstance(n_in, (int, np.integer)) and isinstance(n_out, (int, np.integer)) and 1 <= n_out <= n_in):
-        raise ValueError(f"n_out: expected an int in [1, n_in={n_in}] (area averaging only shrinks), found {n_out!r}")
+def area_matrix(n_in, n_out, name="n_out"):
+    """R (n_out, n_in): row i averages input pixels over [i, i+1) * n_in / n_out.
+
+    ``name`` is the argument named in errors about ``n_out``.
+    """
+    if isinstance(n_in, (bool, np.bool_)) or not isinstance(n_in, (int, np.integer)) or n_in < 1:
+        raise ValueError(f"n_in: expected a positive int (the input side in pixels), found {n_in!r}")
+    if isinstance(n_out, (bool, np.bool_)) or not (isinstance(n_out, (int, np.integer)) and 1 <= n_out <= n_in):
+        raise ValueError(f"{name}: expected an int in [1, {n_in}] (the input side: area averaging only shrinks), "
+                         f"found {n_out!r}")
     edges = np.arange(n_out + 1) * (n_in / n_out)
     left, right = edges[:-1, None], edges[1:, None]
     pixel = np.arange(n_in)[None, :]
@@ -51,15 +57,48 @@ def downsample_area(images, size=16):
     Each output pixel = R @ image @ R.T with R = :func:`area_matrix`, i.e. the
     mean of the input pixels under it (weighted by fractional overlap).
     """
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"images: expected shape (n, h, h), found {images.shape}")
-    R = area_matrix(images.shape[1], size).astype(np.float32)
+    images = _check_images(images)
+    R = area_matrix(images.shape[1], size, name="size").astype(np.float32)
     return (R @ images.astype(np.float32)) @ R.T
 
 
+def _check_images(images):
+    """Finite real images of shape (n, h, h), n >= 1."""
+    images = np.asarray(images)
+    if images.dtype == bool or not np.issubdtype(images.dtype, np.number) or np.iscomplexobj(images):
+        raise TypeError(f"images: expected real numeric pixels, found dtype {images.dtype}")
+    if images.ndim != 3 or images.shape[1] != images.shape[2] or len(images) == 0:
+        raise ValueError(f"images: expected a non-empty stack of square images (n, h, h), found shape {images.shape}")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"images: expected finite pixels, found {int(np.size(images) - np.isfinite(images).sum())} "
+                         "NaN/inf; clean the images first")
+    return images
+
+
+#: Training images of MNIST before the validation split.
+MNIST_TRAIN_SIZE = 60000
+
+
 def load_task(name, data_dir=None, *, n_validation=5000):
-    """Load ``"mnist16"`` or ``"digits8"`` as a :class:`Task`."""
+    """Load ``"mnist16"`` or ``"digits8"`` as a :class:`Task`.
+
+    Parameters
+    ----------
+    name : {"mnist16", "digits8"}
+    data_dir : str, os.PathLike or None
+        See ``nnlite.data.resolve_data_dir`` (mnist16 only).
+    n_validation : int in [1, 59999]
+        Last training images kept for validation (mnist16; digits8 has a
+        fixed 1,197 / 300 / 300 split).
+    """
+    if not isinstance(name, str) or name not in ("mnist16", "digits8"):
+        raise ValueError(f"name: expected the task 'mnist16' or 'digits8', found {name!r}")
+    data.resolve_data_dir(data_dir)  # type check even where unused
+    if isinstance(n_validation, (bool, np.bool_)) or not isinstance(n_validation, (int, np.integer)):
+        raise TypeError(f"n_validation: expected an int, found {n_validation!r}")
+    if not 1 <= n_validation < MNIST_TRAIN_SIZE:
+        raise ValueError(f"n_validation: expected an int in [1, {MNIST_TRAIN_SIZE - 1}] so that both parts of "
+                         f"MNIST's training set are non-empty, found {n_validation}")
     if name == "digits8":
         X, y = data.load_digits()
         X = (X.astype(np.float32) / 16).reshape(len(X), -1)
@@ -74,4 +113,3 @@ def load_task(name, data_dir=None, *, n_validation=5000):
         X_test = np.clip(downsample_area(X_test) / 255, 0, 1).reshape(len(X_test), -1)
         n = len(X) - n_validation
         return Task(name, X[:n], y[:n], X[n:], y[n:], X_test, y_test, (16, 16), 10)
-    raise ValueError(f"task: expected 'mnist16' or 'digits8', found {name!r}")
