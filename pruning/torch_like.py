@@ -76,7 +76,7 @@ class WeightSlot:
 
     @property
     def saved(self):
-        """The original values saved at pruning time (dense, W's shape) or None."""
+        """``(values, mask)``: the original weight (dense, W's shape) and the mask it was saved with, or None."""
         return self._store.get(self._key)
 
     @saved.setter
@@ -161,16 +161,19 @@ def _current_mask(slot):
 
 
 def _original(slot):
-    """weight_orig: the live weight where unmasked, the saved values where masked."""
+    """weight_orig: the live weight, except where both the mask and the mask saved with
+    the originals are False (pruned here, not since changed by other code): the saved values."""
     W = _dense(slot.W).copy()
     if slot.mask is not None and slot.saved is not None:
-        W[~slot.mask] = slot.saved[~slot.mask]
+        values, saved_mask = slot.saved
+        pruned_here = ~slot.mask & ~saved_mask
+        W[pruned_here] = values[pruned_here]
     return W
 
 
 def _reparametrise(slot, new_mask):
     """Save the original, then make ``new_mask`` (a subset of the current mask) the layer's mask."""
-    slot.saved = _original(slot)
+    slot.saved = (_original(slot), new_mask.copy())
     slot.set_mask(new_mask)
 
 

@@ -101,6 +101,31 @@ def test_remove_drops_the_masked_stored_entries_of_a_csr_weight():
     assert model.weights[0].nnz == 4 and model.masks == [None]
 
 
+def test_originals_survive_the_destructive_helpers_only_where_they_still_apply():
+    W = np.array([[1.0, -2.0, 3.0, -4.0]])
+    model = P.l1_unstructured(_mlp(W), 0, 2)                                  # 1 and -2 pruned, kept aside
+    M.remove_masks_inplace(model)                                             # pruning.masks' permanent remove
+    assert np.array_equal(P.weight_orig(model, 0), [[0.0, 0.0, 3.0, -4.0]])   # nothing pruned: orig is W
+    P.l1_unstructured(model, 0, 1)                                            # a zero goes: orig is the zero
+    assert np.array_equal(P.weight_orig(model, 0), [[0.0, 0.0, 3.0, -4.0]])
+    M.set_masks_inplace(model, [np.ones((1, 4), bool)])                       # revived at 0, as documented
+    assert np.array_equal(P.weight_orig(model, 0), model.weights[0])
+
+
+def test_a_cnn_of_dynamic_layers_keeps_structured_pruning_through_training():
+    model = small_cnn((4, 4, 1), 2, channels=(3,), hidden=4, rng=0, conv_layer=DynamicConv2d,
+                      dense_layer=DynamicLinear, sparsity=0.3, storage="csr")
+    P.ln_structured(model, 0, 1, 2, dim=-1)
+    P.random_structured(model, 1, 2, dim=0, rng=0)
+    masks = [P.weight_mask(model, i) for i in range(3)]
+    X, y = np.random.default_rng(0).normal(size=(5, 4, 4, 1)).astype(np.float32), np.arange(5) % 2
+    opt = Adam(0.05)
+    for _ in range(3):
+        train_step_inplace(model, opt, X, y)
+    for (_, slot), mask in zip(P.weight_layers(model), masks):
+        assert np.array_equal(slot.mask, mask) and not np.any(sparse.to_dense(slot.W)[~mask])
+
+
 def test_cnn_layers_are_named_and_structured_pruning_removes_output_channels():
     model = small_cnn((6, 6, 2), 3, channels=(4,), hidden=5, rng=0)
     assert [name for name, _ in P.weight_layers(model)] == ["layers[0]", "layers[4]", "layers[5]"]
