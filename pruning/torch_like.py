@@ -231,7 +231,19 @@ def _scores(slot, importance_scores):
 
 
 def l1_unstructured(model, layer, amount, importance_scores=None):
-    """Prune the ``amount`` unpruned entries of smallest |score| (default |W|) of one layer; returns ``model``."""
+    """Prune the ``amount`` unpruned entries of smallest |score| of one layer (in place).
+
+    Parameters
+    ----------
+    model, layer : as in ``ln_structured``
+    amount : int (bool included) or float in [0, 1]
+        Count or fraction of the layer's unpruned entries.
+    importance_scores : ndarray of W's or the kernel's shape, or None (|W|)
+
+    Returns
+    -------
+    model, with the layer's mask a subset of the old one and its original kept.
+    """
     slot = _slot(model, layer)
     amount = torch_amount(amount)
     new = M.lowest_score_mask(_scores(slot, importance_scores), amount, _current_mask(slot))
@@ -321,11 +333,29 @@ def _structured_mask(slot, amount, dim, channel_scores):
 
 
 def ln_structured(model, layer, amount, n, dim, importance_scores=None):
-    """Prune the ``amount`` channels along kernel axis ``dim`` of smallest L``n`` norm; returns ``model``.
+    """Prune the ``amount`` channels along kernel axis ``dim`` of smallest L``n`` norm (in place).
 
-    Channels already entirely pruned are not counted (torch's
-    ``PruningContainer``). ``dim`` indexes the kernel (n_in, n_out) of a Dense
-    layer or (kh, kw, c_in, c_out) of a Conv2d; see the module's table.
+    Parameters
+    ----------
+    model : nnlite.MLP, nnlite.cnn.CNN or one Conv2d/Dense layer
+    layer : int, str or None
+        Position among the weight layers, a name from ``weight_layers``, or
+        None when ``model`` is one layer.
+    amount : int (bool included) or float in [0, 1]
+        Count or fraction of the channels not yet entirely pruned (torch's
+        ``PruningContainer``).
+    n : float > 0, inf, -inf or "fro"
+        Order of the norm over all other kernel axes.
+    dim : int
+        Kernel axis of the channels: of (n_in, n_out) for a Dense layer, of
+        (kh, kw, c_in, c_out) for a Conv2d (``dim_from_torch`` converts
+        torch's).
+    importance_scores : ndarray of W's or the kernel's shape, or None (|W|)
+
+    Returns
+    -------
+    model, with the layer's mask (W's shape (n_in, n_out) or
+    (kh * kw * c_in, c_out)) a subset of the old one and its original kept.
     """
     slot = _slot(model, layer)
     amount, n = torch_amount(amount), _check_norm(n)
