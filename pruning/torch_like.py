@@ -62,14 +62,15 @@ class WeightSlot:
     """One weight layer: its live weight ``W``, ``mask``, kernel shape and saved original.
 
     ``get``/``put`` read and replace the weight, ``set_mask`` sets the mask
-    (zeroing the masked weights), ``drop_mask`` forgets it, and ``store`` is
-    the object holding the saved original under ``key``.
+    (zeroing the masked weights), ``drop_mask`` forgets it, and ``owner`` (the
+    MLP or the layer) holds the saved original in its dict ``weights_orig``
+    under ``key`` (created at the first pruning: reading changes nothing).
     """
 
-    def __init__(self, name, get, put, get_mask, set_mask, drop_mask, kernel_shape, store, key, dynamic=False):
+    def __init__(self, name, get, put, get_mask, set_mask, drop_mask, kernel_shape, owner, key, dynamic=False):
         self.name, self._get, self._put, self._get_mask = name, get, put, get_mask
         self.set_mask, self.drop_mask, self.kernel_shape = set_mask, drop_mask, tuple(kernel_shape)
-        self._store, self._key, self.dynamic = store, key, dynamic
+        self._owner, self._key, self.dynamic = owner, key, dynamic
 
     W = property(lambda self: self._get(), lambda self, W: self._put(W))
     mask = property(lambda self: self._get_mask())
@@ -77,30 +78,29 @@ class WeightSlot:
     @property
     def saved(self):
         """``(values, mask)``: the original weight (dense, W's shape) and the mask it was saved with, or None."""
-        return self._store.get(self._key)
+        return getattr(self._owner, "weights_orig", {}).get(self._key)
 
     @saved.setter
     def saved(self, values):
+        store = self._owner.__dict__.setdefault("weights_orig", {})
         if values is None:
-            self._store.pop(self._key, None)
+            store.pop(self._key, None)
         else:
-            self._store[self._key] = values
+            store[self._key] = values
 
 
 def _mlp_slots(model):
-    store = model.__dict__.setdefault("weights_orig", {})
     return [(f"weights[{i}]", WeightSlot(
         f"weights[{i}]", lambda i=i: model.weights[i], lambda W, i=i: model.weights.__setitem__(i, W),
         lambda i=i: model.masks[i], lambda m, i=i: model.set_mask_inplace(i, m),
-        lambda i=i: model.masks.__setitem__(i, None), model.weights[i].shape, store, i))
+        lambda i=i: model.masks.__setitem__(i, None), model.weights[i].shape, model, i))
         for i in range(model.n_layers)]
 
 
 def _layer_slot(layer, name):
-    store = layer.__dict__.setdefault("weights_orig", {})
     kernel = (*layer.kernel_size, layer.c_in, layer.W.shape[1]) if hasattr(layer, "kernel_size") else layer.W.shape
     return name, WeightSlot(name, lambda: layer.W, lambda W: setattr(layer, "W", W), lambda: layer.mask,
-                            layer.set_mask_inplace, lambda: setattr(layer, "mask", None), kernel, store, "W",
+                            layer.set_mask_inplace, lambda: setattr(layer, "mask", None), kernel, layer, "W",
                             dynamic=hasattr(layer, "set_topology_inplace"))
 
 
@@ -188,7 +188,10 @@ def weight_mask(model, layer=None):
 
 
 def is_pruned(model):
-    """True if any weight layer of ``model`` (or the layer itself) has a mask, like torch's ``is_pruned``."""
+    """True if any weight layer of ``model`` (or the layer itself) has a mask, like torch's ``is_pruned``.
+
+    A mask set by ``pruning.masks`` counts too, and a dynamic sparse layer always has one (its topology).
+    """
     return any(slot.mask is not None for _, slot in weight_layers(model))
 
 

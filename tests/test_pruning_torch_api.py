@@ -299,6 +299,7 @@ def test_bad_layers_dims_norms_methods_masks_and_models_are_rejected_naming_the_
     assert_rejected(P.custom_from_mask, "mask", model, 0, np.ones((3, 3), bool))
     assert_rejected(P.is_pruned, "model", object())
     assert not P.is_pruned(model)                                              # nothing was half-applied
+    assert not any(hasattr(L, "weights_orig") for L in model.layers)          # nor any original saved
 
 
 @given(bad_arrays((3, 4)))
