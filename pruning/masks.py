@@ -46,14 +46,20 @@ intersection; the scores are the current (masked) weight. In ``torch_like``:
 the original weight is kept beside the mask (``weight_orig``,
 ``weight_mask``) and the weight is ``weight_orig * weight_mask`` until
 ``remove`` makes the pruning permanent, and ``remove`` on an unpruned layer
-raises ValueError; ``True`` as an amount is the count 1 and ``False`` the
-count 0 (a bool is an int in Python), and ``np.bool_`` is refused.
+raises ValueError; an amount is validated as by torch's
+``_validate_pruning_amount_init``, where a bool is an int: ``True`` is the
+count 1 and ``False`` the count 0, and ``np.bool_`` (not a ``numbers.Real``)
+is refused.
 
 Different:
 
 - A bool ``amount`` is refused (TypeError naming ``amount``) by this module's
-  primitives, where torch and ``torch_like`` read True as the count 1: here
-  ``True`` is more likely a mistake for "everything" than a count.
+  primitives, where torch's validation and ``torch_like`` read True as the
+  count 1: here ``True`` is more likely a mistake for "everything" than a
+  count. torch itself is not consistent past its validation: ``ln_structured``
+  prunes one channel for ``True``, but the unstructured methods and
+  ``random_structured`` pass the bool to ``topk``/``kthvalue``, which refuse
+  it with a TypeError; ``torch_like`` reads True as 1 in every function.
 - Ties are broken deterministically: among equal scores the entry (or
   channel) with the lower index is pruned first, and in global pruning the
   earlier layer first. torch uses ``topk``, whose order among ties is not

@@ -18,10 +18,15 @@ pruning is a reversible reparametrisation, as in torch:
 A second pruning of a pruned layer acts on what the first left, like torch's
 ``PruningContainer``: an unstructured step removes ``amount`` of the
 *unpruned entries*, a structured step ``amount`` of the channels that are not
-entirely pruned. ``amount`` is validated exactly as by torch: an int (a bool
-included: ``True`` is the count 1, ``False`` the count 0) is a count, at most
-the number of candidates; any other real number is a fraction in [0, 1]
-(rounded half to even). The scores are the current (masked) weight, as in
+entirely pruned. ``amount`` is validated as by torch's
+``_validate_pruning_amount_init``: a ``numbers.Integral`` is a count, at most
+the number of candidates, and any other real number a fraction in [0, 1]
+(rounded half to even). A bool is an Integral, so ``True`` is the count 1
+and ``False`` the count 0 in every function here. (In torch, ``False`` prunes
+nothing and ``ln_structured`` prunes one channel for ``True``, but the
+unstructured methods and ``random_structured`` hand the bool on to
+``topk``/``kthvalue``, whose argument parser refuses a bool for an int: a
+TypeError. Read from torch's source, not run here.) The scores are the current (masked) weight, as in
 torch; ties are broken toward the lower index (see ``pruning.masks``).
 
 Layers and ``dim``

@@ -164,17 +164,23 @@ def test_torch_oracle_when_torch_is_installed():
     torch = pytest.importorskip("torch")
     prune = pytest.importorskip("torch.nn.utils.prune")
     rng = np.random.default_rng(0)
-    W = rng.normal(size=(6, 5))                                          # distinct values: no ties
+    W = rng.normal(size=(6, 5)).astype(np.float32)   # distinct values and norms: no ties; float32 like torch's
     linear = torch.nn.Linear(6, 5, bias=False)
     with torch.no_grad():
         linear.weight.copy_(torch.tensor(W.T))
     prune.l1_unstructured(linear, "weight", amount=0.3)
-    prune.ln_structured(linear, "weight", amount=2, n=2, dim=0)
-    prune.l1_unstructured(linear, "weight", amount=True)
+    prune.ln_structured(linear, "weight", amount=True, n=2, dim=0)       # True: one channel
+    prune.ln_structured(linear, "weight", amount=0.5, n=1, dim=1)
+    prune.l1_unstructured(linear, "weight", amount=2)
     model = P.l1_unstructured(_mlp(W), 0, 0.3)
-    P.ln_structured(model, 0, 2, 2, P.dim_from_torch(model, 0, 0))
-    P.l1_unstructured(model, 0, True)
+    P.ln_structured(model, 0, True, 2, P.dim_from_torch(model, 0, 0))
+    P.ln_structured(model, 0, 0.5, 1, P.dim_from_torch(model, 0, 1))
+    P.l1_unstructured(model, 0, 2)
     assert np.array_equal(model.masks[0], linear.weight_mask.numpy().T.astype(bool))
+    assert np.array_equal(P.weight_orig(model, 0), linear.weight_orig.detach().numpy().T.astype(np.float64))
+    # As documented in pruning.masks: torch's unstructured methods refuse True past validation (topk's parser).
+    with pytest.raises(TypeError):
+        prune.l1_unstructured(torch.nn.Linear(3, 2), "weight", amount=True)
 
 
 # -- properties --------------------------------------------------------------------------
