@@ -26,8 +26,9 @@ and ``False`` the count 0 in every function here. (In torch, ``False`` prunes
 nothing and ``ln_structured`` prunes one channel for ``True``, but the
 unstructured methods and ``random_structured`` hand the bool on to
 ``topk``/``kthvalue``, whose argument parser refuses a bool for an int: a
-TypeError. Read from torch's source, not run here.) The scores are the current (masked) weight, as in
-torch; ties are broken toward the lower index (see ``pruning.masks``).
+TypeError. Read from torch's source, not run here.) The scores are the
+current (masked) weight, as in torch; ties are broken toward the lower index
+(see ``pruning.masks``).
 
 Layers and ``dim``
 ------------------
@@ -36,7 +37,9 @@ an ``nnlite.MLP`` (names ``weights[i]``), a ``CNN`` (``layers[j]``, its
 Conv2d and Dense layers, dynamic ones included) or a single weight layer
 (``layer``). ``layer`` in every function is a position among the weight
 layers (negative counts from the end) or such a name; it may be None for a
-single layer. Structured pruning sees a layer's *kernel* in nnlite's layout:
+single layer. Only the adapter knows the model kinds: a single layer
+abstraction for MLP and CNN would replace ``weight_layers`` and nothing else.
+Structured pruning sees a layer's *kernel* in nnlite's layout:
 
 =============  ==========================  ============================
 layer          kernel axes (``dim``)       torch weight axes
