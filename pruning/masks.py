@@ -27,36 +27,74 @@ The primitives
 
 Differences from torch.nn.utils.prune
 -------------------------------------
+This module holds the destructive primitives for an ``nnlite.MLP``;
+``pruning.torch_like`` gives torch's interface (``l1_unstructured``,
+``random_unstructured``, ``ln_structured``, ``random_structured``,
+``global_unstructured``, ``custom_from_mask``, ``remove``, ``is_pruned``)
+on any model with weight layers (MLP, CNN, one Conv2d/Dense layer, the
+dynamic sparse layers), as a reversible reparametrisation.
+
 Same as torch: a float ``amount`` is a fraction of the currently unpruned
 entries rounded with Python's ``round`` (half to even), an int is a count and
-must not exceed the number of unpruned entries; a float outside [0, 1], a
-negative int or a bool is an error; global unstructured pruning ranks all
-unpruned entries of all chosen layers together; applying a mask to a pruned
-weight keeps the intersection; ``remove`` makes the pruning permanent.
+must not exceed the number of unpruned entries; a float outside [0, 1] or a
+negative int is an error; a second pruning acts on what the first left
+(unstructured: the unpruned entries; structured, in ``torch_like``: the
+channels not yet entirely pruned); global unstructured pruning ranks all
+unpruned entries of all chosen layers together, and an int ``amount`` counts
+entries over all of them; applying a mask to a pruned weight keeps the
+intersection; the scores are the current (masked) weight. In ``torch_like``:
+the original weight is kept beside the mask (``weight_orig``,
+``weight_mask``) and the weight is ``weight_orig * weight_mask`` until
+``remove`` makes the pruning permanent, and ``remove`` on an unpruned layer
+raises ValueError; an amount is validated as by torch's
+``_validate_pruning_amount_init``, where a bool is an int: ``True`` is the
+count 1 and ``False`` the count 0, and ``np.bool_`` (not a ``numbers.Real``)
+is refused.
 
 Different:
 
-- Ties are broken deterministically: among equal scores the entry with the
-  lower flat (row-major) index is pruned first, and in global pruning the
+- A bool ``amount`` is refused (TypeError naming ``amount``) by this module's
+  primitives, where torch's validation and ``torch_like`` read True as the
+  count 1: here ``True`` is more likely a mistake for "everything" than a
+  count. torch itself is not consistent past its validation: ``ln_structured``
+  prunes one channel for ``True``, but the unstructured methods and
+  ``random_structured`` pass the bool to ``topk``/``kthvalue``, which refuse
+  it with a TypeError; ``torch_like`` reads True as 1 in every function.
+- Ties are broken deterministically: among equal scores the entry (or
+  channel) with the lower index is pruned first, and in global pruning the
   earlier layer first. torch uses ``topk``, whose order among ties is not
   specified.
-- Pruning is destructive: the masked entries of the weight are set to 0 in
-  the weight itself. torch keeps ``weight_orig`` and multiplies by the mask
-  in a forward pre-hook, so pruned values can be recovered; here a method that
-  needs the old values (lottery tickets: theta_0) keeps its own copy.
-- Masks live on the model (``model.masks``) and the optimizers respect them;
-  torch relies on the hook and on gradients through ``weight_orig * mask``
-  (momentum can still move ``weight_orig``, only the product stays 0).
+- This module's pruning is destructive: the masked entries of the weight are
+  set to 0 in the weight itself and only ``torch_like`` keeps the original
+  values; a method that needs them (lottery tickets: theta_0) keeps its own
+  copy. ``torch_like`` keeps them on the model (``model.weights_orig`` /
+  ``layer.weights_orig``), so ``MLP.copy`` and saving keep the pruned weight
+  and the mask but forget the originals.
+- Masks live on the model (``model.masks``, ``layer.mask``) and the
+  optimizers respect them: a pruned weight, its gradient and its optimizer
+  state stay exactly 0, and the pruned entries of ``weight_orig`` stay as they
+  were when pruned. torch relies on the hook and on gradients through
+  ``weight_orig * mask``: momentum or weight decay can still move the pruned
+  entries of ``weight_orig``, only the product stays 0.
 - ``remove_masks`` sets ``model.masks`` to None: the zeros are baked in and
   may be trained away afterwards, exactly as after ``torch...prune.remove``.
-  It leaves an unmasked layer alone, where torch's ``remove`` raises.
-- Functions return new masks / new models and never mutate their arguments
-  unless the name ends in ``_inplace``; torch's functions modify the module.
-- Only unstructured pruning of weights (not biases) is provided; there is no
-  ``ln_structured``. An int ``amount`` in global pruning counts entries over
-  all chosen layers, as in torch.
+  It leaves an unmasked layer alone, where torch's ``remove`` (and
+  ``torch_like.remove``) raises. ``torch_like.remove`` also refuses a dynamic
+  sparse layer, whose mask is its topology.
+- Functions here return new masks / new models and never mutate their
+  arguments unless the name ends in ``_inplace``; ``torch_like``'s functions
+  modify the model and return it, as torch's modify the module.
+- Only weights are pruned, never biases. Structured pruning's ``dim`` indexes
+  nnlite's kernel layout, Dense (n_in, n_out) and Conv2d (kh, kw, c_in, c_out),
+  not torch's (out, in[, kh, kw]): torch's ``dim=0`` is our ``dim=-1``
+  (``torch_like.dim_from_torch`` converts).
 - Scores may be any finite array (``importance_scores`` in torch); NaN scores
-  are rejected instead of being ranked.
+  and a NaN ``amount`` are rejected (torch ranks NaN scores and fails on a NaN
+  amount only when converting it). Bad arguments raise ValueError/TypeError
+  naming the argument, where torch raises IndexError for a bad ``dim`` and
+  AssertionError for mis-shaped scores. ``ln_structured`` takes ``n`` > 0,
+  ``inf``, ``-inf`` or ``"fro"``; torch's ``0``, negative orders and ``"nuc"``
+  are refused.
 """
 import numbers
 

@@ -368,3 +368,27 @@ def grid_params(max_size=5):
     values = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
                           | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
     return st.dictionaries(st.text(max_size=6), values, max_size=max_size)
+
+
+# -- torch-like pruning (pruning.torch_like) -------------------------------------------
+
+@st.composite
+def small_cnns_with_batches(draw, max_n=4, dtype=np.float64):
+    """(model, X, y): a ``small_cnn`` on (4, 4, c) images (one conv block, c in 1..2), X (n, 4, 4, c), y (n,).
+
+    The conv layer has 1..3 output channels, the hidden Dense 1..4 units, 2..3 classes.
+    """
+    from nnlite.cnn import small_cnn
+    c, n_classes = draw(st.integers(1, 2)), draw(st.integers(2, 3))
+    model = small_cnn((4, 4, c), n_classes, channels=(draw(st.integers(1, 3)),), hidden=draw(st.integers(1, 4)),
+                      rng=draw(st.integers(0, 2**32 - 1)), dtype=dtype)
+    n = draw(st.integers(1, max_n))
+    X = draw(float_matrices((n, 4, 4, c), bound=3.0, dtype=dtype))
+    y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, n_classes - 1)))
+    return model, X, y
+
+
+def pruning_amounts_torch(n_candidates):
+    """An ``amount`` torch accepts for ``n_candidates``: a bool, an int count <= n or a float fraction in [0, 1]."""
+    return st.one_of(st.booleans() if n_candidates >= 1 else st.just(False), st.integers(0, n_candidates),
+                     st.floats(0.0, 1.0, allow_nan=False))

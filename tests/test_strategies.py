@@ -199,3 +199,20 @@ def test_grid_params_are_dicts_of_str_to_json_values(params):
     import json
     assert isinstance(params, dict) and all(isinstance(k, str) for k in params)
     json.dumps(params, allow_nan=False)   # raises if a value is not JSON
+
+
+# -- torch-like pruning ---------------------------------------------------------
+from strategies import pruning_amounts_torch, small_cnns_with_batches  # noqa: E402
+
+
+@given(small_cnns_with_batches())
+def test_small_cnns_with_batches_fit_their_model(drawn):
+    model, X, y = drawn
+    assert X.shape[1:] == model.input_shape and len(X) == len(y) and np.all(np.abs(X) <= 3.0)
+    assert model.forward(X).shape == (len(X), model.n_classes) and np.all((0 <= y) & (y < model.n_classes))
+
+
+@given(st.integers(0, 5).flatmap(lambda n: st.tuples(st.just(n), pruning_amounts_torch(n))))
+def test_pruning_amounts_torch_are_valid_for_their_count(drawn):
+    n, amount = drawn
+    assert (0 <= amount <= n) if isinstance(amount, int) else 0.0 <= amount <= 1.0
