@@ -39,6 +39,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from nnlite import data, io
+from nnlite.experiment import remove_stale_temp_files
 
 COMMIT = "ad80e98bbadd940e14e74f6df46b0cd7ee7ec4c8"
 REPOSITORY = "rangeetpan/decomposeDNNintoModules"
@@ -251,7 +252,8 @@ def _remove_empty_folders(folder, stop):
 
 
 def remove_stale_temporaries(folder, max_age=STALE_TEMPORARY_SECONDS):
-    """Delete temporary files a killed run left in ``folder`` (download ``.part``, ``nnlite.io.save`` ``tmp*.npz``).
+    """Delete temporary files a killed run left in ``folder`` (``nnlite.experiment.temp_path`` names, and the
+    ``.part`` / ``tmp*.npz`` names of older versions).
 
     Only files untouched for ``max_age`` seconds go, so that without a lock a
     run in progress in another process keeps its own.
@@ -263,7 +265,8 @@ def remove_stale_temporaries(folder, max_age=STALE_TEMPORARY_SECONDS):
     if not folder.is_dir():
         return []
     now, removed = time.time(), []
-    for path in [*folder.rglob(".*.part"), *folder.rglob("tmp*.npz")]:
+    remove_stale_temp_files(folder)   # ``.<name>.<pid>.nnlite-tmp`` of processes that are gone
+    for path in [*folder.rglob(".*.part"), *folder.rglob("tmp*.npz")]:   # names used before nnlite.experiment
         if path.is_file() and now - path.stat().st_mtime > max_age:
             path.unlink(missing_ok=True)
             removed.append(path)

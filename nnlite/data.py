@@ -48,7 +48,6 @@ import http.client
 import math
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -63,7 +62,7 @@ from tqdm.auto import tqdm
 
 from nnlite._checks import check_labels, check_rng
 
-from .experiment import DEFAULT_DATA_DIR  # ~/.cache/nnlite
+from .experiment import DEFAULT_DATA_DIR, remove_stale_temp_files, temp_path  # ~/.cache/nnlite
 
 MANIFEST_PATH = Path(__file__).resolve().parent / "manifest" / "datasets.tsv"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -251,8 +250,9 @@ def _refuse_directory(path, name):
 def download(url, path, sha256, size, *, name=None, progress=True):
     """Download ``url`` to ``path`` if its bytes have this sha256; never leave a partial file.
 
-    The bytes go to a temporary file ``.<file name>.<random>.part`` beside
-    ``path``, are checked, then renamed into place. A download longer than
+    The bytes go to a temporary file ``.<file name>.<pid>.nnlite-tmp`` beside
+    ``path`` (``nnlite.experiment.temp_path``; the next download into that folder
+    removes those of processes that are gone), are checked, then renamed into place. A download longer than
     ``size`` bytes is stopped; a connection that closes before the announced
     ``Content-Length`` is reported as a dropped connection.
 
@@ -307,7 +307,9 @@ def _download(url, path, entry, progress):
     """Download ``url`` to ``path``: temporary file in the same folder, check sha256, rename."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        remove_stale_temp_files(path.parent, recursive=False)   # a killed download's leftovers
+        tmp_name = temp_path(path)
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except PermissionError as err:
         raise PermissionError(f"{entry.path}: cannot download into {path.parent} ({err.strerror}); "
                               "pass a writable data_dir= or set NNLITE_DATA") from err

@@ -136,10 +136,11 @@ def _process_alive(pid):
     return True
 
 
-def remove_stale_temp_files(folder):
+def remove_stale_temp_files(folder, recursive=True):
     """Delete the temporary files under ``folder`` whose writing process is gone; return their paths."""
     removed = []
-    for tmp in Path(folder).rglob(f"*{TEMP_SUFFIX}") if Path(folder).is_dir() else []:
+    found = Path(folder).rglob if recursive else Path(folder).glob
+    for tmp in found(f"*{TEMP_SUFFIX}") if Path(folder).is_dir() else []:
         pid = tmp.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
         if not (pid.isdigit() and _process_alive(int(pid))):
             tmp.unlink(missing_ok=True)

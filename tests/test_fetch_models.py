@@ -252,7 +252,7 @@ def test_an_override_folder_is_read_as_it_is_and_never_downloaded_into(cache_onl
 
 
 @requires_shared_h5
-def test_a_run_killed_mid_download_leaves_only_a_part_file_that_the_next_run_removes(mirror, tmp_path):
+def test_a_run_killed_mid_download_leaves_only_a_temporary_file_that_the_next_run_removes(mirror, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "decomposition", "fetch-models", SMALL, "--quiet", "--data-dir", str(tmp_path)]
     cache = tmp_path / "official-models"
@@ -262,14 +262,14 @@ def test_a_run_killed_mid_download_leaves_only_a_part_file_that_the_next_run_rem
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60
-            while not list(cache.rglob(".*.part")) and time.monotonic() < deadline and process.poll() is None:
+            while not list(cache.rglob(".*.nnlite-tmp")) and time.monotonic() < deadline and process.poll() is None:
                 time.sleep(0.05)
         finally:
-            process.kill()   # SIGKILL: no handler runs, the .part file stays
+            process.kill()   # SIGKILL: no handler runs, the temporary file stays
             process.wait(timeout=30)
             StallingHandler.release.set()
     left = files_in(cache)
-    assert len(left) == 1 and left[0].endswith(".part"), left
+    assert len(left) == 1 and left[0].endswith(".nnlite-tmp"), left
     with serve(mirror) as url:
         official_models.fetch_models([SMALL], tmp_path, base_url=f"{url}/good", progress=False)
     assert files_in(cache) == [f"{SMALL}.npz"]
