@@ -296,7 +296,7 @@ def init_cases():
         f = getattr(init, name)
         cases += vary(f"init.{name}", f, {"n_in": 4, "n_out": 3, "rng": np.random.default_rng(0)},
                       {"n_in": bad_ints(), "n_out": bad_ints()[:3],
-                       "rng": [("int", 0), ("None", None), ("str", "seed")],
+                       "rng": [("str", "seed"), ("float", 1.5)],  # None, an int or a Generator are valid
                        "dtype": [("int32", np.int32), ("str", "bogus"), ("complex", np.complex128)]})
     return cases
 
