@@ -26,7 +26,9 @@ runs one good call (a "control"); a failed control means the probe itself is
 wrong about the API, and is listed separately (not counted as an input).
 
 The last line printed is JSON:
-``{"inputs": .., "clear": .., "unclear": .., "silent": .., "crash": .., "hang": ..}``.
+``{"inputs": .., "clear": .., "unclear": .., "silent": .., "crash": .., "hang": .., "documented": ..}``;
+"documented" counts the unclear or silent cases that the library documents as
+intended (see ``DOCUMENTED``: empty batches, the unchecked conv primitives).
 Run it against another checkout with ``PYTHONPATH=/path/to/checkout``.
 """
 import argparse
@@ -294,7 +296,7 @@ def init_cases():
         f = getattr(init, name)
         cases += vary(f"init.{name}", f, {"n_in": 4, "n_out": 3, "rng": np.random.default_rng(0)},
                       {"n_in": bad_ints(), "n_out": bad_ints()[:3],
-                       "rng": [("int", 0), ("None", None), ("str", "seed")],
+                       "rng": [("str", "seed"), ("float", 1.5)],  # None, an int or a Generator are valid
                        "dtype": [("int32", np.int32), ("str", "bogus"), ("complex", np.complex128)]})
     return cases
 
@@ -398,10 +400,13 @@ def train_cases():
                   "optimizer": [("str", "sgd"), ("class", SGD)], "rng": bad_rngs(),
                   "on_step": [("not-callable", 3)]})
     big = np.full((12, 4), 1e3)
+    # divergence is not a bad argument: any exception qualifies if it names the epoch (issue 9, item 3)
     cases.append(Case("train.fit divergence (lr=1e6)", "epoch",
-                      lambda: train.fit(tiny_mlp(), big, y, optimizer=SGD(1e6), epochs=3, batch_size=4, progress=False, rng=0)))
+                      lambda: train.fit(tiny_mlp(), big, y, optimizer=SGD(1e6), epochs=3, batch_size=4, progress=False,
+                                        rng=0), accept=(Exception,)))
     cases.append(Case("train.fit divergence (NaN weights)", "epoch",
-                      lambda: train.fit(_nan_model(), X, y, epochs=1, batch_size=4, progress=False, rng=0)))
+                      lambda: train.fit(_nan_model(), X, y, epochs=1, batch_size=4, progress=False, rng=0),
+                      accept=(Exception,)))
     cases += vary("train.minibatches", lambda n_samples, batch_size: list(train.minibatches(n_samples, batch_size, np.random.default_rng(0))),
                   {"n_samples": 10, "batch_size": 3}, {"n_samples": bad_ints()[:4], "batch_size": bad_ints()[:4]})
     cases += vary("train.train_step_inplace", lambda X, y: train.train_step_inplace(tiny_mlp(), SGD(0.1), X, y),
@@ -1274,10 +1279,26 @@ def run_clis(only, tmp, env, jobs=2):
     return [(c.name, c.arg, False, o, d) for c, (o, d) in zip(cases, outcomes)]
 
 
+#: Non-clear outcomes the library documents as intended (the issue allows unchecked primitives whose
+#: model-level callers check first): (case-name pattern, where it is documented).
+DOCUMENTED = [
+    (r"^(functional|sparse)\.[\w\[\]]+( [\w-]+)? (X|Z|A|B|dZ)=empty$",
+     "nnlite.functional / nnlite.sparse docstrings: an empty batch (0 rows) is accepted"),
+    (r"^conv\.(im2col|col2im|maxpool2d_\w+|flatten_\w+) ",
+     "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.cnn checks)"),
+]
+
+
+def documented(name):
+    """The documentation that makes this case's non-clear outcome intended, or None."""
+    return next((why for pattern, why in DOCUMENTED if re.search(pattern, name)), None)
+
+
 def summarize(results):
     counted = [r for r in results if not r[2]]
     counts = {k: sum(r[3] == k for r in counted) for k in ("clear", "unclear", "silent", "crash", "hang")}
-    return {"inputs": len(counted), **counts}
+    n_documented = sum(r[3] in ("unclear", "silent") and documented(r[0]) is not None for r in counted)
+    return {"inputs": len(counted), **counts, "documented": n_documented}
 
 
 def remove_stale_probe_folders(max_age=3600):
@@ -1362,7 +1383,8 @@ def write_findings(results, path, header):
                                if any(r[3] == k for r in rows))
             f.write(f"\n## {group} ({counts})\n")
             for r in sorted(rows, key=lambda r: ("crash", "hang", "silent", "unclear").index(r[3])):
-                f.write(f"  [{r[3]}] {r[0]}  ->  {r[4]}\n")
+                why = documented(r[0]) if r[3] in ("silent", "unclear") else None
+                f.write(f"  [{r[3]}{' (documented)' if why else ''}] {r[0]}  ->  {r[4]}\n")
 
 
 def report(results, problem, seconds, json_out):
@@ -1385,7 +1407,8 @@ def report(results, problem, seconds, json_out):
                 f.write(json.dumps({"name": r[0], "arg": r[1], "control": r[2], "outcome": r[3], "detail": r[4]}) + "\n")
     summary = summarize(results)
     if summary["inputs"]:
-        print(f"clear fraction: {summary['clear'] / summary['inputs']:.3f}")
+        print(f"clear fraction: {summary['clear'] / summary['inputs']:.3f}; counting the {summary['documented']} "
+              f"documented exceptions as clear: {(summary['clear'] + summary['documented']) / summary['inputs']:.3f}")
     print(json.dumps(summary))
 
 
