@@ -313,3 +313,13 @@ def test_quick_fills_only_the_unset_options():
     assert (filled.n_train, filled.hidden, filled.epochs) == (5000, [100], 3)
     assert obd.apply_quick(argparse.Namespace(quick=False, n_train=None, hidden=None, epochs=None,
                                               hessian_samples=None, fractions=None)).hessian_samples == "all"
+
+
+def test_hessian_by_differences_is_symmetric_and_its_diagonal_is_the_exact_one():
+    # a ReLU MLP away from the kinks: the Gauss-Newton diagonal is the exact Hessian diagonal (tested above
+    # against differences of the loss); differences of the gradient agree to their O(eps^2) error
+    model, X, y = _model_and_data([3, 4, 3], n=6, seed=6)
+    H = obd.hessian_by_differences(model, X, y)
+    diagonal = np.concatenate([h.ravel() for h in obd.second_derivatives(model, X, y, "gauss_newton")])
+    assert H.shape == (24, 24) and np.array_equal(H, H.T)
+    np.testing.assert_allclose(np.diag(H), diagonal, rtol=1e-5, atol=1e-8)
