@@ -2,6 +2,7 @@
 import argparse
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -323,3 +324,13 @@ def test_hessian_by_differences_is_symmetric_and_its_diagonal_is_the_exact_one()
     diagonal = np.concatenate([h.ravel() for h in obd.second_derivatives(model, X, y, "gauss_newton")])
     assert H.shape == (24, 24) and np.array_equal(H, H.T)
     np.testing.assert_allclose(np.diag(H), diagonal, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", obd.MODES)
+def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
+    # docs/pruning.md quotes `python -m pruning obd --summarize docs/records/obd_<mode>.jsonl` verbatim,
+    # so a number in the docs cannot drift from the records it was built from
+    root = Path(__file__).resolve().parents[1]
+    lines = obd.read_records(root / "docs" / "records" / f"obd_{mode}.jsonl")
+    assert obd.format_table(obd.summarize(lines)) in (root / "docs" / "pruning.md").read_text()
+    assert {r["seed"] for r in lines} >= {0, 1, 2}                # every cell has n >= 3
