@@ -334,3 +334,18 @@ def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
     lines = obd.read_records(root / "docs" / "records" / f"obd_{mode}.jsonl")
     assert obd.format_table(obd.summarize(lines)) in (root / "docs" / "pruning.md").read_text()
     assert {r["seed"] for r in lines} >= {0, 1, 2}                # every cell has n >= 3
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--summarize", "/no/such/obd.jsonl"], "/no/such/obd.jsonl"),
+    (["--mode", "twice"], "--mode"),
+    (["--hessian-samples", "0"], "--hessian-samples"),
+    (["--optimizer", "rmsprop"], "--optimizer"),
+])
+def test_obd_command_errors_are_one_line_with_status_2(argv, named, tmp_path, capsys):
+    from pruning.__main__ import main
+    with pytest.raises(SystemExit) as stop:
+        main(["obd", *argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and named in err[0]
+    assert not (tmp_path / "out").exists()
