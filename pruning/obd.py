@@ -5,17 +5,18 @@ Y. LeCun, J. S. Denker, S. A. Solla, "Optimal Brain Damage", NIPS 2 (1989).
 Deleting parameter u_k of a network trained to a minimum changes the loss E,
 to second order and keeping only the diagonal of the Hessian, by
 
-    delta E ~= s_k = h_kk * u_k^2 / 2          (the saliency, paper Eq. 5)
+    delta E ~= s_k = h_kk * u_k^2 / 2          (the saliency: Eq. 3 for one parameter; recipe step 4)
 
 (the weight is squared, not the Hessian). The diagonal h_kk comes from a
-second backward pass that mirrors the first (paper Eqs. 7-9): for a
+second backward pass that mirrors the first (paper Eqs. 6-8; equation
+numbers as in the NIPS 2 proceedings): for a
 connection from unit j (output x_j) to unit i (pre-activation a_i),
 
-    d2E/dw_ij^2 = d2E/da_i^2 * x_j^2                                   (Eq. 7)
+    d2E/dw_ij^2 = d2E/da_i^2 * x_j^2                                   (Eq. 6)
     output:  d2E/da_i^2 = p_i (1 - p_i)       (softmax cross-entropy; the paper
-                                               used squared error, Eq. 9)
+                                               used squared error, Eq. 8)
     hidden:  d2E/da_i^2 = f'(a_i)^2 sum_l w_li^2 d2E/da_l^2
-                          - f''(a_i) dE/dx_i                            (Eq. 8)
+                          - f''(a_i) dE/dx_i                            (Eq. 7)
 
 The Levenberg-Marquardt approximation drops the f'' term (zero for ReLU away
 from the kink), and the sum over l keeps only the diagonal terms d2E/da_l^2
@@ -55,7 +56,7 @@ is made:
 - Deviation from paper: biases are never deleted (nnlite masks weights only);
   they are 410 of the 266,610 parameters of LeNet-300-100 (0.15%).
 - Deviation from paper: softmax cross-entropy instead of squared error (the
-  output boundary condition of Eq. 9 becomes p (1 - p)); nnlite trains only
+  output boundary condition of Eq. 8 becomes p (1 - p)); nnlite trains only
   this loss.
 - Deviation from paper: training uses Adam by default (``optimizer="adam"``);
   the paper used back-propagation with gradient steps, ``optimizer="sgd"``.
@@ -116,6 +117,7 @@ def train_network(model, X, y, *, epochs=5, batch_size=64, lr=1e-3, optimizer="a
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, found {optimizer!r}")
     trained = model.copy()
+    # Deviation from paper (default): Adam; optimizer="sgd" is the paper's plain gradient steps
     fit(trained, X, y, optimizer=Adam(lr) if optimizer == "adam" else SGD(lr), epochs=epochs,
         batch_size=batch_size, rng=rng, progress=progress)
     return trained
@@ -123,7 +125,7 @@ def train_network(model, X, y, *, epochs=5, batch_size=64, lr=1e-3, optimizer="a
 
 # -- Recipe step 3 --------------------------------------------------------
 def output_second_derivatives(Z):
-    """d2E/dZ^2 per sample for softmax cross-entropy: p (1 - p), shape (n, K) (paper Eq. 9, adapted)."""
+    """d2E/dZ^2 per sample for softmax cross-entropy: p (1 - p), shape (n, K) (paper Eq. 8, adapted)."""
     P = F.softmax(Z)
     return P * (1.0 - P)
 
@@ -154,16 +156,17 @@ def second_derivatives_batch(model, X, y, approximation="lecun"):
 
 
 def _lecun_pass(model, Zs, As):
-    """The paper's second backward pass (Eqs. 7-8, Levenberg-Marquardt, diagonal terms only)."""
-    H_Z = output_second_derivatives(Zs[-1])                         # Eq. 9 (softmax form)
+    """The paper's second backward pass (Eqs. 6-7, Levenberg-Marquardt, diagonal terms only)."""
+    # Deviation from paper: softmax cross-entropy, not squared error (Eq. 8's boundary condition becomes p (1 - p))
+    H_Z = output_second_derivatives(Zs[-1])
     H_Ws = [None] * model.n_layers
     for i in reversed(range(model.n_layers)):
         W = model.weights[i]
-        # Eq. 7 (H_W = (x^2).T @ H_Z) and the sum over l in Eq. 8 (H_A = H_Z @ (W^2).T)
+        # Eq. 6 (H_W = (x^2).T @ H_Z) and the sum over l in Eq. 7 (H_A = H_Z @ (W^2).T)
         H_A, H_W, _ = F.dense_backward(H_Z, As[i] ** 2, W * W)
         H_Ws[i] = sparse.to_dense(H_W)
         if i:
-            # Eq. 8 with f'' dropped: f'(a)^2 = 1[a > 0] for ReLU
+            # Eq. 7 with f'' dropped: f'(a)^2 = 1[a > 0] for ReLU
             H_Z = F.relu_backward(H_A, Zs[i - 1])
     return H_Ws
 
@@ -246,7 +249,7 @@ def hessian_by_differences(model, X, y, eps=1e-5):
 
 # -- Recipe step 4 --------------------------------------------------------
 def saliencies(model, h):
-    """Recipe step 4: s_k = h_kk * u_k^2 / 2 (paper Eq. 5) for every weight; 0 where deleted."""
+    """Recipe step 4: s_k = h_kk * u_k^2 / 2 for every weight; 0 where deleted."""
     if len(h) != model.n_layers or any(H.shape != W.shape for H, W in zip(h, model.weights)):
         raise ValueError(f"h: expected {model.n_layers} arrays of shapes {[W.shape for W in model.weights]}, "
                          f"found {[np.shape(H) for H in h]}; compute it with second_derivatives(model, ...)")
@@ -261,6 +264,7 @@ def delete_lowest_saliency(model, s, amount, scope="global"):
     ``pruning.masks``); ``scope`` is "global" (rank all layers together) or
     "layer" (the same amount in every layer).
     """
+    # Deviation from paper: only weights are candidates; biases (parameters too in the paper) are kept
     old = M.current_masks(model)
     if scope == "global":
         new = M.global_lowest_score_masks(s, amount, old)
@@ -336,6 +340,7 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     if method not in DELETION_SCORES:
         raise ValueError(f"method: expected one of {DELETION_SCORES}, found {method!r}")
     amounts = [amount] * n_iterations if np.ndim(amount) == 0 else list(amount)
+    # Deviation from paper (only with hessian_samples): h averaged over a random subset of the training patterns
     idx = np.arange(len(X)) if hessian_samples is None else rng.choice(len(X), hessian_samples, replace=False)
     records = []
     for step_amount in amounts:
