@@ -222,29 +222,19 @@ plt.show()
 
 # %% [markdown]
 # Reading the table needs intervals, not means: the claims below are
-# asserted only where the 95% intervals do not overlap.
+# asserted only where the 95% intervals do not overlap
+# (`obd.clearly_below`; `obd.table_cell` gives a cell's mean and interval).
 
 # %%
-def cell(summary, method, key, fraction):
-    """(mean, lower, upper) of one cell of a summary table."""
-    curve = summary["curves"][method][key]
-    i = curve["fraction_removed"].index(fraction)
-    return curve["mean"][i], curve["mean"][i] - curve["ci95"][i], curve["mean"][i] + curve["ci95"][i]
-
-
-def clearly_below(summary, a, b):
-    """The 95% interval of cell a = (method, key, fraction) lies entirely below that of cell b."""
-    return cell(summary, *a)[2] < cell(summary, *b)[1]
-
-
 for f in FRACTIONS[1:-1]:    # 70-95% removed (at 50% and 98% the intervals of 3 seeds can overlap)
-    assert clearly_below(summary, ("obd", "test_error_retrained", f), ("random", "test_error_retrained", f)), f
+    assert obd.clearly_below(summary, ("obd", "test_error_retrained", f), ("random", "test_error_retrained", f)), f
 dense = summary["dense"][0]
-assert cell(summary, "obd", "test_error_retrained", 0.5)[0] < dense + 0.01     # half the weights go at no cost
-assert clearly_below(summary, ("obd", "test_error", 0.8), ("magnitude", "test_error", 0.8))
+# half the weights go at no cost
+assert obd.table_cell(summary, "obd", "test_error_retrained", 0.5)[0] < dense + 0.01
+assert obd.clearly_below(summary, ("obd", "test_error", 0.8), ("magnitude", "test_error", 0.8))
 print(f"dense {100 * dense:.2f}%; 80% removed, before retraining: "
-      f"OBD {100 * cell(summary, 'obd', 'test_error', 0.8)[0]:.1f}%, "
-      f"magnitude {100 * cell(summary, 'magnitude', 'test_error', 0.8)[0]:.1f}%")
+      f"OBD {100 * obd.table_cell(summary, 'obd', 'test_error', 0.8)[0]:.1f}%, "
+      f"magnitude {100 * obd.table_cell(summary, 'magnitude', 'test_error', 0.8)[0]:.1f}%")
 
 # %% [markdown]
 # Three things hold at every seed count we tried. Random deletion is far
@@ -283,15 +273,16 @@ plt.show()
 # %%
 one_shot, iterative = mnist["one-shot"], mnist["iterative"]
 for f in (0.9, 0.95):       # one-shot: OBD clearly worse than magnitude, even after retraining
-    assert clearly_below(one_shot, ("magnitude", "test_error_retrained", f), ("obd", "test_error_retrained", f)), f
+    assert obd.clearly_below(one_shot, ("magnitude", "test_error_retrained", f), ("obd", "test_error_retrained", f)), f
 for f in (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98):   # iterative: never clearly worse
-    assert not clearly_below(iterative, ("magnitude", "test_error_retrained", f), ("obd", "test_error_retrained", f))
+    assert not obd.clearly_below(iterative, ("magnitude", "test_error_retrained", f),
+                                 ("obd", "test_error_retrained", f)), f
 for f in (0.6, 0.95, 0.98):   # iterative, before retraining: OBD clearly better
-    assert clearly_below(iterative, ("obd", "test_error", f), ("magnitude", "test_error", f)), f
-assert clearly_below(iterative, ("obd", "test_error_retrained", 0.98), ("magnitude", "test_error_retrained", 0.98))
+    assert obd.clearly_below(iterative, ("obd", "test_error", f), ("magnitude", "test_error", f)), f
+assert obd.clearly_below(iterative, ("obd", "test_error_retrained", 0.98), ("magnitude", "test_error_retrained", 0.98))
 dense_mean, dense_half, _ = iterative["dense"]
 for f in (0.2, 0.4, 0.6, 0.8, 0.9):   # with retraining, flat: inside the dense net's interval up to 90%
-    assert cell(iterative, "obd", "test_error_retrained", f)[0] < dense_mean + dense_half, f
+    assert obd.table_cell(iterative, "obd", "test_error_retrained", f)[0] < dense_mean + dense_half, f
 rho_s, rho_both = (iterative["single_deletions"][k][0] for k in
                    ("spearman_actual_vs_saliency", "spearman_actual_vs_saliency_plus_first_order"))
 print(f"one weight at a time on MNIST: rank correlation {rho_s:.2f} (saliency), {rho_both:.2f} (saliency - g u)")

@@ -569,6 +569,18 @@ def _curve(rows, key):
     return {"fraction_removed": fractions, **{k: [c[i] for c in cells] for i, k in enumerate(("mean", "ci95", "n"))}}
 
 
+def table_cell(summary, method, key, fraction):
+    """(mean, lower, upper) of one cell of ``summarize``'s output: the mean and its 95% interval."""
+    curve = summary["curves"][method][key]
+    i = curve["fraction_removed"].index(fraction)
+    return curve["mean"][i], curve["mean"][i] - curve["ci95"][i], curve["mean"][i] + curve["ci95"][i]
+
+
+def clearly_below(summary, a, b):
+    """True when the 95% interval of cell ``a`` = (method, key, fraction) lies entirely below that of ``b``."""
+    return table_cell(summary, *a)[2] < table_cell(summary, *b)[1]
+
+
 def _cell(mean, half, n, scale=100.0):
     """'mean ± half (n=k)' in percent; a lone seed without interval."""
     if n == 0:

@@ -274,6 +274,9 @@ def test_summary_is_mean_and_t_interval_over_seeds():
     table = obd.format_table(summary)
     assert "| 50% | 20.00 ± " + f"{100 * half:.2f} (n=3)" in table and "| 0% (dense) | 5.00 (n=1)" in table
     assert summary["curves"]["magnitude"]["test_error"]["n"] == []
+    assert obd.table_cell(summary, "obd", "test_error", 0.5) == pytest.approx((0.2, 0.2 - half, 0.2 + half))
+    a, b = ("obd", "test_error_retrained", 0.5), ("obd", "test_error", 0.5)   # 0.1 ± 0.12 against 0.2 ± 0.25
+    assert not obd.clearly_below(summary, a, b)
 
 
 def _command(data_dir, out, *extra):
