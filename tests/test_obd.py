@@ -329,7 +329,7 @@ def test_hessian_by_differences_is_symmetric_and_its_diagonal_is_the_exact_one()
     np.testing.assert_allclose(np.diag(H), diagonal, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("mode", obd.MODES)
+@pytest.mark.parametrize("mode", [*obd.MODES, "iterative_sgd"])
 def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
     # docs/pruning.md quotes `python -m pruning obd --summarize docs/records/obd_<mode>.jsonl` verbatim,
     # so a number in the docs cannot drift from the records it was built from
