@@ -2,6 +2,7 @@
 import argparse
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,13 +208,147 @@ def test_bad_obd_input_raises_clear_errors():
         obd.delete_lowest_saliency(model, obd.saliencies(model, obd.second_derivatives(model, X, y)), 1.5)
 
 
-# -- the experiment command ---------------------------------------------------------
-def test_obd_command_runs_on_a_small_mnist_subset(shared_data_dir, tmp_path, capsys):
+# -- the experiment: modes, records, the table ----------------------------------------
+def _tiny_data(seed=0):
+    """A separable 3-class problem small enough for a seconds-long replicate (no files needed)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=2.0, size=(3, 6))
+    y = rng.integers(0, 3, 260)
+    X = (centers[y] + rng.normal(size=(260, 6))).astype(np.float32)
+    return X[:200], y[:200], X[200:], y[200:]
+
+
+TINY = dict(hidden=[8], epochs=3, fractions=[0.3, 0.6], n_single=4, hessian_samples=100)
+
+
+@pytest.mark.parametrize("mode", obd.MODES)
+def test_run_seed_gives_one_row_per_method_and_fraction_in_both_modes(mode):
+    lines = obd.run_seed(_tiny_data(), 0, mode=mode, **TINY)
+    rows = [r for r in lines if r.get("method") in obd.DELETION_SCORES]
+    assert sorted((r["method"], r["fraction_removed"]) for r in rows) == sorted(
+        (m, f) for m in obd.DELETION_SCORES for f in TINY["fractions"])
+    assert all(0 <= r["test_error"] <= 1 and 0 <= r["test_error_retrained"] <= 1 for r in rows)
+    assert all(r["predicted_increase"] >= 0 for r in rows if r["method"] == "obd")
+    assert [r["method"] for r in lines[:1]] == ["dense"] and lines[1]["single_deletions"]["n_weights"] == 4
+
+
+def test_run_seed_is_the_same_bits_for_the_same_seed():
+    assert obd.run_seed(_tiny_data(), 3, **TINY) == obd.run_seed(_tiny_data(), 3, **TINY)
+
+
+def test_iterative_mode_deletes_to_each_fraction_of_the_original_weights():
+    # the schedule's counts add up to each target: the removed share is the requested one (to a weight)
+    counts = obd.deletion_schedule([0.2, 0.5, 0.9], 1000)
+    assert counts == [200, 300, 400] and np.cumsum(counts).tolist() == [200, 500, 900]
+    X, y, _, _ = _tiny_data()
+    model = obd.train_network(MLP([6, 8, 3], rng=0), X, y, epochs=1, rng=0)
+    n = sum(W.size for W in model.weights)
+    _, records = obd.optimal_brain_damage(model, X, y, amount=obd.deletion_schedule([0.3, 0.6], n), rng=0,
+                                          method="magnitude", evaluate=lambda m: m.score(X, y))
+    assert [r["fraction_remaining"] for r in records] == pytest.approx([0.7, 0.4], abs=1 / n)
+    assert all("pruned" in r and "retrained" in r and "predicted_increase" not in r for r in records)
+
+
+def test_the_sgd_deviation_option_trains_with_plain_gradient_steps():
+    # optimizer="sgd" (the paper's training) and "adam" (the labelled deviation) give different nets
+    X, y, _, _ = _tiny_data()
+    adam = obd.train_network(MLP([6, 3], rng=0), X, y, epochs=1, rng=0)
+    sgd = obd.train_network(MLP([6, 3], rng=0), X, y, epochs=1, lr=0.05, optimizer="sgd", rng=0)
+    assert not np.allclose(adam.weights[0], sgd.weights[0])
+    with pytest.raises(ValueError, match="optimizer: expected one of"):
+        obd.train_network(MLP([6, 3], rng=0), X, y, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="mode: expected one of"):
+        obd.run_seed(_tiny_data(), 0, mode="twice", **TINY)
+
+
+def test_summary_is_mean_and_t_interval_over_seeds():
+    from scipy import stats
+    lines = [{"seed": s, "method": "obd", "fraction_removed": 0.5, "test_error": e, "test_error_retrained": e / 2}
+             for s, e in enumerate([0.1, 0.2, 0.3])] + [{"seed": 0, "method": "dense", "fraction_removed": 0.0,
+                                                          "test_error": 0.05}]
+    summary = obd.summarize(lines)
+    curve = summary["curves"]["obd"]["test_error"]
+    half = stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3)              # sd of 0.1, 0.2, 0.3 is 0.1
+    assert curve["fraction_removed"] == [0.5] and curve["n"] == [3]
+    assert curve["mean"][0] == pytest.approx(0.2) and curve["ci95"][0] == pytest.approx(half)
+    table = obd.format_table(summary)
+    assert "| 50% | 20.00 ± " + f"{100 * half:.2f} (n=3)" in table and "| 0% (dense) | 5.00 (n=1)" in table
+    assert summary["curves"]["magnitude"]["test_error"]["n"] == []
+    assert obd.table_cell(summary, "obd", "test_error", 0.5) == pytest.approx((0.2, 0.2 - half, 0.2 + half))
+    a, b = ("obd", "test_error_retrained", 0.5), ("obd", "test_error", 0.5)   # 0.1 ± 0.12 against 0.2 ± 0.25
+    assert not obd.clearly_below(summary, a, b)
+
+
+def _command(data_dir, out, *extra):
+    return ["obd", "--n-train", "600", "--hessian-samples", "200", "--hidden", "8", "--epochs", "1",
+            "--fractions", "0.5", "0.9", "--n-single", "3", "--data-dir", str(data_dir), "--out", str(out), *extra]
+
+
+@pytest.mark.parametrize("mode", obd.MODES)
+def test_obd_command_writes_records_that_summarize_to_the_printed_table(mode, shared_data_dir, tmp_path, capsys):
     from pruning.__main__ import main
-    main(["obd", "--n-train", "1000", "--hessian-samples", "300", "--hidden", "16", "--epochs", "1",
-          "--fractions", "0", "0.5", "0.9", "--n-single", "5", "--data-dir", str(shared_data_dir), "--out", str(tmp_path)])
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result["curves"]) == {"obd", "magnitude", "random"}
-    assert (tmp_path / "obd.png").stat().st_size > 0 and (tmp_path / "obd.json").exists()
-    assert result["curves"]["obd"]["test_error"][0] == pytest.approx(result["dense_test_error"])
-    assert isinstance(obd.apply_quick(argparse.Namespace()).fractions, list)
+    assert main(_command(shared_data_dir, tmp_path, "--mode", mode, "--seeds", "0", "1")) == 0
+    printed = capsys.readouterr().out
+    records = tmp_path / f"obd_{mode}.jsonl"
+    assert (tmp_path / f"obd_{mode}.png").stat().st_size > 0
+    assert json.loads(records.read_text().splitlines()[0])["settings"]["mode"] == mode
+    assert main(["obd", "--summarize", str(records)]) == 0
+    assert capsys.readouterr().out == printed                       # the table is rebuilt from the records alone
+    summary = json.loads(printed.strip().splitlines()[-1])
+    assert summary["curves"]["obd"]["test_error_retrained"]["n"] == [2, 2]
+
+
+def test_obd_command_resumes_finished_seeds_and_refuses_other_settings(shared_data_dir, tmp_path, capsys):
+    from pruning.__main__ import main
+    assert main(_command(shared_data_dir, tmp_path, "--seeds", "0")) == 0
+    first = (tmp_path / "obd_iterative.jsonl").read_text()
+    assert main(_command(shared_data_dir, tmp_path, "--seeds", "0", "1")) == 0
+    both = (tmp_path / "obd_iterative.jsonl").read_text()
+    assert both.startswith(first) and len(both.splitlines()) > len(first.splitlines())
+    with pytest.raises(SystemExit) as stop:
+        main(_command(shared_data_dir, tmp_path, "--epochs", "2"))
+    assert stop.value.code == 2 and "--epochs" in capsys.readouterr().err
+    assert (tmp_path / "obd_iterative.jsonl").read_text() == both
+
+
+def test_quick_fills_only_the_unset_options():
+    filled = obd.apply_quick(argparse.Namespace(quick=True, n_train=None, hidden=None, epochs=3, hessian_samples=None,
+                                                fractions=None))
+    assert (filled.n_train, filled.hidden, filled.epochs) == (5000, [100], 3)
+    assert obd.apply_quick(argparse.Namespace(quick=False, n_train=None, hidden=None, epochs=None,
+                                              hessian_samples=None, fractions=None)).hessian_samples == "all"
+
+
+def test_hessian_by_differences_is_symmetric_and_its_diagonal_is_the_exact_one():
+    # a ReLU MLP away from the kinks: the Gauss-Newton diagonal is the exact Hessian diagonal (tested above
+    # against differences of the loss); differences of the gradient agree to their O(eps^2) error
+    model, X, y = _model_and_data([3, 4, 3], n=6, seed=6)
+    H = obd.hessian_by_differences(model, X, y)
+    diagonal = np.concatenate([h.ravel() for h in obd.second_derivatives(model, X, y, "gauss_newton")])
+    assert H.shape == (24, 24) and np.array_equal(H, H.T)
+    np.testing.assert_allclose(np.diag(H), diagonal, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", [*obd.MODES, "iterative_sgd"])
+def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
+    # docs/pruning.md quotes `python -m pruning obd --summarize docs/records/obd_<mode>.jsonl` verbatim,
+    # so a number in the docs cannot drift from the records it was built from
+    root = Path(__file__).resolve().parents[1]
+    lines = obd.read_records(root / "docs" / "records" / f"obd_{mode}.jsonl")
+    assert obd.format_table(obd.summarize(lines)) in (root / "docs" / "pruning.md").read_text()
+    assert {r["seed"] for r in lines} >= {0, 1, 2}                # every cell has n >= 3
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--summarize", "/no/such/obd.jsonl"], "/no/such/obd.jsonl"),
+    (["--mode", "twice"], "--mode"),
+    (["--hessian-samples", "0"], "--hessian-samples"),
+    (["--optimizer", "rmsprop"], "--optimizer"),
+])
+def test_obd_command_errors_are_one_line_with_status_2(argv, named, tmp_path, capsys):
+    from pruning.__main__ import main
+    with pytest.raises(SystemExit) as stop:
+        main(["obd", *argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and named in err[0]
+    assert not (tmp_path / "out").exists()
