@@ -492,7 +492,7 @@ def _targets(by_round):
     return targets
 
 
-def _pm(stat, scale=1.0, digits=2):
+def format_mean_ci(stat, scale=1.0, digits=2):
     """``mean ± ci95`` of a ``mean_ci95`` dict (``mean`` alone when n = 1)."""
     if stat is None:
         return "-"
@@ -509,10 +509,12 @@ def format_table(summary, reported_only=True):
         if reported_only and not e["reported"]:
             continue
         cells = [f"{e['percent_remaining']:.1f}", str(e["test_accuracy_at_early_stop"]["n"]),
-                 _pm(e["test_accuracy_at_early_stop"], 100), _pm(e["early_stop_iteration"], 1, 0),
-                 _pm(e.get("control_test_accuracy_at_early_stop"), 100),
-                 _pm(e.get("control_early_stop_iteration"), 1, 0), _pm(e.get("ticket_minus_control_points")),
-                 _pm(e.get("control_over_ticket_early_stop"))]
+                 format_mean_ci(e["test_accuracy_at_early_stop"], 100),
+                 format_mean_ci(e["early_stop_iteration"], 1, 0),
+                 format_mean_ci(e.get("control_test_accuracy_at_early_stop"), 100),
+                 format_mean_ci(e.get("control_early_stop_iteration"), 1, 0),
+                 format_mean_ci(e.get("ticket_minus_control_points")),
+                 format_mean_ci(e.get("control_over_ticket_early_stop"))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
