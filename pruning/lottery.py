@@ -442,6 +442,10 @@ def summarize(trial_records, reported_rounds=REPORTED_ROUNDS):
     ``mean_ci95`` dict; with a control also ``control_minus_ticket_points`` and
     ``control_over_ticket_early_stop``, paired per trial) and ``targets``.
     """
+    if not isinstance(trial_records, (list, tuple)) or not all(
+            isinstance(t, (list, tuple)) and all(isinstance(r, dict) for r in t) for t in trial_records):
+        raise TypeError(f"trial_records: expected a list (one per trial) of lists of round records (dicts), "
+                        f"found {type(trial_records).__name__}; pass what run_trial returns, one per trial")
     summary = {"rounds": []}
     n_done = min((len(r) for r in trial_records), default=0)
     for round_index in range(n_done):

@@ -236,3 +236,9 @@ def test_summarize_prints_the_table_of_results_jsonl(capsys, tmp_path):
     assert out[0].startswith("| % weights remaining") and out[5].startswith("| 13.4 | 3 |")
     assert "Deviation from paper: n_iterations=300 instead of 50000" in out
     assert json.loads(out[-1])["n_trials"] == 3
+
+
+def test_summarize_refuses_records_that_are_not_lists_of_round_dicts():
+    for bad in ("x", None, ["x"]):
+        with pytest.raises(TypeError, match="trial_records: expected a list"):
+            LT.summarize(bad)
