@@ -15,8 +15,8 @@ Iterative magnitude pruning (IMP) repeats steps 2-4; in round r the mask
 removes p% of the weights that survived round r - 1, layer by layer (for
 LeNet-300-100: 20% in the two hidden layers, 10% in the output layer), so the
 masks are nested and after r rounds about 0.8^r of the weights remain
-(51.3% after 3 rounds, 21.1% after 7, 7.0% after 12, 3.6% after 15, 1.9% after
-18). Biases are never pruned; they are reset with the weights.
+(51.3% after 3 rounds, 21.1% after 7, 13.5% after 9, 7.0% after 12, 3.6% after
+15, 1.9% after 18). Biases are never pruned; they are reset with the weights.
 
 Measurements (paper, section 2): the *early-stopping iteration* is the
 iteration of minimum validation loss, measured every ``eval_every``
@@ -29,10 +29,20 @@ Later work (Frankle et al. 2020, "Linear mode connectivity and the lottery
 ticket hypothesis") *rewinds* to theta_k, the weights after k training
 iterations, instead of theta_0: ``rewind_iteration=k`` (0 = the paper).
 
-Deviations from paper
----------------------
-- ``n_iterations`` (default 10,000, not 50,000) is scaled down to fit a CPU;
-  the experiment command states what it ran.
+Paper settings and deviations
+-----------------------------
+``python -m pruning lottery --full`` runs the paper's settings: Adam 1.2e-3,
+batch 60, 50,000 iterations per round, rates 20/20/10% with biases kept, a
+5,000-image validation split for early stopping, 5 trials, and the random
+re-initialisation control at every reported round. ``deviations_from_paper``
+lists, as ``Deviation from paper:`` lines, every setting of a run that differs
+(the command prints them with its table and saves them in ``summary.json``):
+
+- ``n_iterations`` (default 10,000, ``--quick`` 300, not 50,000) is scaled
+  down to fit a CPU; the early-stop iteration is capped by it.
+- The command's default is 3 trials (``--quick``: 2), not 5.
+- ``--quick`` also trains on 10,000 of the 55,000 training images and stops
+  after round 7 (21.1%).
 - With rewinding, a round trains ``n_iterations - k`` iterations from theta_k
   (it continues from iteration k) with a fresh Adam state.
 - Pruning in step 3 uses the weights at the end of training (theta_j with j =
@@ -53,6 +63,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from nnlite import MLP
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
@@ -65,8 +76,8 @@ from nnlite.train import minibatches, train_step_inplace
 from . import masks as M
 
 LENET_300_100 = (784, 300, 100, 10)
-# Rounds whose fraction remaining the paper reports: 100, 51.3, 21.1, 7.0, 3.6, 1.9 %.
-REPORTED_ROUNDS = (0, 3, 7, 12, 15, 18)
+# Rounds whose fraction remaining the paper reports: 100, 51.3, 21.1, 13.5, 7.0, 3.6, 1.9 %.
+REPORTED_ROUNDS = (0, 3, 7, 9, 12, 15, 18)
 # Streams of the per-(trial, round) generators: ticket batches, control init, theta_0, split, control batches.
 _STREAM_TICKET, _STREAM_CONTROL, _STREAM_INIT, _STREAM_SPLIT, _STREAM_CONTROL_BATCHES = 0, 1, 2, 3, 11
 
@@ -83,7 +94,7 @@ class LotteryConfig:
     init: str = "glorot_normal"
     eval_every: int = 100
     rewind_iteration: int = 0                   # 0: reset to theta_0 (the paper)
-    control_rounds: tuple = (3, 7, 12, 15, 18)  # rounds also trained from a random re-initialisation
+    control_rounds: tuple = (3, 7, 9, 12, 15, 18)  # rounds also trained from a random re-initialisation
     seed: int = 0
 
     def __post_init__(self):
@@ -398,82 +409,194 @@ def lottery_trial(params, seed_sequence, out_dir, data_dir=None, progress=False)
     return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
 
 
-def _mean_std(values):
+def mean_ci95(values):
+    """Mean, sample std and the half-width of the 95% t confidence interval of the mean (None for n < 2).
+
+    Returns
+    -------
+    dict with mean, std (ddof=1; 0 for n = 1), ci95 (t_{0.975, n-1} * std / sqrt(n)) and n.
+    """
     values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "std": float(values.std()), "n": int(len(values))}
+    n = int(len(values))
+    if n == 0:
+        raise ValueError("values: expected at least one value to average, found none")
+    std = float(values.std(ddof=1)) if n > 1 else 0.0
+    half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else None
+    return {"mean": float(values.mean()), "std": std, "ci95": half, "n": n}
+
+
+_MEASURES = ("test_accuracy_at_early_stop", "early_stop_iteration", "test_accuracy_final")
 
 
 def summarize(trial_records, reported_rounds=REPORTED_ROUNDS):
-    """Mean and std over trials, per round, of the ticket's and the control's measurements, and the targets."""
+    """Per round, mean ± 95% CI over trials of the ticket's and the control's measurements; paired comparisons.
+
+    Parameters
+    ----------
+    trial_records : list (one per trial) of lists of round records (``run_trial``)
+    reported_rounds : rounds flagged ``reported`` (the paper's 100 ... 1.9% rows)
+
+    Returns
+    -------
+    dict with ``rounds`` (one entry per round every trial finished; each measure a
+    ``mean_ci95`` dict; with a control also ``control_minus_ticket_points`` and
+    ``control_over_ticket_early_stop``, paired per trial) and ``targets``.
+    """
+    if not isinstance(trial_records, (list, tuple)) or not all(
+            isinstance(t, (list, tuple)) and all(isinstance(r, dict) for r in t) for t in trial_records):
+        raise TypeError(f"trial_records: expected a list (one per trial) of lists of round records (dicts), "
+                        f"found {type(trial_records).__name__}; pass what run_trial returns, one per trial")
     summary = {"rounds": []}
     n_done = min((len(r) for r in trial_records), default=0)
     for round_index in range(n_done):
         rows = [records[round_index] for records in trial_records]
         entry = {"round": round_index, "reported": round_index in reported_rounds,
                  "percent_remaining": 100 * rows[0]["fraction_remaining"]}
-        for key in ("test_accuracy_at_early_stop", "early_stop_iteration", "test_accuracy_final"):
-            entry[key] = _mean_std([r[key] for r in rows])
-            if all("control" in r for r in rows):
-                entry[f"control_{key}"] = _mean_std([r["control"][key] for r in rows])
+        for key in _MEASURES:
+            entry[key] = mean_ci95([r[key] for r in rows])
+        if all("control" in r for r in rows):
+            entry.update(_control_comparison(rows))
         summary["rounds"].append(entry)
-    by_round = {e["round"]: e for e in summary["rounds"]}
-    targets = {}
-    if 0 in by_round:
-        dense = by_round[0]["test_accuracy_at_early_stop"]["mean"]
-        for r, name in ((7, "21.1"), (12, "7.0")):
-            if r in by_round:
-                gap = 100 * (by_round[r]["test_accuracy_at_early_stop"]["mean"] - dense)
-                targets[f"ticket_{name}_minus_dense_points"] = gap
-                targets[f"ticket_{name}_within_0.2_of_dense_or_above"] = bool(gap >= -0.2)
-        if 12 in by_round and "control_test_accuracy_at_early_stop" in by_round[12]:
-            gap = 100 * (by_round[12]["test_accuracy_at_early_stop"]["mean"]
-                         - by_round[12]["control_test_accuracy_at_early_stop"]["mean"])
-            targets["ticket_minus_control_7.0_points"] = gap
-            targets["control_7.0_at_least_0.5_below_ticket"] = bool(gap >= 0.5)
-        if 7 in by_round:
-            it_dense = by_round[0]["early_stop_iteration"]["mean"]
-            it_ticket = by_round[7]["early_stop_iteration"]["mean"]
-            targets["early_stop_iteration_dense"] = it_dense
-            targets["early_stop_iteration_21.1"] = it_ticket
-            targets["early_stop_21.1_earlier_than_dense"] = bool(it_ticket < it_dense)
-    summary["targets"] = targets
+    summary["targets"] = _targets({e["round"]: e for e in summary["rounds"]})
     return summary
 
 
+def _control_comparison(rows):
+    """The control's measures and, paired per trial, its accuracy gap and early-stop ratio to the ticket."""
+    entry = {f"control_{key}": mean_ci95([r["control"][key] for r in rows]) for key in _MEASURES}
+    entry["ticket_minus_control_points"] = mean_ci95(
+        [100 * (r["test_accuracy_at_early_stop"] - r["control"]["test_accuracy_at_early_stop"]) for r in rows])
+    if all(r["early_stop_iteration"] > 0 for r in rows):   # a ticket stopping at iteration 0 has no ratio
+        entry["control_over_ticket_early_stop"] = mean_ci95(
+            [r["control"]["early_stop_iteration"] / r["early_stop_iteration"] for r in rows])
+    return entry
+
+
+def _targets(by_round):
+    """The spec's checks on the means (ticket vs dense at 21.1/7.0%, control gap at 7.0%, early stop at 21.1%)."""
+    targets = {}
+    if 0 not in by_round:
+        return targets
+    dense = by_round[0]["test_accuracy_at_early_stop"]["mean"]
+    for r, name in ((7, "21.1"), (12, "7.0")):
+        if r in by_round:
+            gap = 100 * (by_round[r]["test_accuracy_at_early_stop"]["mean"] - dense)
+            targets[f"ticket_{name}_minus_dense_points"] = gap
+            targets[f"ticket_{name}_within_0.2_of_dense_or_above"] = bool(gap >= -0.2)
+    if 12 in by_round and "control_test_accuracy_at_early_stop" in by_round[12]:
+        gap = by_round[12]["ticket_minus_control_points"]["mean"]
+        targets["ticket_minus_control_7.0_points"] = gap
+        targets["control_7.0_at_least_0.5_below_ticket"] = bool(gap >= 0.5)
+    if 7 in by_round:
+        it_dense = by_round[0]["early_stop_iteration"]["mean"]
+        it_ticket = by_round[7]["early_stop_iteration"]["mean"]
+        targets["early_stop_iteration_dense"] = it_dense
+        targets["early_stop_iteration_21.1"] = it_ticket
+        targets["early_stop_21.1_earlier_than_dense"] = bool(it_ticket < it_dense)
+    return targets
+
+
+def format_mean_ci(stat, scale=1.0, digits=2):
+    """``mean ± ci95`` of a ``mean_ci95`` dict (``mean`` alone when n = 1)."""
+    if stat is None:
+        return "-"
+    text = f"{scale * stat['mean']:.{digits}f}"
+    return text + (f" ± {scale * stat['ci95']:.{digits}f}" if stat["ci95"] is not None else "")
+
+
+def format_table(summary, reported_only=True):
+    """The headline table (markdown): per reported round, ticket and control, mean ± 95% CI over n trials."""
+    lines = ["| % weights remaining | n | ticket test acc. (%) | ticket early-stop it. | control test acc. (%) "
+             "| control early-stop it. | ticket - control (points) | control / ticket early-stop it. |",
+             "|---|---|---|---|---|---|---|---|"]
+    for e in summary["rounds"]:
+        if reported_only and not e["reported"]:
+            continue
+        cells = [f"{e['percent_remaining']:.1f}", str(e["test_accuracy_at_early_stop"]["n"]),
+                 format_mean_ci(e["test_accuracy_at_early_stop"], 100),
+                 format_mean_ci(e["early_stop_iteration"], 1, 0),
+                 format_mean_ci(e.get("control_test_accuracy_at_early_stop"), 100),
+                 format_mean_ci(e.get("control_early_stop_iteration"), 1, 0),
+                 format_mean_ci(e.get("ticket_minus_control_points")),
+                 format_mean_ci(e.get("control_over_ticket_early_stop"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+#: The paper's settings (Frankle & Carbin 2019, LeNet-300-100 on MNIST) that ``deviations_from_paper`` checks.
+PAPER_SETTINGS = {"n_iterations": 50_000, "n_trials": 5, "n_train": None, "n_rounds": 18, "lr": 1.2e-3,
+                  "batch_size": 60, "rates": (0.2, 0.2, 0.1), "layer_sizes": LENET_300_100, "init": "glorot_normal"}
+
+
+def deviations_from_paper(config, n_trials, n_train=None):
+    """``Deviation from paper: ...`` lines for every setting of a run that differs from the paper's.
+
+    Parameters
+    ----------
+    config : LotteryConfig
+    n_trials : int
+    n_train : int or None (None: all 55,000 training images)
+
+    Returns
+    -------
+    list of str (empty for ``--full``).
+    """
+    paper, lines = PAPER_SETTINGS, []
+    ran = {**asdict(config), "n_trials": n_trials, "n_train": n_train}
+    for key, value in paper.items():
+        if (tuple(ran[key]) if isinstance(value, tuple) else ran[key]) != value:
+            shown = "all 55000" if value is None else value
+            lines.append(f"Deviation from paper: {key}={ran[key]!r} instead of {shown}")
+    missing = [r for r in REPORTED_ROUNDS[1:] if r <= config.n_rounds and r not in config.control_rounds]
+    if missing:
+        lines.append(f"Deviation from paper: no random re-initialisation control at rounds {missing}")
+    if config.rewind_iteration:
+        lines.append(f"Deviation from paper: rewinding to theta_k, k={config.rewind_iteration} (later work), "
+                     "instead of resetting to theta_0")
+    return lines
+
+
 def plot_summary(summary, path):
-    """Test accuracy and early-stop iteration against percent of weights remaining (ticket and control)."""
+    """Test accuracy and early-stop iteration against percent of weights remaining: means with 95% CI bands."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rounds = summary["rounds"]
-    pct = np.array([e["percent_remaining"] for e in rounds])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, label in ((axes[0], "test_accuracy_at_early_stop", "test accuracy at early stop (%)"),
                            (axes[1], "early_stop_iteration", "early-stop iteration")):
         scale = 100 if "accuracy" in key else 1
-        mean = scale * np.array([e[key]["mean"] for e in rounds])
-        std = scale * np.array([e[key]["std"] for e in rounds])
-        ax.errorbar(pct, mean, yerr=std, fmt="-o", ms=3, capsize=2, label="winning ticket (reset to theta_0)")
-        ctrl = [e for e in rounds if f"control_{key}" in e]
-        if ctrl:
-            ax.errorbar([e["percent_remaining"] for e in ctrl], [scale * e[f"control_{key}"]["mean"] for e in ctrl],
-                        yerr=[scale * e[f"control_{key}"]["std"] for e in ctrl], fmt="--s", ms=3, capsize=2,
-                        label="random re-initialisation")
+        plot_band(ax, summary["rounds"], key, scale, "winning ticket (reset to theta_0)", "-o")
+        plot_band(ax, summary["rounds"], f"control_{key}", scale, "random re-initialisation", "--s")
         ax.set(xscale="log", xlabel="percent of weights remaining", ylabel=label)
         ax.invert_xaxis()
-        ax.set_xticks([100, 51.3, 21.1, 7.0, 3.6, 1.9], labels=["100", "51.3", "21.1", "7.0", "3.6", "1.9"])
+        ax.set_xticks([100, 51.3, 21.1, 13.5, 7.0, 3.6, 1.9],
+                      labels=["100", "51.3", "21.1", "13.5", "7.0", "3.6", "1.9"])
         ax.legend(fontsize=8)
-    fig.suptitle("LeNet-300-100 on MNIST, iterative magnitude pruning")
+    fig.suptitle("Iterative magnitude pruning: mean and 95% CI over trials")
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
-#: Options the command fills in when left unset: the defaults, and with --quick (minutes, not hours).
+def plot_band(ax, rounds, key, scale, label, fmt):
+    """One curve of ``key`` against percent remaining, its 95% CI as a band; the legend gives n."""
+    rows = [e for e in rounds if key in e]
+    if not rows:
+        return
+    pct = np.array([e["percent_remaining"] for e in rows])
+    mean = scale * np.array([e[key]["mean"] for e in rows])
+    half = scale * np.array([e[key]["ci95"] or 0.0 for e in rows])
+    ax.plot(pct, mean, fmt, ms=3, label=f"{label} (n={rows[0][key]['n']})")
+    ax.fill_between(pct, mean - half, mean + half, alpha=0.25)
+
+
+#: Options the command fills in when left unset: the defaults, with --quick (minutes, not hours), with --full (paper).
 COMMAND_DEFAULTS = {"iterations": LotteryConfig.n_iterations, "rounds": LotteryConfig.n_rounds, "trials": 3,
                     "n_train": None, "eval_every": LotteryConfig.eval_every,
                     "control_rounds": list(LotteryConfig.control_rounds)}
 QUICK = {"iterations": 300, "rounds": 7, "trials": 2, "n_train": 10000, "eval_every": 50, "control_rounds": [3, 7]}
+FULL = {"iterations": 50_000, "rounds": 18, "trials": 5, "n_train": None, "eval_every": 100,
+        "control_rounds": list(REPORTED_ROUNDS[1:])}
 
 
 def add_arguments(parser):
@@ -502,14 +625,25 @@ def add_arguments(parser):
                         help="BLAS/numba threads per trial (1 is fastest for batch 60)")
     add_grid_arguments(parser)
     parser.add_argument("--summary-only", action="store_true", help="summarise the finished rounds, train nothing")
+    parser.add_argument("--summarize", metavar="DIR", default=None,
+                        help="print the headline table of DIR/results.jsonl (finished trials), train nothing")
     parser.add_argument("--quick", action="store_true",
                         help="minutes, not hours: 300 iterations, rounds 0-7, 2 trials, 10000 training images, "
                              "eval every 50, controls at rounds 3 and 7 (options given explicitly win)")
+    parser.add_argument("--full", action="store_true",
+                        help="the paper's settings: 50000 iterations, rounds 0-18, 5 trials, all 55000 training "
+                             "images, eval every 100, controls at every reported round (options given explicitly win)")
 
 
 def config_from_args(args):
-    """The ``LotteryConfig`` of the command's options (unset ones from the defaults or ``--quick``)."""
-    resolve_defaults(args, COMMAND_DEFAULTS, QUICK)
+    """The ``LotteryConfig`` of the command's options (unset ones from the defaults, ``--quick`` or ``--full``)."""
+    if getattr(args, "full", False):
+        if getattr(args, "quick", False):
+            raise ValueError("--full: expected either --full (the paper's settings) or --quick, found both; "
+                             "drop one")
+        resolve_defaults(args, {**COMMAND_DEFAULTS, **FULL})
+    else:
+        resolve_defaults(args, COMMAND_DEFAULTS, QUICK)
     with option_names({"n_rounds": "--rounds", "n_iterations": "--iterations", "eval_every": "--eval-every",
                        "rewind_iteration": "--rewind", "control_rounds": "--control-rounds", "seed": "--seed"}):
         return LotteryConfig(n_rounds=args.rounds, n_iterations=args.iterations, eval_every=args.eval_every,
@@ -518,11 +652,14 @@ def config_from_args(args):
 
 
 def main(args):
-    """``python -m pruning lottery``: run (or resume) the trials as a grid, print a JSON summary, write plots.
+    """``python -m pruning lottery``: run (or resume) the trials as a grid, print the table and a JSON summary.
 
     Each trial is one task of ``nnlite.experiment.run_grid``; ``--out`` receives ``results.jsonl``
     (one record per trial, sorted by key) and ``timings.jsonl`` beside the trial folders.
+    ``--summarize DIR`` only prints the table of ``DIR/results.jsonl``.
     """
+    if args.summarize is not None:
+        return summarize_results(args.summarize)
     config = config_from_args(_seeds_as_trials(args))
     grid = grid_options(args)
     out = Path(args.out)
@@ -542,10 +679,33 @@ def main(args):
     summary = summarize(trial_records, [r for r in REPORTED_ROUNDS if r <= config.n_rounds])
     summary.update(config=_config_json(config), n_trials=len(trial_records), seconds=time.perf_counter() - t0,
                    seconds_per_round=float(np.mean([r["seconds"] for t in trial_records for r in t]))
-                   if trial_records else None)
+                   if trial_records else None,
+                   deviations=deviations_from_paper(config, len(trial_records), args.n_train))
     save_json(out / "summary.json", summary)
     if summary["rounds"]:
         plot_summary(summary, out / "lottery.png")
+        print(format_table(summary))
+    print("\n".join(summary["deviations"]))
+    print(json.dumps(summary))
+    return 0
+
+
+def summarize_results(folder):
+    """``--summarize DIR``: the table, the deviations and the JSON summary of ``DIR/results.jsonl``."""
+    path = Path(folder) / "results.jsonl"
+    if not path.is_file():
+        raise ValueError(f"--summarize: expected a run folder holding results.jsonl, found none in {folder}; "
+                         "give the --out folder of a finished run")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not rows:
+        raise ValueError(f"--summarize: {path} holds no finished trial; run the experiment first")
+    rows.sort(key=lambda row: row["params"]["trial"])
+    config = LotteryConfig(**rows[0]["params"]["config"])
+    summary = summarize([row["result"] for row in rows], [r for r in REPORTED_ROUNDS if r <= config.n_rounds])
+    summary.update(config=_config_json(config), n_trials=len(rows),
+                   deviations=deviations_from_paper(config, len(rows), rows[0]["params"]["data"]["n_train"]))
+    print(format_table(summary))
+    print("\n".join(summary["deviations"]))
     print(json.dumps(summary))
     return 0
 

@@ -161,3 +161,84 @@ def test_a_kill_after_theta_k_is_written_but_before_records_redoes_round_0_from_
     (tmp_path / "killed" / "trial_0" / "records.json").unlink()
     assert (tmp_path / "killed" / "trial_0" / "theta_rewind.npz").exists()
     assert _strip_seconds(LT.run_trial(config, data, 0, tmp_path / "killed")) == _strip_seconds(reference)
+
+
+# -- issue 13 §2: paper settings as --full, headline table with 95% CIs, --summarize ----------------
+
+def test_mean_ci95_is_the_student_t_interval_of_the_mean():
+    from scipy import stats
+    values = [0.97, 0.98, 0.975, 0.99]
+    stat = LT.mean_ci95(values)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    # same formula evaluated two ways: equal up to float rounding
+    assert stat["n"] == 4 and stat["ci95"] == pytest.approx((high - low) / 2, rel=1e-12)
+    assert LT.mean_ci95([0.5]) == {"mean": 0.5, "std": 0.0, "ci95": None, "n": 1}
+
+
+def _trial(shift, rounds=10):
+    """Round records of one fake trial: the control at rounds 3, 7, 9 is 2 points worse and stops later."""
+    records = []
+    for r in range(rounds):
+        rec = {"round": r, "fraction_remaining": 0.8**r, "test_accuracy_at_early_stop": 0.98 + shift,
+               "early_stop_iteration": 1000 - 50 * r, "test_accuracy_final": 0.98}
+        if r in (3, 7, 9):
+            rec["control"] = {"test_accuracy_at_early_stop": 0.96 + shift, "early_stop_iteration": 2 * (1000 - 50 * r),
+                              "test_accuracy_final": 0.96}
+        records.append(rec)
+    return records
+
+
+def test_summary_pairs_ticket_and_control_per_trial_and_the_table_has_the_13_5_row():
+    summary = LT.summarize([_trial(0.0), _trial(0.004), _trial(-0.002)])
+    row = {e["round"]: e for e in summary["rounds"]}[9]
+    assert row["reported"] and 9 in LT.REPORTED_ROUNDS
+    # paired differences are all 2 points and all ratios 2: zero spread (float rounding only)
+    assert row["ticket_minus_control_points"]["mean"] == pytest.approx(2.0)
+    assert row["ticket_minus_control_points"]["ci95"] == pytest.approx(0.0, abs=1e-9)
+    assert row["control_over_ticket_early_stop"]["mean"] == pytest.approx(2.0) and row["early_stop_iteration"]["n"] == 3
+    table = LT.format_table(summary).splitlines()
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| 100.0", "| 51.2", "| 21.0", "| 13.4"]
+    assert "±" in table[-1] and "2.00 ± 0.00" in table[-1]
+
+
+def test_deviations_from_paper_are_none_for_full_and_labelled_for_the_defaults():
+    full = LT.config_from_args(argparse.Namespace(full=True, quick=False, iterations=None, rounds=None, trials=None,
+                                                  n_train=None, eval_every=None, control_rounds=None, rewind=0,
+                                                  seed=0))
+    assert (full.n_iterations, full.n_rounds, full.lr, full.batch_size, full.rates) == (50_000, 18, 1.2e-3, 60,
+                                                                                           (0.2, 0.2, 0.1))
+    assert full.control_rounds == (3, 7, 9, 12, 15, 18)
+    assert LT.deviations_from_paper(full, 5) == []
+    default = LT.LotteryConfig()
+    lines = LT.deviations_from_paper(default, 3, 10000)
+    assert all(line.startswith("Deviation from paper: ") for line in lines)
+    assert {line.split()[3].split("=")[0] for line in lines} == {"n_iterations", "n_trials", "n_train"}
+
+
+def test_full_and_quick_together_and_summarize_without_results_are_one_line_errors(capsys, tmp_path):
+    from pruning.__main__ import main
+    for argv, option in ((["lottery", "--full", "--quick", "--out", str(tmp_path)], "--full"),
+                         (["lottery", "--summarize", str(tmp_path)], "--summarize")):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and len(err.splitlines()) == 1 and option in err
+
+
+def test_summarize_prints_the_table_of_results_jsonl(capsys, tmp_path):
+    from pruning.__main__ import main
+    config = LT._config_json(LT.LotteryConfig(n_rounds=9, n_iterations=300))
+    rows = [{"key": f"k{t}", "params": {"config": config, "data": {"n_train": 10000}, "trial": t},
+             "result": _trial(0.001 * t)} for t in (2, 0, 1)]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["lottery", "--summarize", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("| % weights remaining") and out[5].startswith("| 13.4 | 3 |")
+    assert "Deviation from paper: n_iterations=300 instead of 50000" in out
+    assert json.loads(out[-1])["n_trials"] == 3
+
+
+def test_summarize_refuses_records_that_are_not_lists_of_round_dicts():
+    for bad in ("x", None, ["x"]):
+        with pytest.raises(TypeError, match="trial_records: expected a list"):
+            LT.summarize(bad)
