@@ -150,3 +150,15 @@ def check_int(value, name, minimum=1):
     if value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, found {value}")
     return int(value)
+
+
+def check_mask(mask, name, shape):
+    """``mask`` as a boolean ndarray of ``shape`` (O(1): dtype and shape only, no copy)."""
+    found = np.asarray(mask) if isinstance(mask, (np.ndarray, list, tuple)) else None
+    if found is None or found.dtype != bool:
+        kind = f"dtype {found.dtype}" if found is not None else type(mask).__name__
+        raise TypeError(f"{name}: expected a boolean array of shape {shape}, found {kind}; "
+                        f"build it with a comparison such as np.abs(W) > threshold")
+    if found.shape != tuple(shape):
+        raise ValueError(f"{name}: expected a boolean array of shape {tuple(shape)}, found shape {found.shape}")
+    return found
