@@ -22,7 +22,8 @@ class MLP(Classifier):
     Parameters
     ----------
     layer_sizes : sequence of int
-        ``[d_in, h_1, ..., h_{L-1}, n_classes]``; L = len(layer_sizes) - 1 layers.
+        ``[d_in, h_1, ..., h_{L-1}, n_classes]``; L = len(layer_sizes) - 1 layers;
+        positive ints, n_classes >= 2 (a softmax over one class learns nothing).
     init : str
         One of ``nnlite.init.INITIALISERS`` (glorot_uniform, glorot_normal,
         he_normal, he_uniform). Biases start at 0.

@@ -91,17 +91,18 @@ def is_sparse(W):
 def to_csr(W, mask=None):
     """CSR copy of ``W`` storing the nonzeros (or exactly the ``mask`` positions).
 
-    W : float32/float64 ndarray (or CSR/CSC array) of shape (n_in, n_out), finite,
-        non-empty (``nnlite._checks.check_weight``); float16 is refused (SciPy
-        cannot store it sparse). Any shape is accepted (there is none to match),
-        and an all-zero W gives a CSR array with no stored entries (a fully
-        pruned layer).
+    W : float32/float64 ndarray (or CSR/CSC array) of shape (n_in, n_out),
+        finite (``nnlite._checks.check_weight``); float16 is refused (SciPy
+        cannot store it sparse). Any shape is accepted (there is none to
+        match), an empty one too (0 rows or columns: a layer of a compact
+        module that keeps no unit), and an all-zero W gives a CSR array with
+        no stored entries (a fully pruned layer).
     mask : None or a boolean ndarray of W's shape (``nnlite._checks.check_mask``).
     """
     if np.asarray(W).dtype == np.float16:   # SciPy stores no float16 sparse: the file would not load
         raise TypeError("W: expected float32 or float64 to store as CSR, found float16, which SciPy cannot hold "
                         "sparse; convert first with W.astype(np.float32)")
-    W = check_weight(W, "W")
+    W = check_weight(W, "W", allow_empty=True)   # a compact module's layer may keep no unit
     if is_sparse(W):
         W = W.toarray()
     keep = (W != 0) if mask is None else check_mask(mask, "mask", W.shape)
@@ -113,10 +114,10 @@ def to_csr(W, mask=None):
 
 
 def _check_dense_or_csr(W, name="W"):
-    """A CSR/CSC ``W`` passes ``check_weight`` (structure, float, finite); a dense one must be a
-    real numeric ndarray (its values are not looked at)."""
+    """A CSR/CSC ``W`` passes ``check_weight`` (structure, float, finite; empty allowed); a dense
+    one must be a real numeric ndarray (its values are not looked at)."""
     if is_sparse(W):
-        return check_weight(W, name)
+        return check_weight(W, name, allow_empty=True)
     if not isinstance(W, np.ndarray) or not (np.issubdtype(W.dtype, np.number) or W.dtype == bool) \
             or np.iscomplexobj(W):
         raise TypeError(f"{name}: expected a real numeric ndarray or a scipy.sparse CSR array, found "
