@@ -95,9 +95,9 @@ def check_csr(W, name, formats=("csr", "csc")):
     return W
 
 
-def check_weight(W, name):
-    """Raise unless ``W`` is a 2-d, non-empty, finite float weight: an ndarray or a CSR/CSC array
-    (structure checked by ``check_csr``). Returns W unchanged."""
+def check_weight(W, name, allow_empty=False):
+    """Raise unless ``W`` is a 2-d, non-empty (unless ``allow_empty``), finite float weight: an
+    ndarray or a CSR/CSC array (structure checked by ``check_csr``). Returns W unchanged."""
     if sp.issparse(W):
         check_csr(W, name)
         values = W.data
@@ -108,7 +108,7 @@ def check_weight(W, name):
         values = W
     else:
         raise TypeError(f"{name}: expected an ndarray or a scipy.sparse CSR array, found {type(W).__name__}")
-    if W.ndim != 2 or 0 in W.shape:
+    if W.ndim != 2 or (0 in W.shape and not allow_empty):
         raise ValueError(f"{name}: expected a 2-d float array (n_in, n_out), non-empty, found shape {W.shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name}: expected finite weights, found {int(np.size(values) - np.isfinite(values).sum())} "
@@ -150,3 +150,15 @@ def check_int(value, name, minimum=1):
     if value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, found {value}")
     return int(value)
+
+
+def check_mask(mask, name, shape):
+    """``mask`` as a boolean ndarray of ``shape`` (O(1): dtype and shape only, no copy)."""
+    found = np.asarray(mask) if isinstance(mask, (np.ndarray, list, tuple)) else None
+    if found is None or found.dtype != bool:
+        kind = f"dtype {found.dtype}" if found is not None else type(mask).__name__
+        raise TypeError(f"{name}: expected a boolean array of shape {shape}, found {kind}; "
+                        f"build it with a comparison such as np.abs(W) > threshold")
+    if found.shape != tuple(shape):
+        raise ValueError(f"{name}: expected a boolean array of shape {tuple(shape)}, found shape {found.shape}")
+    return found

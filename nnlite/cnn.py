@@ -211,6 +211,9 @@ class Flatten(ParameterFree):
 
 
 def _check_input_shape(input_shape):
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+        raise TypeError(f"input_shape: expected (h, w, c) of one image, three positive ints, found "
+                        f"{type(input_shape).__name__} {input_shape!r}")
     shape = tuple(input_shape)
     if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
         raise ValueError(f"input_shape: expected (h, w, c) of one image, three positive ints, found {shape}")
@@ -236,8 +239,12 @@ class CNN(Classifier):
         self.layers, self.input_shape = list(layers), _check_input_shape(input_shape)
         self.predict_batch = check_int(predict_batch, "predict_batch")
         shape = self.input_shape
-        for layer in self.layers:
-            shape = layer.output_shape(shape)
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as error:
+                raise ValueError(f"input_shape: {self.input_shape} does not fit layers[{i}] "
+                                 f"({type(layer).__name__}): {error}") from None
         if len(shape) != 1:
             raise ValueError(f"layers: expected the last layer to output (n_classes,), found {shape}; end with Dense")
         self.n_classes = shape[0]
@@ -298,6 +305,23 @@ class CNN(Classifier):
                                for s in range(0, len(X), self.predict_batch)])
 
 
+def _check_small_cnn_sizes(input_shape, n_classes, channels, hidden):
+    """(h, w, c) of ``input_shape`` once ``small_cnn``'s size arguments are checked (naming each)."""
+    h, w, c = _check_input_shape(input_shape)
+    check_int(n_classes, "n_classes", minimum=2)   # a softmax classifier over one class learns nothing
+    check_int(hidden, "hidden")
+    if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or len(channels) == 0:
+        raise ValueError(f"channels: expected a non-empty sequence of positive ints (one per conv block), "
+                         f"found {channels!r}")
+    for i, c_out in enumerate(channels):
+        check_int(c_out, f"channels[{i}]")
+    if min(h, w) >> len(channels) < 1:
+        raise ValueError(f"input_shape: expected images of at least {2 ** len(channels)}x{2 ** len(channels)} "
+                         f"pixels for {len(channels)} conv blocks (each halves the size), found {h}x{w}; "
+                         f"pass fewer channels or larger images")
+    return h, w, c
+
+
 def small_cnn(input_shape, n_classes, channels=(16, 32), hidden=128, rng=None,
               conv_layer=Conv2d, dense_layer=Dense, **layer_kwargs):
     """Conv blocks [conv3x3 (same padding) + ReLU + maxpool 2] per ``channels``,
@@ -312,7 +336,7 @@ def small_cnn(input_shape, n_classes, channels=(16, 32), hidden=128, rng=None,
     sparse layers of ``pruning.dynamic``), with ``layer_kwargs`` passed on.
     """
     rng = check_rng(rng)
-    h, w, c = input_shape
+    h, w, c = _check_small_cnn_sizes(input_shape, n_classes, channels, hidden)
     layers = []
     for c_out in channels:
         layers += [conv_layer(c, c_out, 3, padding=1, activation=None, rng=rng, **layer_kwargs), MaxPool2d(2), ReLU()]

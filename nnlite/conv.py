@@ -16,8 +16,15 @@ Layout (declared once here, used by ``nnlite.cnn`` and ``pruning.dynamic``)
   library (the kernel is not flipped).
 
 Checks: ``conv2d_forward`` and ``conv2d_backward`` validate their arrays
-(``check=False`` skips it in ``conv2d_backward``). ``im2col``, ``col2im``,
-``maxpool2d_*`` and ``flatten_*`` are unchecked primitives: the layers of
+(``check=False`` skips it in ``conv2d_backward``). The geometry arguments
+(``kernel_size``/``pool_size``, ``stride``, ``padding``) are checked by one
+helper, ``check_geometry`` (O(1)), in every function here that takes them,
+including ``output_size``, ``im2col`` and ``maxpool2d_forward``.
+``im2col``, ``maxpool2d_forward`` and ``flatten_forward`` check only, in O(1),
+that X is a real numeric ndarray with the right number of dimensions; they
+and ``col2im``, ``maxpool2d_backward``, ``flatten_backward`` are otherwise
+unchecked primitives (NaN/inf values pass through, as a finite check would
+cost a pass over every activation in the training loop): the layers of
 ``nnlite.cnn`` validate their input before calling them.
 
 Backward functions recompute what they need from their inputs; the callers
@@ -29,20 +36,42 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import functional as F
 from . import sparse
-from ._checks import check_float_array, check_weight
+from ._checks import check_float_array, check_int, check_weight
 
 
 def output_size(size, k, stride, padding):
-    """Number of kernel positions along an axis of length ``size``."""
+    """Number of kernel positions along an axis of length ``size`` (all ints;
+    ``k`` must fit the padded axis)."""
+    size, k = check_int(size, "size"), check_int(k, "k")
+    stride, padding = check_int(stride, "stride"), check_int(padding, "padding", minimum=0)
+    if k > size + 2 * padding:
+        raise ValueError(f"k: expected a kernel no longer than the padded axis {size + 2 * padding} "
+                         f"(size {size}, padding {padding}), found {k}; use a smaller kernel or more padding")
     return (size + 2 * padding - k) // stride + 1
+
+
+def _as_pair(value, name):
+    """(a, b) of positive ints from an int or a pair of ints, naming ``name``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) or np.ndim(value) == 0 else value
+    if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+        raise TypeError(f"{name}: expected a positive int or a pair (h, w) of them, found {value!r}")
+    return check_int(pair[0], name), check_int(pair[1], name)
+
+
+def check_geometry(kernel_size, stride, padding=0, kernel_name="kernel_size"):
+    """((kh, kw), stride, padding) as ints: a positive int or pair, stride >= 1, padding >= 0.
+
+    The one check of the geometry arguments of this module (O(1)); the
+    messages name ``kernel_name`` (``pool_size`` for pooling), ``stride`` and
+    ``padding``."""
+    return (_as_pair(kernel_size, kernel_name), check_int(stride, "stride"),
+            check_int(padding, "padding", minimum=0))
 
 
 def check_conv_geometry(input_shape, kernel_size, stride, padding, name="X"):
     """Raise ValueError unless a (kh, kw) kernel fits the padded (h, w, c) input."""
-    (h, w), (kh, kw) = input_shape[:2], kernel_size
-    if min(kh, kw, stride) < 1 or padding < 0:
-        raise ValueError(f"kernel_size, stride, padding: expected positive kernel and stride and "
-                         f"padding >= 0, found {kernel_size}, {stride}, {padding}")
+    (kh, kw), stride, padding = check_geometry(kernel_size, stride, padding)
+    h, w = input_shape[:2]
     if kh > h + 2 * padding or kw > w + 2 * padding:
         raise ValueError(f"{name}: kernel {kh}x{kw} is larger than the padded input "
                          f"{h + 2 * padding}x{w + 2 * padding} (input {h}x{w}, padding {padding}); "
@@ -64,7 +93,8 @@ def _pad(X, padding):
 
 def im2col(X, kernel_size, stride=1, padding=0):
     """Patches of X (n, h, w, c) as rows: cols (n * h_out * w_out, kh * kw * c)."""
-    kh, kw = kernel_size
+    _check_primitive_input(X)
+    (kh, kw), stride, padding = check_geometry(kernel_size, stride, padding)
     win = _windows(_pad(X, padding), kh, kw, stride)
     return win.reshape(-1, kh * kw * X.shape[3])
 
@@ -85,9 +115,20 @@ def col2im(dcols, input_shape, kernel_size, stride=1, padding=0):
     return dXp[:, padding:padding + h, padding:padding + w] if padding else dXp
 
 
+def _check_primitive_input(X, ndim=4):
+    """O(1) guard of the unchecked primitives: X must be a real numeric ndarray with ``ndim``
+    dimensions (4: NHWC; None: at least 2). Its values (NaN/inf) are not looked at."""
+    if not isinstance(X, np.ndarray) or X.dtype.kind not in "fiub":
+        raise TypeError(f"X: expected a real numeric ndarray, found {type(X).__name__} {getattr(X, 'dtype', '')}")
+    if (X.ndim != ndim) if ndim else X.ndim < 2:
+        raise ValueError(f"X: expected {'an (n, h, w, c) array (NHWC)' if ndim == 4 else 'an (n, ...) batch'}, "
+                         f"found shape {X.shape}")
+
+
 def conv2d_forward(X, W, b, kernel_size, stride=1, padding=0):
     """Z (n, h_out, w_out, c_out) = im2col(X) @ W + b, W (kh*kw*c_in, c_out) dense or CSR."""
     X = check_float_array(X, "X", ndim=4)
+    kernel_size, stride, padding = check_geometry(kernel_size, stride, padding)
     check_conv_geometry(X.shape[1:], kernel_size, stride, padding)
     if np.shape(W)[:1] != (kernel_size[0] * kernel_size[1] * X.shape[3],):
         raise ValueError(f"W: expected {kernel_size[0] * kernel_size[1] * X.shape[3]} rows (kh * kw * c_in for "
@@ -110,6 +151,7 @@ def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input
     if check:  # the layers pass check=False: CNN.forward validated X, and dZ comes from the engine
         dZ, X = check_float_array(dZ, "dZ", ndim=4), check_float_array(X, "X", ndim=4)
         check_weight(W, "W")
+        kernel_size, stride, padding = check_geometry(kernel_size, stride, padding)
         check_conv_geometry(X.shape[1:], kernel_size, stride, padding)
         expected = (len(X), output_size(X.shape[1], kernel_size[0], stride, padding),
                     output_size(X.shape[2], kernel_size[1], stride, padding), W.shape[1])
@@ -148,7 +190,13 @@ def maxpool2d_forward(X, pool_size=(2, 2), stride=None):
 
     Loops over the ph * pw offsets of the window (never over pixels).
     """
-    taps = _pool_taps(X, pool_size, stride or pool_size[0], _pool_output(X, pool_size, stride or pool_size[0]))
+    _check_primitive_input(X)
+    pool_size = _as_pair(pool_size, "pool_size")
+    _, stride, _ = check_geometry(pool_size, pool_size[0] if stride is None else stride, 0, "pool_size")
+    if pool_size[0] > X.shape[1] or pool_size[1] > X.shape[2]:
+        raise ValueError(f"pool_size: expected a window no larger than the {X.shape[1]}x{X.shape[2]} input, "
+                         f"found {pool_size}; use a smaller pool")
+    taps = _pool_taps(X, pool_size, stride, _pool_output(X, pool_size, stride))
     A = taps[0].copy()
     for tap in taps[1:]:
         np.maximum(A, tap, out=A)
@@ -191,6 +239,7 @@ def _route_to_first_winner_inplace(taps, dA):
 
 def flatten_forward(X):
     """A (n, h * w * c): each example's feature map as one row (C order)."""
+    _check_primitive_input(X, ndim=None)
     return X.reshape(len(X), -1)
 
 

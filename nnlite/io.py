@@ -19,11 +19,27 @@ import scipy.sparse as sp
 
 from . import sparse
 from .experiment import atomic_write
+from ._checks import check_bias, check_weight
 from .mlp import MLP
 
 
+def _check_model(model):
+    """Raise (naming ``model``) unless ``model`` is an MLP-like object with float, finite weights and
+    matching biases: what ``load`` would accept back. O(number of weights)."""
+    if not all(isinstance(getattr(model, name, None), list) for name in ("weights", "biases", "masks")):
+        raise TypeError(f"model: expected an nnlite MLP (lists weights, biases, masks), found "
+                        f"{type(model).__name__}; build one with nnlite.MLP or nnlite.io.load")
+    if not len(model.weights) == len(model.biases) == len(model.masks) or not model.weights:
+        raise ValueError(f"model: expected as many weights, biases and masks (at least one), found "
+                         f"{len(model.weights)}, {len(model.biases)} and {len(model.masks)}")
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        check_weight(W, f"model.weights[{i}]")
+        check_bias(b, f"model.biases[{i}]", W.shape[1], weight_name=f"model.weights[{i}]")
+
+
 def model_arrays(model):
-    """The dict of arrays ``save`` writes."""
+    """The dict of arrays ``save`` writes (``model`` checked first: finite float weights, matching biases)."""
+    _check_model(model)
     arrays = {}
     for i, (W, b, m) in enumerate(zip(model.weights, model.biases, model.masks), start=1):
         if sparse.is_sparse(W):
@@ -38,8 +54,21 @@ def model_arrays(model):
 
 
 def save(model, path):
-    """Write ``model`` to ``path`` (.npz) atomically (``nnlite.experiment.atomic_write``)."""
-    atomic_write(path, lambda f: np.savez(f, **model_arrays(model)))
+    """Write ``model`` to ``path`` (.npz) atomically (``nnlite.experiment.atomic_write``).
+
+    Raises TypeError/ValueError naming ``model`` (not an MLP, NaN/inf weights)
+    or ``path`` (not a str or path, a directory, a missing folder) before
+    anything is written.
+    """
+    arrays = model_arrays(model)
+    path = _check_path(path)
+    if path.is_dir():
+        raise ValueError(f"path: expected a file name such as model.npz, found the directory {path}; "
+                         f"pass a file inside it")
+    if not path.parent.is_dir():
+        raise ValueError(f"path: expected a file in an existing folder, found {path}, whose folder "
+                         f"{path.parent} does not exist; create it first")
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _weight(arrays, i):
@@ -101,10 +130,13 @@ def load(path):
     Raises
     ------
     ValueError
-        The file is not an ``.npz`` file of arrays, or an array is missing; the
-        message names ``path`` and the missing array.
+        The file is not an ``.npz`` file of arrays, an array is missing, or
+        the arrays are no valid model (NaN/inf weights, mismatched shapes,
+        corrupt CSR structure); the message names ``path`` and the array.
     """
     path = _check_path(path)
+    if path.is_dir():
+        raise ValueError(f"path: expected an .npz file, found the directory {path}; pass a file inside it")
     arrays = _read_npz(path)
     n_layers = sum(1 for k in arrays if k.startswith("b") and k[1:].isdigit())
     if n_layers == 0 or any(f"b{i}" not in arrays for i in range(1, n_layers + 1)):
@@ -112,8 +144,11 @@ def load(path):
     layers = range(1, n_layers + 1)
     for i in layers:
         _check_weight_arrays(arrays, i, path)
-    return MLP.from_weights([_weight(arrays, i) for i in layers], [arrays[f"b{i}"] for i in layers],
-                            [arrays.get(f"mask{i}") for i in layers])
+    try:
+        return MLP.from_weights([_weight(arrays, i) for i in layers], [arrays[f"b{i}"] for i in layers],
+                                [arrays.get(f"mask{i}") for i in layers])
+    except (ValueError, TypeError) as err:   # SciPy's CSR constructor or the model's checks
+        raise type(err)(f"path: {path} holds no valid model: {err}; save the model again") from err
 
 
 # ---------------------------------------------------------------------------

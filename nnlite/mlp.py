@@ -22,7 +22,8 @@ class MLP(Classifier):
     Parameters
     ----------
     layer_sizes : sequence of int
-        ``[d_in, h_1, ..., h_{L-1}, n_classes]``; L = len(layer_sizes) - 1 layers.
+        ``[d_in, h_1, ..., h_{L-1}, n_classes]``; L = len(layer_sizes) - 1 layers;
+        positive ints, n_classes >= 2 (a softmax over one class learns nothing).
     init : str
         One of ``nnlite.init.INITIALISERS`` (glorot_uniform, glorot_normal,
         he_normal, he_uniform). Biases start at 0.
@@ -174,6 +175,9 @@ def _check_layer_sizes(layer_sizes):
     if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
         raise ValueError(f"layer_sizes: expected at least two positive sizes, found {sizes}; "
                          f"pass integers [d_in, h_1, ..., n_classes]")
+    if sizes[-1] < 2:  # a softmax over one class is constant: nothing to learn, every prediction 0
+        raise ValueError(f"layer_sizes: expected at least 2 outputs (n_classes) in the last entry, found "
+                         f"{sizes}; a classifier needs two classes or more")
     return [int(s) for s in sizes]
 
 

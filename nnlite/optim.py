@@ -6,6 +6,14 @@ its gradient must share its pattern). Where a mask is False the parameter,
 its gradient's effect and every piece of optimizer state (velocity, Adam's
 first and second moments) are set to exactly 0 on every step, so a pruned
 weight can never come back through accumulated momentum.
+
+Checks. ``step_inplace`` always checks the structure of its arguments
+(lengths, types, shapes, CSR patterns, masks: O(1) per dense parameter) before
+anything is updated. It refuses NaN/inf gradients only with ``check=True``
+(the default for direct calls): that test reads every gradient once more,
+about one extra pass per step, so ``nnlite.train`` calls it with
+``check=False`` in its hot loop and relies instead on its divergence check of
+every minibatch loss (a NaN gradient comes with a non-finite loss).
 """
 import numpy as np
 
@@ -31,17 +39,22 @@ class Optimizer:
         self.state = {}
         self.t = 0
 
-    def step_inplace(self, params, grads, masks=None):
+    def step_inplace(self, params, grads, masks=None, check=True):
         """Apply one update to every parameter in ``params`` (mutates them).
 
         params : list of float ndarrays or CSR arrays (updated in place)
         grads : list aligned with ``params``: arrays of the same shape and
             dtype kind (a CSR parameter's gradient is CSR with its pattern)
         masks : None or a list aligned with ``params`` of None or boolean arrays
+        check : bool
+            Also refuse NaN/inf gradients (one extra pass over them). The
+            structural checks run whatever ``check`` says.
         Raises ValueError/TypeError naming ``params[i]``, ``grads[i]`` or
         ``masks[i]`` before anything is updated.
         """
         masks = _check_step_arguments(params, grads, masks)
+        if check:
+            _check_finite_grads(grads)
         self.t += 1
         for i, (p, g, m) in enumerate(zip(params, grads, masks)):
             w, dw, keep = _values(p), _values(g), _mask_values(m, p)
@@ -96,6 +109,15 @@ def _check_step_arguments(params, grads, masks):
             raise ValueError(f"masks[{i}]: expected None or a boolean array of shape {p.shape}, found "
                              f"{getattr(m, 'dtype', type(m).__name__)} {getattr(m, 'shape', '')}")
     return masks
+
+
+def _check_finite_grads(grads):
+    for i, g in enumerate(grads):
+        values = _values(g)
+        if not np.isfinite(values).all():
+            raise ValueError(f"grads[{i}]: expected finite gradients, found "
+                             f"{int(values.size - np.count_nonzero(np.isfinite(values)))} NaN/inf entries; the "
+                             f"loss has diverged (lower the learning rate) or the inputs hold NaN/inf")
 
 
 class SGD(Optimizer):

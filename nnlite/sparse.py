@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nnlite import _sparse_kernels as kernels
-from nnlite._checks import check_csr, check_float_array, check_weight
+from nnlite._checks import check_csr, check_float_array, check_mask, check_weight
 
 _CHUNK = 1 << 18  # elements gathered at once by pattern_matmul (cache-sized: 3x faster than 1 << 22)
 BACKENDS = ("numpy", "numba")
@@ -89,15 +89,23 @@ def is_sparse(W):
 
 
 def to_csr(W, mask=None):
-    """CSR copy of ``W`` storing the nonzeros (or exactly the ``mask`` positions)."""
-    if is_sparse(W):
-        W = W.toarray()
+    """CSR copy of ``W`` storing the nonzeros (or exactly the ``mask`` positions).
+
+    W : float32/float64 ndarray (or CSR/CSC array) of shape (n_in, n_out),
+        finite (``nnlite._checks.check_weight``); float16 is refused (SciPy
+        cannot store it sparse). Any shape is accepted (there is none to
+        match), an empty one too (0 rows or columns: a layer of a compact
+        module that keeps no unit), and an all-zero W gives a CSR array with
+        no stored entries (a fully pruned layer).
+    mask : None or a boolean ndarray of W's shape (``nnlite._checks.check_mask``).
+    """
     if np.asarray(W).dtype == np.float16:   # SciPy stores no float16 sparse: the file would not load
         raise TypeError("W: expected float32 or float64 to store as CSR, found float16, which SciPy cannot hold "
                         "sparse; convert first with W.astype(np.float32)")
-    keep = (W != 0) if mask is None else np.asarray(mask, dtype=bool)
-    if keep.shape != W.shape:
-        raise ValueError(f"mask: expected a boolean array of shape {W.shape}, found shape {keep.shape}")
+    W = check_weight(W, "W", allow_empty=True)   # a compact module's layer may keep no unit
+    if is_sparse(W):
+        W = W.toarray()
+    keep = (W != 0) if mask is None else check_mask(mask, "mask", W.shape)
     rows, cols = np.nonzero(keep)
     # int32 indices when they fit, so the stored bytes are the ones nbytes(W, "csr") reports.
     index = np.int32 if max(len(rows), W.shape[1]) < 2**31 else np.int64
@@ -105,15 +113,27 @@ def to_csr(W, mask=None):
     return sp.csr_array((W[rows, cols], cols.astype(index), indptr), shape=W.shape)
 
 
+def _check_dense_or_csr(W, name="W"):
+    """A CSR/CSC ``W`` passes ``check_weight`` (structure, float, finite; empty allowed); a dense
+    one must be a real numeric ndarray (its values are not looked at)."""
+    if is_sparse(W):
+        return check_weight(W, name, allow_empty=True)
+    if not isinstance(W, np.ndarray) or not (np.issubdtype(W.dtype, np.number) or W.dtype == bool) \
+            or np.iscomplexobj(W):
+        raise TypeError(f"{name}: expected a real numeric ndarray or a scipy.sparse CSR array, found "
+                        f"{type(W).__name__} {getattr(W, 'dtype', '')}")
+    return W
+
+
 def to_dense(W):
-    """Dense ndarray copy of ``W``."""
-    if is_sparse(W) and W.format in ("csr", "csc"):
-        check_csr(W, "W")  # SciPy's toarray trusts the index arrays
+    """Dense ndarray copy of ``W`` (a CSR weight is checked first: structure and finite values)."""
+    W = _check_dense_or_csr(W)
     return W.toarray() if is_sparse(W) else np.array(W)
 
 
 def pattern_mask(W):
     """Boolean mask of W's stored positions (CSR) or nonzeros (dense)."""
+    W = _check_dense_or_csr(W)
     if is_sparse(W):
         mask = np.zeros(W.shape, dtype=bool)
         rows, cols = stored_positions(W)
@@ -130,8 +150,10 @@ def stored_positions(W):
 
 
 def mask_values(mask, W):
-    """Mask entries at W's stored positions (same order as ``W.data``)."""
-    return mask[stored_positions(W)]
+    """Mask entries at W's stored positions (same order as ``W.data``); ``mask`` a boolean
+    array of W's shape (checked in O(1), W's structure in O(nnz))."""
+    rows, cols = stored_positions(W)
+    return check_mask(mask, "mask", W.shape)[rows, cols]
 
 
 def _check_operands(X, x_name, W, w_name, check, formats=("csr", "csc")):

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from . import sparse
 from ._checks import check_float_array, check_int, check_labels, check_rng
-from .optim import Adam
+from .optim import Adam, Optimizer
 
 
 @dataclass
@@ -30,8 +30,11 @@ class History:
 
 
 def minibatches(n_samples, batch_size, rng):
-    """Index arrays of a fresh random permutation, ``batch_size`` at a time."""
-    batch_size = check_int(batch_size, "batch_size")
+    """Index arrays of a fresh random permutation, ``batch_size`` at a time.
+
+    n_samples, batch_size : int >= 1 (ValueError/TypeError naming them otherwise)
+    """
+    n_samples, batch_size = check_int(n_samples, "n_samples"), check_int(batch_size, "batch_size")
     order = rng.permutation(n_samples)
     return [order[s:s + batch_size] for s in range(0, n_samples, batch_size)]
 
@@ -52,7 +55,11 @@ def train_step_inplace(model, optimizer, X, y, max_loss=math.inf, where=""):
         raise DivergenceError(f"training diverged{where}: minibatch loss {loss!r} "
                               f"{'is not finite' if not math.isfinite(loss) else f'exceeds {max_loss:.3g}'}; "
                               f"lower the learning rate or check the inputs' scale")
-    optimizer.step_inplace(model.params(), grads, model.param_masks())
+    if isinstance(optimizer, Optimizer):
+        # check=False: a NaN gradient comes with a non-finite loss, refused above (no extra pass over the gradients)
+        optimizer.step_inplace(model.params(), grads, model.param_masks(), check=False)
+    else:  # a duck-typed optimizer: its own step_inplace(params, grads, masks)
+        optimizer.step_inplace(model.params(), grads, model.param_masks())
     return loss
 
 
@@ -64,12 +71,16 @@ def _loss_limit(model, first_loss, divergence_factor):
 
 
 def _check_counts(epochs, batch_size):
-    """(epochs, batch_size) as ints if both are positive integers (integral floats pass)."""
-    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-               for v in (epochs, batch_size)) or int(epochs) != epochs or epochs < 1 \
-            or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"epochs, batch_size: expected positive integers, found {epochs!r}, {batch_size!r}")
-    return int(epochs), int(batch_size)
+    """(epochs, batch_size) as ints if both are positive integers (integral floats such as 10.0 pass)."""
+    return tuple(_check_count(value, name) for name, value in (("epochs", epochs), ("batch_size", batch_size)))
+
+
+def _check_count(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a positive integer, found {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or int(value) != value or value < 1:
+        raise ValueError(f"{name}: expected a positive integer such as 10, found {value!r}")
+    return int(value)
 
 
 def _validation_set(model, X, y, validation_split, validation_data, rng):
@@ -78,6 +89,9 @@ def _validation_set(model, X, y, validation_split, validation_data, rng):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError(f"validation_data: expected a pair (X_val, y_val), found {type(validation_data).__name__}")
         X_val = check_float_array(validation_data[0], "validation_data[0]", ndim=getattr(model, "input_ndim", 2))
+        if X_val.shape[1:] != X.shape[1:]:
+            raise ValueError(f"validation_data[0]: expected rows of shape {X.shape[1:]} like X, found "
+                             f"{X_val.shape[1:]}; pass validation inputs with X's features")
         return X, y, X_val, check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
     if validation_split:
         return split_validation(X, y, validation_split, rng)
@@ -85,6 +99,9 @@ def _validation_set(model, X, y, validation_split, validation_data, rng):
 
 
 def _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor):
+    if isinstance(optimizer, type):
+        raise TypeError(f"optimizer: expected an optimizer instance such as {optimizer.__name__}(1e-3), found the "
+                        f"class {optimizer.__name__} itself; call it with a learning rate")
     if not callable(getattr(optimizer, "step_inplace", None)):
         raise TypeError(f"optimizer: expected an nnlite.optim optimizer such as Adam(1e-3), found "
                         f"{type(optimizer).__name__}")
@@ -105,6 +122,9 @@ def _check_divergence_factor(divergence_factor):
 
 def split_validation(X, y, validation_split, rng):
     """Hold out a random ``validation_split`` fraction of (X, y)."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_split: expected a fraction in [0, 1) such as 0.1, found "
+                        f"{type(validation_split).__name__} {validation_split!r}")
     if not 0 <= validation_split < 1:
         raise ValueError(f"validation_split: expected a fraction in [0, 1), found {validation_split!r}")
     n_val = int(round(validation_split * len(X)))

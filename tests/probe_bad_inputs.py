@@ -1286,6 +1286,8 @@ DOCUMENTED = [
      "nnlite.functional / nnlite.sparse docstrings: an empty batch (0 rows) is accepted"),
     (r"^conv\.(im2col|col2im|maxpool2d_\w+|flatten_\w+) ",
      "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.cnn checks)"),
+    (r"^sparse\.to_csr W=(width\+1|empty)$",
+     "nnlite.sparse.to_csr docstring: any shape is accepted, an empty one too, and an all-zero W gives an empty CSR"),
 ]
 
 

@@ -482,3 +482,179 @@ def test_conv2d_forward_refuses_a_bad_X_or_W_naming_it():
     W, b = good((18, 3)), np.zeros(3)
     assert_rejected(conv.conv2d_forward, "X", good((4, 4, 2)), W, b, (3, 3), 1, 1)
     assert_rejected(conv.conv2d_forward, "W", good((1, 4, 4, 2)), good((17, 3)), b, (3, 3), 1, 1)
+
+
+# -- probe findings of 2026-12-02 (engine sections), fixed as classes -------------------------------------
+# One entry per class of defect; each names the argument as the user passed it.
+
+BAD_COUNTS = [0, -1, 1.5, float("nan"), float("inf"), "3", None]
+
+
+@pytest.mark.parametrize("value", BAD_COUNTS)
+@pytest.mark.parametrize("argument", ["kernel_size", "stride", "padding"])
+def test_every_conv_geometry_argument_is_checked_by_one_helper_naming_it(argument, value):
+    if argument == "padding" and value == 0:
+        value = -1  # padding 0 is valid
+    options = {"kernel_size": (3, 3), "stride": 1, "padding": 0, argument: value}
+    X, W, b = good((2, 5, 5, 2)), good((18, 4)), np.zeros(4)
+    assert_rejected(conv.conv2d_forward, argument, X, W, b, **options)
+    assert_rejected(conv.conv2d_backward, argument, np.ones((2, 3, 3, 4)), X, W, **options)
+    assert_rejected(conv.im2col, argument, X, **options)
+    assert_rejected(conv.check_geometry, argument, **options)
+
+
+@pytest.mark.parametrize("kernel_size", [(3, 3, 3), (3,), "3", None, (0, 3), (3, 1.5)])
+def test_a_kernel_size_not_a_pair_of_positive_ints_is_refused(kernel_size):
+    assert_rejected(conv.conv2d_forward, "kernel_size", good((2, 5, 5, 2)), good((18, 4)), np.zeros(4), kernel_size)
+
+
+@pytest.mark.parametrize("options, argument", [
+    ({"size": 0}, "size"), ({"size": -1}, "size"), ({"k": 0}, "k"), ({"k": 9}, "k"), ({"stride": 0}, "stride"),
+    ({"stride": -1}, "stride"), ({"padding": -1}, "padding"), ({"stride": 1.5}, "stride")])
+def test_output_size_refuses_impossible_geometry_naming_it(options, argument):
+    assert_rejected(conv.output_size, argument, **{"size": 5, "k": 3, "stride": 1, "padding": 0, **options})
+
+
+@pytest.mark.parametrize("options, argument", [
+    ({"pool_size": 0}, "pool_size"), ({"pool_size": 1.5}, "pool_size"), ({"pool_size": "2"}, "pool_size"),
+    ({"pool_size": (9, 9)}, "pool_size"), ({"stride": 0}, "stride"), ({"stride": -1}, "stride"),
+    ({"stride": float("nan")}, "stride"), ({"stride": "2"}, "stride")])
+def test_maxpool_refuses_bad_geometry_naming_it(options, argument):
+    assert_rejected(conv.maxpool2d_forward, argument, good((2, 5, 5, 2)), **options)
+
+
+@pytest.mark.parametrize("X", [None, good((5, 5, 2)), good((2, 5, 5, 2)).astype(str)])
+def test_conv_primitives_refuse_a_non_array_or_wrong_ndim_in_constant_time(X):
+    assert_rejected(conv.maxpool2d_forward, "X", X)
+    assert_rejected(conv.im2col, "X", X, (2, 2))
+
+
+def test_conv_primitives_leave_values_unchecked_as_documented():
+    # documented in nnlite.conv: NaN passes through the primitives (nnlite.cnn checks its input first)
+    X = good((1, 4, 4, 1))
+    X[0, 0, 0, 0] = np.nan
+    assert np.isnan(conv.maxpool2d_forward(X)).any()
+
+
+@pytest.mark.parametrize("options, argument", [
+    ({"input_shape": (8, 8)}, "input_shape"), ({"input_shape": (0, 8, 1)}, "input_shape"),
+    ({"input_shape": None}, "input_shape"), ({"input_shape": (2, 2, 1)}, "input_shape"),
+    ({"n_classes": 1}, "n_classes"), ({"n_classes": 0}, "n_classes"), ({"n_classes": 1.5}, "n_classes"),
+    ({"n_classes": float("nan")}, "n_classes"), ({"channels": ()}, "channels"), ({"channels": (0, 2)}, "channels"),
+    ({"channels": (1.5, 2)}, "channels"), ({"hidden": 0}, "hidden"), ({"hidden": float("nan")}, "hidden")])
+def test_small_cnn_names_each_bad_size(options, argument):
+    from nnlite.cnn import small_cnn
+    kwargs = {"input_shape": (8, 8, 1), "n_classes": 3, "channels": (2, 2), "hidden": 4, "rng": 0, **options}
+    assert_rejected(small_cnn, argument, **kwargs)
+
+
+@pytest.mark.parametrize("input_shape", [(9, 9, 1), None, "889"])
+def test_cnn_names_an_input_shape_its_layers_do_not_fit(input_shape):
+    assert_rejected(CNN, "input_shape", [Flatten(), Dense(64, 3, rng=0)], input_shape)
+
+
+@pytest.mark.parametrize("sizes", [[4, 5, 1], [4, 1]])
+def test_mlp_refuses_a_single_output_class(sizes):
+    assert_rejected(MLP, "layer_sizes", sizes)
+
+
+@given(bad_arrays((4, 3), kinds=("nan", "inf", "complex", "object", "string", "wrong_ndim")))
+def test_to_csr_checks_W_through_the_shared_weight_checker(drawn):
+    assert_rejected(sparse.to_csr, "W", drawn[1])
+
+
+@pytest.mark.parametrize("W", [None, 1.0, np.ones(3), (good((4, 3)) > 0)])
+def test_to_csr_refuses_a_non_float_or_non_matrix_W(W):
+    assert_rejected(sparse.to_csr, "W", W)
+
+
+@pytest.mark.parametrize("mask", [np.full((4, 3), 0.5), np.full((4, 3), "a"), np.ones((3, 4), bool), None])
+def test_mask_arguments_are_boolean_arrays_of_the_weight_shape(mask):
+    if mask is not None:
+        assert_rejected(sparse.to_csr, "mask", good((4, 3)), mask)
+    assert_rejected(sparse.mask_values, "mask", mask, good_csr((4, 3)))
+
+
+@pytest.mark.parametrize("W", ["W", None, good((4, 3)).astype(str), good((4, 3)) + 1j])
+def test_to_dense_and_pattern_mask_refuse_what_is_not_a_weight(W):
+    assert_rejected(sparse.to_dense, "W", W)
+    assert_rejected(sparse.pattern_mask, "W", W)
+
+
+def test_to_csr_accepts_an_empty_or_all_zero_W_as_documented():
+    # documented in to_csr: a compact module's layer may keep no unit; a fully pruned layer stores nothing
+    assert sparse.to_csr(np.zeros((0, 3))).shape == (0, 3)
+    assert sparse.to_csr(np.zeros((4, 4))).nnz == 0
+
+
+def test_to_dense_refuses_a_csr_weight_with_nan_values():
+    W = good_csr((4, 3))
+    W.data[0] = np.nan
+    assert_rejected(sparse.to_dense, "W", W)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam])
+def test_step_inplace_refuses_nan_gradients_when_checked_and_skips_the_pass_when_not(cls):
+    params, grads = [np.ones(3)], [np.array([0.1, np.nan, 0.2])]
+    assert_rejected(cls(0.1).step_inplace, "grads[0]", params, grads)
+    assert np.all(params[0] == 1.0)  # refused before anything is updated
+    cls(0.1).step_inplace(params, grads, check=False)  # documented: check=False trusts the values
+    assert np.isnan(params[0][1])
+
+
+@pytest.mark.parametrize("options, argument", [
+    ({"epochs": float("nan")}, "epochs"), ({"epochs": float("inf")}, "epochs"), ({"epochs": True}, "epochs"),
+    ({"batch_size": float("nan")}, "batch_size"), ({"batch_size": float("inf")}, "batch_size"),
+    ({"validation_split": "0.2"}, "validation_split"), ({"optimizer": SGD}, "optimizer"),
+    ({"validation_data": (np.zeros((2, 2)), np.zeros(2, int))}, "validation_data")])
+def test_fit_names_non_finite_counts_and_other_bad_options(options, argument):
+    assert_rejected(fit, argument, MLP([3, 2], rng=0), good((6, 3)), np.array([0, 1] * 3), progress=False, **options)
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, 1.5, float("nan"), "3", None])
+def test_minibatches_refuses_a_bad_sample_count(n_samples):
+    from nnlite.train import minibatches
+    assert_rejected(minibatches, "n_samples", n_samples, 3, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("model", ["model", None, 3])
+def test_io_save_names_a_bad_model(model, tmp_path):
+    from nnlite import io
+    assert_rejected(io.save, "model", model, tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
+
+
+def test_io_save_refuses_a_diverged_model_before_writing(tmp_path):
+    from nnlite import io
+    model = MLP([3, 4, 2], rng=0)
+    model.weights[1][0, 0] = np.inf
+    assert_rejected(io.save, "model", model, tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "dir", "int", "None"])
+def test_io_save_and_load_name_a_bad_path(where, tmp_path):
+    from nnlite import io
+    path = {"missing-dir": tmp_path / "nope" / "m.npz", "dir": tmp_path, "int": 3, "None": None}[where]
+    assert_rejected(io.save, "path", MLP([3, 2], rng=0), path)
+    if where != "missing-dir":
+        assert_rejected(io.load, "path", path)
+
+
+@pytest.mark.parametrize("tamper", ["nan", "shape", "csr-indices", "csr-indptr-short", "csr-data-short"])
+def test_io_load_names_the_path_for_a_file_holding_an_invalid_model(tamper, tmp_path):
+    from nnlite import io
+    model = MLP.from_weights([good_csr((4, 5)), good((5, 2))], [np.zeros(5), np.zeros(2)])
+    arrays = io.model_arrays(model)
+    if tamper == "nan":
+        arrays["W2"] = np.full((5, 2), np.nan)
+    elif tamper == "shape":
+        arrays["W2"] = np.ones((2, 2))
+    elif tamper == "csr-indices":
+        arrays["W1_indices"] = np.full_like(arrays["W1_indices"], 1000)
+    elif tamper == "csr-indptr-short":
+        arrays["W1_indptr"] = arrays["W1_indptr"][:-1]
+    else:
+        arrays["W1_data"] = arrays["W1_data"][:-1]
+    np.savez(tmp_path / "m.npz", **arrays)
+    assert_rejected(io.load, "path", tmp_path / "m.npz")

@@ -17,7 +17,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 #: Case-name patterns (regular expressions) of the entry points that must be clean.
-FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."]
+#: The engine (nnlite.*; fixengine branch): every case is clear, or non-clear as its docstring documents
+#: (the probe's DOCUMENTED list: empty batches, the unchecked conv primitives, to_csr's shapes).
+ENGINE = [r"^sparse\.", r"^functional\.", r"^conv\.", r"^MLP[. ]", r"^cnn\.", r"^optim\.", r"^train\.", r"^io\."]
+FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."] + ENGINE
 
 #: Entry points clean on main at 41bb9bb (probe run with PYTHONPATH=/work/main): every case of each is clear.
 #: Checked too when NNLITE_PROBE_MAIN_FIXED=1 (e.g. after this branch is merged); then move them into FIXED.
@@ -50,7 +53,12 @@ def test_fixed_entry_points_have_no_crash_hang_or_silent_acceptance(tmp_path):
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     failed_controls = [r for r in rows if r["control"] and r["outcome"] != "control-ok"]
-    bad = [r for r in rows if not r["control"] and r["outcome"] in ("crash", "hang", "silent")]
+    sys.path.insert(0, str(HERE))
+    from probe_bad_inputs import documented
+    bad = [r for r in rows if not r["control"] and r["outcome"] in ("crash", "hang", "silent")
+           and documented(r["name"]) is None]
+    bad += [r for r in rows if not r["control"] and r["outcome"] == "unclear" and documented(r["name"]) is None
+            and any(re.search(p, r["name"]) for p in ENGINE)]
     assert summary["inputs"] > 300, summary  # the patterns still select the cases
     assert not failed_controls, failed_controls
     assert not bad, "\n".join(f"{r['outcome']}: {r['name']} -> {r['detail']}" for r in bad)

@@ -128,9 +128,9 @@ def test_train_step_inplace_returns_the_minibatch_loss_and_updates():
 # -- bad input --------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, exc, pattern", [
-    ({"epochs": 0}, ValueError, r"epochs, batch_size: expected positive integers, found 0, 32"),
-    ({"batch_size": 0}, ValueError, r"epochs, batch_size: expected positive integers, found 10, 0"),
-    ({"epochs": 2.5}, ValueError, r"epochs, batch_size: expected positive integers"),
+    ({"epochs": 0}, ValueError, r"epochs: expected a positive integer such as 10, found 0"),
+    ({"batch_size": 0}, ValueError, r"batch_size: expected a positive integer such as 10, found 0"),
+    ({"epochs": 2.5}, ValueError, r"epochs: expected a positive integer"),
     ({"validation_split": 1.0}, ValueError, r"validation_split: expected a fraction in \[0, 1\), found 1.0"),
     ({"validation_split": 0.01}, ValueError, r"validation_split: 0.01 of 10 samples leaves 0 for validation"),
     ({"patience": 2}, ValueError, r"patience: early stopping needs validation_split > 0 or validation_data"),
