@@ -173,12 +173,11 @@ def lottery_argv(out, data_dir, *backend):
             "10", "--control-rounds", "1", "--data-dir", str(data_dir), "--out", str(out), *backend]
 
 
-def test_lottery_command_writes_the_same_results_jsonl_sequentially_and_on_dask(shared_data_dir, local_cluster,
-                                                                                  tmp_path, capsys):
+def test_lottery_command_writes_the_same_results_jsonl_sequentially_and_on_dask(shared_data_dir, tmp_path, capsys):
     from pruning.__main__ import main
     main(lottery_argv(tmp_path / "A", shared_data_dir, "--backend", "sequential"))
-    main(lottery_argv(tmp_path / "B", shared_data_dir, "--backend", "dask", "--scheduler",
-                      local_cluster.scheduler.address))
+    # No --scheduler: the command starts its own 2-worker LocalCluster on 127.0.0.1, as a user's would.
+    main(lottery_argv(tmp_path / "B", shared_data_dir, "--backend", "dask", "--jobs", "2"))
     a, b = (tmp_path / "A" / "results.jsonl").read_bytes(), (tmp_path / "B" / "results.jsonl").read_bytes()
     assert a == b   # same code on the same arrays, one BLAS thread: bit identity
     records = [json.loads(line) for line in a.decode().splitlines()]
