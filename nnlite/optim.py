@@ -55,15 +55,25 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """v = momentum * v - lr * dW;  W = W + v  (plain SGD when momentum = 0)."""
+    """v = momentum * v - lr * (dW + weight_decay * W);  W = W + v  (plain SGD when momentum = 0).
 
-    def __init__(self, lr=0.01, momentum=0.0):
+    ``weight_decay`` is the coupled L2 penalty of PyTorch's SGD (biases
+    included); a masked weight is 0, so its decay term is 0 too. ``lr`` may be
+    changed between steps (a learning-rate schedule sets ``optimizer.lr``).
+    """
+
+    def __init__(self, lr=0.01, momentum=0.0, weight_decay=0.0):
         super().__init__(lr)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum: expected a value in [0, 1), found {momentum!r}")
-        self.momentum = momentum
+        if isinstance(weight_decay, bool) or not (isinstance(weight_decay, (int, float, np.integer, np.floating))
+                                                  and np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight_decay: expected a finite value >= 0 such as 5e-4, found {weight_decay!r}")
+        self.momentum, self.weight_decay = momentum, float(weight_decay)
 
     def _update_inplace(self, state, w, dw):
+        if self.weight_decay:
+            dw = dw + self.weight_decay * w
         if self.momentum == 0:
             w -= self.lr * dw
             return
