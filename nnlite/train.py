@@ -11,7 +11,8 @@ from .optim import Adam
 
 @dataclass
 class History:
-    """Per-epoch ``loss``/``accuracy`` (training) and ``val_loss``/``val_accuracy``."""
+    """Per-epoch ``loss``/``accuracy`` (training: running minibatch means unless
+    ``fit(rescore_train=True)``) and ``val_loss``/``val_accuracy``."""
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)

@@ -194,6 +194,8 @@ def test_bad_method_arguments_are_clear_errors():
         dsr.make_method("rig", 0.9, 10, rng=0)
     with pytest.raises(ValueError, match="H: expected a finite positive"):
         dsr.DSR(H=0)
+    with pytest.raises(ValueError, match="stop_iteration: expected None or an int >= 0"):
+        dsr.DSR(stop_iteration=0.5)
     with pytest.raises(ValueError, match="rounding"):
         dsr.reallocate(3, [1], [5], rounding="floor")
 
@@ -359,7 +361,7 @@ def test_every_method_at_one_seed_sees_the_same_initial_weights_and_minibatch_or
 
 def test_seed_study_command_runs_each_seed_and_reports_the_paired_difference(shared_data_dir, tmp_path):
     from pruning.__main__ import main
-    argv = ["dsr", "--seed-study", "--seeds", "2", "--n-train", "200", "--epochs", "1", "--channels", "2", "4",
+    argv = ["dsr", "--seed-study", "--seeds", "2", "--n-train", "200", "--epochs", "4", "--channels", "2", "4",
             "--hidden", "8", "--rewire-period", "2", "--data-dir", str(shared_data_dir), "--out", str(tmp_path)]
     assert main(argv) == 0
     summary = json.loads((tmp_path / "seeds.json").read_text())
@@ -370,7 +372,9 @@ def test_seed_study_command_runs_each_seed_and_reports_the_paired_difference(sha
     assert np.isclose(by_method["dsr"]["minus_dense_points"], np.mean(paired))  # rounding only
     first = json.loads((tmp_path / "seed0" / "dsr.jsonl").read_text().splitlines()[0])
     assert first["n_train"] == 200 and first["settings"]["validation"] == "test"
-    assert first["settings"]["optimizer"] == "adam" and first["epochs"] == 1
+    assert first["settings"]["optimizer"] == "adam" and first["epochs"] == 4
+    # the test set is the logged validation data: after 4 of 4 epochs its accuracy is the final test accuracy
+    assert summary["rows_after_4_epochs"] == summary["rows"]
     assert "the claim" in (tmp_path / "seeds.md").read_text()
     assert main(argv) == 0  # run again: every seed is resumed (nothing retrained), same summary
     assert json.loads((tmp_path / "seeds.json").read_text()) == summary
