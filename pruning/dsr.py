@@ -475,6 +475,7 @@ DENSE_LAYERS = ("none", "ends")
 RECIPES = {
     "paper": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "lr_schedule": "paper",
               "rewire_schedule": "paper", "dense_layers": "ends"},
+    # Deviation from paper: Adam at a constant rate, a constant never-stopping period, every layer sparse.
     "seed-study": {"optimizer": "adam", "lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0, "lr_schedule": "constant",
                    "rewire_schedule": "constant", "dense_layers": "none"},
 }
