@@ -731,20 +731,22 @@ def mean_ci(values, confidence=0.95):
 
 
 def seed_statistics(paths, score=lambda record: record["test_accuracy"]):
-    """One row per (method, sparsity) over the ``dsr.jsonl`` files of one seed
-    each: the test accuracies (file order), their mean and 95% t interval,
-    and the paired difference to dense (same file, so same seed), in points.
-    ``score`` picks the accuracy from a run's record."""
+    """One row per (method, sparsity) over ``dsr.jsonl`` files: the test
+    accuracies (by seed), their mean and 95% t interval, and the paired
+    difference to dense at the same seed, in points. A run's seed is its
+    record's ``seed`` (the position of its file for records without one), so
+    the methods of one seed may come from different files. ``score`` picks
+    the accuracy from a run's record."""
     accuracy = {}
     for index, path in enumerate(paths):
         for r in read_runs(path):
-            accuracy.setdefault((r["method"], r["sparsity"]), {})[index] = score(r)
+            accuracy.setdefault((r["method"], r["sparsity"]), {})[r.get("seed", index)] = score(r)
     dense = accuracy.get(("dense", 0.0), {})
     rows = []
     for (method, sparsity), by_file in accuracy.items():
         mean, half = mean_ci(list(by_file.values()))
-        row = {"method": method, "sparsity": sparsity, "n": len(by_file), "accuracies": list(by_file.values()),
-               "mean": mean, "ci95": half}
+        row = {"method": method, "sparsity": sparsity, "n": len(by_file), "seeds": list(by_file),
+               "accuracies": list(by_file.values()), "mean": mean, "ci95": half}
         paired = [100 * (v - dense[k]) for k, v in by_file.items() if k in dense]
         if method != "dense" and paired:
             row["minus_dense_points"], row["minus_dense_ci95"] = mean_ci(paired)

@@ -239,6 +239,18 @@ def test_compare_seeds_gives_each_run_the_mean_ci_and_paired_gap_to_dense(tmp_pa
     assert main(["dsr", "--compare-seeds", *paths]) == 0 and table in capsys.readouterr().out
 
 
+def test_compare_seeds_pairs_runs_of_one_seed_across_files(tmp_path):
+    paths = []
+    for name, records in [("dense", [{"method": "dense", "sparsity": 0.0, "seed": s, "test_accuracy": a}
+                                     for s, a in [(0, 0.5), (1, 0.6)]]),
+                          ("dsr", [{"method": "dsr", "sparsity": 0.5, "seed": s, "test_accuracy": a}
+                                   for s, a in [(1, 0.62), (0, 0.53)]])]:
+        paths.append(tmp_path / f"{name}.jsonl")
+        paths[-1].write_text("\n".join(json.dumps(r) for r in [{"dataset": "cifar10"}, *records]) + "\n")
+    rows = {r["method"]: r for r in dsr.seed_statistics(paths)}
+    assert rows["dsr"]["n_paired"] == 2 and np.isclose(rows["dsr"]["minus_dense_points"], 2.5)  # (3 + 2) / 2
+
+
 def test_mean_ci_matches_scipy_t_interval():
     from scipy import stats
     values = [0.70, 0.72, 0.69, 0.75, 0.71]
