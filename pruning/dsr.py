@@ -618,13 +618,18 @@ def make_method(method, sparsity, n_steps, rng, rewire_period=100, n_prune_targe
     raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
 
 
+def check_optimizer_options(args):
+    """Refuse --momentum or --weight-decay with --optimizer adam (this Adam has neither)."""
+    if args.optimizer == "adam" and (args.weight_decay or args.momentum):
+        raise ValueError(f"--optimizer adam: takes no --momentum or --weight-decay, found {args.momentum} and "
+                         f"{args.weight_decay}; set them to 0 or use --optimizer sgd")
+
+
 def make_optimizer(args, n_steps):
     """(optimizer, its learning-rate hook or None) for ``args.optimizer``, ``lr``, ``momentum``,
     ``weight_decay`` and ``lr_schedule`` ("paper": ``StepDecay``; "constant": none)."""
     from nnlite.optim import SGD, Adam
-    if args.optimizer == "adam" and (args.weight_decay or args.momentum):
-        raise ValueError(f"--optimizer adam: takes no --momentum or --weight-decay, found {args.momentum} and "
-                         f"{args.weight_decay}; set them to 0 or use --optimizer sgd")
+    check_optimizer_options(args)
     optimizer = Adam(args.lr) if args.optimizer == "adam" else SGD(args.lr, args.momentum, args.weight_decay)
     return optimizer, (StepDecay(args.lr, n_steps).on_step if args.lr_schedule == "paper" else None)
 
@@ -1017,6 +1022,7 @@ def main(args):
         return 0
     apply_presets(args)
     _check_channels(args.channels, IMAGE_SIZES[args.dataset])
+    check_optimizer_options(args)
     if args.seeds == 1 and not args.seed_study:
         return run_and_write(args, Path(args.out))
     return run_seeds(args, Path(args.out))
