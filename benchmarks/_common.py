@@ -13,7 +13,14 @@ then far steadier, but it is only comparable across engines with one thread
 import json
 import os
 import time
+import sys
 from pathlib import Path
+
+# benchmarks/pruning.py bears the name of the ``pruning`` package: once a script has imported this
+# module, the checkout's root leads the path and this folder goes to its end, so that ``import pruning``
+# finds the package (of the checkout the benchmarks sit in).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
 REPO = Path(__file__).resolve().parent.parent
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}

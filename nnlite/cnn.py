@@ -294,10 +294,14 @@ class CNN(Classifier):
 
     def loss_and_grads(self, X, y):
         """Mean softmax cross-entropy on (X, y) and its gradients."""
+        return self.loss_grads_and_logits(X, y)[:2]
+
+    def loss_grads_and_logits(self, X, y):
+        """``loss_and_grads`` and the logits Z (n, n_classes) of the same forward pass."""
         Z, caches = self.forward(X, return_caches=True)
         y = check_labels(y, "y", len(Z), self.n_classes)
         return (F.softmax_cross_entropy_forward(Z, y, check=False),
-                self.backward(caches, F.softmax_cross_entropy_backward(Z, y, check=False)))
+                self.backward(caches, F.softmax_cross_entropy_backward(Z, y, check=False)), Z)
 
     def _logits(self, X):
         X = self._check_X(X)

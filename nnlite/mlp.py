@@ -157,10 +157,14 @@ class MLP(Classifier):
 
     def loss_and_grads(self, X, y):
         """Mean softmax cross-entropy on (X, y) and its gradients."""
+        return self.loss_grads_and_logits(X, y)[:2]
+
+    def loss_grads_and_logits(self, X, y):
+        """``loss_and_grads`` and the logits Z (n, n_classes) of the same forward pass."""
         Zs, As = self.forward(X, return_all=True)
         y = check_labels(y, "y", len(As[0]), self.layer_sizes[-1])
         loss = F.softmax_cross_entropy_forward(Zs[-1], y, check=False)
-        return loss, self.backward(Zs, As, F.softmax_cross_entropy_backward(Zs[-1], y, check=False))
+        return loss, self.backward(Zs, As, F.softmax_cross_entropy_backward(Zs[-1], y, check=False)), Zs[-1]
 
     def _logits(self, X):
         return self.forward(X)

@@ -121,13 +121,22 @@ def _check_finite_grads(grads):
 
 
 class SGD(Optimizer):
-    """v = momentum * v - lr * dW;  W = W + v  (plain SGD when momentum = 0)."""
+    """v = momentum * v - lr * (dW + weight_decay * W);  W = W + v  (plain SGD when momentum = 0).
 
-    def __init__(self, lr=0.01, momentum=0.0):
+    ``weight_decay`` is the coupled L2 penalty of PyTorch's SGD (biases
+    included); a masked weight is 0, so its decay term is 0 too. ``lr`` may be
+    changed between steps (a learning-rate schedule sets ``optimizer.lr``).
+    """
+
+    def __init__(self, lr=0.01, momentum=0.0, weight_decay=0.0):
         super().__init__(lr)
         self.momentum = _check_number(momentum, "momentum", "a value in [0, 1)", lambda v: 0 <= v < 1)
+        self.weight_decay = float(_check_number(weight_decay, "weight_decay", "a finite value >= 0 such as 5e-4",
+                                                lambda v: np.isfinite(v) and v >= 0))
 
     def _update_inplace(self, state, w, dw):
+        if self.weight_decay:
+            dw = dw + self.weight_decay * w
         if self.momentum == 0:
             w -= self.lr * dw
             return

@@ -18,7 +18,8 @@ from .optim import Adam, Optimizer
 
 @dataclass
 class History:
-    """Per-epoch ``loss``/``accuracy`` (training) and ``val_loss``/``val_accuracy``."""
+    """Per-epoch ``loss``/``accuracy`` (training: running minibatch means unless
+    ``fit(rescore_train=True)``) and ``val_loss``/``val_accuracy``."""
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
@@ -43,14 +44,20 @@ class DivergenceError(FloatingPointError):
     """Training diverged: a loss is not finite, or far above its starting scale (see ``fit``)."""
 
 
-def train_step_inplace(model, optimizer, X, y, max_loss=math.inf, where=""):
-    """One gradient step on (X, y); returns the minibatch loss.
+def train_step_inplace(model, optimizer, X, y, max_loss=math.inf, where="", return_correct=False):
+    """One gradient step on (X, y); returns the minibatch loss (and, with
+    ``return_correct``, how many of its samples the pre-step logits classified right).
 
     Raises ``DivergenceError`` (and leaves the model as it was) when the loss
     is not finite or exceeds ``max_loss``; ``where`` (e.g. " in epoch 3")
     completes the message.
     """
-    loss, grads = model.loss_and_grads(X, y)
+    if not return_correct:
+        loss, grads = model.loss_and_grads(X, y)
+    elif hasattr(model, "loss_grads_and_logits"):
+        loss, grads, Z = model.loss_grads_and_logits(X, y)
+    else:
+        Z, (loss, grads) = model._logits(X), model.loss_and_grads(X, y)
     if not (math.isfinite(loss) and loss <= max_loss):
         raise DivergenceError(f"training diverged{where}: minibatch loss {loss!r} "
                               f"{'is not finite' if not math.isfinite(loss) else f'exceeds {max_loss:.3g}'}; "
@@ -60,7 +67,7 @@ def train_step_inplace(model, optimizer, X, y, max_loss=math.inf, where=""):
         optimizer.step_inplace(model.params(), grads, model.param_masks(), check=False)
     else:  # a duck-typed optimizer: its own step_inplace(params, grads, masks)
         optimizer.step_inplace(model.params(), grads, model.param_masks())
-    return loss
+    return (loss, int(np.sum(Z.argmax(axis=1) == y))) if return_correct else loss
 
 
 def _loss_limit(model, first_loss, divergence_factor):
@@ -137,7 +144,7 @@ def split_validation(X, y, validation_split, rng):
 
 def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         validation_split=0.0, validation_data=None, patience=None, progress=True,
-        on_step=None, on_epoch_end=None, divergence_factor=1e6):
+        on_step=None, on_epoch_end=None, divergence_factor=1e6, rescore_train=False):
     """Train ``model`` in place and return its ``History``.
 
     Parameters
@@ -164,6 +171,11 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
         losses). At the default 1e6 a 10-class model stops above a loss of
         about 2.3e6: far beyond any loss a converging run visits, well below
         the 1e10-1e17 of a diverged one. A non-finite validation loss raises too.
+    rescore_train : bool
+        False (default): ``loss``/``accuracy`` are the running means over the
+        epoch's minibatches, each scored before its step (as Keras logs
+        them). True: ``accuracy`` is the whole training set rescored after
+        the epoch (for a CNN about 1.5x the epoch's time).
     X may have more dimensions (``model.input_ndim``, e.g. 4 for NHWC images).
     """
     rng = check_rng(rng)
@@ -178,19 +190,21 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     history, best, waited, max_loss = History(), None, 0, math.inf
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
-        losses, sizes = [], []
+        losses, sizes, n_correct = [], [], 0
         for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
-            losses.append(train_step_inplace(model, optimizer, X[idx], y[idx], max_loss,
-                                             f" in epoch {epoch}, minibatch {step}"))
+            loss, correct = train_step_inplace(model, optimizer, X[idx], y[idx], max_loss,
+                                               f" in epoch {epoch}, minibatch {step}", return_correct=True)
+            losses.append(loss)
             if epoch == step == 0:
                 max_loss = _loss_limit(model, losses[0], divergence_factor)
             sizes.append(len(idx))
+            n_correct += correct
             if on_step is not None:
                 on_step(model, optimizer)
         if on_epoch_end is not None:
             on_epoch_end(model, optimizer, epoch)
         history.loss.append(float(np.average(losses, weights=sizes)))
-        history.accuracy.append(model.score(X, y))
+        history.accuracy.append(model.score(X, y) if rescore_train else n_correct / len(X))
         postfix = {"loss": history.loss[-1]}
         if X_val is not None:
             history.val_loss.append(model.loss(X_val, y_val))

@@ -26,16 +26,16 @@
 # > (DSR), ICML 2019,
 #
 # on a small convolutional network for Fashion-MNIST, and compares it with a
-# fixed random sparse network, with SET (Mocanu et al. 2018) and with gradual
-# magnitude pruning (Zhu & Gupta 2017). Everything is library code:
-# `nnlite.conv` (convolution as a matrix product), `pruning.dynamic`
-# (layers whose weight is stored dense or in CSR form) and `pruning.dsr`
-# (the algorithms and the experiment). Set `NNLITE_QUICK=1` for a run of
+# fixed random sparse network, with SET (Mocanu et al. 2018), with RigL
+# (Evci et al. 2020) and with gradual magnitude pruning (Zhu & Gupta 2017).
+# Everything is library code: `nnlite.conv` (convolution as a matrix
+# product), `pruning.dynamic` (layers whose weight is stored dense or in CSR
+# form), `pruning.dsr` (the algorithms and the experiment) and
+# `pruning.rigl`. Set `NNLITE_QUICK=1` for a run of
 # about a minute on a tiny subset; unset, the chapter trains on 15,000 images
 # for 10 epochs.
 
 # %%
-import argparse
 import os
 
 import matplotlib.pyplot as plt
@@ -160,25 +160,32 @@ assert after[2] < before[2] and after[1] > before[1]  # dense layer 1 gives, con
 # regrow into: they can only lose. The total stays fixed while its
 # distribution moves.
 #
-# ## 4. Training: dense, static, SET, DSR and GMP
+# ## 4. Training: dense, static, SET, DSR, RigL and GMP
 #
 # All sparse runs start from the same budget (90% of the weights inactive,
 # spread over the layers by the Erdős–Rényi rule of SET, so the tiny first
-# and last layers stay dense), train with Adam (lr 1e-3, batch 128) and are
-# evaluated on the Fashion-MNIST test set.
+# and last layers stay dense) and are evaluated on the Fashion-MNIST test
+# set. They use the seed study's recipe (`--recipe seed-study`: Adam at a
+# constant lr 1e-3, batch 128, a constant rewiring period); the paper's own
+# recipe (`--recipe paper`: SGD with momentum and a decaying learning rate, a
+# rewiring period that doubles and then stops, the first convolution and the
+# output layer dense) is an option of the same command. All runs share one
+# seed, so they start from the same initial weights (masked) and see the
+# same minibatches: only the method differs.
 
 # %%
-args = argparse.Namespace(channels=[16, 32], hidden=128, distribution="erdos_renyi", storage="dense", epochs=10,
-                          batch_size=128, rewire_period=25, n_prune_target=0.02, lr=1e-3)
+argv = ["--recipe", "seed-study", "--rewire-period", "25"]
 n_train = 15000
 if QUICK:
-    args.channels, args.hidden, args.epochs, args.rewire_period, n_train = [4, 8], 32, 2, 10, 1500
-    args.batch_size, args.lr = 64, 4e-3
+    argv = ["--recipe", "seed-study", "--channels", "4", "8", "--hidden", "32", "--epochs", "2", "--rewire-period",
+            "10", "--batch-size", "64", "--lr", "4e-3"]
+    n_train = 1500
+args = dsr.command_args(argv)  # the options of `python -m pruning dsr`, defaults filled in
 data = dsr.load_dataset("fashion-mnist", n_train=n_train, rng=0)
 if QUICK:
     data["X_test"], data["y_test"] = data["X_test"][:1000], data["y_test"][:1000]
 print(data["note"], "| train", len(data["X"]), "validation", len(data["X_val"]), "test", len(data["X_test"]))
-records = [dsr.run_one(m, 0.9, data, args, rng=i) for i, m in enumerate(["dense", "static", "set", "dsr", "gmp"])]
+records = [dsr.run_one(m, 0.9, data, args, seed=0) for m in dsr.METHODS]
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -225,8 +232,9 @@ assert full["csr_over_dense"] <= 0.21
 # - DSR moves a fixed budget of weights between layers with one global
 #   adaptive threshold; the number of active weights never changes, only
 #   where they are.
-# - Static sparsity, SET, DSR and gradual magnitude pruning can be compared
-#   on one footing because they all act on the same dynamic layers.
+# - Static sparsity, SET, DSR, RigL and gradual magnitude pruning can be
+#   compared on one footing because they all act on the same dynamic layers,
+#   start from the same initial weights and see the same minibatches.
 #
 # ## Exercises
 #
@@ -236,10 +244,11 @@ assert full["csr_over_dense"] <= 0.21
 #    first convolution (print `method.history_[-1]["n_active"]`).
 # 3. In `pruning.dsr.reallocate` switch to `rounding="paper"`: how many
 #    parameters does the network gain or lose over a run?
-# 4. Implement RigL's regrowth (grow where the dense gradient is largest) as a
-#    new callback next to `SET` and compare it with DSR.
-# 5. Run the experiment with `--seed 0`, `1` and `2` and summarise the runs
-#    with `python -m pruning dsr --compare-seeds run*/dsr.jsonl`. Is the gap
+# 4. RigL (`pruning.rigl`) regrows where the dense gradient is largest. Print
+#    `history_` of a `RigL` run: how many of the regrown connections were
+#    inactive before, and how does that change as the update fraction decays?
+# 5. Run the experiment with `--seeds 3` and read `seeds.md` (each method's
+#    mean with its 95% interval and its paired gap to dense). Is the gap
 #    between two sparse methods larger than the spread between seeds? Then
 #    rerun one seed with `--storage csr`: what does a last-bit difference in
 #    the products do to DSR, and to the static mask?

@@ -25,17 +25,44 @@ Baselines, each a callback object for ``nnlite.train.fit`` (``on_step`` /
 
 - ``Static``: a fixed random sparse topology (no rewiring).
 - ``SET`` (Mocanu et al. 2018): once per epoch each layer drops the fraction
-  ``zeta`` of its active weights closest to zero and regrows as many at
-  random among its inactive positions.
+  ``zeta`` of its positive and of its negative active weights closest to zero
+  and regrows as many at random among its inactive positions.
+- ``RigL`` (Evci et al. 2020, ``pruning.rigl``): drop by magnitude, regrow
+  where the dense gradient is largest, every ΔT steps with a cosine-decayed
+  fraction, stopping at 75% of training.
 - ``GMP`` (Zhu & Gupta 2017): start dense and prune each layer by magnitude
   to the cubic schedule s_t = s_f + (s_i - s_f)(1 - (t - t0)/(n dt))^3
   (``pruning.schedules.cubic_sparsity``).
 
-The experiment (``python -m pruning dsr``) is the seed study: one small CNN,
-dense vs static vs SET vs DSR vs GMP at 80% and 90% sparsity. The seed's own
-numbers (a Keras CNN at 70.42% on CIFAR-10 after 10 epochs, the dynamically
-pruned CNN at 77.01%) were on the full CIFAR-10, which is not available here
-(only a 4,000/1,000 subset).
+The paper's training schedule is part of the method (Sec. 4, WRN-28-2 on
+CIFAR-10, 200 epochs). A run keeps its shape in proportion to its length;
+``RECIPES`` names the two settings and the command's ``--recipe`` picks one:
+
+- ``"paper"``: the rewiring period doubles (100 -> 200 -> 400 -> 800
+  iterations) at 0, 12.5, 40 and 70% of training (epochs 0, 25, 80, 140 of
+  200) and rewiring stops at 95% (epoch 190); the first convolution and the
+  output layer stay dense; SGD with momentum 0.9, learning rate 0.1 x 0.2 at
+  30, 60 and 80% of training (epochs 60, 120, 160), weight decay 5e-4.
+- ``"seed-study"``: # Deviation from paper: the seed CNN study's setting:
+  Adam at a constant learning rate 1e-3, a constant rewiring period that
+  never stops, and every layer sparse, first and last included.
+
+Each of these is also an option of its own (``--rewire-schedule``,
+``--dense-layers``, ``--optimizer``, ``--lr-schedule``, ``--momentum``,
+``--weight-decay``, ``--lr``), so the seed study's setting can differ from the
+paper in one respect at a time.
+
+The experiment (``python -m pruning dsr``) trains one small CNN, dense vs
+static vs SET vs DSR vs RigL vs GMP at 80% and 90% sparsity. All methods at
+one ``--seed`` share the initial weights and the minibatch order: each seed
+spawns independent streams (``seed_streams``) for the initial weights, the
+data order, the initial sparse topologies and the regrowth, and no method
+draws from another's stream. ``--seeds N`` repeats the experiment over N
+seeds and reports each method's mean with a 95% t interval and its paired
+difference to dense. ``--seed-study`` tests the seed CNN study's claim (a
+Keras CNN at 70.42% on CIFAR-10 after 10 epochs, the dynamically pruned CNN
+at 77.01%) with its design as closely as the data allows: only a 4,000-image
+training / 1,000-image test subset of CIFAR-10 exists here.
 
 Choices the paper leaves open (each a named option):
 
@@ -47,6 +74,9 @@ Choices the paper leaves open (each a named option):
   float below 1 here is a fraction of the active weights (default 2%).
 - ``layer_sparsities(distribution=)``: the initial split of the budget over
   layers, uniform or Erdős–Rényi (the experiment's default, from SET).
+- ``--rewire-period`` under ``"paper"`` is the first period (the paper's
+  100 iterations): a short run therefore rewires far fewer times than the
+  paper's 100,000-iteration WRN run; only the fractions are scaled.
 """
 import json
 from pathlib import Path
@@ -167,8 +197,60 @@ def doubling_period(period, every):
     return lambda iteration: period * 2 ** (iteration // every)
 
 
+#: Fractions of training at which the paper's period doubles (epochs 25, 80, 140 of 200).
+PAPER_PERIOD_FRACTIONS = (0.125, 0.4, 0.7)
+#: Fraction of training after which the paper stops rewiring (epoch 190 of 200).
+PAPER_STOP_FRACTION = 0.95
+#: Fractions of training at which the paper multiplies the learning rate by 0.2 (epochs 60, 120, 160 of 200).
+PAPER_LR_MILESTONES = (0.3, 0.6, 0.8)
+PAPER_LR_FACTOR = 0.2
+
+
+def paper_period(period, n_steps):
+    """The paper's rewiring period schedule scaled to a run of ``n_steps``
+    iterations: ``period``, doubled at each of ``PAPER_PERIOD_FRACTIONS``
+    (100 -> 200 -> 400 -> 800 for the paper's period of 100)."""
+    boundaries = [round(f * n_steps) for f in PAPER_PERIOD_FRACTIONS]
+    return lambda iteration: period * 2 ** sum(iteration >= b for b in boundaries)
+
+
+def paper_stop_iteration(n_steps):
+    """The iteration from which the paper's schedule no longer rewires (95% of training)."""
+    return round(PAPER_STOP_FRACTION * n_steps)
+
+
+class StepDecay:
+    """StepDecay(lr, n_steps, milestones=PAPER_LR_MILESTONES, factor=0.2): an
+    ``on_step`` callback that sets ``optimizer.lr`` to lr x factor^k after the
+    k-th milestone (a fraction of ``n_steps``) has passed."""
+
+    def __init__(self, lr, n_steps, milestones=PAPER_LR_MILESTONES, factor=PAPER_LR_FACTOR):
+        self.lr, self.factor, self.iteration = float(lr), float(factor), 0
+        self.boundaries = [round(m * n_steps) for m in milestones]
+
+    def lr_at(self, iteration):
+        """The learning rate of the step after ``iteration`` steps."""
+        return self.lr * self.factor ** sum(iteration >= b for b in self.boundaries)
+
+    def on_step(self, model, optimizer):
+        self.iteration += 1
+        optimizer.lr = self.lr_at(self.iteration)
+
+
+def chain(*callbacks):
+    """One ``fit`` hook calling each non-None hook in turn (None if there is none)."""
+    hooks = [c for c in callbacks if c is not None]
+    if not hooks:
+        return None
+
+    def call_each(*args):
+        for hook in hooks:
+            hook(*args)
+    return call_each
+
+
 class DSR:
-    """DSR(H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None).
+    """DSR(H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None, stop_iteration=None).
 
     Parameters
     ----------
@@ -183,6 +265,10 @@ class DSR:
         (``constant_period``, ``doubling_period``).
     rounding : see ``reallocate``.
     rng : None, int or np.random.Generator (regrowth positions)
+    stop_iteration : int or None
+        No rewiring from this iteration on (the paper stops at epoch 190 of
+        200: ``paper_stop_iteration``). # Deviation from paper: None (the
+        seed study's setting) rewires to the end.
 
     Attributes
     ----------
@@ -190,7 +276,8 @@ class DSR:
         K, G (per layer), n_active (per layer, after).
     """
 
-    def __init__(self, H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None):
+    def __init__(self, H=0.001, n_prune_target=0.02, rewire_period=100, rounding="largest_remainder", rng=None,
+                 stop_iteration=None):
         if not (_is_real(H) and H > 0):
             raise ValueError(f"H: expected a finite positive threshold, found {H!r}; the paper uses 0.001")
         if not (_is_real(n_prune_target) and (0 < n_prune_target < 1 or n_prune_target >= 1
@@ -204,10 +291,15 @@ class DSR:
             raise ValueError(f"rounding: expected 'largest_remainder' or 'paper', found {rounding!r}")
         self.H, self.n_prune_target, self.rounding = float(H), n_prune_target, rounding
         self.period = rewire_period if callable(rewire_period) else constant_period(int(rewire_period))
+        if stop_iteration is not None and not (_is_whole(stop_iteration) and stop_iteration >= 0):
+            raise ValueError(f"stop_iteration: expected None or an int >= 0 (iterations), found {stop_iteration!r}")
         self.rng, self.iteration, self.next_rewire, self.history_ = check_rng(rng), 0, None, []
+        self.stop_iteration = stop_iteration
 
     def on_step(self, model, optimizer):
         self.iteration += 1
+        if self.stop_iteration is not None and self.iteration >= self.stop_iteration:
+            return  # the paper's schedule: no rewiring near the end of training
         if self.next_rewire is None:
             self.next_rewire = self.period(0)
         if self.iteration >= self.next_rewire:
@@ -244,10 +336,41 @@ class Static:
         pass
 
 
+def set_survivors(W, active, zeta, removal="per_sign"):
+    """The active weights SET keeps after removing a fraction ``zeta``.
+
+    Parameters
+    ----------
+    W : ndarray (d_in, d_out), dense values; active : bool ndarray, same shape
+    removal : {"per_sign", "magnitude"}
+        "per_sign" (Mocanu et al. 2018, default): remove round(zeta * n_pos) of
+        the positive active weights with the smallest values and
+        round(zeta * n_neg) of the negative ones closest to zero; an active
+        weight exactly 0 (no sign) is removed too, as the authors' code keeps
+        only weights above a positive or below a negative threshold.
+        "magnitude": # Deviation from paper: remove the fraction ``zeta`` of
+        all active weights closest to zero, over both signs (this module's
+        behaviour before the per-sign rule; ``magnitude_mask``).
+    """
+    if removal == "magnitude":
+        return pmasks.magnitude_mask(W, zeta, active)
+    if removal != "per_sign":
+        raise ValueError(f"removal: expected 'per_sign' or 'magnitude', found {removal!r}")
+    kept = active & (W != 0)
+    for sign in (1, -1):
+        side = (active & (sign * W > 0)).ravel()
+        n_remove = int(round(zeta * side.sum()))
+        order = np.argsort(np.where(side, np.abs(W).ravel(), np.inf), kind="stable")
+        kept.ravel()[order[:n_remove]] = False
+    return kept
+
+
 class SET:
-    """SET(zeta=0.3, regrow_init="zero", rng=None): once per epoch, per layer,
-    drop the fraction ``zeta`` of active weights closest to zero and regrow
-    as many at random among the inactive positions.
+    """SET(zeta=0.3, regrow_init="zero", rng=None, removal="per_sign"): once
+    per epoch, per layer, remove the fraction ``zeta`` of active weights
+    closest to zero (``set_survivors``: of each sign separately, as in the
+    paper, unless ``removal="magnitude"``) and regrow as many at random among
+    the inactive positions.
 
     regrow_init : {"zero", "random"}
         # Deviation from paper: SET draws new weights from its initial
@@ -256,17 +379,19 @@ class SET:
         # in where and how often they rewire.
     """
 
-    def __init__(self, zeta=0.3, regrow_init="zero", rng=None):
+    def __init__(self, zeta=0.3, regrow_init="zero", rng=None, removal="per_sign"):
         if not (_is_real(zeta) and 0 < zeta < 1):
             raise ValueError(f"zeta: expected a fraction in (0, 1), found {zeta!r}")
         if regrow_init not in ("zero", "random"):
             raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")
-        self.zeta, self.regrow_init, self.rng = zeta, regrow_init, check_rng(rng)
+        if removal not in ("per_sign", "magnitude"):
+            raise ValueError(f"removal: expected 'per_sign' or 'magnitude', found {removal!r}")
+        self.zeta, self.regrow_init, self.rng, self.removal = zeta, regrow_init, check_rng(rng), removal
 
     def on_epoch_end(self, model, optimizer, epoch):
         for layer in dynamic_layers(model):
             W, active = layer.dense_weight(), layer.mask
-            kept = pmasks.magnitude_mask(W, self.zeta, active)
+            kept = set_survivors(W, active, self.zeta, self.removal)
             n_grow = int(active.sum() - kept.sum())
             grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)
             values = None
@@ -340,13 +465,47 @@ def layer_sparsities(shapes, sparsity, distribution="uniform"):
 # ---------------------------------------------------------------------------
 # The experiment: python -m pruning dsr
 # ---------------------------------------------------------------------------
-METHODS = ("dense", "static", "set", "dsr", "gmp")
+METHODS = ("dense", "static", "set", "dsr", "rigl", "gmp")
 CIFAR_NOTE = ("CIFAR-10: only a 4,000-image training / 1,000-image test subset of the official binary "
               "files exists in shared/data/cifar-10; these results are on that subset, not the full dataset")
+#: The layers kept dense: "none" (every layer sparse, the seed study) or "ends" (the first convolution and the
+#: output layer, as in the paper).
+DENSE_LAYERS = ("none", "ends")
+#: The two named settings of the command (``--recipe``); see the module docstring.
+RECIPES = {
+    "paper": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "lr_schedule": "paper",
+              "rewire_schedule": "paper", "dense_layers": "ends"},
+    # Deviation from paper: Adam at a constant rate, a constant never-stopping period, every layer sparse.
+    "seed-study": {"optimizer": "adam", "lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0, "lr_schedule": "constant",
+                   "rewire_schedule": "constant", "dense_layers": "none"},
+}
+#: The independent random streams of one seed, in ``SeedSequence.spawn`` order.
+STREAMS = ("init", "data_order", "topology", "regrowth")
 
 
-def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None):
+def seed_streams(seed):
+    """One seed's independent generators: ``{"init", "data_order", "topology", "regrowth"}``.
+
+    Spawned from ``np.random.SeedSequence(seed)``: the initial weights, the
+    minibatch order, the initial sparse topologies and the methods' own
+    draws (DSR/SET regrowth positions, RigL's gradient batches) never share a
+    stream, so every method at one seed starts from the same weights and sees
+    the same minibatches.
+    """
+    if not _is_whole(seed) or seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, found {seed!r}")
+    children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+
+
+def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None, validation="split"):
     """NHWC float32 images in [0, 1] and labels, split into train/validation/test.
+
+    validation : {"split", "test"}
+        "split": hold out ``n_validation`` (default 1/12) of the training
+        images. "test": train on every training image and log the test set as
+        the validation data (as a Keras script passing ``validation_data=
+        (x_test, y_test)`` does; nothing is selected on it).
 
     Returns a dict with X, y, X_val, y_val, X_test, y_test and ``note``.
     """
@@ -354,6 +513,8 @@ def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None)
 
     from nnlite import data
     rng = check_rng(rng)
+    if validation not in ("split", "test"):
+        raise ValueError(f"validation: expected 'split' or 'test', found {validation!r}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", getattr(data, "SubsetWarning", UserWarning))
         loader = {"fashion-mnist": data.load_fashion_mnist, "cifar10": data.load_cifar10}[name]
@@ -364,77 +525,149 @@ def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None)
         keep = np.sort(rng.choice(len(X), n_train, replace=False))
         X, y = X[keep], y[keep]
     images = lambda A: data.scale_255(A).reshape(len(A), A.shape[1], A.shape[2], -1)  # noqa: E731
-    n_validation = n_validation or max(1, len(X) // 12)
-    X, X_val, y, y_val = data.train_validation_split(images(X), y, rng=rng, n_validation=n_validation)
+    if validation == "test":
+        X, X_val, y_val = images(X), images(X_test), y_test
+    else:
+        n_validation = n_validation or max(1, len(X) // 12)
+        X, X_val, y, y_val = data.train_validation_split(images(X), y, rng=rng, n_validation=n_validation)
     note = CIFAR_NOTE if name == "cifar10" else f"{name}: full test set, " + (
         f"a random {n_train:,}-image training subset" if n_train is not None and n_train < 60000
         else "full training set")
     return {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "X_test": images(X_test), "y_test": y_test,
-            "note": note}
+            "note": note + ("; validation curves = the test set" if validation == "test" else "")}
+
+
+def layer_plan(method, shapes, sparsity, distribution="erdos_renyi", dense_layers="none"):
+    """Each weight layer's initial sparsity, None for a layer kept dense (a plain layer).
+
+    dense_layers : {"none", "ends"}
+        "ends" (the paper): the first convolution and the output layer are
+        plain dense layers and ``sparsity`` is the sparsity of the others.
+        # Deviation from paper: "none" (the seed study) makes every layer
+        sparse and spreads ``sparsity`` over all of them.
+    """
+    if dense_layers not in DENSE_LAYERS:
+        raise ValueError(f"dense_layers: expected one of {DENSE_LAYERS}, found {dense_layers!r}")
+    kept = {0, len(shapes) - 1} if dense_layers == "ends" else set()
+    if method == "dense":
+        return [None] * len(shapes)
+    sparse_shapes = [shape for i, shape in enumerate(shapes) if i not in kept]
+    per_sparse = iter([0.0] * len(sparse_shapes) if method == "gmp"
+                      else layer_sparsities(sparse_shapes, sparsity, distribution))
+    return [None if i in kept else next(per_sparse) for i in range(len(shapes))]
 
 
 def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), hidden=128,
-                distribution="erdos_renyi", storage="dense", rng=None):
+                distribution="erdos_renyi", storage="dense", dense_layers="none", rng=None, topology_rng=None):
     """The experiment's CNN: two conv blocks and a dense head (``nnlite.cnn.small_cnn``).
 
     "dense" uses plain layers; "gmp" starts from dynamic layers at sparsity 0;
-    the sparse-from-scratch methods start at per-layer sparsities of
-    ``layer_sparsities(..., sparsity, distribution)``.
+    the sparse-from-scratch methods start at the per-layer sparsities of
+    ``layer_plan`` (``layer_sparsities(..., sparsity, distribution)``).
+    ``rng`` draws the initial weights and ``topology_rng`` (default: ``rng``)
+    the sparse topologies: with two streams every method's initial weights
+    are the dense model's, masked.
     """
-    from nnlite.cnn import small_cnn
+    from nnlite.cnn import Conv2d, Dense, small_cnn
     from pruning.dynamic import DynamicConv2d, DynamicLinear
     rng = check_rng(rng)
-    if method == "dense":
-        return small_cnn(input_shape, n_classes, channels, hidden, rng=rng)
+    topology_rng = rng if topology_rng is None else check_rng(topology_rng)
     probe = small_cnn(input_shape, n_classes, channels, hidden, rng=0)
-    shapes = [layer.W.shape for layer in probe.weight_layers()]
-    per_layer = iter([0.0] * len(shapes) if method == "gmp" else layer_sparsities(shapes, sparsity, distribution))
-    conv = lambda *a, **k: DynamicConv2d(*a, sparsity=next(per_layer), storage=storage, **k)  # noqa: E731
-    dense = lambda *a, **k: DynamicLinear(*a, sparsity=next(per_layer), storage=storage, **k)  # noqa: E731
-    return small_cnn(input_shape, n_classes, channels, hidden, rng=rng, conv_layer=conv, dense_layer=dense)
+    plan = iter(layer_plan(method, [layer.W.shape for layer in probe.weight_layers()], sparsity, distribution,
+                           dense_layers))
+
+    def layer(plain, dynamic):
+        def make(*a, **k):
+            s = next(plan)
+            return plain(*a, **k) if s is None else dynamic(*a, sparsity=s, storage=storage,
+                                                               topology_rng=topology_rng, **k)
+        return make
+    return small_cnn(input_shape, n_classes, channels, hidden, rng=rng, conv_layer=layer(Conv2d, DynamicConv2d),
+                     dense_layer=layer(Dense, DynamicLinear))
 
 
-def make_method(method, sparsity, n_steps, rng, rewire_period=100, n_prune_target=0.02):
-    """The callback object driving ``method`` during ``nnlite.train.fit`` (None for dense)."""
+def make_method(method, sparsity, n_steps, rng, rewire_period=100, n_prune_target=0.02, *,
+                rewire_schedule="constant", set_removal="per_sign", data=None, batch_size=128):
+    """The callback object driving ``method`` during ``nnlite.train.fit`` (None for dense).
+
+    rewire_schedule : {"constant", "paper"}
+        DSR's period: "paper" doubles it at ``PAPER_PERIOD_FRACTIONS`` of
+        ``n_steps`` and stops at ``PAPER_STOP_FRACTION``. # Deviation from
+        paper: "constant" (the seed study) keeps ``rewire_period`` to the end.
+    set_removal : see ``set_survivors``.
+    data, batch_size : the training set and batch size (RigL's gradient batches).
+    """
+    from pruning.rigl import RigL
+    if rewire_schedule not in ("constant", "paper"):
+        raise ValueError(f"rewire_schedule: expected 'constant' or 'paper', found {rewire_schedule!r}")
     if method == "dense":
         return None
     if method == "static":
         return Static()
     if method == "set":
-        return SET(0.3, rng=rng)
+        return SET(0.3, rng=rng, removal=set_removal)
+    if method == "dsr" and rewire_schedule == "paper":
+        return DSR(rewire_period=paper_period(rewire_period, n_steps), n_prune_target=n_prune_target, rng=rng,
+                   stop_iteration=paper_stop_iteration(n_steps))
     if method == "dsr":
         return DSR(rewire_period=rewire_period, n_prune_target=n_prune_target, rng=rng)
+    if method == "rigl":
+        return RigL(n_steps, data, batch_size=batch_size, update_period=rewire_period, rng=rng)
     if method == "gmp":
         return GMP(sparsity, n_steps, frequency=min(100, max(1, n_steps // 20)))
     raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
 
 
-def run_one(method, sparsity, dataset, args, rng):
-    """Train one model; return a JSON-ready record (curves, test accuracy, sizes)."""
+def check_optimizer_options(args):
+    """Refuse --momentum or --weight-decay with --optimizer adam (this Adam has neither)."""
+    if args.optimizer == "adam" and (args.weight_decay or args.momentum):
+        raise ValueError(f"--optimizer adam: takes no --momentum or --weight-decay, found {args.momentum} and "
+                         f"{args.weight_decay}; set them to 0 or use --optimizer sgd")
+
+
+def make_optimizer(args, n_steps):
+    """(optimizer, its learning-rate hook or None) for ``args.optimizer``, ``lr``, ``momentum``,
+    ``weight_decay`` and ``lr_schedule`` ("paper": ``StepDecay``; "constant": none)."""
+    from nnlite.optim import SGD, Adam
+    check_optimizer_options(args)
+    optimizer = Adam(args.lr) if args.optimizer == "adam" else SGD(args.lr, args.momentum, args.weight_decay)
+    return optimizer, (StepDecay(args.lr, n_steps).on_step if args.lr_schedule == "paper" else None)
+
+
+def run_one(method, sparsity, dataset, args, seed):
+    """Train one model from the streams of ``seed``; return a JSON-ready record
+    (curves, test accuracy, sizes)."""
     import time
 
-    from nnlite.optim import Adam
     from nnlite.train import fit
     from pruning.dynamic import memory_report
-    rng = check_rng(rng)
+    from pruning.rigl import RigL
+    streams = seed_streams(seed)
     X, y = dataset["X"], dataset["y"]
     n_classes = int(max(y.max(), dataset["y_test"].max())) + 1
     model = build_model(method, X.shape[1:], n_classes, sparsity, channels=tuple(args.channels), hidden=args.hidden,
-                        distribution=args.distribution, storage=args.storage, rng=rng)
+                        distribution=args.distribution, storage=args.storage, dense_layers=args.dense_layers,
+                        rng=streams["init"], topology_rng=streams["topology"])
     n_steps = args.epochs * -(-len(X) // args.batch_size)
-    driver = make_method(method, sparsity, n_steps, rng, args.rewire_period, args.n_prune_target)
+    driver = make_method(method, sparsity, n_steps, streams["regrowth"], args.rewire_period, args.n_prune_target,
+                         rewire_schedule=args.rewire_schedule, set_removal=args.set_removal, data=(X, y),
+                         batch_size=args.batch_size)
+    optimizer, lr_hook = make_optimizer(args, n_steps)
     start = time.perf_counter()
-    history = fit(model, X, y, optimizer=Adam(args.lr), epochs=args.epochs, batch_size=args.batch_size, rng=rng,
-                  validation_data=(dataset["X_val"], dataset["y_val"]), progress=False,
-                  on_step=getattr(driver, "on_step", None), on_epoch_end=getattr(driver, "on_epoch_end", None))
+    history = fit(model, X, y, optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size,
+                  rng=streams["data_order"], validation_data=(dataset["X_val"], dataset["y_val"]), progress=False,
+                  on_step=chain(getattr(driver, "on_step", None), lr_hook),
+                  on_epoch_end=getattr(driver, "on_epoch_end", None), rescore_train=args.rescore_train)
     memory = memory_report(model)
-    record = {"method": method, "sparsity": 0.0 if method == "dense" else sparsity,
+    record = {"method": method, "sparsity": 0.0 if method == "dense" else sparsity, "seed": seed,
               "test_accuracy": model.score(dataset["X_test"], dataset["y_test"]),
               "train_seconds": time.perf_counter() - start, **memory, **history.as_dict()}
     if isinstance(driver, DSR):
         record["dsr_final_H"] = driver.H
         record["dsr_rewirings"] = len(driver.history_)
         record["dsr_n_active_per_layer"] = driver.history_[-1]["n_active"] if driver.history_ else None
+    if isinstance(driver, RigL):
+        record["rigl_updates"] = len(driver.history_)
     return record
 
 
@@ -491,39 +724,157 @@ def read_runs(path):
     return [r for r in records if "method" in r]
 
 
-def compare_seeds(paths):
-    """Markdown table over runs with different ``--seed``: for each method and
-    sparsity, the test accuracy of each file (in the order given), the mean,
-    the standard deviation and the mean gap to dense, in points."""
-    accuracies = {}
-    for path in paths:
+def mean_ci(values, confidence=0.95):
+    """(mean, half-width of the ``confidence`` t interval) of ``values``; the
+    half-width is None for fewer than two values."""
+    from scipy import stats
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float(values.mean()), None
+    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(half)
+
+
+def seed_statistics(paths, score=lambda record: record["test_accuracy"]):
+    """One row per (method, sparsity) over ``dsr.jsonl`` files: the test
+    accuracies (by seed), their mean and 95% t interval, and the paired
+    difference to dense at the same seed, in points. A run's seed is its
+    record's ``seed`` (the position of its file for records without one), so
+    the methods of one seed may come from different files. ``score`` picks
+    the accuracy from a run's record."""
+    accuracy = {}
+    for index, path in enumerate(paths):
         for r in read_runs(path):
-            accuracies.setdefault((r["method"], r["sparsity"]), []).append(r["test_accuracy"])
-    dense = np.mean(accuracies[("dense", 0.0)]) if ("dense", 0.0) in accuracies else None
-    lines = ["| method | sparsity | test acc. per run | mean | std | mean - dense (points) |",
+            accuracy.setdefault((r["method"], r["sparsity"]), {})[r.get("seed", index)] = score(r)
+    dense = accuracy.get(("dense", 0.0), {})
+    rows = []
+    for (method, sparsity), by_file in accuracy.items():
+        mean, half = mean_ci(list(by_file.values()))
+        row = {"method": method, "sparsity": sparsity, "n": len(by_file), "seeds": list(by_file),
+               "accuracies": list(by_file.values()), "mean": mean, "ci95": half}
+        paired = [100 * (v - dense[k]) for k, v in by_file.items() if k in dense]
+        if method != "dense" and paired:
+            row["minus_dense_points"], row["minus_dense_ci95"] = mean_ci(paired)
+            row["n_paired"] = len(paired)
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["sparsity"], -r["mean"]))
+
+
+def _pm(mean, half, scale=1.0, digits=4, sign=""):
+    return f"{scale * mean:{sign}.{digits}f}" + ("" if half is None else f" ± {scale * half:.{digits}f}")
+
+
+def format_seed_table(rows):
+    """Markdown: method, sparsity, n, accuracy per seed, mean ± 95% CI, paired gap to dense ± 95% CI."""
+    lines = ["| method | sparsity | n | test acc. per seed | mean ± 95% CI | minus dense, paired (points) ± 95% CI |",
              "|---|---|---|---|---|---|"]
-    for (method, sparsity), values in sorted(accuracies.items(), key=lambda item: (item[0][1], -np.mean(item[1]))):
-        gap = "" if dense is None or method == "dense" else f"{100 * (np.mean(values) - dense):+.2f}"
-        lines.append(f"| {method} | {sparsity:.0%} | {', '.join(f'{v:.4f}' for v in values)} "
-                     f"| {np.mean(values):.4f} | {np.std(values):.4f} | {gap} |")
+    for r in rows:
+        gap = _pm(r["minus_dense_points"], r["minus_dense_ci95"], digits=2, sign="+") if "n_paired" in r else ""
+        lines.append(f"| {r['method']} | {r['sparsity']:.0%} | {r['n']} | "
+                     f"{', '.join(f'{v:.4f}' for v in r['accuracies'])} | {_pm(r['mean'], r['ci95'])} | {gap} |")
     return "\n".join(lines)
+
+
+def compare_seeds(paths):
+    """``format_seed_table`` of the ``dsr.jsonl`` files of runs with different ``--seed``."""
+    return format_seed_table(seed_statistics(paths))
+
+
+#: The seed CNN study's reported test accuracies on CIFAR-10 after 10 epochs (the pruned CNN: 73.15% after 4).
+SEED_STUDY_REPORTED = {"dense": 0.7042, "dynamic": 0.7701, "dynamic_after_4_epochs": 0.7315}
+
+
+def seed_study_verdict(rows):
+    """Plain sentences: for each sparse method, whether the seed study's claim
+    (dynamic pruning beats the conventional CNN) holds on these runs."""
+    reported = SEED_STUDY_REPORTED
+    sentences = [f"seed study (full CIFAR-10, one run each, 10 epochs): conventional CNN {reported['dense']:.2%}, "
+                 f"dynamically pruned {reported['dynamic']:.2%} "
+                 f"({100 * (reported['dynamic'] - reported['dense']):+.2f} points)"]
+    for r in rows:
+        if "n_paired" not in r:
+            continue
+        mean, half = r["minus_dense_points"], r["minus_dense_ci95"]
+        if half is None:
+            verdict = "not testable with one seed"
+        elif mean - half > 0:
+            verdict = "holds: the pruned CNN is more accurate (the 95% CI of the paired gap is above 0)"
+        elif mean + half < 0:
+            verdict = "does not hold: the pruned CNN is less accurate (the 95% CI of the paired gap is below 0)"
+        else:
+            verdict = "not resolved: the 95% CI of the paired gap contains 0"
+        sentences.append(f"{r['method']} at {r['sparsity']:.0%} minus dense over {r['n_paired']} seeds: "
+                         f"{_pm(mean, half, digits=2, sign='+')} points; the claim {verdict}")
+    return sentences
 
 
 #: The options that change results: saved in dsr.jsonl's first line; a resumed run must match them.
 SETTINGS = ("dataset", "epochs", "sparsity", "methods", "batch_size", "lr", "channels", "hidden", "distribution",
-            "storage", "rewire_period", "n_prune_target", "n_train", "seed")
+            "storage", "rewire_period", "n_prune_target", "n_train", "seed", "recipe", "optimizer", "momentum",
+            "weight_decay", "lr_schedule", "rewire_schedule", "dense_layers", "set_removal", "rescore_train",
+            "validation")
 #: Options the command fills in when left unset: the defaults, and with --quick (seconds, not hours).
-COMMAND_DEFAULTS = {"epochs": 10, "channels": [16, 32], "hidden": 128, "rewire_period": 100, "n_train": None}
+COMMAND_DEFAULTS = {"epochs": 10, "channels": [16, 32], "hidden": 128, "rewire_period": 100, "n_train": None,
+                    "dataset": "fashion-mnist", "sparsity": [0.8, 0.9], "methods": list(METHODS),
+                    "recipe": "seed-study", "seeds": 1, "validation": "split"}
 QUICK = {"epochs": 2, "channels": [8, 16], "hidden": 64, "rewire_period": 10, "n_train": 3000}
+#: What ``--seed-study`` fills in (options given explicitly, and --quick's, win): the seed study's design.
+SEED_STUDY = {"dataset": "cifar10", "methods": ["dense", "dsr"], "sparsity": [0.9], "epochs": 10,
+              "recipe": "seed-study", "seeds": 5, "validation": "test"}
+
+
+def _option_number(low, high, text, expected):
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        value = np.nan
+    if not (np.isfinite(value) and low <= value < high):
+        raise argparse.ArgumentTypeError(f"expected {expected}, found {text!r}")
+    return value
+
+
+def momentum_option(text):
+    """A float in [0, 1)."""
+    return _option_number(0.0, 1.0, text, "a momentum in [0, 1)")
+
+
+def non_negative_float(text):
+    """A finite float >= 0."""
+    return _option_number(0.0, np.inf, text, "a finite number >= 0")
 
 
 def add_arguments(parser):
-    parser.add_argument("--dataset", choices=("fashion-mnist", "cifar10"), default="fashion-mnist")
+    parser.add_argument("--dataset", choices=("fashion-mnist", "cifar10"), default=None,
+                        help="default: fashion-mnist (--seed-study: cifar10)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="default: 10 (--quick: 2)")
-    parser.add_argument("--sparsity", type=sparsity_option, nargs="+", default=[0.8, 0.9])
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--sparsity", type=sparsity_option, nargs="+", default=None,
+                        help="default: 0.8 0.9 (--seed-study: 0.9)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=None,
+                        help="default: all (--seed-study: dense dsr)")
     parser.add_argument("--batch-size", type=positive_int, default=128)
-    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default=None,
+                        help="named setting of the options below (default: seed-study). paper: SGD momentum 0.9, "
+                             "lr 0.1 x0.2 at 30/60/80%% of training, weight decay 5e-4, DSR period doubling at "
+                             "12.5/40/70%% and stopping at 95%%, first conv and output layer dense. seed-study: Adam "
+                             "1e-3 constant, constant period that never stops, every layer sparse")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=None, help="default: from --recipe")
+    parser.add_argument("--lr", type=positive_float, default=None, help="default: from --recipe (0.1 or 1e-3)")
+    parser.add_argument("--momentum", type=momentum_option, default=None, help="SGD momentum (default: from --recipe)")
+    parser.add_argument("--weight-decay", type=non_negative_float, default=None,
+                        help="SGD weight decay (default: from --recipe)")
+    parser.add_argument("--lr-schedule", choices=("constant", "paper"), default=None,
+                        help="paper: x0.2 at 30, 60 and 80%% of training (default: from --recipe)")
+    parser.add_argument("--rewire-schedule", choices=("constant", "paper"), default=None,
+                        help="DSR: paper doubles the period at 12.5, 40 and 70%% of training and stops at 95%% "
+                             "(default: from --recipe)")
+    parser.add_argument("--dense-layers", choices=DENSE_LAYERS, default=None,
+                        help="ends: keep the first convolution and the output layer dense (default: from --recipe)")
+    parser.add_argument("--set-removal", choices=("per_sign", "magnitude"), default="per_sign",
+                        help="SET: remove a fraction of each sign (the paper) or of all weights by magnitude")
+    parser.add_argument("--rescore-train", action="store_true",
+                        help="log the training accuracy by rescoring the whole training set after each epoch "
+                             "(default: the running minibatch accuracy, as Keras logs it)")
     parser.add_argument("--channels", type=positive_int, nargs="+", default=None,
                         help="conv block widths (default: 16 32; --quick: 8 16)")
     parser.add_argument("--hidden", type=positive_int, default=None,
@@ -535,12 +886,23 @@ def add_arguments(parser):
                              "to float rounding, but DSR amplifies rounding, and 'auto' chooses by a timing: "
                              "with it a run need not repeat bit for bit")
     parser.add_argument("--rewire-period", type=positive_int, default=None,
-                        help="DSR: iterations between rewirings (default: 100; --quick: 10)")
+                        help="DSR: iterations between rewirings, the first period under --rewire-schedule paper; "
+                             "RigL: ΔT (default: 100; --quick: 10)")
     parser.add_argument("--n-prune-target", type=count_or_fraction, default=0.02,
                         help="DSR: N_p, a count or a fraction (< 1) of the active weights")
     parser.add_argument("--n-train", type=positive_int, default=None,
                         help="training subset (default: all; --quick: 3000)")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--validation", choices=("split", "test"), default=None,
+                        help="split: hold out 1/12 of the training images; test: train on all and log the test "
+                             "set as validation (default: split; --seed-study: test)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="the (first) seed")
+    parser.add_argument("--seeds", type=positive_int, default=None,
+                        help="run seeds --seed .. --seed + N - 1, each in --out/seed<k>, and write "
+                             "seeds.md/seeds.json: mean ± 95%% t interval and paired gap to dense (default: 1; "
+                             "--seed-study: 5)")
+    parser.add_argument("--seed-study", action="store_true",
+                        help="test the seed CNN study's claim: CIFAR-10 subset (4,000/1,000), dense vs DSR, 10 "
+                             "epochs, Adam, 5 seeds, paired difference with its 95%% CI (options given win)")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
     parser.add_argument("--out", default="results/dsr",
                         help="folder for dsr.jsonl, dsr_curves.png, dsr_table.md; an interrupted run there is "
@@ -550,12 +912,34 @@ def add_arguments(parser):
                         help="3,000 training images, 2 epochs, a narrower CNN (options given explicitly win)")
     parser.add_argument("--compare-seeds", nargs="+", metavar="DSR_JSONL", default=None,
                         help="train nothing: read the dsr.jsonl of runs with different --seed and print "
-                             "each method's accuracies, mean, std and gap to dense")
+                             "each method's accuracies, mean ± 95%% CI and paired gap to dense")
 
 
 def apply_quick(args):
     """Fill the options left unset from the defaults, or with ``--quick`` from seconds-long settings."""
     return resolve_defaults(args, COMMAND_DEFAULTS, QUICK)
+
+
+def apply_presets(args):
+    """Fill the options left unset: ``--seed-study``'s design (``SEED_STUDY``,
+    except what ``--quick`` sets), then ``apply_quick``, then ``--recipe``'s."""
+    if getattr(args, "seed_study", False):
+        for name, value in SEED_STUDY.items():
+            if getattr(args, name, None) is None and not (getattr(args, "quick", False) and name in QUICK):
+                setattr(args, name, value)
+    apply_quick(args)
+    for name, value in RECIPES[args.recipe].items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    return args
+
+
+def command_args(argv=()):
+    """The command's options for ``argv`` with every default filled in (for notebooks and tests)."""
+    from nnlite.cli import ArgumentParser
+    parser = ArgumentParser(prog="python -m pruning dsr")
+    add_arguments(parser)
+    return apply_presets(parser.parse_args(list(argv)))
 
 
 def planned_runs(args):
@@ -568,19 +952,19 @@ def run_experiment(args, emit=print, done=()):
     """Every (method, sparsity) run in turn; ``emit`` gets one JSON line per run.
 
     ``done``: the records of the runs already finished (a resumed experiment),
-    emitted again instead of trained; run i always trains from seed
-    ``args.seed * 1000 + i``, so the remaining runs repeat bit for bit.
+    emitted again instead of trained. Every run trains from the streams of
+    ``args.seed`` (``seed_streams``): the methods share the initial weights
+    and the minibatch order, and the remaining runs repeat bit for bit.
     """
     _check_channels(args.channels, IMAGE_SIZES[args.dataset])
-    dataset = load_dataset(args.dataset, args.data_dir, args.n_train, rng=args.seed)
+    dataset = load_dataset(args.dataset, args.data_dir, args.n_train, rng=args.seed, validation=args.validation)
     emit(json_line({"dataset": args.dataset, "note": dataset["note"], "n_train": len(dataset["X"]),
                     "n_validation": len(dataset["X_val"]), "n_test": len(dataset["X_test"]),
                     "epochs": args.epochs, "batch_size": args.batch_size,
                     "settings": {k: getattr(args, k) for k in SETTINGS}}))
     records = []
     for i, (method, sparsity) in enumerate(planned_runs(args)):
-        records.append(done[i] if i < len(done) else run_one(method, sparsity, dataset, args,
-                                                              rng=args.seed * 1000 + i))
+        records.append(done[i] if i < len(done) else run_one(method, sparsity, dataset, args, seed=args.seed))
         emit(json_line(records[-1]))
     return dataset, records
 
@@ -630,14 +1014,23 @@ def main(args):
 
     dsr.jsonl is rewritten atomically after every finished run, so it always
     holds the finished runs; the same command run again resumes after them.
+    With ``--seeds N`` (or ``--seed-study``) each seed has its own folder
+    ``--out/seed<k>`` and ``seeds.md``/``seeds.json`` summarise them.
     """
-    from pruning.obd import blas_threads
     if args.compare_seeds:
         print(compare_seeds(args.compare_seeds))
         return 0
-    apply_quick(args)
+    apply_presets(args)
     _check_channels(args.channels, IMAGE_SIZES[args.dataset])
-    out = Path(args.out)
+    check_optimizer_options(args)
+    if args.seeds == 1 and not args.seed_study:
+        return run_and_write(args, Path(args.out))
+    return run_seeds(args, Path(args.out))
+
+
+def run_and_write(args, out):
+    """One seed's experiment into ``out`` (resumed if ``out`` holds a part of it)."""
+    from pruning.obd import blas_threads
     remove_stale_temp_files(out)
     done = finished_runs(out / "dsr.jsonl", args)
     out.mkdir(parents=True, exist_ok=True)
@@ -654,4 +1047,32 @@ def main(args):
     table = format_table(records)
     write_text_atomic(out / "dsr_table.md", f"{dataset['note']}\n\n{table}\n")
     print(table)
+    return 0
+
+
+def run_seeds(args, out):
+    """Seeds ``args.seed`` .. ``args.seed + args.seeds - 1`` in turn, then
+    ``seeds.md`` and ``seeds.json``: each method's mean with its 95% t
+    interval and the paired difference to dense (and, for ``--seed-study``,
+    the verdict on the seed study's claim)."""
+    import argparse
+    paths = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        one = argparse.Namespace(**{**vars(args), "seed": seed})
+        run_and_write(one, out / f"seed{seed}")
+        paths.append(out / f"seed{seed}" / "dsr.jsonl")
+    rows = seed_statistics(paths)
+    verdict = seed_study_verdict(rows) if args.seed_study else []
+    # with the test set as validation data, val_accuracy[3] is the test accuracy after 4 epochs
+    rows_4 = seed_statistics(paths, lambda r: r["val_accuracy"][3]) if args.validation == "test" and \
+        args.epochs >= 4 else []
+    note = json.loads((out / f"seed{args.seed}" / "dsr.jsonl").read_text().splitlines()[0])["note"]
+    write_text_atomic(out / "seeds.json", json_line({"seeds": list(range(args.seed, args.seed + args.seeds)),
+                                                     "note": note, "rows": rows, "rows_after_4_epochs": rows_4,
+                                                     "verdict": verdict}) + "\n")
+    table = format_seed_table(rows) + ("\n\nTest accuracy after 4 epochs:\n\n" + format_seed_table(rows_4)
+                                       if rows_4 else "")
+    text = "\n\n".join([note, table] + (["\n".join(f"- {v}" for v in verdict)] if verdict else []))
+    write_text_atomic(out / "seeds.md", text + "\n")
+    print(text)
     return 0

@@ -219,31 +219,35 @@ class DynamicLinear(_Dynamic, Dense):
 
     A dense layer A = act(X @ W + b), W (n_in, n_out), with a fraction
     ``sparsity`` of its weights inactive (a uniformly random topology).
+    ``rng`` draws the initial weights, ``topology_rng`` (default: ``rng``,
+    after the weights) the topology: with a separate stream the weights equal
+    those of a plain ``Dense`` built from the same ``rng``.
     """
 
     kind = "linear"  # its CSR/dense crossover (density_crossover)
 
     def __init__(self, n_in, n_out, sparsity=0.9, activation="relu", storage="auto", init="he_uniform",
-                 rng=None, dtype=np.float32):
+                 rng=None, dtype=np.float32, topology_rng=None):
         rng = check_rng(rng)
         Dense.__init__(self, n_in, n_out, activation, init, rng, dtype)
-        self._init_topology(sparsity, storage, rng)
+        self._init_topology(sparsity, storage, rng if topology_rng is None else check_rng(topology_rng))
 
 
 class DynamicConv2d(_Dynamic, Conv2d):
     """DynamicConv2d(c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, storage="auto", ...).
 
     A convolution whose kernel W (kh * kw * c_in, c_out) has a fraction
-    ``sparsity`` of inactive taps (a uniformly random topology).
+    ``sparsity`` of inactive taps (a uniformly random topology); ``rng`` and
+    ``topology_rng`` as in ``DynamicLinear``.
     """
 
     kind = "conv"  # its CSR/dense crossover (density_crossover)
 
     def __init__(self, c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, activation="relu",
-                 storage="auto", init="he_uniform", rng=None, dtype=np.float32):
+                 storage="auto", init="he_uniform", rng=None, dtype=np.float32, topology_rng=None):
         rng = check_rng(rng)
         Conv2d.__init__(self, c_in, c_out, kernel_size, stride, padding, activation, init, rng, dtype)
-        self._init_topology(sparsity, storage, rng)
+        self._init_topology(sparsity, storage, rng if topology_rng is None else check_rng(topology_rng))
 
 
 def dynamic_layers(model):

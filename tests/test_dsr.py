@@ -199,9 +199,11 @@ def test_erdos_renyi_sparsities_keep_the_global_budget_and_favour_small_layers()
 
 def test_bad_method_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="method: expected one of"):
-        dsr.make_method("rigl", 0.9, 10, rng=0)
+        dsr.make_method("rig", 0.9, 10, rng=0)
     with pytest.raises(ValueError, match="H: expected a finite positive"):
         dsr.DSR(H=0)
+    with pytest.raises(ValueError, match="stop_iteration: expected None or an int >= 0"):
+        dsr.DSR(stop_iteration=0.5)
     with pytest.raises(ValueError, match="rounding"):
         dsr.reallocate(3, [1], [5], rounding="floor")
 
@@ -228,7 +230,7 @@ def test_rewire_period_schedules_space_the_rewirings():
     assert [h["iteration"] for h in method.history_] == [2, 4, 8, 16]  # period 2, 2, 4, 8
 
 
-def test_compare_seeds_gives_each_run_the_mean_std_and_gap_to_dense(tmp_path, capsys):
+def test_compare_seeds_gives_each_run_the_mean_ci_and_paired_gap_to_dense(tmp_path, capsys):
     from pruning.__main__ import main
     paths = []
     for seed, (dense, dsr90) in enumerate([(0.91, 0.90), (0.93, 0.91)]):
@@ -238,6 +240,161 @@ def test_compare_seeds_gives_each_run_the_mean_std_and_gap_to_dense(tmp_path, ca
             {"method": "dsr", "sparsity": 0.9, "test_accuracy": dsr90}, {"summary": {}}]) + "\n")
         paths.append(str(path))
     table = dsr.compare_seeds(paths)
-    assert "| dense | 0% | 0.9100, 0.9300 | 0.9200 | 0.0100 |  |" in table
-    assert "| dsr | 90% | 0.9000, 0.9100 | 0.9050 | 0.0050 | -1.50 |" in table
+    # t(0.975, 1) = 12.706: half-width 12.706 * std(ddof=1) / sqrt(2) = 12.706 * 0.01 = 0.1271 for dense
+    assert "| dense | 0% | 2 | 0.9100, 0.9300 | 0.9200 ± 0.1271 |  |" in table
+    # paired gaps -1 and -2 points: mean -1.50, half-width 12.706 * 0.5 = 6.35
+    assert "| dsr | 90% | 2 | 0.9000, 0.9100 | 0.9050 ± 0.0635 | -1.50 ± 6.35 |" in table
     assert main(["dsr", "--compare-seeds", *paths]) == 0 and table in capsys.readouterr().out
+
+
+def test_compare_seeds_pairs_runs_of_one_seed_across_files(tmp_path):
+    paths = []
+    for name, records in [("dense", [{"method": "dense", "sparsity": 0.0, "seed": s, "test_accuracy": a}
+                                     for s, a in [(0, 0.5), (1, 0.6)]]),
+                          ("dsr", [{"method": "dsr", "sparsity": 0.5, "seed": s, "test_accuracy": a}
+                                   for s, a in [(1, 0.62), (0, 0.53)]])]:
+        paths.append(tmp_path / f"{name}.jsonl")
+        paths[-1].write_text("\n".join(json.dumps(r) for r in [{"dataset": "cifar10"}, *records]) + "\n")
+    rows = {r["method"]: r for r in dsr.seed_statistics(paths)}
+    assert rows["dsr"]["n_paired"] == 2 and np.isclose(rows["dsr"]["minus_dense_points"], 2.5)  # (3 + 2) / 2
+
+
+def test_mean_ci_matches_scipy_t_interval():
+    from scipy import stats
+    values = [0.70, 0.72, 0.69, 0.75, 0.71]
+    mean, half = dsr.mean_ci(values)
+    low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
+    assert np.isclose(mean - half, low) and np.isclose(mean + half, high)  # two formulas, rounding only
+    assert dsr.mean_ci([0.5]) == (0.5, None)
+
+
+# -- the paper's schedule and the recipes --------------------------------------------
+
+def test_paper_period_doubles_at_the_papers_fractions_and_rewiring_stops_at_95_percent():
+    period = dsr.paper_period(100, 200)  # 200 "epochs" of one iteration: boundaries at 25, 80, 140
+    assert [period(t) for t in (0, 24, 25, 79, 80, 139, 140, 199)] == [100, 100, 200, 200, 400, 400, 800, 800]
+    assert dsr.paper_stop_iteration(200) == 190
+    model = sparse_cnn()
+    method = dsr.DSR(rewire_period=dsr.paper_period(2, 40), stop_iteration=dsr.paper_stop_iteration(40), rng=0)
+    for _ in range(40):
+        method.on_step(model, None)
+    # period 2 until 5, 4 until 16, 8 until 28, then 16; nothing from iteration 38 on
+    assert [h["iteration"] for h in method.history_] == [2, 4, 6, 10, 14, 18, 26, 34]
+
+
+def test_step_decay_multiplies_lr_by_0_2_at_30_60_80_percent():
+    schedule, optimizer = dsr.StepDecay(0.1, 100), type("Opt", (), {"lr": 0.1})()
+    lrs = []
+    for _ in range(100):
+        schedule.on_step(None, optimizer)
+        lrs.append(optimizer.lr)
+    # lrs[t - 1] is the rate of step t + 1
+    assert lrs[28] == 0.1 and np.isclose(lrs[29], 0.02) and np.isclose(lrs[59], 0.004) and np.isclose(lrs[79], 0.0008)
+
+
+def test_recipes_fill_only_the_options_left_unset():
+    paper = dsr.command_args(["--recipe", "paper", "--lr", "0.05"])
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay) == ("sgd", 0.05, 0.9, 5e-4)
+    assert (paper.lr_schedule, paper.rewire_schedule, paper.dense_layers) == ("paper", "paper", "ends")
+    seed = dsr.command_args([])
+    assert (seed.recipe, seed.optimizer, seed.lr, seed.rewire_schedule, seed.dense_layers) == (
+        "seed-study", "adam", 1e-3, "constant", "none")
+    study = dsr.command_args(["--seed-study", "--quick"])
+    assert (study.dataset, study.methods, study.seeds, study.epochs, study.validation) == (
+        "cifar10", ["dense", "dsr"], 5, 2, "test")
+    with pytest.raises(ValueError, match="--optimizer adam: takes no --momentum or --weight-decay"):
+        dsr.make_optimizer(dsr.command_args(["--weight-decay", "1e-4"]), 10)
+
+
+def test_dense_layers_ends_keeps_the_first_conv_and_the_output_layer_plain():
+    from nnlite.cnn import Conv2d, Dense
+    shapes = [(9, 16), (144, 32), (1568, 128), (128, 10)]
+    plan = dsr.layer_plan("dsr", shapes, 0.9, "uniform", "ends")
+    assert plan == [None, 0.9, 0.9, None] and dsr.layer_plan("gmp", shapes, 0.9, dense_layers="ends")[1] == 0.0
+    model = dsr.build_model("dsr", (8, 8, 1), 3, 0.9, channels=(4, 6), hidden=10, dense_layers="ends", rng=0)
+    first, *_, last = model.weight_layers()
+    assert type(first) is Conv2d and type(last) is Dense and len(dynamic_layers(model)) == 2
+    with pytest.raises(ValueError, match="dense_layers: expected one of"):
+        dsr.layer_plan("dsr", shapes, 0.9, dense_layers="first")
+
+
+# -- SET's removal ---------------------------------------------------------------------
+
+def test_set_removes_a_fraction_of_each_sign_separately():
+    W = np.array([[0.1, 0.2, 0.3, 0.4], [-0.9, -0.8, -0.7, -0.6]])
+    active = np.ones_like(W, dtype=bool)
+    kept = dsr.set_survivors(W, active, 0.5)  # 2 of 4 positives (0.1, 0.2), 2 of 4 negatives (-0.6, -0.7)
+    assert np.array_equal(kept, [[False, False, True, True], [True, True, False, False]])
+    old = dsr.set_survivors(W, active, 0.5, removal="magnitude")  # the 4 smallest |w| are all positive
+    assert np.array_equal(old, [[False, False, False, False], [True, True, True, True]])
+    with_zero = dsr.set_survivors(np.array([0.0, 0.5, -0.5]), np.ones(3, dtype=bool), 0.3)
+    assert np.array_equal(with_zero, [False, True, True])  # round(0.3) = 0 of each sign; the 0 goes
+    with pytest.raises(ValueError, match="removal: expected 'per_sign' or 'magnitude'"):
+        dsr.SET(0.3, removal="both")
+
+
+@given(st.integers(0, 2**16), st.floats(0.05, 0.95))
+def test_set_keeps_every_layer_count_with_either_removal(seed, zeta):
+    for removal in ("per_sign", "magnitude"):
+        model = sparse_cnn(rng=seed % 7)
+        counts = [layer.n_active for layer in dynamic_layers(model)]
+        dsr.SET(zeta, rng=seed, removal=removal).on_epoch_end(model, None, 0)
+        assert [layer.n_active for layer in dynamic_layers(model)] == counts
+
+
+# -- random streams --------------------------------------------------------------------
+
+def test_every_method_at_one_seed_sees_the_same_initial_weights_and_minibatch_order(monkeypatch):
+    from nnlite import train
+    X, y = toy_data(40)
+    dataset = {"X": X, "y": y, "X_val": X[:8], "y_val": y[:8], "X_test": X[:8], "y_test": y[:8]}
+    orders, recorded = {}, train.minibatches
+
+    def recording(n, batch_size, rng):
+        batches = recorded(n, batch_size, rng)
+        orders.setdefault(current[0], []).append(np.concatenate(batches))
+        return batches
+    monkeypatch.setattr(train, "minibatches", recording)
+    current = [None]
+    for recipe in ("seed-study", "paper"):
+        args = dsr.command_args(["--recipe", recipe, "--epochs", "2", "--batch-size", "8", "--channels", "4", "6",
+                                 "--hidden", "10", "--rewire-period", "2"])
+        dense_init = dsr.build_model("dense", (8, 8, 1), 3, 0.0, channels=(4, 6), hidden=10,
+                                     rng=dsr.seed_streams(5)["init"])
+        for method in dsr.METHODS:
+            streams = dsr.seed_streams(5)
+            model = dsr.build_model(method, (8, 8, 1), 3, 0.8, channels=(4, 6), hidden=10,
+                                    dense_layers=args.dense_layers, rng=streams["init"],
+                                    topology_rng=streams["topology"])
+            for a, b in zip(model.weight_layers(), dense_init.weight_layers()):
+                mask = getattr(a, "mask", None)
+                expected = b.W if mask is None else b.W * mask
+                assert np.array_equal(a.dense_weight() if hasattr(a, "dense_weight") else a.W, expected)
+            current[0] = (recipe, method)
+            dsr.run_one(method, 0.8, dataset, args, seed=5)
+    reference = orders[("seed-study", "dense")]
+    assert len(reference) == 2 and all(len(o) == 2 and all(np.array_equal(a, b) for a, b in zip(o, reference))
+                                       for o in orders.values())
+
+
+# -- the seed study ----------------------------------------------------------------------
+
+def test_seed_study_command_runs_each_seed_and_reports_the_paired_difference(shared_data_dir, tmp_path):
+    from pruning.__main__ import main
+    argv = ["dsr", "--seed-study", "--seeds", "2", "--n-train", "200", "--epochs", "4", "--channels", "2", "4",
+            "--hidden", "8", "--rewire-period", "2", "--data-dir", str(shared_data_dir), "--out", str(tmp_path)]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "seeds.json").read_text())
+    assert summary["seeds"] == [0, 1] and "4,000-image training" in summary["note"]
+    by_method = {r["method"]: r for r in summary["rows"]}
+    assert set(by_method) == {"dense", "dsr"} and by_method["dsr"]["n_paired"] == 2
+    paired = [100 * (a - b) for a, b in zip(by_method["dsr"]["accuracies"], by_method["dense"]["accuracies"])]
+    assert np.isclose(by_method["dsr"]["minus_dense_points"], np.mean(paired))  # rounding only
+    first = json.loads((tmp_path / "seed0" / "dsr.jsonl").read_text().splitlines()[0])
+    assert first["n_train"] == 200 and first["settings"]["validation"] == "test"
+    assert first["settings"]["optimizer"] == "adam" and first["epochs"] == 4
+    # the test set is the logged validation data: after 4 of 4 epochs its accuracy is the final test accuracy
+    assert summary["rows_after_4_epochs"] == summary["rows"]
+    assert "the claim" in (tmp_path / "seeds.md").read_text()
+    assert main(argv) == 0  # run again: every seed is resumed (nothing retrained), same summary
+    assert json.loads((tmp_path / "seeds.json").read_text()) == summary

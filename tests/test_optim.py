@@ -11,7 +11,8 @@ from strategies import float_matrices, masked_mlps_with_batches
 from test_functional import snapshot
 
 OPTIMIZERS = {"sgd": lambda: SGD(lr=0.1), "sgd_momentum": lambda: SGD(lr=0.1, momentum=0.9),
-              "adam": lambda: Adam(lr=0.05)}
+              "adam": lambda: Adam(lr=0.05),
+              "sgd_momentum_weight_decay": lambda: SGD(lr=0.1, momentum=0.9, weight_decay=0.05)}
 
 
 def test_sgd_step_by_hand():
@@ -92,6 +93,27 @@ def test_masked_weights_stay_zero_after_sgd_steps(drawn, n_steps, seed, real_gra
 @given(masked_mlps_with_batches(), step_counts, seeds, st.booleans())
 def test_masked_weights_stay_zero_after_sgd_momentum_steps(drawn, n_steps, seed, real_grads):
     run_masked_steps(drawn, "sgd_momentum", n_steps, seed, real_grads)
+
+
+@given(masked_mlps_with_batches(), step_counts, seeds, st.booleans())
+def test_masked_weights_stay_zero_after_sgd_momentum_weight_decay_steps(drawn, n_steps, seed, real_grads):
+    run_masked_steps(drawn, "sgd_momentum_weight_decay", n_steps, seed, real_grads)
+
+
+def test_sgd_weight_decay_by_hand():
+    w, opt = np.array([2.0, 0.0]), SGD(lr=0.1, momentum=0.9, weight_decay=0.5)
+    opt.step_inplace([w], [np.array([1.0, 1.0])], [np.array([True, False])])
+    # v = -0.1 * (1 + 0.5 * 2) = -0.2 on the kept weight; the masked one stays 0
+    np.testing.assert_allclose(w, [1.8, 0.0], rtol=1e-14)
+    opt.lr = 0.01  # a schedule changes lr between steps
+    opt.step_inplace([w], [np.array([1.0, 1.0])], [np.array([True, False])])
+    np.testing.assert_allclose(w, [1.8 + 0.9 * -0.2 - 0.01 * (1 + 0.9), 0.0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("weight_decay", [-1e-4, np.nan, "5e-4", True])
+def test_bad_weight_decay_raises_naming_weight_decay(weight_decay):
+    with pytest.raises((ValueError, TypeError), match=r"weight_decay: expected a finite value >= 0"):
+        SGD(lr=0.1, weight_decay=weight_decay)
 
 
 @given(masked_mlps_with_batches(), step_counts, seeds, st.booleans())

@@ -135,3 +135,9 @@ def test_lenet_accuracy_command_reports_per_epoch_accuracy(shared_data_dir):
                               env={"NNLITE_DATA": str(shared_data_dir)})
     assert results["epochs"] == 2 and len(results["test_accuracy"]) == 2
     assert 0.5 < results["final_test_accuracy"] <= 1
+
+
+def test_epoch_logging_benchmark_reports_both_settings(shared_data_dir):
+    results = _last_json_line("epoch_logging.py", "--n-train", "300", "--repeats", "1",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert set(results) == {"running_s", "rescore_s", "rescore_extra"} and results["running_s"] > 0

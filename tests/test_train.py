@@ -167,3 +167,22 @@ def test_early_stopping_restores_the_best_epoch_of_a_cnn():
     history = fit(model, X, y, epochs=6, batch_size=8, rng=0, validation_split=0.25, patience=1, progress=False)
     _, _, X_val, y_val = split_validation(X, y, 0.25, np.random.default_rng(0))
     assert model.loss(X_val, y_val) == pytest.approx(min(history.val_loss), rel=1e-6)
+
+
+def test_logged_training_accuracy_is_the_running_minibatch_mean_unless_rescored():
+    X, y = separable_problem()
+    runs = {}
+    for rescore in (False, True):
+        model = MLP([4, 8, 3], init="he_normal", rng=0)
+        runs[rescore] = (model, fit(model, X, y, optimizer=SGD(lr=0.05), epochs=2, batch_size=16, rng=0,
+                                    progress=False, rescore_train=rescore))
+    (m_run, h_run), (m_re, h_re) = runs[False], runs[True]
+    assert h_run.loss == h_re.loss  # the option changes only what is logged, not training
+    assert h_re.accuracy[-1] == m_re.score(X, y)
+    # the running mean scores each minibatch before its step: replay the first epoch by hand
+    model, rng = MLP([4, 8, 3], init="he_normal", rng=0), np.random.default_rng(0)
+    n_correct = 0
+    for idx in minibatches(len(X), 16, rng):
+        n_correct += int(np.sum(model.predict(X[idx]) == y[idx]))
+        train_step_inplace(model, SGD(lr=0.05), X[idx], y[idx])
+    assert h_run.accuracy[0] == n_correct / len(X)
