@@ -161,3 +161,28 @@ def test_wann_genomes_are_valid_with_bounded_inputs_and_outputs(genome):
 def test_wann_mutation_sequences_name_known_mutations(names):
     from pruning import wann
     assert len(names) <= 5 and set(names) <= set(WANN_MUTATIONS) == set(wann.MUTATIONS)
+
+
+# ---------------------------------------------------------------------------
+# Replicated records and module lists (decomposition.replicates, decomposition.reuse)
+# ---------------------------------------------------------------------------
+
+from strategies import module_lists_with_batches, reuse_rows_over_seeds  # noqa: E402
+
+
+@given(reuse_rows_over_seeds(max_seeds=3, max_pairs=4))
+def test_reuse_rows_over_seeds_have_every_pair_once_per_seed(rows):
+    seeds = {r["seed"] for r in rows}
+    assert seeds == set(range(len(seeds))) and 1 <= len(seeds) <= 3
+    pairs = [(r["class_a"], r["class_b"]) for r in rows if r["seed"] == 0]
+    assert len(pairs) == len(set(pairs)) <= 4 and len(rows) == len(pairs) * len(seeds)
+    assert all(50 <= r[k] <= 100 for r in rows for k in ("ma", "ma_official_rule", "tma"))
+    assert all(r["ma_ge_tma"] == (r["ma"] >= r["tma"]) for r in rows)
+
+
+@given(module_lists_with_batches(max_modules=3))
+def test_module_lists_share_their_class_count_and_take_the_batch(drawn):
+    modules, X = drawn
+    assert 2 <= len(modules) <= 3 and len({m.n_classes for m in modules}) == 1
+    assert all(0 <= m.target < m.n_classes for m in modules)
+    assert modules[0].forward(X).shape == (len(X), modules[0].n_classes) and np.all(np.abs(X) <= 3)
