@@ -126,6 +126,7 @@ def _paper_values(row):
             "inter-replacement": lambda: {f"paper_{k}_ma_minus_tma": v
                                           for k, v in reuse.PAPER_INTER_REPLACEMENT.get(pair, {}).items()},
             "duodecimal": lambda: {f"paper_{k}": v for k, v in reuse.PAPER_DUODECIMAL.items()},
+            "inter-replacement-ma": lambda: {"authors_mean_ma": reuse.AUTHORS_INTER_REPLACEMENT_MA.get(pair)},
             }[row["experiment"]]()
 
 
@@ -160,6 +161,8 @@ def _reuse_arguments(sub):
     replace.add_argument("--cases", default="all",
                          help="with --inter: 'all' (100), 'latin' (10 per seed: (k, (k + seed) % 10)) or the first N")
     replace.add_argument("--epochs", type=int, default=10, help="with --inter: TMA training epochs (authors: 10)")
+    replace.add_argument("--ma-only", action="store_true",
+                         help="with --inter: the composed modules' accuracy (MA) alone, no network trained")
     replace.add_argument("--modules", default="stored", choices=MODULE_SOURCES)
     _replicate_arguments(replace, KMNIST_PROTOCOLS)
     duodecimal = sub.add_parser("duodecimal", help="ten MNIST modules plus EMNIST's A and B: a 12-class "
@@ -241,6 +244,12 @@ def _replace_inter(args):
     arrays = [reuse.experiment_arrays(ds, args.protocol, args.data_dir) for ds in args.inter]
     modules = [reuse.cm_rie_modules(f"{ds}-4", args.modules, a, args.models_dir, rng=args.seed)
                for ds, a in zip(args.inter, arrays)]
+    if args.ma_only:                          # no seed: MA does not depend on one
+        group = _group(args, "inter-replacement-ma", "+".join(args.inter), args.inter, cases=args.cases)
+        args.seed, args.seeds, group["epochs"] = None, 1, None
+        _run_replicates(args, group, lambda seed, skip: reuse.inter_replacement_ma_rows(
+            args.inter, modules, arrays, args.cases, skip=skip))
+        return 0
     group = _group(args, "inter-replacement", "+".join(args.inter), args.inter, cases=args.cases)
     _run_replicates(args, group, lambda seed, skip: reuse.inter_replacement_rows(
         args.inter, modules, arrays, args.cases, args.epochs, seed, skip=skip))
@@ -285,7 +294,7 @@ def _run_replicates(args, group, make_rows):
     if args.seeds < 1:
         _usage_error(f"--seeds: expected a positive number of seeds, found {args.seeds}; pass --seeds 1 or more")
         raise SystemExit(2)
-    seeds = range(args.seed, args.seed + args.seeds)
+    seeds = [None] if args.seed is None else range(args.seed, args.seed + args.seeds)
     old = [r for r in (read_records(args.records) if args.records else [])
            if all(r.get(k) == v for k, v in group.items()) and r.get("seed") in seeds]
     rows = list(old)

@@ -180,6 +180,9 @@ TABLES = {
         lambda s: [_data_name(s), s["n_seeds"], _count(s, "n_ma_ge_tma"), s["mean_ma"], _cell(s, "mean_tma"),
                    _cell(s, "mean_ma_minus_tma"), _cell(s, "median_ma_minus_tma"),
                    f"{s.get('paper_mean_ma_minus_tma')} ({s.get('paper_median_ma_minus_tma')})"]),
+    "inter-replacement-ma": (
+        "| data sets | cases | mean MA | median MA | authors' stored outputs, mean MA |",
+        lambda s: [_data_name(s), s["n_cases"], s["mean_ma"], s["median_ma"], s.get("authors_mean_ma")]),
     "duodecimal": (
         "| TMA epochs | n seeds | MA, composition rule | MA, authors' rule | TMA | MA - TMA | "
         "MA - TMA, authors' rule | paper MA / TMA / MA - TMA |",

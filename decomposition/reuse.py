@@ -86,6 +86,8 @@ PAPER_FAULTY = {"model_faulty_subset": 96.82, "repaired": 98.66}
 #: Paper, Sec. 5.2.3: mean and median MA - TMA of inter-dataset replacement.
 PAPER_INTER_REPLACEMENT = {("mnist", "emnist"): {"mean": -1.62, "median": -1.16},
                            ("mnist", "kmnist"): {"mean": -5.44, "median": -5.40}}
+#: Mean MA (percent) of the 100 cases in the authors' stored Replacement/MNIST{E,K}MNIST/outputAcc.txt.
+AUTHORS_INTER_REPLACEMENT_MA = {("mnist", "emnist"): 93.49, ("mnist", "kmnist"): 90.19}
 #: Paper, Sec. 5.2.2: the duodecimal classifier.
 PAPER_DUODECIMAL = {"ma": 83.40, "tma": 91.45, "ma_minus_tma": -8.05}
 KMNIST_PROTOCOLS = ("held-out", "authors")
@@ -372,6 +374,32 @@ def inter_replacement_rows(datasets, modules, arrays, cases="all", epochs=10, rn
         yield row
 
 
+def inter_replacement_ma_rows(datasets, modules, arrays, cases="all", skip=()):
+    """Yield MA alone (no network trained) per case (k, j) of :func:`inter_replacement_rows`.
+
+    Cheap (no training), so it covers all 100 cases; with the authors' data
+    (EMNIST; KMNIST under the "authors" protocol) its per-case values are the
+    authors' ``Replacement/*/outputAcc.txt``.
+    """
+    (_, _, X1_te, y1_te, note_1), (_, _, X2_te, y2_te, note_2) = arrays
+    for k, j in replacement_cases(cases):
+        if (k, j) in skip:
+            continue
+        test = replaced_data(X1_te, y1_te, k, X2_te, y2_te, j)
+        ma = 100 * composed_accuracy(replaced_modules(modules[0], k, modules[1][j]), *test)
+        row = {"experiment": "inter-replacement-ma", "dataset": "+".join(datasets), "class_a": k, "class_b": j,
+               "ma": round(ma, 2), "n_test": len(test[1])}
+        if note_1 or note_2:
+            row["note"] = note_1 or note_2
+        yield row
+
+
+def summarize_inter_replacement_ma(rows):
+    """``n_cases``, ``mean_ma`` and ``median_ma`` of :func:`inter_replacement_ma_rows` rows."""
+    ma = [r["ma"] for r in rows]
+    return {"n_cases": len(ma), "mean_ma": round(float(np.mean(ma)), 2), "median_ma": round(float(np.median(ma)), 2)}
+
+
 def summarize_inter_replacement(rows):
     """``n_cases``, ``n_ma_ge_tma``, ``mean_ma``, ``mean_tma``, ``mean_ma_minus_tma``, ``median_ma_minus_tma``."""
     rows = list(rows)
@@ -459,7 +487,8 @@ def summarize_duodecimal(rows):
 
 #: experiment -> the statistics of one seed's rows
 SEED_STATISTICS = {"intra-reuse": summarize_reuse, "inter-reuse": summarize_reuse,
-                   "inter-replacement": summarize_inter_replacement, "duodecimal": summarize_duodecimal}
+                   "inter-replacement": summarize_inter_replacement, "duodecimal": summarize_duodecimal,
+                   "inter-replacement-ma": summarize_inter_replacement_ma}
 
 
 def _seed_field(rng):
@@ -601,8 +630,8 @@ def print_rows(rows):
 __all__ = ["KMNIST_PROTOCOLS", "MODULE_SOURCES", "PAIR_RULES", "SEED_STATISTICS", "cached_model", "class_pairs",
            "cm_rie_modules", "compose_pair", "compose_predict_reported", "compose_predict_voter_position",
            "dataset_arrays", "duodecimal_data", "duodecimal_row", "experiment_arrays", "faulty_model_report",
-           "faulty_subset", "first_pairs", "inter_replacement_row", "inter_replacement_rows",
+           "faulty_subset", "first_pairs", "inter_replacement_ma_rows", "inter_replacement_row", "inter_replacement_rows",
            "replacement_cases", "inter_reuse_rows",
            "intra_reuse_rows", "pair_data", "print_rows", "replaced_data", "replaced_modules", "replacement_rows",
-           "reuse_pair", "summarize_duodecimal", "summarize_inter_replacement", "summarize_replacement",
+           "reuse_pair", "summarize_duodecimal", "summarize_inter_replacement", "summarize_inter_replacement_ma", "summarize_replacement",
            "summarize_reuse", "train_model", "two_dataset_pair_data"]

@@ -186,6 +186,15 @@ def test_inter_replacement_command_reproduces_the_authors_first_ma(capsys, share
     assert "inter-replacement" in err[0]          # the summary in words
 
 
+def test_ma_only_replacement_gives_the_authors_per_case_values(capsys, shared_data_dir, official_models_dir):
+    main(["replace", "--inter", "mnist", "emnist", "--ma-only", "--cases", "2",
+          *_data_args(shared_data_dir, official_models_dir)])
+    *rows, summary = _json_lines(capsys)
+    # outputAcc.txt of Replacement/MNISTEMNIST: 0.939816700610998, 0.9431771894093687
+    assert [r["ma"] for r in rows] == [93.98, 94.33] and "seed" not in rows[0]
+    assert summary["summary"] == "inter-replacement-ma" and summary["authors_mean_ma"] == 93.49
+
+
 def test_inter_replacement_with_kmnist_labels_the_protocol(capsys, shared_data_dir, official_models_dir):
     main(["replace", "--inter", "mnist", "kmnist", "--cases", "1", "--epochs", "1", "--protocol", "authors",
           *_data_args(shared_data_dir, official_models_dir)])
