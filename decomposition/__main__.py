@@ -295,7 +295,7 @@ def _run_replicates(args, group, make_rows):
         _usage_error(f"--seeds: expected a positive number of seeds, found {args.seeds}; pass --seeds 1 or more")
         raise SystemExit(2)
     seeds = [None] if args.seed is None else range(args.seed, args.seed + args.seeds)
-    old = [r for r in (read_records(args.records) if args.records else [])
+    old = [r for r in (read_records(args.records, repair=True) if args.records else [])
            if all(r.get(k) == v for k, v in group.items()) and r.get("seed") in seeds]
     rows = list(old)
     for row in old:

@@ -21,26 +21,22 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-#: Fields that say which experiment, case and seed a row belongs to.
-KEY_FIELDS = ("experiment", "dataset", "class_a", "class_b", "seed", "epochs", "rule", "cases", "modules",
-              "protocol")
 #: Fields that split rows into separately summarised groups (everything but the case and the seed).
 GROUP_FIELDS = ("experiment", "dataset", "epochs", "rule", "cases", "modules", "protocol")
 
 
-def record_key(row):
-    """The tuple of ``KEY_FIELDS`` of a row (None where absent)."""
-    return tuple(row.get(field) for field in KEY_FIELDS)
+def read_records(path, repair=False):
+    """The complete JSON rows of ``path`` (a missing file: none).
 
-
-def read_records(path):
-    """The complete JSON rows of ``path`` (a missing file: none); a partial last line is cut off the file."""
+    A partial last line (a run killed mid-write, or one still writing) is
+    ignored; with ``repair=True`` (the writer resuming) it is cut off the file.
+    """
     path = Path(path)
     if not path.is_file():
         return []
     text = path.read_bytes()
     complete = text[:text.rfind(b"\n") + 1]
-    if len(complete) != len(text):
+    if repair and len(complete) != len(text):
         with open(path, "r+b") as f:                      # a kill mid-line: drop the half-written row
             f.truncate(len(complete))
     return [json.loads(line) for line in complete.decode().splitlines() if line.startswith("{")]
@@ -216,6 +212,5 @@ def describe_summary(summary):
             f"(± = 95% t half-width over seeds): " + "; ".join(parts))
 
 
-__all__ = ["GROUP_FIELDS", "KEY_FIELDS", "TABLES", "append_record", "describe_summary", "format_interval",
-           "format_tables", "group_rows", "per_seed", "read_records", "record_key", "replicate_summary",
-           "t_interval"]
+__all__ = ["GROUP_FIELDS", "TABLES", "append_record", "describe_summary", "format_interval", "format_tables",
+           "group_rows", "per_seed", "read_records", "replicate_summary", "t_interval"]

@@ -630,8 +630,8 @@ def print_rows(rows):
 __all__ = ["KMNIST_PROTOCOLS", "MODULE_SOURCES", "PAIR_RULES", "SEED_STATISTICS", "cached_model", "class_pairs",
            "cm_rie_modules", "compose_pair", "compose_predict_reported", "compose_predict_voter_position",
            "dataset_arrays", "duodecimal_data", "duodecimal_row", "experiment_arrays", "faulty_model_report",
-           "faulty_subset", "first_pairs", "inter_replacement_ma_rows", "inter_replacement_row", "inter_replacement_rows",
-           "replacement_cases", "inter_reuse_rows",
-           "intra_reuse_rows", "pair_data", "print_rows", "replaced_data", "replaced_modules", "replacement_rows",
-           "reuse_pair", "summarize_duodecimal", "summarize_inter_replacement", "summarize_inter_replacement_ma", "summarize_replacement",
-           "summarize_reuse", "train_model", "two_dataset_pair_data"]
+           "faulty_subset", "first_pairs", "inter_replacement_ma_rows", "inter_replacement_row",
+           "inter_replacement_rows", "inter_reuse_rows", "intra_reuse_rows", "pair_data", "print_rows",
+           "replaced_data", "replaced_modules", "replacement_cases", "replacement_rows", "reuse_pair",
+           "summarize_duodecimal", "summarize_inter_replacement", "summarize_inter_replacement_ma",
+           "summarize_replacement", "summarize_reuse", "train_model", "two_dataset_pair_data"]

@@ -113,7 +113,9 @@ def test_a_partial_last_line_is_cut_off_and_rows_append_whole(tmp_path):
     replicates.append_record(path, {"a": 1})
     with open(path, "a") as f:
         f.write('{"a": 2, "b"')                    # what a kill mid-write could leave
-    assert replicates.read_records(path) == [{"a": 1}]
+    assert replicates.read_records(path) == [{"a": 1}]             # a reader leaves the file alone
+    assert path.read_text() == '{"a": 1}\n{"a": 2, "b"'
+    assert replicates.read_records(path, repair=True) == [{"a": 1}]
     assert path.read_text() == '{"a": 1}\n'
     replicates.append_record(path, {"a": 3})
     assert replicates.read_records(path) == [{"a": 1}, {"a": 3}]
