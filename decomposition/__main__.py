@@ -210,14 +210,14 @@ def _reuse(args):
                    for ds, a in zip(args.inter, arrays)]
         group = _group(args, "inter-reuse", "+".join(args.inter), args.inter, rule=args.rule)
         _run_replicates(args, group, lambda seed, skip: reuse.inter_reuse_rows(
-            args.inter, modules, arrays, args.pairs, args.epochs, args.rule, seed, skip=skip))
+            args.inter, modules, arrays, args.pairs, args.epochs, args.rule, seed, skip=skip), {"pairs": args.pairs})
         return 0
     for ds in args.dataset:
         arrays = reuse.experiment_arrays(ds, args.protocol, args.data_dir)
         modules = reuse.cm_rie_modules(f"{ds}-4", args.modules, arrays, args.models_dir, rng=args.seed)
         group = _group(args, "intra-reuse", ds, [ds], rule=args.rule)
         _run_replicates(args, group, lambda seed, skip: reuse.intra_reuse_rows(
-            ds, modules, arrays, args.pairs, args.epochs, args.rule, seed, skip=skip))
+            ds, modules, arrays, args.pairs, args.epochs, args.rule, seed, skip=skip), {"pairs": args.pairs})
     return 0
 
 
@@ -281,11 +281,13 @@ def _group(args, experiment, dataset, datasets, **fields):
     return group
 
 
-def _run_replicates(args, group, make_rows):
+def _run_replicates(args, group, make_rows, extra=None):
     """Rows of seeds ``args.seed`` .. + ``args.seeds`` - 1 (resumed from ``args.records``), then the summary.
 
     ``make_rows(seed, skip)`` yields the rows of one seed, leaving out the
-    cases (class_a, class_b) in ``skip``. Rows go to stdout (and are appended
+    cases (class_a, class_b) in ``skip``; each row gets the ``group`` fields
+    (which a resumed run matches) and the ``extra`` ones (which it does not
+    need to match, e.g. ``pairs``). Rows go to stdout (and are appended
     to ``args.records``); the summary follows as a JSON line, and in words on
     stderr.
     """
@@ -303,7 +305,7 @@ def _run_replicates(args, group, make_rows):
     for seed in seeds:
         skip = {(r.get("class_a"), r.get("class_b")) for r in old if r.get("seed") == seed}
         for row in make_rows(seed, skip):
-            row.update(group)
+            row.update(group, **(extra or {}))
             print(json.dumps(row), flush=True)
             if args.records:
                 append_record(args.records, row)

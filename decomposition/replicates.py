@@ -81,11 +81,24 @@ def format_interval(interval):
     return f"{interval['mean']:.2f} ± {half:.2f} (n={interval['n']})"
 
 
+def planned_cases(row):
+    """Cases per seed the run that wrote ``row`` planned, from its ``cases`` or ``pairs`` field (else None)."""
+    if row.get("experiment") == "duodecimal":
+        return 1
+    chosen = row.get("cases", row.get("pairs"))
+    if chosen == "latin":
+        return 10
+    if chosen == "all":
+        return 45 if row.get("experiment") == "intra-reuse" else 100
+    return int(chosen) if str(chosen).isdigit() else None
+
+
 def per_seed(rows, statistics):
     """Group rows by seed and apply ``statistics(rows_of_one_seed) -> dict`` to each group.
 
-    Seeds whose number of cases is below the largest (a run stopped part way)
-    are left out and counted in ``n_incomplete_seeds``.
+    Seeds with fewer cases than planned (:func:`planned_cases`, else the
+    largest number over seeds), i.e. a run stopped part way, are left out
+    and counted in ``n_incomplete_seeds``.
 
     Returns
     -------
@@ -94,7 +107,7 @@ def per_seed(rows, statistics):
     by_seed = {}
     for row in rows:
         by_seed.setdefault(row.get("seed"), []).append(row)
-    n_cases = max(len(group) for group in by_seed.values())
+    n_cases = planned_cases(rows[0]) or max(len(group) for group in by_seed.values())
     complete = sorted((s for s, group in by_seed.items() if len(group) == n_cases), key=lambda s: (s is None, s))
     return {s: statistics(by_seed[s]) for s in complete}, complete, len(by_seed) - len(complete)
 
@@ -111,6 +124,8 @@ def replicate_summary(rows, statistics):
     rows = list(rows)
     values, seeds, n_incomplete = per_seed(rows, statistics)
     summary = {field: rows[0].get(field) for field in GROUP_FIELDS if rows[0].get(field) is not None}
+    if not seeds:
+        return {**summary, "seeds": [], "n_seeds": 0, "n_incomplete_seeds": n_incomplete, "n_cases": 0}
     summary.update({"seeds": seeds, "n_seeds": len(seeds), "n_incomplete_seeds": n_incomplete,
                     "n_cases": sum(1 for r in rows if r.get("seed") == seeds[0])})
     for key in values[seeds[0]]:
@@ -192,7 +207,7 @@ def format_tables(summaries):
     """Markdown tables, one per experiment, of :func:`replicate_summary` dicts (± is the 95% t half-width)."""
     blocks = []
     for experiment, (header, cells) in TABLES.items():
-        chosen = [s for s in summaries if s.get("experiment") == experiment]
+        chosen = [s for s in summaries if s.get("experiment") == experiment and s["n_seeds"] > 0]
         if not chosen:
             continue
         lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
@@ -206,6 +221,8 @@ def describe_summary(summary):
     header, cells = TABLES[summary["experiment"]]
     names = [h.strip() for h in header.strip("|").split("|")]
     incomplete = summary["n_incomplete_seeds"]
+    if summary["n_seeds"] == 0:
+        return f"{summary['experiment']}: no seed has all its cases yet ({incomplete} incomplete)"
     parts = [f"{name}: {value}" for name, value in zip(names, cells(summary))]
     note = f"; {incomplete} incomplete seed(s) left out" if incomplete else ""
     return (f"{summary['experiment']}, {summary['n_cases']} case(s) per seed, seeds {summary['seeds']}{note} "
@@ -213,4 +230,4 @@ def describe_summary(summary):
 
 
 __all__ = ["GROUP_FIELDS", "TABLES", "append_record", "describe_summary", "format_interval", "format_tables",
-           "group_rows", "per_seed", "read_records", "replicate_summary", "t_interval"]
+           "group_rows", "per_seed", "planned_cases", "read_records", "replicate_summary", "t_interval"]

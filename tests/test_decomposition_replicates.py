@@ -79,10 +79,20 @@ def test_a_seed_stopped_part_way_is_left_out_and_counted(rows):
     assert summary["n_cases"] == n_pairs
 
 
+def test_a_run_stopped_in_its_only_seed_has_no_complete_seed():
+    rows = [{"experiment": "inter-replacement", "dataset": "mnist+kmnist", "class_a": k, "class_b": k, "seed": 0,
+             "ma": 93.0, "tma": 95.0, "ma_minus_tma": -2.0, "ma_ge_tma": False, "cases": "latin"} for k in range(4)]
+    assert [replicates.planned_cases(dict(rows[0], cases=c)) for c in ("latin", "all", "7", None)] == [10, 100, 7,
+                                                                                                       None]
+    summary = replicates.replicate_summary(rows, reuse.summarize_inter_replacement)
+    assert (summary["n_seeds"], summary["n_incomplete_seeds"]) == (0, 1)
+    assert replicates.format_tables([summary]) == "" and "no seed" in replicates.describe_summary(summary)
+
+
 def test_summaries_of_each_experiment_have_their_table(tmp_path, capsys):
     rows = [{"experiment": "inter-replacement", "dataset": "mnist+emnist", "class_a": 0, "class_b": b, "seed": s,
              "ma": 93.0, "tma": 95.0 - s, "ma_minus_tma": s - 2.0, "ma_ge_tma": s >= 2, "epochs": 10,
-             "cases": "latin", "modules": "stored"} for s in range(3) for b in range(2)]
+             "cases": "2", "modules": "stored"} for s in range(3) for b in range(2)]
     rows += [{"experiment": "duodecimal", "dataset": "mnist+emnist", "seed": s, "ma": 92.02, "tma": 92.0 + s,
               "ma_official_rule": 83.41, "ma_minus_tma": 0.02 - s, "ma_official_rule_minus_tma": -8.59 - s,
               "epochs": 50, "modules": "stored"} for s in range(2)]
