@@ -143,9 +143,10 @@ def _reuse_arguments(sub):
     reuse = sub.add_parser("reuse", help="two modules composed into a binary classifier (MA) vs a trained one (TMA)")
     reuse.add_argument("--dataset", nargs="+", default=["mnist"], choices=datasets,
                        help="intra-dataset reuse of these data sets' 4-layer models")
-    reuse.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"),
+    reuse.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"), choices=datasets,
                        help="inter-dataset reuse instead: class a of DATASET_A with class b of DATASET_B")
-    reuse.add_argument("--pairs", default="all", help="'all' (45 pairs; 100 with --inter) or the first N")
+    reuse.add_argument("--pairs", default="all", type=_case_selection("all"),
+                       help="'all' (45 pairs; 100 with --inter) or the first N")
     reuse.add_argument("--epochs", type=int, default=10, help="TMA training epochs (paper: 10)")
     reuse.add_argument("--rule", default="correct", choices=PAIR_RULES,
                        help="pair composition: 'correct' or the authors' Reuse.py ('official')")
@@ -155,10 +156,10 @@ def _reuse_arguments(sub):
     replace = sub.add_parser("replace", help="each module of the 1-layer model replaced by the 4-layer one's; "
                                              "--inter: MNIST modules replaced by another data set's")
     replace.add_argument("--dataset", nargs="+", default=datasets, choices=datasets)
-    replace.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"),
+    replace.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"), choices=datasets,
                          help="inter-dataset replacement instead: module k of DATASET_A's 4-layer model replaced "
                               "by module j of DATASET_B's, the 100 (k, j)")
-    replace.add_argument("--cases", default="all",
+    replace.add_argument("--cases", default="all", type=_case_selection("all", "latin"),
                          help="with --inter: 'all' (100), 'latin' (10 per seed: (k, (k + seed) % 10)) or the first N")
     replace.add_argument("--epochs", type=int, default=10, help="with --inter: TMA training epochs (authors: 10)")
     replace.add_argument("--ma-only", action="store_true",
@@ -174,6 +175,16 @@ def _reuse_arguments(sub):
     faulty.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
                         help="where the sound MNIST-4 CM-RIE module 5 comes from")
     _data_arguments(faulty)
+
+
+def _case_selection(*words):
+    """An argparse type: one of ``words`` or a positive number of cases."""
+    def parse(text):
+        if text in words or (text.isdigit() and int(text) > 0):
+            return text
+        raise argparse.ArgumentTypeError(f"expected {' or '.join(map(repr, words))} or a positive number, "
+                                         f"found {text!r}")
+    return parse
 
 
 def _replicate_arguments(parser, protocols):

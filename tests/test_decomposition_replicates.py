@@ -260,3 +260,12 @@ def test_docs_tables_are_the_summaries_of_the_committed_records(path, capsys):
     assert table and table in docs, f"docs/decomposition.md lacks the table of {path.name}; run " \
                                     f"python -m decomposition summarize {path.relative_to(REPO)} --format table"
     assert re.search(rf"summarize docs/records/{re.escape(path.name)}", docs)
+
+
+def test_a_bad_case_selection_is_a_usage_error(capsys):
+    for args in (["replace", "--inter", "mnist", "emnist", "--cases", "some"], ["reuse", "--pairs", "0"],
+                 ["reuse", "--inter", "mnist", "letters"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+        assert re.search(r"--(cases|pairs|inter)", capsys.readouterr().err.strip().splitlines()[-1])
