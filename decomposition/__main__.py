@@ -1,4 +1,4 @@
-"""Command line: ``python -m decomposition {demo,table1,summarize,reuse,replace,faulty} ...``.
+"""Command line: ``python -m decomposition {demo,table1,summarize,reuse,replace,duodecimal,faulty} ...``.
 
 Examples::
 
@@ -7,21 +7,31 @@ Examples::
     python -m decomposition table1 --models nnlite-mnist-1 --epochs 5
     python -m decomposition reuse --dataset mnist --pairs all --epochs 10
     python -m decomposition reuse --inter mnist emnist --pairs 10
+    python -m decomposition reuse --dataset mnist --seeds 5 --records docs/records/reuse_intra.jsonl
     python -m decomposition replace --dataset mnist fmnist
+    python -m decomposition replace --inter mnist emnist --seeds 5 --records results/replace.jsonl
+    python -m decomposition duodecimal --seeds 5
     python -m decomposition faulty
     python -m decomposition summarize table1.jsonl   # relu vs linear per approach
     python -m decomposition fetch-models mnist-4 modules/CM-RIE/mnist-4   # the authors' files (no NAME: all)
     python -m decomposition compact --score          # bytes per module, full and compact
+    python -m decomposition summarize docs/records/reuse_intra.jsonl --format table
 
-``table1``, ``reuse``, ``replace`` and ``faulty`` print one JSON object per
-line (``reuse``/``replace`` end with a ``"summary"`` line); progress goes to
-stderr. See ``decomposition.experiments`` and ``decomposition.reuse``.
+``table1``, ``reuse``, ``replace``, ``duodecimal`` and ``faulty`` print one
+JSON object per line (``reuse``/``replace``/``duodecimal`` end with a
+``"summary"`` line, and print a human summary on stderr); progress goes to
+stderr. ``--seeds N`` trains the comparison networks with seeds
+``--seed`` .. ``--seed`` + N - 1; ``--records FILE`` appends each row to FILE
+and skips rows already there (a killed run resumes). See
+``decomposition.experiments``, ``decomposition.reuse`` and
+``decomposition.replicates``.
 """
 import json
 import sys
 from argparse import ArgumentTypeError
 
 from nnlite.cli import ArgumentParser, command, non_negative_int, positive_int
+from pathlib import Path
 
 from .approaches import APPROACHES
 from .experiments import NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS, plot_table1, table1_rows
@@ -79,6 +89,8 @@ def main(argv=None):
     summary.add_argument("files", nargs="+", help="files of table1 or reuse JSON lines")
     summary.add_argument("--table1-markdown", action="store_true",
                          help="print Table 1 cell by cell (ours beside the paper's) from table1 JSON lines")
+    summary.add_argument("--format", default="json", choices=["json", "table"],
+                         help="json: one summary per line; table: Markdown tables of the replicated experiments")
     _reuse_arguments(sub)
     _fetch_models_arguments(sub)
     sub.add_parser("compact", add_help=False, help="bytes per module, full and compact, beside the model's "
@@ -90,52 +102,97 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "table1":
         return _table1(args)
-    return {"demo": _demo, "reuse": _reuse, "replace": _replace, "faulty": _faulty,
+    return {"demo": _demo, "reuse": _reuse, "replace": _replace, "faulty": _faulty, "duodecimal": _duodecimal,
             "summarize": _summarize, "fetch-models": _fetch_models}[args.command](args)
 
 
 def _summarize(args):
     from .experiments import propagation_effect
+    from .replicates import format_tables, read_records
 
-    from .reuse import summarize_reuse
-
-    rows = [json.loads(line) for path in args.files for line in open(path) if line.startswith("{")]
+    for path in args.files:
+        if not Path(path).is_file():
+            return _usage_error(f"files: expected files of JSON lines, found no file {path!r}")
+    rows = [row for path in args.files for row in read_records(path)]
     if args.table1_markdown:
         from .experiments import table1_markdown
         print(table1_markdown(r for r in rows if "approach" in r), flush=True)
         return 0
+    if args.format == "table":
+        print(format_tables(_replicate_summaries(rows)), flush=True)
+        return 0
     for row in propagation_effect(r for r in rows if "approach" in r):
         print(json.dumps({"summary": "propagation", **row}), flush=True)
-    groups = {}
-    for r in rows:
-        if r.get("experiment") in ("intra-reuse", "inter-reuse"):
-            groups.setdefault((r["experiment"], r["dataset"], r["epochs"]), []).append(r)
-    for (experiment, dataset, epochs), group in groups.items():
-        print(json.dumps({"summary": experiment, "dataset": dataset, "epochs": epochs, **summarize_reuse(group)}),
-              flush=True)
+    for summary in _replicate_summaries(rows):
+        print(json.dumps(summary), flush=True)
     return 0
 
 
-def _reuse_arguments(sub):
-    from .reuse import MODULE_SOURCES, PAIR_RULES
+def _replicate_summaries(rows):
+    """One summary per group of reuse/replacement/duodecimal rows (replicates.replicate_summary)."""
+    from .replicates import group_rows, replicate_summary
+    from .reuse import SEED_STATISTICS
 
+    groups = group_rows(r for r in rows if r.get("experiment") in SEED_STATISTICS)
+    return [{"summary": group[0]["experiment"], **replicate_summary(group, SEED_STATISTICS[group[0]["experiment"]]),
+             **_paper_values(group[0])} for group in groups.values()]
+
+
+def _paper_values(row):
+    """The paper's figures for a row's experiment and data set (keys ``paper_*``)."""
+    from . import reuse
+
+    pair = tuple(row["dataset"].split("+"))
+    return {"intra-reuse": lambda: {"paper_n_ma_ge_tma": reuse.PAPER_REUSE_COUNTS.get(row["dataset"]),
+                                    "paper_n_pairs": 45},
+            "inter-reuse": lambda: {"paper_mean_ma_minus_tma": reuse.PAPER_INTER_REUSE_MEAN.get(pair)},
+            "inter-replacement": lambda: {f"paper_{k}_ma_minus_tma": v
+                                          for k, v in reuse.PAPER_INTER_REPLACEMENT.get(pair, {}).items()},
+            "duodecimal": lambda: {f"paper_{k}": v for k, v in reuse.PAPER_DUODECIMAL.items()},
+            "inter-replacement-ma": lambda: {"authors_mean_ma": reuse.AUTHORS_INTER_REPLACEMENT_MA.get(pair)},
+            }[row["experiment"]]()
+
+
+def _usage_error(message):
+    """A command-line user error: ``command`` prints it as one line on stderr and exits with status 2."""
+    raise ValueError(message)
+
+
+def _reuse_arguments(sub):
+    from .reuse import KMNIST_PROTOCOLS, MODULE_SOURCES, PAIR_RULES
+
+    datasets = ["mnist", "fmnist", "kmnist", "emnist"]
     reuse = sub.add_parser("reuse", help="two modules composed into a binary classifier (MA) vs a trained one (TMA)")
-    reuse.add_argument("--dataset", nargs="+", default=["mnist"], choices=["mnist", "fmnist", "kmnist", "emnist"],
+    reuse.add_argument("--dataset", nargs="+", default=["mnist"], choices=datasets,
                        help="intra-dataset reuse of these data sets' 4-layer models")
-    reuse.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"),
+    reuse.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"), choices=datasets,
                        help="inter-dataset reuse instead: class a of DATASET_A with class b of DATASET_B")
-    reuse.add_argument("--pairs", type=_pairs, default="all", help="'all' (45 pairs; 100 with --inter) or the first N")
+    reuse.add_argument("--pairs", default="all", type=_case_selection("all"),
+                       help="'all' (45 pairs; 100 with --inter) or the first N")
     reuse.add_argument("--epochs", type=positive_int, default=10, help="TMA training epochs (paper: 10)")
     reuse.add_argument("--rule", default="correct", choices=PAIR_RULES,
                        help="pair composition: 'correct' or the authors' Reuse.py ('official')")
     reuse.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
                        help="the authors' stored CM-RIE modules or our decomposition of their model")
-    _data_arguments(reuse)
-    replace = sub.add_parser("replace", help="each module of the 1-layer model replaced by the 4-layer one's")
-    replace.add_argument("--dataset", nargs="+", default=["mnist", "fmnist", "kmnist", "emnist"],
-                         choices=["mnist", "fmnist", "kmnist", "emnist"])
+    _replicate_arguments(reuse, KMNIST_PROTOCOLS)
+    replace = sub.add_parser("replace", help="each module of the 1-layer model replaced by the 4-layer one's; "
+                                             "--inter: MNIST modules replaced by another data set's")
+    replace.add_argument("--dataset", nargs="+", default=datasets, choices=datasets)
+    replace.add_argument("--inter", nargs=2, default=None, metavar=("DATASET_A", "DATASET_B"), choices=datasets,
+                         help="inter-dataset replacement instead: module k of DATASET_A's 4-layer model replaced "
+                              "by module j of DATASET_B's, the 100 (k, j)")
+    replace.add_argument("--cases", default="all", type=_case_selection("all", "latin"),
+                         help="with --inter: 'all' (100), 'latin' (10 per seed: (k, (k + seed) % 10)) or the first N")
+    replace.add_argument("--epochs", type=positive_int, default=10, help="with --inter: TMA training epochs (authors: 10)")
+    replace.add_argument("--ma-only", action="store_true",
+                         help="with --inter: the composed modules' accuracy (MA) alone, no network trained")
     replace.add_argument("--modules", default="stored", choices=MODULE_SOURCES)
-    _data_arguments(replace)
+    _replicate_arguments(replace, KMNIST_PROTOCOLS)
+    duodecimal = sub.add_parser("duodecimal", help="ten MNIST modules plus EMNIST's A and B: a 12-class "
+                                                   "classifier against a trained 4x49 network")
+    duodecimal.add_argument("--epochs", type=positive_int, default=50, help="TMA training epochs (authors: 50)")
+    duodecimal.add_argument("--modules", default="stored", choices=MODULE_SOURCES)
+    _replicate_arguments(duodecimal, None)
     faulty = sub.add_parser("faulty", help="the faulty MNIST model repaired by replacing its module 5")
     faulty.add_argument("--modules", default="stored", choices=MODULE_SOURCES,
                         help="where the sound MNIST-4 CM-RIE module 5 comes from")
@@ -181,11 +238,26 @@ def _fetch_models(args):
     return 0
 
 
-def _pairs(text):
-    """--pairs: 'all' or a positive count."""
-    if text == "all" or (text.isdigit() and int(text) >= 1):
-        return text
-    raise ArgumentTypeError(f"expected 'all' or a positive number of pairs, found {text!r}")
+def _case_selection(*words):
+    """An argparse type: one of ``words`` or a positive number of cases."""
+    def parse(text):
+        if text in words or (text.isdigit() and int(text) > 0):
+            return text
+        raise ArgumentTypeError(f"expected {' or '.join(map(repr, words))} or a positive number, "
+                                         f"found {text!r}")
+    return parse
+
+
+def _replicate_arguments(parser, protocols):
+    _data_arguments(parser)
+    parser.add_argument("--seeds", type=positive_int, default=1,
+                        help="train the comparison networks with seeds SEED .. SEED+N-1 (default 1)")
+    parser.add_argument("--records", default=None,
+                        help="append each row to this JSON-lines file and skip rows already in it (resume)")
+    if protocols:
+        parser.add_argument("--protocol", default="held-out", choices=protocols,
+                            help="KMNIST (no training images here): 'held-out' trains on the first 5,000 test "
+                                 "images and scores on the other 5,000; 'authors' uses all 10,000 for both")
 
 
 def _demo(args):
@@ -205,30 +277,27 @@ def _reuse(args):
     from . import reuse
 
     if args.inter:
-        arrays = [reuse.dataset_arrays(ds, args.data_dir) for ds in args.inter]
+        arrays = [reuse.experiment_arrays(ds, args.protocol, args.data_dir) for ds in args.inter]
         modules = [reuse.cm_rie_modules(f"{ds}-4", args.modules, a, args.models_dir, rng=args.seed)
                    for ds, a in zip(args.inter, arrays)]
-        rows = reuse.print_rows(reuse.inter_reuse_rows(args.inter, modules, arrays, args.pairs, args.epochs,
-                                                       args.rule, args.seed))
-        summary = reuse.summarize_reuse(rows)
-        paper = reuse.PAPER_INTER_REUSE_MEAN.get(tuple(args.inter))
-        print(json.dumps({"summary": "inter-reuse", "dataset": "+".join(args.inter), "modules": args.modules,
-                          "rule": args.rule, **summary, "paper_mean_ma_minus_tma": paper}), flush=True)
+        group = _group(args, "inter-reuse", "+".join(args.inter), args.inter, rule=args.rule)
+        _run_replicates(args, group, lambda seed, skip: reuse.inter_reuse_rows(
+            args.inter, modules, arrays, args.pairs, args.epochs, args.rule, seed, skip=skip), {"pairs": args.pairs})
         return 0
     for ds in args.dataset:
-        arrays = reuse.dataset_arrays(ds, args.data_dir)
+        arrays = reuse.experiment_arrays(ds, args.protocol, args.data_dir)
         modules = reuse.cm_rie_modules(f"{ds}-4", args.modules, arrays, args.models_dir, rng=args.seed)
-        rows = reuse.print_rows(reuse.intra_reuse_rows(ds, modules, arrays, args.pairs, args.epochs, args.rule,
-                                                       args.seed))
-        print(json.dumps({"summary": "intra-reuse", "dataset": ds, "modules": args.modules, "rule": args.rule,
-                          **reuse.summarize_reuse(rows), "paper_n_ma_ge_tma": reuse.PAPER_REUSE_COUNTS[ds],
-                          "paper_n_pairs": 45}), flush=True)
+        group = _group(args, "intra-reuse", ds, [ds], rule=args.rule)
+        _run_replicates(args, group, lambda seed, skip: reuse.intra_reuse_rows(
+            ds, modules, arrays, args.pairs, args.epochs, args.rule, seed, skip=skip), {"pairs": args.pairs})
     return 0
 
 
 def _replace(args):
     from . import reuse
 
+    if args.inter:
+        return _replace_inter(args)
     rows = []
     for ds in args.dataset:
         arrays = reuse.dataset_arrays(ds, args.data_dir)
@@ -239,6 +308,83 @@ def _replace(args):
                       **reuse.summarize_replacement(rows),
                       **{f"paper_{k}": v for k, v in reuse.PAPER_REPLACEMENT.items()}}), flush=True)
     return 0
+
+
+def _replace_inter(args):
+    from . import reuse
+
+    arrays = [reuse.experiment_arrays(ds, args.protocol, args.data_dir) for ds in args.inter]
+    modules = [reuse.cm_rie_modules(f"{ds}-4", args.modules, a, args.models_dir, rng=args.seed)
+               for ds, a in zip(args.inter, arrays)]
+    if args.ma_only:                          # no seed: MA does not depend on one
+        group = _group(args, "inter-replacement-ma", "+".join(args.inter), args.inter, cases=args.cases)
+        args.seed, args.seeds, group["epochs"] = None, 1, None
+        _run_replicates(args, group, lambda seed, skip: reuse.inter_replacement_ma_rows(
+            args.inter, modules, arrays, args.cases, skip=skip))
+        return 0
+    group = _group(args, "inter-replacement", "+".join(args.inter), args.inter, cases=args.cases)
+    _run_replicates(args, group, lambda seed, skip: reuse.inter_replacement_rows(
+        args.inter, modules, arrays, args.cases, args.epochs, seed, skip=skip))
+    return 0
+
+
+def _duodecimal(args):
+    from . import reuse
+
+    digits, letters = (reuse.experiment_arrays(ds, "held-out", args.data_dir) for ds in ("mnist", "emnist"))
+    modules = reuse.cm_rie_modules("mnist-4", args.modules, digits, args.models_dir, rng=args.seed)
+    letter_modules = reuse.cm_rie_modules("emnist-4", args.modules, letters, args.models_dir, rng=args.seed)[:2]
+    train = reuse.duodecimal_data(digits[0], digits[1], letters[0], letters[1])
+    test = reuse.duodecimal_data(digits[2], digits[3], letters[2], letters[3])
+    group = _group(args, "duodecimal", "mnist+emnist", [])
+
+    def rows(seed, skip):
+        if (None, None) not in skip:
+            yield reuse.duodecimal_row(modules, letter_modules, train, test, args.epochs, seed)
+    _run_replicates(args, group, rows)
+    return 0
+
+
+def _group(args, experiment, dataset, datasets, **fields):
+    """The fields that identify a run's rows in a records file (replicates.GROUP_FIELDS)."""
+    group = {"experiment": experiment, "dataset": dataset, "epochs": args.epochs, **fields, "modules": args.modules}
+    if "kmnist" in datasets:
+        group["protocol"] = args.protocol
+    return group
+
+
+def _run_replicates(args, group, make_rows, extra=None):
+    """Rows of seeds ``args.seed`` .. + ``args.seeds`` - 1 (resumed from ``args.records``), then the summary.
+
+    ``make_rows(seed, skip)`` yields the rows of one seed, leaving out the
+    cases (class_a, class_b) in ``skip``; each row gets the ``group`` fields
+    (which a resumed run matches) and the ``extra`` ones (which it does not
+    need to match, e.g. ``pairs``). Rows go to stdout (and are appended
+    to ``args.records``); the summary follows as a JSON line, and in words on
+    stderr.
+    """
+    from .replicates import append_record, describe_summary, read_records
+
+    if args.seeds < 1:
+        _usage_error(f"--seeds: expected a positive number of seeds, found {args.seeds}; pass --seeds 1 or more")
+        raise SystemExit(2)
+    seeds = [None] if args.seed is None else range(args.seed, args.seed + args.seeds)
+    old = [r for r in (read_records(args.records, repair=True) if args.records else [])
+           if all(r.get(k) == v for k, v in group.items()) and r.get("seed") in seeds]
+    rows = list(old)
+    for row in old:
+        print(json.dumps(row), flush=True)
+    for seed in seeds:
+        skip = {(r.get("class_a"), r.get("class_b")) for r in old if r.get("seed") == seed}
+        for row in make_rows(seed, skip):
+            row.update(group, **(extra or {}))
+            print(json.dumps(row), flush=True)
+            if args.records:
+                append_record(args.records, row)
+            rows.append(row)
+    (summary,) = _replicate_summaries(rows)
+    print(json.dumps(summary), flush=True)
+    print(describe_summary(summary), file=sys.stderr, flush=True)
 
 
 def _faulty(args):

@@ -392,3 +392,37 @@ def pruning_amounts_torch(n_candidates):
     """An ``amount`` torch accepts for ``n_candidates``: a bool, an int count <= n or a float fraction in [0, 1]."""
     return st.one_of(st.booleans() if n_candidates >= 1 else st.just(False), st.integers(0, n_candidates),
                      st.floats(0.0, 1.0, allow_nan=False))
+
+# Replicated reuse/replacement records and module lists (decomposition.replicates, decomposition.reuse)
+# ---------------------------------------------------------------------------
+
+@st.composite
+def reuse_rows_over_seeds(draw, max_seeds=6, max_pairs=5):
+    """A list of synthetic intra-reuse rows: every pair (0, b) for b < n_pairs, once per seed 0..n_seeds-1.
+
+    ``ma``, ``ma_official_rule`` and ``tma`` are percentages in [50, 100] with two decimals, as the commands print.
+    """
+    n_seeds, n_pairs = draw(st.integers(1, max_seeds)), draw(st.integers(1, max_pairs))
+    percent = st.integers(5000, 10000).map(lambda v: v / 100)
+    rows = []
+    for seed in range(n_seeds):
+        for b in range(n_pairs):
+            ma, ma_official, tma = draw(percent), draw(percent), draw(percent)
+            rows.append({"experiment": "intra-reuse", "dataset": "d", "class_a": 0, "class_b": b + 1,
+                         "ma": ma, "ma_official_rule": ma_official, "tma": tma, "ma_ge_tma": ma >= tma,
+                         "rule": "correct", "epochs": 1, "seed": seed, "modules": "stored"})
+    return rows
+
+
+@st.composite
+def module_lists_with_batches(draw, max_modules=5, max_classes=5, max_n=8):
+    """(modules, X): 2..max_modules one-hidden-layer ``decomposition.Module``s with random targets, X (n, 3).
+
+    Weights in [-2, 2], X in [-3, 3]; every module has the same number of classes (2..max_classes).
+    """
+    from decomposition import Module
+    n_classes, n_modules = draw(st.integers(2, max_classes)), draw(st.integers(2, max_modules))
+    modules = [Module([draw(float_matrices((3, 4), bound=2.0)), draw(float_matrices((4, n_classes), bound=2.0))],
+                      [draw(float_matrices((4,), bound=2.0)), draw(float_matrices((n_classes,), bound=2.0))],
+                      draw(st.integers(0, n_classes - 1))) for _ in range(n_modules)]
+    return modules, draw(float_matrices((draw(st.integers(1, max_n)), 3), bound=3.0))

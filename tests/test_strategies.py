@@ -216,3 +216,26 @@ def test_small_cnns_with_batches_fit_their_model(drawn):
 def test_pruning_amounts_torch_are_valid_for_their_count(drawn):
     n, amount = drawn
     assert (0 <= amount <= n) if isinstance(amount, int) else 0.0 <= amount <= 1.0
+
+# Replicated records and module lists (decomposition.replicates, decomposition.reuse)
+# ---------------------------------------------------------------------------
+
+from strategies import module_lists_with_batches, reuse_rows_over_seeds  # noqa: E402
+
+
+@given(reuse_rows_over_seeds(max_seeds=3, max_pairs=4))
+def test_reuse_rows_over_seeds_have_every_pair_once_per_seed(rows):
+    seeds = {r["seed"] for r in rows}
+    assert seeds == set(range(len(seeds))) and 1 <= len(seeds) <= 3
+    pairs = [(r["class_a"], r["class_b"]) for r in rows if r["seed"] == 0]
+    assert len(pairs) == len(set(pairs)) <= 4 and len(rows) == len(pairs) * len(seeds)
+    assert all(50 <= r[k] <= 100 for r in rows for k in ("ma", "ma_official_rule", "tma"))
+    assert all(r["ma_ge_tma"] == (r["ma"] >= r["tma"]) for r in rows)
+
+
+@given(module_lists_with_batches(max_modules=3))
+def test_module_lists_share_their_class_count_and_take_the_batch(drawn):
+    modules, X = drawn
+    assert 2 <= len(modules) <= 3 and len({m.n_classes for m in modules}) == 1
+    assert all(0 <= m.target < m.n_classes for m in modules)
+    assert modules[0].forward(X).shape == (len(X), modules[0].n_classes) and np.all(np.abs(X) <= 3)
