@@ -91,9 +91,12 @@ def train_model(X, y, n_hidden_layers, n_classes=None, epochs=50, batch_size=32,
     n_rows = len(check_real_array(X, "X"))
     if n_classes is not None:
         check_count(n_classes, "n_classes", minimum=2)
-    y_max = int(check_labels(y, "y", n_rows, np.iinfo(np.int64).max).max())
-    n_classes = y_max + 1 if n_classes is None else n_classes
-    check_labels(y, "y", n_rows, n_classes)
+    labels = check_labels(y, "y", n_rows, np.iinfo(np.int64).max if n_classes is None else n_classes)
+    if n_classes is None:
+        n_classes, present = int(labels.max()) + 1, np.unique(labels)
+        if len(present) != n_classes:
+            raise ValueError(f"y: expected every class 0..{n_classes - 1} to appear (n_classes is inferred as "
+                             f"y.max() + 1), found only {present.tolist()[:10]}; pass n_classes explicitly")
     model = MLP([X.shape[1]] + [HIDDEN_UNITS] * n_hidden_layers + [n_classes], rng=rng)
     fit(model, X, y, optimizer=Adam(lr), epochs=epochs, batch_size=batch_size, rng=rng, progress=progress)
     return model

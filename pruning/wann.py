@@ -387,8 +387,8 @@ def check_genome(genome):
                          f"[{genome.activations.min()}, {genome.activations.max()}]")
     for name in ("src", "dst", "enabled"):
         if getattr(genome, name).ndim != 1 or getattr(genome, name).shape != genome.src.shape:
-            raise ValueError(f"{name}: expected a 1-d array with one entry per connection like src "
-                             f"{genome.src.shape}, found shape {getattr(genome, name).shape}")
+            raise ValueError(f"{name}: expected src, dst, enabled of one common 1-d shape (one entry per "
+                             f"connection), found {genome.src.shape}, {genome.dst.shape}, {genome.enabled.shape}")
     if len(genome.src) == 0:
         return genome
     for name in ("src", "dst"):

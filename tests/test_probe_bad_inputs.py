@@ -17,7 +17,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 #: Case-name patterns (regular expressions) of the entry points that must be clean.
-FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."]
+FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\.",
+         # an empty batch is a documented input of activity_pass (no examples: an empty Activity)
+         r"^decomposition\.(?!activity_pass X=empty$)", r"^reuse\.", r"^experiments\.", r"^wann\.",
+         r"^cli decomposition "]
 
 #: Entry points clean on main at 41bb9bb (probe run with PYTHONPATH=/work/main): every case of each is clear.
 #: Checked too when NNLITE_PROBE_MAIN_FIXED=1 (e.g. after this branch is merged); then move them into FIXED.
