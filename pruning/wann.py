@@ -372,10 +372,17 @@ def _inherit_cache(parent, child, *, new_connection=None):
     return child
 
 
+def _check_is_genome(genome):
+    """A Genome is checked when it is built and never changes, so a type check is all an entry point needs."""
+    if not isinstance(genome, Genome):
+        raise TypeError(f"genome: expected a pruning.wann.Genome, found {type(genome).__name__}; build one with "
+                        "initial_genome or load_genome")
+    return genome
+
+
 def check_genome(genome):
     """Validate a genome (on construction and on load); raise ``ValueError``/``TypeError`` naming the field."""
-    if not isinstance(genome, Genome):
-        raise TypeError(f"genome: expected a pruning.wann.Genome, found {type(genome).__name__}")
+    _check_is_genome(genome)
     check_int(genome.n_inputs, "n_inputs")
     check_int(genome.n_outputs, "n_outputs")
     n_fixed = 1 + genome.n_inputs + genome.n_outputs
@@ -400,7 +407,8 @@ def check_genome(genome):
                          "have no incoming connections")
     if np.any((genome.src > genome.n_inputs) & (genome.src < n_fixed)):
         raise ValueError("src: found a connection out of an output node; outputs are the last layer")
-    if len(np.unique(genome.src.astype(np.int64) * genome.n_nodes + genome.dst)) != len(genome.src):
+    pairs = np.sort(genome.src.astype(np.int64) * genome.n_nodes + genome.dst)  # sorted: repeats are neighbours
+    if np.any(pairs[1:] == pairs[:-1]):
         raise ValueError("src, dst: found the same (src, dst) connection twice")
     cached_depths(genome)  # raises on cycles (and keeps the layering for the genome's plan)
     return genome
@@ -532,7 +540,7 @@ def evaluate_genome(genome, X, weights=SHARED_WEIGHTS, plan=None, dtype=np.float
     -------
     outputs : ndarray of shape (n_weights, n, n_outputs) of ``dtype``
     """
-    check_genome(genome)
+    _check_is_genome(genome)
     X = check_float_array(X, "X")
     if X.shape[1] != genome.n_inputs:
         raise ValueError(f"X: expected {genome.n_inputs} features per row (the genome's inputs), found {X.shape[1]}")
@@ -867,7 +875,7 @@ def mutate(genome, rng=None, *, mutation_probabilities=(0.20, 0.25, 0.05, 0.50),
         its parent when any mutation applies.
     add_connection_sampling : see :func:`add_connection`.
     """
-    check_genome(genome)
+    _check_is_genome(genome)
     rng = check_rng(rng)
     p = np.asarray(mutation_probabilities, dtype=np.float64)
     if p.shape != (4,) or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
@@ -1121,7 +1129,7 @@ def _state_from_parts(path, meta, arrays):
 
 def save_genome(genome, path):
     """Write one genome to ``.npz`` (plain arrays, no pickle), atomically."""
-    check_genome(genome)
+    _check_is_genome(genome)
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a str or a path, found {type(path).__name__} {path!r}")
     if not Path(path).expanduser().parent.is_dir():
@@ -1341,7 +1349,7 @@ def train_individual_weights(genome, X, y, *, init_weight=1.0, epochs=10, batch_
 
     Returns (plan, Ws): use ``tuned_forward(plan, Ws, X)``.
     """
-    check_genome(genome)
+    _check_is_genome(genome)
     rng = check_rng(rng)
     epochs, batch_size = check_int(epochs, "epochs", minimum=0), check_int(batch_size, "batch_size")
     if not _is_real(lr) or lr <= 0:
