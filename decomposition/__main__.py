@@ -24,7 +24,8 @@ from argparse import ArgumentTypeError
 from nnlite.cli import ArgumentParser, command, non_negative_int, positive_int
 
 from .approaches import APPROACHES
-from .experiments import DATASETS, MAX_HIDDEN_LAYERS, NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS, plot_table1, table1_rows
+from .experiments import (DATASETS, MAX_HIDDEN_LAYERS, NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS, plot_table1,
+                          table1_rows)
 from .fidelity import FIDELITY
 
 
@@ -151,8 +152,9 @@ def _fetch_models_arguments(sub):
                             "modules/TI-SNE/fmnist-2/module0; none: all 297 files")
     fetch.add_argument("--data-dir", default=None,
                        help="files go to DATA_DIR/official-models (default: $NNLITE_DATA or ~/.cache/nnlite)")
-    fetch.add_argument("--base-url", type=_base_url, default=None, help="replaces the repository's raw-file URL at the pinned "
-                                                        "commit (default: $NNLITE_OFFICIAL_MODELS_URL)")
+    fetch.add_argument("--base-url", type=_base_url, default=None,
+                       help="replaces the repository's raw-file URL at the pinned commit (default: "
+                            "$NNLITE_OFFICIAL_MODELS_URL)")
     fetch.add_argument("--keep-h5", action="store_true", help="keep the verified .h5 files under official-models/h5")
     fetch.add_argument("--list", action="store_true",
                        help="print NAME, bytes and repository path of each file, download nothing")

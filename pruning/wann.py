@@ -401,7 +401,8 @@ def check_genome(genome):
     for name in ("src", "dst"):
         ids = getattr(genome, name)
         if ids.min() < 0 or ids.max() >= genome.n_nodes:
-            raise ValueError(f"{name}: expected node ids in [0, {genome.n_nodes}), found range [{ids.min()}, {ids.max()}]")
+            raise ValueError(f"{name}: expected node ids in [0, {genome.n_nodes}), found range "
+                             f"[{ids.min()}, {ids.max()}]")
     if np.any(genome.dst <= genome.n_inputs):
         raise ValueError(f"dst: found a connection into the bias or an input (ids <= {genome.n_inputs}); inputs "
                          "have no incoming connections")

@@ -228,7 +228,8 @@ def test_schedules_reject_bad_steps():
     ({"n_inputs": 0}, "n_inputs"), ({"n_inputs": -1}, "n_inputs"), ({"n_inputs": 1.5}, "n_inputs"),
     ({"n_inputs": float("nan")}, "n_inputs"), ({"n_inputs": "3"}, "n_inputs"), ({"n_outputs": 0}, "n_outputs"),
     ({"n_outputs": 1.5}, "n_outputs"), ({"p_enable": -0.1}, "p_enable"), ({"p_enable": 1.5}, "p_enable"),
-    ({"p_enable": float("nan")}, "p_enable"), ({"p_enable": float("inf")}, "p_enable"), ({"p_enable": "0.5"}, "p_enable"),
+    ({"p_enable": float("nan")}, "p_enable"), ({"p_enable": float("inf")}, "p_enable"),
+    ({"p_enable": "0.5"}, "p_enable"),
     ({"output_activation": "bogus"}, "output_activation"), ({"output_activation": None}, "output_activation"),
     ({"output_activation": 3}, "output_activation")])
 def test_initial_genome_and_start_search_name_bad_sizes_and_probabilities(kwargs, argument):
@@ -240,7 +241,8 @@ def test_initial_genome_and_start_search_name_bad_sizes_and_probabilities(kwargs
 @pytest.mark.parametrize("changes, argument", [
     ({"src": np.full(GENOME.src.shape, 99)}, "src"), ({"src": np.full(GENOME.src.shape, -1)}, "src"),
     ({"src": GENOME.src[:-1]}, "src"), ({"dst": np.zeros_like(GENOME.dst)}, "dst"),
-    ({"dst": np.full(GENOME.dst.shape, 99)}, "dst"), ({"activations": np.full_like(GENOME.activations, 99)}, "activations"),
+    ({"dst": np.full(GENOME.dst.shape, 99)}, "dst"),
+    ({"activations": np.full_like(GENOME.activations, 99)}, "activations"),
     ({"activations": GENOME.activations[:1]}, "activations"), ({"n_inputs": 0}, "n_inputs"),
     ({"n_inputs": -1}, "n_inputs"), ({"enabled": GENOME.enabled[:1]}, "enabled")])
 def test_genome_is_validated_on_construction_like_on_load(tmp_path, changes, argument):
