@@ -34,7 +34,8 @@ from nnlite.cli import ArgumentParser, command, non_negative_int, positive_int
 from pathlib import Path
 
 from .approaches import APPROACHES
-from .experiments import NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS, plot_table1, table1_rows
+from .experiments import (DATASETS, MAX_HIDDEN_LAYERS, NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS, plot_table1,
+                          table1_rows)
 from .fidelity import FIDELITY
 
 
@@ -65,7 +66,8 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train a small MLP on the offline 8x8 digits and decompose it every way")
     demo.add_argument("--epochs", type=positive_int, default=30)
-    demo.add_argument("--hidden-layers", type=positive_int, default=2, help="hidden layers of 49 ReLU units")
+    demo.add_argument("--hidden-layers", type=_hidden_layers, default=2,
+                      help=f"hidden layers of 49 ReLU units, 1 to {MAX_HIDDEN_LAYERS}")
     demo.add_argument("--seed", type=non_negative_int, default=0)
     demo.add_argument("--format", default="table", choices=["json", "table"])
     t1 = sub.add_parser("table1", help="recompute Table 1 (composed accuracy and JI per approach)")
@@ -207,8 +209,9 @@ def _fetch_models_arguments(sub):
                             "modules/TI-SNE/fmnist-2/module0; none: all 297 files")
     fetch.add_argument("--data-dir", default=None,
                        help="files go to DATA_DIR/official-models (default: $NNLITE_DATA or ~/.cache/nnlite)")
-    fetch.add_argument("--base-url", default=None, help="replaces the repository's raw-file URL at the pinned "
-                                                        "commit (default: $NNLITE_OFFICIAL_MODELS_URL)")
+    fetch.add_argument("--base-url", type=_base_url, default=None,
+                       help="replaces the repository's raw-file URL at the pinned commit (default: "
+                            "$NNLITE_OFFICIAL_MODELS_URL)")
     fetch.add_argument("--keep-h5", action="store_true", help="keep the verified .h5 files under official-models/h5")
     fetch.add_argument("--list", action="store_true",
                        help="print NAME, bytes and repository path of each file, download nothing")
@@ -236,6 +239,24 @@ def _fetch_models(args):
         return 1
     print(f"{len(paths)} models ready in {official_models.cache_dir(args.data_dir)}", flush=True)
     return 0
+
+
+def _hidden_layers(text):
+    """--hidden-layers: an int in [1, MAX_HIDDEN_LAYERS] (more would only exhaust memory and time)."""
+    value = positive_int(text)
+    if value > MAX_HIDDEN_LAYERS:
+        raise ArgumentTypeError(f"expected at most {MAX_HIDDEN_LAYERS} hidden layers, found {text!r}")
+    return value
+
+
+def _base_url(text):
+    """--base-url: an http://, https:// or file:// URL (a user error is refused before any download)."""
+    from .official_models import _check_base_url
+
+    try:
+        return _check_base_url(text)
+    except ValueError as err:
+        raise ArgumentTypeError(str(err).removeprefix("base_url: ")) from None
 
 
 def _case_selection(*words):

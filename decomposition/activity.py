@@ -66,6 +66,9 @@ def activity_pass(weights, biases, X, propagation="linear"):
     weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
     biases : list of ndarray, B_i of shape (n_out_i,)
     X : ndarray of shape (n, n_in_1)
+        ``n`` may be 0 (an empty batch is accepted on purpose): the result is
+        an empty Activity, and identifying concerns or tangling with it
+        changes no mask (e.g. a class without negatives).
     propagation : {"linear", "relu"}
 
     Returns

@@ -31,6 +31,9 @@ from .approaches import APPROACHES, decompose
 from .fidelity import FIDELITY, folder_fidelity
 from .modules import Module, composed_accuracy, mean_pairwise_jaccard, resolve_models_dir
 from .official_models import ensure_models
+from .activity import PROPAGATIONS
+from .fidelity import check_fidelity
+from .validation import check_choice, check_choices, check_count, check_fraction, named_as
 
 #: The project's shared data folder beside the repository (used when neither data_dir nor NNLITE_DATA is given).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -71,16 +74,26 @@ PAPER_TABLE1 = {
 ERRATA = {("MNIST-4", "TI-I"): 96.62, ("EMNIST-4", "CM-RIE"): 91.89}
 
 
+def split_model_name(model_name, name="model_name"):
+    """"nnlite-mnist-4" -> ("nnlite-", "mnist", "4"); refuses anything but [nnlite-]<dataset>-<n>."""
+    if isinstance(model_name, str):
+        prefix = NNLITE_PREFIX if model_name.startswith(NNLITE_PREFIX) else ""
+        ds, _, n = model_name[len(prefix):].partition("-")
+        if ds in DATASETS and n.isdigit() and int(n) >= 1:
+            return prefix, ds, n
+    raise ValueError(f"{name}: expected a name '<dataset>-<n>' with a dataset from {DATASETS}, optionally "
+                     f"prefixed {NNLITE_PREFIX!r} (e.g. 'mnist-4', 'nnlite-fmnist-1'), found {model_name!r}")
+
+
 def display_name(model_name):
     """"mnist-4" -> "MNIST-4" ("nnlite-mnist-4" -> "nnlite-MNIST-4", a model trained with nnlite)."""
-    prefix = NNLITE_PREFIX if model_name.startswith(NNLITE_PREFIX) else ""
-    ds, n = model_name[len(prefix):].split("-")
+    prefix, ds, n = split_model_name(model_name)
     return f"{prefix}{DISPLAY[ds]}-{n}"
 
 
 def dataset_of(model_name):
     """"mnist-4" or "nnlite-mnist-4" -> "mnist"."""
-    return model_name.removeprefix(NNLITE_PREFIX).split("-")[0]
+    return split_model_name(model_name)[1]
 
 
 def official_model(model_name, dataset_arrays=None, models_dir=None):
@@ -96,6 +109,7 @@ def official_model(model_name, dataset_arrays=None, models_dir=None):
 def paper_values(model_name, approach):
     """(paper composed accuracy, paper JI, errata-corrected target) or Nones."""
     name = display_name(model_name)
+    check_choice(approach, "approach", APPROACHES)
     entry = PAPER_TABLE1.get(name, (None, [None] * 6))[1][APPROACHES.index(approach)]
     if entry is None:
         return None, None, None
@@ -295,6 +309,8 @@ def table1_rows(models=OFFICIAL_MODELS, approaches=APPROACHES, propagations=("li
     for models trained with nnlite). ``protocol`` (``PROTOCOLS``) chooses the
     KMNIST split.
     """
+    models, approaches, propagations, fidelities = check_table1_options(models, approaches, propagations,
+                                                                        fidelities)
     cache = {}
     for model_name in models:
         dataset = dataset_of(model_name)
@@ -317,6 +333,23 @@ def table1_rows(models=OFFICIAL_MODELS, approaches=APPROACHES, propagations=("li
                               f"composed {row['composed_accuracy']:6.2f} JI {row['ji_official']:.4f} "
                               f"({row['seconds']:.2f} s)", file=sys.stderr, flush=True)
                     yield row
+
+
+def check_table1_options(models, approaches, propagations, fidelities):
+    """:func:`table1_rows`' lists, each non-empty with known names (a Fidelity record is kept as it is)."""
+    if isinstance(models, str) or not isinstance(models, (list, tuple)) or not models:
+        raise TypeError(f"models: expected a non-empty list of model names such as ['mnist-4'], found {models!r}")
+    for model_name in models:
+        split_model_name(model_name, "models")
+    fidelities = list(fidelities) if isinstance(fidelities, (list, tuple)) else fidelities
+    if not isinstance(fidelities, list) or not fidelities:
+        raise TypeError(f"fidelities: expected a non-empty list of {sorted(FIDELITY)} or Fidelity records, "
+                        f"found {fidelities!r}")
+    with named_as({"fidelity": "fidelities"}):
+        for fidelity in fidelities:
+            check_fidelity(fidelity)
+    return (list(models), check_choices(approaches, "approaches", APPROACHES),
+            check_choices(propagations, "propagations", PROPAGATIONS), fidelities)
 
 
 def plot_table1(rows, path):
@@ -444,6 +477,10 @@ def nnlite_model_loader(epochs=50, cache_dir="results/nnlite-models", seed=0, pr
 # The quick-start demo: offline 8x8 digits
 # ---------------------------------------------------------------------------
 
+#: Most hidden layers of the demo: 49 units each, a 1,000-layer network already takes minutes to train.
+MAX_HIDDEN_LAYERS = 1000
+
+
 def digits_split(rng=0, test_fraction=0.3):
     """scikit-learn's 8x8 digits (offline), pixels / 16 as float32, split at random with ``rng``.
 
@@ -451,7 +488,9 @@ def digits_split(rng=0, test_fraction=0.3):
     """
     X, y = data.load_digits()
     X = data.flatten(X).astype(np.float32) / np.float32(16)
-    X_train, X_test, y_train, y_test = data.train_validation_split(X, y, test_fraction, rng=rng)
+    check_fraction(test_fraction, "test_fraction", closed=False)
+    with named_as({"validation_fraction": "test_fraction"}):
+        X_train, X_test, y_train, y_test = data.train_validation_split(X, y, test_fraction, rng=rng)
     return X_train, y_train, X_test, y_test
 
 
@@ -468,8 +507,12 @@ def demo_rows(approaches=APPROACHES, propagations=("linear", "relu"), n_hidden_l
     """
     from .reuse import train_model
 
-    X_train, y_train, X_test, y_test = digits_split(seed)
-    model = train_model(X_train, y_train, n_hidden_layers, n_classes=10, epochs=epochs, rng=seed)
+    approaches = check_choices(approaches, "approaches", APPROACHES)
+    propagations = check_choices(propagations, "propagations", PROPAGATIONS)
+    check_count(n_hidden_layers, "n_hidden_layers", 1, MAX_HIDDEN_LAYERS)
+    with named_as({"rng": "seed"}):
+        X_train, y_train, X_test, y_test = digits_split(seed)
+        model = train_model(X_train, y_train, n_hidden_layers, n_classes=10, epochs=epochs, rng=seed)
     model_accuracy = round(100 * model.score(X_test, y_test), 2)
     for approach in approaches:
         for propagation in propagations:

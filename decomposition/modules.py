@@ -26,7 +26,7 @@ from nnlite._checks import check_labels, check_n_features
 from .concern_modularization import channel, negative_column
 from .fidelity import FIDELITY
 from .official_models import ensure_models, resolve_models_dir
-from .validation import check_index, check_layers, check_module, check_module_list, check_real_array
+from .validation import check_choice, check_index, check_layers, check_module, check_module_list, check_real_array
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,14 +255,31 @@ def mean_pairwise_jaccard(modules, kind="official"):
 # The authors' stored modules
 # ---------------------------------------------------------------------------
 
+def official_module_folders():
+    """{approach: (model names)} of the authors' stored modules, read from the sha256 manifest."""
+    from .official_models import manifest
+    folders = {}
+    for name in manifest():
+        parts = name.split("/")
+        if len(parts) == 4 and parts[0] == "modules":
+            folders.setdefault(parts[1], {})[parts[2]] = None
+    return {approach: tuple(models) for approach, models in folders.items()}
+
+
+def check_official_folder(approach, model_name):
+    """``approach`` and ``model_name`` of a folder of the authors' stored modules (names listed when unknown)."""
+    folders = official_module_folders()
+    check_choice(approach, "approach", tuple(folders))
+    check_choice(model_name, "model_name", folders[approach])
+    return approach, model_name
+
+
 def load_official_modules(approach, model_name, models_dir=None):
     """The authors' stored modules ``modules/<approach>/<model_name>/module<k>.npz`` as Modules.
 
     approach : "CM-RIE" or "TI-SNE"; model_name : e.g. "mnist-1".
     """
-    for value, name in ((approach, "approach"), (model_name, "model_name")):
-        if not isinstance(value, str) or not value or "/" in value or "\\" in value or value.startswith("."):
-            raise ValueError(f"{name}: expected a folder name such as 'CM-RIE' or 'mnist-1', found {value!r}")
+    approach, model_name = check_official_folder(approach, model_name)
     ensure_models([f"modules/{approach}/{model_name}"], models_dir)
     folder = resolve_models_dir(models_dir) / "modules" / approach / model_name
     paths = sorted(folder.glob("module*.npz"), key=lambda p: int(p.stem[len("module"):]))

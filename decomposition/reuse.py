@@ -66,7 +66,7 @@ import numpy as np
 
 from nnlite import functional as F
 from nnlite import io
-from nnlite._checks import check_rng
+from nnlite._checks import check_labels, check_rng
 from nnlite.mlp import MLP
 from nnlite.optim import Adam
 from nnlite.train import fit
@@ -75,6 +75,7 @@ from .approaches import decompose
 from .modules import (compose_binary, composed_accuracy, load_official_modules, replace_module, resolve_models_dir,
                       vote)
 from .official_models import ensure_models
+from .validation import check_count, check_real_array
 
 HIDDEN_UNITS = 49
 PAIR_RULES = ("correct", "official")
@@ -117,7 +118,17 @@ def train_model(X, y, n_hidden_layers, n_classes=None, epochs=50, batch_size=32,
     nnlite.MLP
     """
     rng = check_rng(rng)
-    n_classes = int(np.max(y)) + 1 if n_classes is None else n_classes
+    check_count(n_hidden_layers, "n_hidden_layers", minimum=0)
+    check_count(epochs, "epochs", minimum=1)
+    n_rows = len(check_real_array(X, "X"))
+    if n_classes is not None:
+        check_count(n_classes, "n_classes", minimum=2)
+    labels = check_labels(y, "y", n_rows, np.iinfo(np.int64).max if n_classes is None else n_classes)
+    if n_classes is None:
+        n_classes, present = int(labels.max()) + 1, np.unique(labels)
+        if len(present) != n_classes:
+            raise ValueError(f"y: expected every class 0..{n_classes - 1} to appear (n_classes is inferred as "
+                             f"y.max() + 1), found only {present.tolist()[:10]}; pass n_classes explicitly")
     model = MLP([X.shape[1]] + [HIDDEN_UNITS] * n_hidden_layers + [n_classes], rng=rng)
     fit(model, X, y, optimizer=Adam(lr), epochs=epochs, batch_size=batch_size, rng=rng, progress=progress)
     return model
@@ -190,13 +201,15 @@ def first_pairs(every, pairs):
     """``every`` for ``pairs`` "all" (or None), else its first ``int(pairs)`` entries."""
     if pairs in (None, "all"):
         return list(every)
-    if not str(pairs).isdigit() or int(pairs) < 1:
-        raise ValueError(f"pairs: expected 'all' or a positive number of pairs, found {pairs!r}")
-    return list(every)[:int(pairs)]
+    every = list(every)
+    if not str(pairs).isdigit() or not 1 <= int(pairs) <= len(every):
+        raise ValueError(f"pairs: expected 'all' or a number of pairs in [1, {len(every)}], found {pairs!r}")
+    return every[:int(pairs)]
 
 
 def class_pairs(pairs, n_classes=10):
     """The first ``pairs`` of the 45 pairs (a < b) in ``itertools.combinations`` order ("all": every one)."""
+    check_count(n_classes, "n_classes", minimum=2)
     return first_pairs(combinations(range(n_classes), 2), pairs)
 
 

@@ -101,3 +101,52 @@ def check_classes(classes, n_classes):
     if len(set(checked)) != len(checked):
         raise ValueError(f"classes: expected distinct classes, found {checked}")
     return checked
+
+
+def check_count(value, name, minimum=1, maximum=None):
+    """An int (not bool, not float) in [minimum, maximum]; returns it as a Python int.
+
+    ``maximum`` guards sizes that would only exhaust memory or time (e.g. a
+    billion hidden layers).
+    """
+    bound = f"an int >= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected {bound}, found {type(value).__name__} {value!r}; pass a whole number")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name}: expected {bound}, found {value}")
+    return int(value)
+
+
+def check_fraction(value, name, closed=True):
+    """A finite real in [0, 1] (``closed``) or in (0, 1); returns it as a float."""
+    interval = "[0, 1]" if closed else "(0, 1)"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number in {interval}, found {type(value).__name__} {value!r}")
+    inside = 0 <= value <= 1 if closed else 0 < value < 1
+    if not inside:  # NaN fails both comparisons
+        raise ValueError(f"{name}: expected a number in {interval}, found {value}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    """One of ``choices`` (strings); the message lists them all."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {tuple(choices)}, found {value!r}")
+    return value
+
+
+def check_choices(values, name, choices):
+    """A non-empty list or tuple of items of ``choices`` (a bare string is refused, not split into letters)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name}: expected a list or tuple of names from {tuple(choices)}, found "
+                        f"{type(values).__name__} {values!r}; wrap a single name: [{values!r}]")
+    if not values:
+        raise ValueError(f"{name}: expected at least one of {tuple(choices)}, found an empty {type(values).__name__}")
+    return [check_choice(v, f"{name}", choices) for v in values]
+
+
+def named_as(names):
+    """Context manager: a ValueError/TypeError whose message starts with an inner argument name in ``names``
+    (``"rng: ..."``) is raised again starting with the caller's name for it (``"seed: ..."``)."""
+    from nnlite.cli import option_names
+    return option_names(names)

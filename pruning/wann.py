@@ -52,15 +52,17 @@ sparse operand on the left (scipy's fast path, see the spec's CSR facts).
 """
 import dataclasses
 import json
+import os
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from nnlite import functional
-from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite._checks import check_float_array, check_int, check_labels, check_n_features, check_rng
 from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_float, positive_int, probability,
                         remove_stale_temp_files, save_figure, write_text_atomic)
 from nnlite.optim import Adam
@@ -103,9 +105,19 @@ DEFAULTS = {
 # Activations: forward and derivative pairs
 # ---------------------------------------------------------------------------
 
+def check_activation_index(k, name="k"):
+    """An activation id: an int in [0, len(ACTIVATIONS)) (negative ids would wrap around silently)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{name}: expected an activation id, an int in [0, {len(ACTIVATIONS)}), found "
+                        f"{type(k).__name__} {k!r}; use activation_id(name) for a name")
+    if not 0 <= k < len(ACTIVATIONS):
+        raise ValueError(f"{name}: expected an activation id in [0, {len(ACTIVATIONS)}), found {k}")
+    return int(k)
+
+
 def activation_forward(Z, k):
     """Apply activation ``ACTIVATIONS[k]`` elementwise to ``Z`` (any shape)."""
-    name = ACTIVATIONS[k]
+    name = ACTIVATIONS[check_activation_index(k)]
     if name == "linear":
         return Z
     if name == "step":  # unsigned step: 1 where Z > 0
@@ -129,7 +141,7 @@ def activation_forward(Z, k):
 
 def activation_backward(dA, Z, k):
     """dZ = dA * f'(Z) for activation ``ACTIVATIONS[k]`` (step: f' = 0)."""
-    name = ACTIVATIONS[k]
+    name = ACTIVATIONS[check_activation_index(k)]
     derivative = {
         "linear": lambda: np.ones_like(Z),
         "step": lambda: np.zeros_like(Z),
@@ -145,10 +157,10 @@ def activation_backward(dA, Z, k):
     return dA * derivative()
 
 
-def activation_id(name):
-    """The id of an activation name, with an error listing the valid names."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {ACTIVATIONS}, found {name!r}")
+def activation_id(name, argument="name"):
+    """The id of an activation name, with an error naming ``argument`` and listing the valid names."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"{argument}: expected an activation name from {ACTIVATIONS}, found {name!r}")
     return ACTIVATIONS.index(name)
 
 
@@ -192,6 +204,7 @@ class Genome:
             value = value.astype(dtype)
             value.setflags(write=False)
             object.__setattr__(self, name, value)
+        check_genome(self)  # the same check as load_genome's: a Genome is valid from birth
 
     @property
     def n_nodes(self):
@@ -359,31 +372,46 @@ def _inherit_cache(parent, child, *, new_connection=None):
     return child
 
 
-def check_genome(genome):
-    """Validate a genome's arrays; raise ``ValueError``/``TypeError`` naming the problem."""
+def _check_is_genome(genome):
+    """A Genome is checked when it is built and never changes, so a type check is all an entry point needs."""
     if not isinstance(genome, Genome):
-        raise TypeError(f"genome: expected a pruning.wann.Genome, found {type(genome).__name__}")
+        raise TypeError(f"genome: expected a pruning.wann.Genome, found {type(genome).__name__}; build one with "
+                        "initial_genome or load_genome")
+    return genome
+
+
+def check_genome(genome):
+    """Validate a genome (on construction and on load); raise ``ValueError``/``TypeError`` naming the field."""
+    _check_is_genome(genome)
+    check_int(genome.n_inputs, "n_inputs")
+    check_int(genome.n_outputs, "n_outputs")
     n_fixed = 1 + genome.n_inputs + genome.n_outputs
-    if genome.n_inputs < 1 or genome.n_outputs < 1 or genome.n_nodes < n_fixed:
-        raise ValueError(f"genome: expected >= 1 input, >= 1 output and {n_fixed} fixed nodes, found "
-                         f"n_inputs={genome.n_inputs}, n_outputs={genome.n_outputs}, n_nodes={genome.n_nodes}")
-    if not (genome.src.shape == genome.dst.shape == genome.enabled.shape and genome.src.ndim == 1):
-        raise ValueError(f"genome: expected src, dst, enabled of one common 1-d shape, found "
-                         f"{genome.src.shape}, {genome.dst.shape}, {genome.enabled.shape}")
+    if genome.activations.ndim != 1 or genome.n_nodes < n_fixed:
+        raise ValueError(f"activations: expected one id per node, at least {n_fixed} (bias, {genome.n_inputs} inputs, "
+                         f"{genome.n_outputs} outputs), found shape {genome.activations.shape}")
     if genome.activations.min() < 0 or genome.activations.max() >= len(ACTIVATIONS):
-        raise ValueError(f"genome.activations: expected ids in [0, {len(ACTIVATIONS)}), found range "
+        raise ValueError(f"activations: expected ids in [0, {len(ACTIVATIONS)}), found range "
                          f"[{genome.activations.min()}, {genome.activations.max()}]")
+    for name in ("src", "dst", "enabled"):
+        if getattr(genome, name).ndim != 1 or getattr(genome, name).shape != genome.src.shape:
+            raise ValueError(f"{name}: expected src, dst, enabled of one common 1-d shape (one entry per "
+                             f"connection), found {genome.src.shape}, {genome.dst.shape}, {genome.enabled.shape}")
     if len(genome.src) == 0:
         return genome
-    if genome.src.min() < 0 or max(genome.src.max(), genome.dst.max()) >= genome.n_nodes:
-        raise ValueError(f"genome: expected node ids in [0, {genome.n_nodes}), found src/dst outside it")
+    for name in ("src", "dst"):
+        ids = getattr(genome, name)
+        if ids.min() < 0 or ids.max() >= genome.n_nodes:
+            raise ValueError(f"{name}: expected node ids in [0, {genome.n_nodes}), found range "
+                             f"[{ids.min()}, {ids.max()}]")
     if np.any(genome.dst <= genome.n_inputs):
-        raise ValueError("genome: found a connection into the bias or an input; inputs have no incoming connections")
+        raise ValueError(f"dst: found a connection into the bias or an input (ids <= {genome.n_inputs}); inputs "
+                         "have no incoming connections")
     if np.any((genome.src > genome.n_inputs) & (genome.src < n_fixed)):
-        raise ValueError("genome: found a connection out of an output node; outputs are the last layer")
-    if len(np.unique(genome.src.astype(np.int64) * genome.n_nodes + genome.dst)) != len(genome.src):
-        raise ValueError("genome: found the same (src, dst) connection twice")
-    node_depths(genome)  # raises on cycles
+        raise ValueError("src: found a connection out of an output node; outputs are the last layer")
+    pairs = np.sort(genome.src.astype(np.int64) * genome.n_nodes + genome.dst)  # sorted: repeats are neighbours
+    if np.any(pairs[1:] == pairs[:-1]):
+        raise ValueError("src, dst: found the same (src, dst) connection twice")
+    cached_depths(genome)  # raises on cycles (and keeps the layering for the genome's plan)
     return genome
 
 
@@ -394,9 +422,11 @@ def initial_genome(n_inputs, n_outputs, rng=None, *, p_enable=0.05, output_activ
     the softmax in the reward) and never change it: change_activation only
     touches hidden nodes."""
     rng = check_rng(rng)
+    n_inputs, n_outputs = check_int(n_inputs, "n_inputs"), check_int(n_outputs, "n_outputs")
+    _check_probability(p_enable, "p_enable")
     n_fixed = 1 + n_inputs + n_outputs
     activations = np.full(n_fixed, activation_id("linear"))
-    activations[1 + n_inputs:] = activation_id(output_activation)
+    activations[1 + n_inputs:] = activation_id(output_activation, "output_activation")
     src, dst = np.meshgrid(np.arange(1 + n_inputs), np.arange(1 + n_inputs, n_fixed), indexing="ij")
     enabled = rng.random(src.size) < p_enable
     return Genome(n_inputs, n_outputs, activations, src.ravel(), dst.ravel(), enabled)
@@ -406,8 +436,7 @@ def initial_population(n_inputs, n_outputs, population_size, rng=None, *, p_enab
     """Step 1 for a whole population (a list of :class:`Genome`)."""
     if not (isinstance(population_size, (int, np.integer)) and population_size >= 2):
         raise ValueError(f"population_size: expected an int >= 2, found {population_size!r}")
-    if not 0 <= p_enable <= 1:
-        raise ValueError(f"p_enable: expected a probability in [0, 1], found {p_enable!r}")
+    _check_probability(p_enable, "p_enable")
     rng = check_rng(rng)
     return [initial_genome(n_inputs, n_outputs, rng, p_enable=p_enable, output_activation=output_activation)
             for _ in range(population_size)]
@@ -473,10 +502,22 @@ def _layer_matrices(genome, nodes, src, dst, parts=(True, True)):
             if parts[1] else None)
 
 
-def _check_weights(weights):
-    weights = np.atleast_1d(np.asarray(weights, dtype=np.float32))
+def _check_probability(value, name):
+    """A finite real in [0, 1] (a probability setting)."""
+    if not _is_real(value) or not 0 <= value <= 1:
+        kind = type(value).__name__
+        raise (ValueError if _is_real(value) or isinstance(value, (float, np.floating)) else TypeError)(
+            f"{name}: expected a probability in [0, 1], found {kind} {value!r}")
+    return value
+
+
+def _check_weights(weights, name="weights"):
+    try:
+        weights = np.atleast_1d(np.asarray(weights, dtype=np.float32))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a sequence of numbers, found {weights!r}") from None
     if weights.ndim != 1 or weights.size == 0 or not np.all(np.isfinite(weights)):
-        raise ValueError(f"weights: expected a non-empty 1-d array of finite shared weights, found {weights!r}")
+        raise ValueError(f"{name}: expected a non-empty 1-d array of finite shared weights, found {weights!r}")
     return weights
 
 
@@ -500,6 +541,7 @@ def evaluate_genome(genome, X, weights=SHARED_WEIGHTS, plan=None, dtype=np.float
     -------
     outputs : ndarray of shape (n_weights, n, n_outputs) of ``dtype``
     """
+    _check_is_genome(genome)
     X = check_float_array(X, "X")
     if X.shape[1] != genome.n_inputs:
         raise ValueError(f"X: expected {genome.n_inputs} features per row (the genome's inputs), found {X.shape[1]}")
@@ -834,9 +876,10 @@ def mutate(genome, rng=None, *, mutation_probabilities=(0.20, 0.25, 0.05, 0.50),
         its parent when any mutation applies.
     add_connection_sampling : see :func:`add_connection`.
     """
+    _check_is_genome(genome)
     rng = check_rng(rng)
     p = np.asarray(mutation_probabilities, dtype=np.float64)
-    if p.shape != (4,) or np.any(p < 0) or p.sum() <= 0:
+    if p.shape != (4,) or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
         raise ValueError(f"mutation_probabilities: expected 4 non-negative numbers for {MUTATIONS}, found {p!r}")
     if inapplicable not in INAPPLICABLE_MUTATIONS:
         raise ValueError(f"inapplicable: expected one of {INAPPLICABLE_MUTATIONS}, found {inapplicable!r}")
@@ -942,16 +985,15 @@ class SearchConfig:
             if getattr(self, name) not in values:
                 raise ValueError(f"{name}: expected one of {values}, found {getattr(self, name)!r}")
         for name in ("p_enable", "p_connection_objective"):
-            if not _is_real(getattr(self, name)) or not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name}: expected a probability in [0, 1], found {getattr(self, name)!r}")
+            _check_probability(getattr(self, name), name)
         for name in ("elite_fraction", "cull_fraction"):
             if not _is_real(getattr(self, name)) or not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a fraction in [0, 1), found {getattr(self, name)!r}")
-        _check_weights(self.shared_weights)
+        _check_weights(self.shared_weights, "shared_weights")
         p = self.mutation_probabilities
         if len(p) != 4 or not all(_is_real(v) and v >= 0 for v in p) or sum(p) <= 0:
             raise ValueError(f"mutation_probabilities: expected 4 non-negative numbers for {MUTATIONS}, found {p!r}")
-        activation_id(self.output_activation)
+        activation_id(self.output_activation, "output_activation")
 
     def to_json(self):
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
@@ -1088,6 +1130,12 @@ def _state_from_parts(path, meta, arrays):
 
 def save_genome(genome, path):
     """Write one genome to ``.npz`` (plain arrays, no pickle), atomically."""
+    _check_is_genome(genome)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a str or a path, found {type(path).__name__} {path!r}")
+    if not Path(path).expanduser().parent.is_dir():
+        raise ValueError(f"path: expected a file in an existing folder, found {path}; create "
+                         f"{Path(path).expanduser().parent} first")
     atomic_write(path, lambda f: np.savez(f, n_inputs=genome.n_inputs, n_outputs=genome.n_outputs,
                                           activations=genome.activations, src=genome.src, dst=genome.dst,
                                           enabled=genome.enabled))
@@ -1109,7 +1157,10 @@ def load_genome(path):
 
 def start_search(n_inputs, n_outputs, config=None, rng=None):
     """Step 1: a fresh :class:`SearchState` (generation 0)."""
-    config = config or SearchConfig()
+    config = SearchConfig() if config is None else config
+    if not isinstance(config, SearchConfig):
+        raise TypeError(f"config: expected None or a pruning.wann.SearchConfig, found {type(config).__name__}; "
+                        "pass SearchConfig(**settings)")
     rng = check_rng(rng)
     population = initial_population(n_inputs, n_outputs, config.population_size, rng,
                                      p_enable=config.p_enable, output_activation=config.output_activation)
@@ -1233,6 +1284,7 @@ def ensemble_predict(outputs, method="vote"):
     to the lowest class id). ``"mean_softmax"``: argmax of the softmax averaged
     over weights.
     """
+    outputs = check_float_array(outputs, "outputs", ndim=3)
     n_w, n, k = outputs.shape
     if method == "vote":
         votes = np.zeros((n, k), dtype=np.int64)
@@ -1298,7 +1350,13 @@ def train_individual_weights(genome, X, y, *, init_weight=1.0, epochs=10, batch_
 
     Returns (plan, Ws): use ``tuned_forward(plan, Ws, X)``.
     """
+    _check_is_genome(genome)
     rng = check_rng(rng)
+    epochs, batch_size = check_int(epochs, "epochs", minimum=0), check_int(batch_size, "batch_size")
+    if not _is_real(lr) or lr <= 0:
+        raise ValueError(f"lr: expected a finite number > 0, found {lr!r}")
+    if not _is_real(init_weight):
+        raise ValueError(f"init_weight: expected a finite number, found {init_weight!r}")
     X = check_float_array(X, "X").astype(np.float32, copy=False)
     check_n_features(X, "X", genome.n_inputs)
     y = check_labels(y, "y", len(X), genome.n_outputs)

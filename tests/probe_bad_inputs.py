@@ -1284,6 +1284,8 @@ def run_clis(only, tmp, env, jobs=2):
 DOCUMENTED = [
     (r"^(functional|sparse)\.[\w\[\]]+( [\w-]+)? (X|Z|A|B|dZ)=empty$",
      "nnlite.functional / nnlite.sparse docstrings: an empty batch (0 rows) is accepted"),
+    (r"^decomposition\.activity_pass X=empty$",
+     "decomposition.activity_pass docstring: an empty batch (0 rows) gives an empty Activity"),
     (r"^conv\.(im2col|col2im|maxpool2d_\w+|flatten_\w+) ",
      "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.cnn checks)"),
     (r"^sparse\.to_csr W=(width\+1|empty)$",

@@ -204,3 +204,79 @@ def test_activity_pass_rejects_bad_layers_and_propagation():
 def test_load_official_modules_rejects_bad_names(argument, value, tmp_path):
     names = {"approach": "CM-RIE", "model_name": "mnist-1", argument: value}
     assert_rejected(dc.load_official_modules, argument, names["approach"], names["model_name"], models_dir=tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# Probe findings (issue 9, section 3): names, sizes and lists of the experiment helpers
+# ---------------------------------------------------------------------------
+
+from decomposition import experiments, reuse  # noqa: E402
+
+
+@pytest.mark.parametrize("argument, value", [("approach", "bogus"), ("approach", None), ("model_name", "bogus"),
+                                             ("model_name", 3), ("model_name", "emnist-1")])
+def test_load_official_modules_lists_the_valid_names(argument, value, tmp_path):
+    # TI-SNE has no EMNIST folder in the authors' repository: refused before any download is tried
+    names = {"approach": "TI-SNE", "model_name": "mnist-1", argument: value}
+    message = str(assert_rejected(dc.load_official_modules, argument, names["approach"], names["model_name"],
+                                  models_dir=tmp_path))
+    assert "expected one of" in message and ("CM-RIE" in message or "mnist-1" in message)
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"pairs": 1000}, "pairs"), ({"pairs": 0}, "pairs"), ({"n_classes": 0}, "n_classes"),
+    ({"n_classes": 1}, "n_classes"), ({"n_classes": -1}, "n_classes"), ({"n_classes": 1.5}, "n_classes")])
+def test_class_pairs_rejects_counts_it_cannot_honour(kwargs, argument):
+    assert_rejected(reuse.class_pairs, argument, **{"pairs": "all", "n_classes": 10, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"n_hidden_layers": -1}, "n_hidden_layers"), ({"n_hidden_layers": 1.5}, "n_hidden_layers"),
+    ({"n_hidden_layers": float("inf")}, "n_hidden_layers"), ({"epochs": float("nan")}, "epochs"),
+    ({"y": np.full(N, -1)}, "y"), ({"y": np.full(N, N_CLASSES)}, "y"), ({"n_classes": 1}, "n_classes")])
+def test_train_model_names_the_bad_argument(kwargs, argument):
+    X, y = _data()
+    call = {"X": X, "y": y, "n_hidden_layers": 1, "n_classes": N_CLASSES, "epochs": 1, **kwargs}
+    assert_rejected(reuse.train_model, argument, **call)
+
+
+@given(st.sampled_from([("approaches", ("bogus",)), ("approaches", "TI-I"), ("approaches", ()),
+                        ("propagations", ("bogus",)), ("propagations", ()), ("n_hidden_layers", -1),
+                        ("n_hidden_layers", 1.5), ("n_hidden_layers", 10**9), ("epochs", float("nan")),
+                        ("seed", "seed"), ("seed", 1.5)]))
+def test_demo_rows_names_the_bad_argument_before_training(case):
+    argument, value = case
+    kwargs = {"approaches": ("TI-I",), "propagations": ("linear",), "epochs": 1, "fidelity": "paper", argument: value}
+    assert_rejected(lambda: list(experiments.demo_rows(**kwargs)), argument)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), float("inf"), "0.5", None, 0.0, 1.0])
+def test_digits_split_names_test_fraction(value):
+    assert_rejected(experiments.digits_split, "test_fraction", 0, value)
+
+
+@pytest.mark.parametrize("argument, value", [("models", ("bogus",)), ("models", "mnist-1"), ("models", ()),
+                                             ("approaches", ("bogus",)), ("propagations", ("bogus",)),
+                                             ("fidelities", ("bogus",)), ("fidelities", ())])
+def test_table1_rows_checks_its_lists_before_loading_anything(argument, value):
+    kwargs = {"models": ("mnist-1",), "approaches": ("TI-I",), "propagations": ("linear",), "progress": False,
+              argument: value}
+    assert_rejected(lambda: list(experiments.table1_rows(**kwargs)), argument)
+
+
+@pytest.mark.parametrize("function", [experiments.dataset_of, experiments.display_name])
+@pytest.mark.parametrize("value", ["bogus", None, 3, "mnist", "mnist-x", "cifar-1"])
+def test_model_name_helpers_refuse_unknown_names(function, value):
+    assert_rejected(function, "model_name", value)
+
+
+def test_model_name_helpers_keep_their_results():
+    assert experiments.display_name("nnlite-kmnist-3") == "nnlite-KMNIST-3"
+    assert experiments.dataset_of("nnlite-emnist-2") == "emnist" and experiments.dataset_of("mnist-4") == "mnist"
+    assert_rejected(experiments.paper_values, "approach", "mnist-1", "bogus")
+    assert_rejected(experiments.paper_values, "model_name", "bogus", "TI-I")
+
+
+def test_train_model_refuses_to_infer_classes_that_never_appear():
+    X, _ = _data()
+    assert_rejected(reuse.train_model, "y", X, np.full(N, N_CLASSES), n_hidden_layers=1, epochs=1)

@@ -138,12 +138,12 @@ def test_wann_load_genome_validates_the_file(tmp_path, changes, named):
 
 def test_wann_load_genome_refuses_a_cycle_and_a_text_file(tmp_path):
     # 5 -> 9 -> 10 -> 9 : a hidden cycle (node ids 8..10 hidden after 1 bias, 4 inputs, 3 outputs)
-    cyclic = wann.Genome(4, 3, [0] * 11, [1, 8, 9, 10], [8, 9, 10, 9], [True] * 4)
-    with pytest.raises(ValueError, match="cycle"):
-        wann.check_genome(cyclic)
+    cyclic = {"activations": np.zeros(11, np.int8), "src": np.array([1, 8, 9, 10], np.int32),
+              "dst": np.array([8, 9, 10, 9], np.int32), "enabled": np.ones(4, bool)}
+    with pytest.raises(ValueError, match="cycle"):  # a Genome is checked on construction, as on load
+        wann.Genome(4, 3, **cyclic)
     assert "cycle" in str(assert_rejected(wann.load_genome, "path", _tampered_genome(
-        tmp_path, n_inputs=4, n_outputs=3, activations=cyclic.activations, src=cyclic.src, dst=cyclic.dst,
-        enabled=cyclic.enabled)))
+        tmp_path, n_inputs=4, n_outputs=3, **cyclic)))
     (tmp_path / "text.npz").write_text("not a genome")
     assert_rejected(wann.load_genome, "path", tmp_path / "text.npz")
 
@@ -218,3 +218,60 @@ def test_sparsity_options_are_checked(value):
 def test_schedules_reject_bad_steps():
     with pytest.raises((ValueError, TypeError)):
         schedules.PolynomialDecay(0.0, 0.9, 0, 100, frequency=0)
+
+
+# ---------------------------------------------------------------------------
+# Probe findings (issue 9, section 3): WANN sizes, probabilities, ids and genomes
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"n_inputs": 0}, "n_inputs"), ({"n_inputs": -1}, "n_inputs"), ({"n_inputs": 1.5}, "n_inputs"),
+    ({"n_inputs": float("nan")}, "n_inputs"), ({"n_inputs": "3"}, "n_inputs"), ({"n_outputs": 0}, "n_outputs"),
+    ({"n_outputs": 1.5}, "n_outputs"), ({"p_enable": -0.1}, "p_enable"), ({"p_enable": 1.5}, "p_enable"),
+    ({"p_enable": float("nan")}, "p_enable"), ({"p_enable": float("inf")}, "p_enable"),
+    ({"p_enable": "0.5"}, "p_enable"),
+    ({"output_activation": "bogus"}, "output_activation"), ({"output_activation": None}, "output_activation"),
+    ({"output_activation": 3}, "output_activation")])
+def test_initial_genome_and_start_search_name_bad_sizes_and_probabilities(kwargs, argument):
+    assert_rejected(wann.initial_genome, argument, **{"n_inputs": 3, "n_outputs": 2, "rng": 0, **kwargs})
+    if argument in ("n_inputs", "n_outputs"):
+        assert_rejected(wann.start_search, argument, **{"n_inputs": 3, "n_outputs": 2, "rng": 0, **kwargs})
+
+
+@pytest.mark.parametrize("changes, argument", [
+    ({"src": np.full(GENOME.src.shape, 99)}, "src"), ({"src": np.full(GENOME.src.shape, -1)}, "src"),
+    ({"src": GENOME.src[:-1]}, "src"), ({"dst": np.zeros_like(GENOME.dst)}, "dst"),
+    ({"dst": np.full(GENOME.dst.shape, 99)}, "dst"),
+    ({"activations": np.full_like(GENOME.activations, 99)}, "activations"),
+    ({"activations": GENOME.activations[:1]}, "activations"), ({"n_inputs": 0}, "n_inputs"),
+    ({"n_inputs": -1}, "n_inputs"), ({"enabled": GENOME.enabled[:1]}, "enabled")])
+def test_genome_is_validated_on_construction_like_on_load(tmp_path, changes, argument):
+    fields = {"n_inputs": 4, "n_outputs": 3, "activations": GENOME.activations, "src": GENOME.src,
+              "dst": GENOME.dst, "enabled": GENOME.enabled, **changes}
+    constructed = assert_rejected(wann.Genome, argument, **fields)
+    loaded = assert_rejected(wann.load_genome, "path", _tampered_genome(tmp_path, **changes))
+    assert str(constructed) in str(loaded)  # one check, two doors
+
+
+def test_wann_helpers_name_their_bad_arguments(tmp_path):
+    X, y = np.ones((5, 4)), np.arange(5) % 3
+    for k in (99, -1, "relu", 1.5):
+        assert_rejected(wann.activation_forward, "k", X, k)
+    for name in ("bogus", None, 3):
+        assert_rejected(wann.activation_id, "name", name)
+    assert_rejected(wann.mutate, "genome", "g", 0)
+    assert_rejected(wann.mutate, "mutation_probabilities", GENOME, 0, mutation_probabilities=(np.nan, 1, 1, 1))
+    assert_rejected(wann.evaluate_genome, "weights", GENOME, X, "w")
+    assert_rejected(wann.evaluate_genome, "genome", "g", X)
+    assert_rejected(wann.start_search, "config", 3, 2, {"population_size": 4}, 0)
+    assert_rejected(wann.ensemble_predict, "outputs", np.ones((5, 2)))
+    assert_rejected(wann.ensemble_predict, "outputs", np.full((6, 5, 2), np.nan))
+    assert_rejected(wann.SearchConfig, "shared_weights", shared_weights=())
+    assert_rejected(wann.SearchConfig, "output_activation", output_activation="bogus")
+    for argument, value in (("epochs", -1), ("epochs", 1.5), ("epochs", np.nan), ("batch_size", 0),
+                            ("batch_size", -1), ("batch_size", 1.5), ("init_weight", np.nan), ("lr", np.inf)):
+        assert_rejected(wann.train_individual_weights, argument, GENOME, X, y, **{"epochs": 1, argument: value})
+    assert_rejected(wann.save_genome, "genome", "g", tmp_path / "g.npz")
+    assert_rejected(wann.save_genome, "path", GENOME, 3)
+    assert_rejected(wann.save_genome, "path", GENOME, tmp_path / "missing" / "g.npz")
+    assert not (tmp_path / "missing").exists()

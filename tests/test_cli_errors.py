@@ -250,3 +250,23 @@ def test_a_diverging_dsr_run_is_one_line_and_never_writes_nan(shared_data_dir, t
     assert "--lr" in err[0] or "loss" in err[0], err
     text = (tmp_path / "dsr.jsonl").read_text()
     assert "NaN" not in text and "Infinity" not in text and len(text.splitlines()) == 1   # the header only
+
+
+# --- issue 9, section 3: the decomposition commands' remaining probe findings ---------------------------------
+
+@pytest.mark.parametrize("argv, named", [
+    (["demo", "--hidden-layers", "1000000000"], "--hidden-layers"),   # refused, not started
+    (["demo", "--hidden-layers", "1001"], "--hidden-layers"),
+    (["reuse", "--pairs", "1", "--inter", "mnist", "bogus"], "--inter"),
+    (["fetch-models", "mnist-1", "--base-url", "127.0.0.1/x"], "--base-url"),   # a user error: 2, not 1
+    (["fetch-models", "mnist-1", "--base-url", "ftp://127.0.0.1/"], "--base-url"),
+])
+def test_decomposition_options_refused_before_any_work(argv, named, capsys):
+    assert_one_line_error(capsys, decomposition_main, argv, named)
+
+
+def test_demo_help_states_the_hidden_layer_bound(capsys):
+    from decomposition.experiments import MAX_HIDDEN_LAYERS
+    with pytest.raises(SystemExit):
+        decomposition_main(["demo", "--help"])
+    assert f"1 to {MAX_HIDDEN_LAYERS}" in capsys.readouterr().out

@@ -20,7 +20,10 @@ HERE = Path(__file__).resolve().parent
 #: The engine (nnlite.*; fixengine branch): every case is clear, or non-clear as its docstring documents
 #: (the probe's DOCUMENTED list: empty batches, the unchecked conv primitives, to_csr's shapes).
 ENGINE = [r"^sparse\.", r"^functional\.", r"^conv\.", r"^MLP[. ]", r"^cnn\.", r"^optim\.", r"^train\.", r"^io\."]
-FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."] + ENGINE
+FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\.",
+         # an empty batch is a documented input of activity_pass (no examples: an empty Activity)
+         r"^decomposition\.(?!activity_pass X=empty$)", r"^reuse\.", r"^experiments\.", r"^wann\.",
+         r"^cli decomposition "] + ENGINE
 
 #: Entry points clean on main at 41bb9bb (probe run with PYTHONPATH=/work/main): every case of each is clear.
 #: Checked too when NNLITE_PROBE_MAIN_FIXED=1 (e.g. after this branch is merged); then move them into FIXED.
