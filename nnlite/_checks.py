@@ -162,3 +162,13 @@ def check_mask(mask, name, shape):
     if found.shape != tuple(shape):
         raise ValueError(f"{name}: expected a boolean array of shape {tuple(shape)}, found shape {found.shape}")
     return found
+
+
+def check_positive_float(value, name, example=1e-3):
+    """``value`` as a float if it is a finite real number > 0 (not a bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a finite number > 0 such as {example}, found "
+                        f"{type(value).__name__} {value!r}; pass a number, not a string")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: expected a finite number > 0 such as {example}, found {value!r}")
+    return float(value)

@@ -70,6 +70,7 @@ from nnlite._checks import check_float_array, check_labels, check_n_features, ch
 from nnlite.cli import (add_grid_arguments, atomic_write, grid_options, non_negative_int, option_names, positive_int,
                         remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
 from nnlite.experiment import load_dataset, register_dataset, run_grid
+from nnlite.init import INITIALISERS
 from nnlite.optim import Adam
 from nnlite.train import minibatches, train_step_inplace
 
@@ -103,13 +104,9 @@ class LotteryConfig:
         if len(self.layer_sizes) < 2 or not all(_is_int(n) and n >= 1 for n in self.layer_sizes):
             raise ValueError(f"layer_sizes: expected at least two positive ints (inputs, ..., classes), "
                              f"found {self.layer_sizes!r}")
-        if len(self.rates) != len(self.layer_sizes) - 1:
-            raise ValueError(f"rates: expected one pruning rate per layer ({len(self.layer_sizes) - 1}), "
-                             f"found {len(self.rates)}")
-        if not all(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) and 0 <= p < 1
-                   for p in self.rates):
-            raise ValueError(f"rates: expected fractions in [0, 1) of each layer's surviving weights, "
-                             f"found {self.rates!r}; e.g. (0.2, 0.2, 0.1)")
+        check_rates(self.rates, len(self.layer_sizes) - 1)
+        if not isinstance(self.init, str) or self.init not in INITIALISERS:
+            raise ValueError(f"init: expected one of {sorted(INITIALISERS)}, found {self.init!r}")
         for name in ("n_iterations", "batch_size", "eval_every"):
             if not (_is_int(getattr(self, name)) and getattr(self, name) >= 1):
                 raise ValueError(f"{name}: expected a positive int, found {getattr(self, name)!r}")
@@ -124,6 +121,20 @@ class LotteryConfig:
         if not (_is_int(self.rewind_iteration) and 0 <= self.rewind_iteration < self.n_iterations):
             raise ValueError(f"rewind_iteration: expected 0 <= k < n_iterations = {self.n_iterations}, "
                              f"found {self.rewind_iteration!r}")
+
+
+def check_rates(rates, n_layers):
+    """Raise unless ``rates`` is a sequence of ``n_layers`` fractions in [0, 1), one per layer."""
+    if isinstance(rates, (str, bytes)) or not isinstance(rates, (list, tuple, np.ndarray)):
+        raise TypeError(f"rates: expected a sequence of {n_layers} fractions in [0, 1) (one per layer), found "
+                        f"{type(rates).__name__} {rates!r}; e.g. {(0.2,) * n_layers}")
+    if len(rates) != n_layers:
+        raise ValueError(f"rates: expected one pruning rate per layer ({n_layers}), found {len(rates)}: "
+                         f"{tuple(rates)!r}; give one fraction per layer")
+    if not all(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) and 0 <= p < 1
+               for p in rates):
+        raise ValueError(f"rates: expected fractions in [0, 1) of each layer's surviving weights, "
+                         f"found {tuple(rates)!r}; e.g. {(0.2,) * n_layers}")
 
 
 def _is_int(value):
@@ -214,6 +225,7 @@ def check_data(data, n_features, n_classes):
 # -- step 3 -------------------------------------------------------------
 def prune_parameters(trained, rates):
     """Step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
+    check_rates(rates, M._check_model(trained, "trained").n_layers)
     return M.prune_masks(trained, list(rates), method="magnitude", scope="layer")
 
 
@@ -446,6 +458,10 @@ def summarize(trial_records, reported_rounds=REPORTED_ROUNDS):
             isinstance(t, (list, tuple)) and all(isinstance(r, dict) for r in t) for t in trial_records):
         raise TypeError(f"trial_records: expected a list (one per trial) of lists of round records (dicts), "
                         f"found {type(trial_records).__name__}; pass what run_trial returns, one per trial")
+    if not isinstance(reported_rounds, (list, tuple, range)) or not all(_is_int(r) and r >= 0
+                                                                         for r in reported_rounds):
+        raise ValueError(f"reported_rounds: expected a sequence of round numbers >= 0, found {reported_rounds!r}; "
+                         f"e.g. {REPORTED_ROUNDS}")
     summary = {"rounds": []}
     n_done = min((len(r) for r in trial_records), default=0)
     for round_index in range(n_done):

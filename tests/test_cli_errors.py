@@ -246,3 +246,12 @@ def test_a_diverging_dsr_run_is_one_line_and_never_writes_nan(shared_data_dir, t
     assert "--lr" in err[0] or "loss" in err[0], err
     text = (tmp_path / "dsr.jsonl").read_text()
     assert "NaN" not in text and "Infinity" not in text and len(text.splitlines()) == 1   # the header only
+
+
+def test_obd_refuses_n_train_larger_than_the_training_set(shared_data_dir, capsys, tmp_path):
+    # The check needs the dataset's size, so it runs after loading MNIST, and before anything is written.
+    line = assert_one_line_error(capsys, pruning_main, ["obd", "--n-train", "100000000", "--data-dir",
+                                                         str(shared_data_dir), "--out", str(tmp_path / "out")],
+                                 "--n-train")
+    assert "at most 60000" in line, line
+    assert not (tmp_path / "out").exists()
