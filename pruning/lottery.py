@@ -66,7 +66,7 @@ import numpy as np
 from scipy import stats
 
 from nnlite import MLP
-from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng, check_subset_size
 from nnlite.cli import (add_grid_arguments, atomic_write, grid_options, non_negative_int, option_names, positive_int,
                         remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
 from nnlite.experiment import load_dataset, register_dataset, run_grid
@@ -79,6 +79,7 @@ from . import masks as M
 LENET_300_100 = (784, 300, 100, 10)
 # Rounds whose fraction remaining the paper reports: 100, 51.3, 21.1, 13.5, 7.0, 3.6, 1.9 %.
 REPORTED_ROUNDS = (0, 3, 7, 9, 12, 15, 18)
+N_VALIDATION = 5000                             # training images held out for early stopping (the paper)
 # Streams of the per-(trial, round) generators: ticket batches, control init, theta_0, split, control batches.
 _STREAM_TICKET, _STREAM_CONTROL, _STREAM_INIT, _STREAM_SPLIT, _STREAM_CONTROL_BATCHES = 0, 1, 2, 3, 11
 
@@ -385,7 +386,7 @@ def _config_json(config):
 
 
 # -- the experiment: python -m pruning lottery ---------------------------------
-def load_data(n_validation=5000, n_train=None, data_dir=None, seed=0):
+def load_data(n_validation=N_VALIDATION, n_train=None, data_dir=None, seed=0):
     """MNIST as float32 rows in [0, 1], with ``n_validation`` training images held out (a fixed split per seed).
 
     ``n_train`` keeps a random subset of the remaining training images (quick runs).
@@ -395,6 +396,7 @@ def load_data(n_validation=5000, n_train=None, data_dir=None, seed=0):
     X_test, y_test = D.load_mnist("test", data_dir)
     rng = np.random.default_rng([seed, _STREAM_SPLIT])
     X_train, X_val, y_train, y_val = D.train_validation_split(X, y, rng=rng, n_validation=n_validation)
+    check_subset_size(n_train, "n_train", len(X_train), f"the training set less {n_validation} validation images")
     if n_train is not None and n_train < len(X_train):
         keep = rng.choice(len(X_train), n_train, replace=False)
         X_train, y_train = X_train[keep], y_train[keep]
@@ -683,6 +685,10 @@ def main(args):
     remove_stale_temp_files(out)
     t0 = time.perf_counter()
     data_settings = {"n_train": args.n_train}
+    if args.n_train is not None and not args.summary_only:   # bounded by the training set (MNIST: 55000)
+        from nnlite import data as D
+        check_subset_size(args.n_train, "--n-train", len(D.load_mnist("train", args.data_dir)[0]) - N_VALIDATION,
+                          f"the training set less {N_VALIDATION} validation images")
     for trial in trial_ids:   # refuse other settings than a saved run's before loading any data
         _load_records(out / f"trial_{trial}" / "records.json", config, data_settings)
     if not args.summary_only:

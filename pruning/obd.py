@@ -87,7 +87,7 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import (check_float_array, check_int, check_labels, check_n_features, check_positive_float,
-                            check_rng)
+                            check_rng, check_subset_size)
 from nnlite.cli import (non_negative_int, positive_float, positive_int, probability, remove_stale_temp_files,
                         resolve_defaults, save_figure, write_text_atomic)
 from nnlite.optim import SGD, Adam
@@ -325,6 +325,10 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     amount : float, int, or a sequence of them
         Weights deleted per iteration: a fraction or a count of the live ones.
         A sequence gives one amount per iteration and overrides ``n_iterations``.
+    n_iterations, batch_size : int >= 1
+    retrain_epochs : int >= 0 (0: no retraining)
+    lr : finite float > 0
+    hessian_samples : None (every pattern, the paper) or an int in [1, len(X)]
     method : "obd", "magnitude" or "random"
         The score ranking weights in step 5: the saliency (the paper), |w|, or
         a random number (the baselines the paper compares with).
@@ -452,7 +456,7 @@ def run_seed(data, seed, *, mode="iterative", hidden=(300, 100), epochs=5, retra
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, found {mode!r}")
     X, y, X_test, y_test = data
-    check_n_train(n_train, len(X), "n_train")
+    check_subset_size(n_train, "n_train", len(X))
     rng = np.random.default_rng(seed)
     if n_train is not None and n_train < len(X):
         keep = rng.choice(len(X), n_train, replace=False)
@@ -471,13 +475,6 @@ def run_seed(data, seed, *, mode="iterative", hidden=(300, 100), epochs=5, retra
                    np.random.default_rng([seed, k]))
         lines += [{"seed": seed, "method": method, **row} for row in rows]
     return lines
-
-
-def check_n_train(n_train, n_available, name):
-    """Raise unless ``n_train`` is None or a count in [1, n_available] (the training set's size)."""
-    if n_train is not None and check_int(n_train, name) > n_available:
-        raise ValueError(f"{name}: expected at most {n_available} (the size of the training set), found {n_train}; "
-                         f"pass {n_available} or less")
 
 
 def _iterative_curve(model, data, method, fractions, train, rng):
@@ -741,7 +738,7 @@ def main(args):
     path = out / f"obd_{args.mode}.jsonl"
     lines = read_records(path, settings)
     data = load_mnist_arrays(args.data_dir)
-    check_n_train(args.n_train, len(data[0]), "--n-train")
+    check_subset_size(args.n_train, "--n-train", len(data[0]))
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
     run_settings = {**settings, "hessian_samples": None if args.hessian_samples == "all" else args.hessian_samples}

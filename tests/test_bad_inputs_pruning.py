@@ -295,3 +295,8 @@ def test_lottery_summarize_rejects_bad_reported_rounds(rounds):
 @pytest.mark.parametrize("records", ["x", None, [["x"]]])
 def test_lottery_summarize_rejects_bad_trial_records(records):
     assert_rejected(lottery.summarize, "trial_records", records)
+
+
+@pytest.mark.parametrize("n_train", [0, -1, 2.5, "300", 55001])
+def test_lottery_load_data_rejects_n_train_outside_the_training_set(shared_data_dir, n_train):
+    assert_rejected(lottery.load_data, "n_train", n_train=n_train, data_dir=shared_data_dir)

@@ -248,10 +248,12 @@ def test_a_diverging_dsr_run_is_one_line_and_never_writes_nan(shared_data_dir, t
     assert "NaN" not in text and "Infinity" not in text and len(text.splitlines()) == 1   # the header only
 
 
-def test_obd_refuses_n_train_larger_than_the_training_set(shared_data_dir, capsys, tmp_path):
-    # The check needs the dataset's size, so it runs after loading MNIST, and before anything is written.
-    line = assert_one_line_error(capsys, pruning_main, ["obd", "--n-train", "100000000", "--data-dir",
+@pytest.mark.parametrize("command, n_available", [("obd", 60000), ("lottery", 55000)])
+def test_n_train_larger_than_the_training_set_is_refused(command, n_available, shared_data_dir, capsys, tmp_path):
+    # The check needs the dataset's size, so it runs after loading MNIST, and before any training
+    # (lottery holds 5000 training images out for validation).
+    line = assert_one_line_error(capsys, pruning_main, [command, "--n-train", "100000000", "--data-dir",
                                                          str(shared_data_dir), "--out", str(tmp_path / "out")],
                                  "--n-train")
-    assert "at most 60000" in line, line
-    assert not (tmp_path / "out").exists()
+    assert f"at most {n_available}" in line, line
+    assert not list(tmp_path.glob("out/**/*.json*"))  # no records written
