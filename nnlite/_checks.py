@@ -162,3 +162,21 @@ def check_mask(mask, name, shape):
     if found.shape != tuple(shape):
         raise ValueError(f"{name}: expected a boolean array of shape {tuple(shape)}, found shape {found.shape}")
     return found
+
+
+def check_positive_float(value, name, example=1e-3):
+    """``value`` as a float if it is a finite real number > 0 (not a bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a finite number > 0 such as {example}, found "
+                        f"{type(value).__name__} {value!r}; pass a number, not a string")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: expected a finite number > 0 such as {example}, found {value!r}")
+    return float(value)
+
+
+def check_subset_size(n, name, n_available, what="the training set"):
+    """``n`` unchanged if it is None (everything) or a count in [1, ``n_available``], the size of ``what``."""
+    if n is not None and check_int(n, name) > n_available:
+        raise ValueError(f"{name}: expected at most {n_available} (the size of {what}), found {n}; "
+                         f"pass {n_available} or less")
+    return n

@@ -66,10 +66,11 @@ import numpy as np
 from scipy import stats
 
 from nnlite import MLP
-from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng, check_subset_size
 from nnlite.cli import (add_grid_arguments, atomic_write, grid_options, non_negative_int, option_names, positive_int,
                         remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
 from nnlite.experiment import load_dataset, register_dataset, run_grid
+from nnlite.init import INITIALISERS
 from nnlite.optim import Adam
 from nnlite.train import minibatches, train_step_inplace
 
@@ -78,6 +79,7 @@ from . import masks as M
 LENET_300_100 = (784, 300, 100, 10)
 # Rounds whose fraction remaining the paper reports: 100, 51.3, 21.1, 13.5, 7.0, 3.6, 1.9 %.
 REPORTED_ROUNDS = (0, 3, 7, 9, 12, 15, 18)
+N_VALIDATION = 5000                             # training images held out for early stopping (the paper)
 # Streams of the per-(trial, round) generators: ticket batches, control init, theta_0, split, control batches.
 _STREAM_TICKET, _STREAM_CONTROL, _STREAM_INIT, _STREAM_SPLIT, _STREAM_CONTROL_BATCHES = 0, 1, 2, 3, 11
 
@@ -103,13 +105,9 @@ class LotteryConfig:
         if len(self.layer_sizes) < 2 or not all(_is_int(n) and n >= 1 for n in self.layer_sizes):
             raise ValueError(f"layer_sizes: expected at least two positive ints (inputs, ..., classes), "
                              f"found {self.layer_sizes!r}")
-        if len(self.rates) != len(self.layer_sizes) - 1:
-            raise ValueError(f"rates: expected one pruning rate per layer ({len(self.layer_sizes) - 1}), "
-                             f"found {len(self.rates)}")
-        if not all(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) and 0 <= p < 1
-                   for p in self.rates):
-            raise ValueError(f"rates: expected fractions in [0, 1) of each layer's surviving weights, "
-                             f"found {self.rates!r}; e.g. (0.2, 0.2, 0.1)")
+        check_rates(self.rates, len(self.layer_sizes) - 1)
+        if not isinstance(self.init, str) or self.init not in INITIALISERS:
+            raise ValueError(f"init: expected one of {sorted(INITIALISERS)}, found {self.init!r}")
         for name in ("n_iterations", "batch_size", "eval_every"):
             if not (_is_int(getattr(self, name)) and getattr(self, name) >= 1):
                 raise ValueError(f"{name}: expected a positive int, found {getattr(self, name)!r}")
@@ -124,6 +122,20 @@ class LotteryConfig:
         if not (_is_int(self.rewind_iteration) and 0 <= self.rewind_iteration < self.n_iterations):
             raise ValueError(f"rewind_iteration: expected 0 <= k < n_iterations = {self.n_iterations}, "
                              f"found {self.rewind_iteration!r}")
+
+
+def check_rates(rates, n_layers):
+    """Raise unless ``rates`` is a sequence of ``n_layers`` fractions in [0, 1), one per layer."""
+    if isinstance(rates, (str, bytes)) or not isinstance(rates, (list, tuple, np.ndarray)):
+        raise TypeError(f"rates: expected a sequence of {n_layers} fractions in [0, 1) (one per layer), found "
+                        f"{type(rates).__name__} {rates!r}; e.g. {(0.2,) * n_layers}")
+    if len(rates) != n_layers:
+        raise ValueError(f"rates: expected one pruning rate per layer ({n_layers}), found {len(rates)}: "
+                         f"{tuple(rates)!r}; give one fraction per layer")
+    if not all(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) and 0 <= p < 1
+               for p in rates):
+        raise ValueError(f"rates: expected fractions in [0, 1) of each layer's surviving weights, "
+                         f"found {tuple(rates)!r}; e.g. {(0.2,) * n_layers}")
 
 
 def _is_int(value):
@@ -214,6 +226,7 @@ def check_data(data, n_features, n_classes):
 # -- step 3 -------------------------------------------------------------
 def prune_parameters(trained, rates):
     """Step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
+    check_rates(rates, M._check_model(trained, "trained").n_layers)
     return M.prune_masks(trained, list(rates), method="magnitude", scope="layer")
 
 
@@ -373,7 +386,7 @@ def _config_json(config):
 
 
 # -- the experiment: python -m pruning lottery ---------------------------------
-def load_data(n_validation=5000, n_train=None, data_dir=None, seed=0):
+def load_data(n_validation=N_VALIDATION, n_train=None, data_dir=None, seed=0):
     """MNIST as float32 rows in [0, 1], with ``n_validation`` training images held out (a fixed split per seed).
 
     ``n_train`` keeps a random subset of the remaining training images (quick runs).
@@ -383,6 +396,7 @@ def load_data(n_validation=5000, n_train=None, data_dir=None, seed=0):
     X_test, y_test = D.load_mnist("test", data_dir)
     rng = np.random.default_rng([seed, _STREAM_SPLIT])
     X_train, X_val, y_train, y_val = D.train_validation_split(X, y, rng=rng, n_validation=n_validation)
+    check_subset_size(n_train, "n_train", len(X_train), f"the training set less {n_validation} validation images")
     if n_train is not None and n_train < len(X_train):
         keep = rng.choice(len(X_train), n_train, replace=False)
         X_train, y_train = X_train[keep], y_train[keep]
@@ -446,6 +460,10 @@ def summarize(trial_records, reported_rounds=REPORTED_ROUNDS):
             isinstance(t, (list, tuple)) and all(isinstance(r, dict) for r in t) for t in trial_records):
         raise TypeError(f"trial_records: expected a list (one per trial) of lists of round records (dicts), "
                         f"found {type(trial_records).__name__}; pass what run_trial returns, one per trial")
+    if not isinstance(reported_rounds, (list, tuple, range)) or not all(_is_int(r) and r >= 0
+                                                                         for r in reported_rounds):
+        raise ValueError(f"reported_rounds: expected a sequence of round numbers >= 0, found {reported_rounds!r}; "
+                         f"e.g. {REPORTED_ROUNDS}")
     summary = {"rounds": []}
     n_done = min((len(r) for r in trial_records), default=0)
     for round_index in range(n_done):
@@ -667,6 +685,10 @@ def main(args):
     remove_stale_temp_files(out)
     t0 = time.perf_counter()
     data_settings = {"n_train": args.n_train}
+    if args.n_train is not None and not args.summary_only:   # bounded by the training set (MNIST: 55000)
+        from nnlite import data as D
+        check_subset_size(args.n_train, "--n-train", len(D.load_mnist("train", args.data_dir)[0]) - N_VALIDATION,
+                          f"the training set less {N_VALIDATION} validation images")
     for trial in trial_ids:   # refuse other settings than a saved run's before loading any data
         _load_records(out / f"trial_{trial}" / "records.json", config, data_settings)
     if not args.summary_only:

@@ -86,7 +86,8 @@ import numpy as np
 
 from nnlite import functional as F
 from nnlite import sparse
-from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite._checks import (check_float_array, check_int, check_labels, check_n_features, check_positive_float,
+                            check_rng, check_subset_size)
 from nnlite.cli import (non_negative_int, positive_float, positive_int, probability, remove_stale_temp_files,
                         resolve_defaults, save_figure, write_text_atomic)
 from nnlite.optim import SGD, Adam
@@ -210,6 +211,7 @@ def second_derivatives(model, X, y, approximation="lecun", batch_size=1000):
     X, y = _check_data(model, X, y)
     if approximation not in APPROXIMATIONS:
         raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
+    batch_size = check_int(batch_size, "batch_size")
     totals = [np.zeros(W.shape) for W in model.weights]
     for start in range(0, len(X), batch_size):
         batch = slice(start, start + batch_size)
@@ -323,6 +325,10 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     amount : float, int, or a sequence of them
         Weights deleted per iteration: a fraction or a count of the live ones.
         A sequence gives one amount per iteration and overrides ``n_iterations``.
+    n_iterations, batch_size : int >= 1
+    retrain_epochs : int >= 0 (0: no retraining)
+    lr : finite float > 0
+    hessian_samples : None (every pattern, the paper) or an int in [1, len(X)]
     method : "obd", "magnitude" or "random"
         The score ranking weights in step 5: the saliency (the paper), |w|, or
         a random number (the baselines the paper compares with).
@@ -336,9 +342,9 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     training loss after retraining).
     """
     rng = check_rng(rng)
-    X, y = _check_data(model, X, y)
-    if method not in DELETION_SCORES:
-        raise ValueError(f"method: expected one of {DELETION_SCORES}, found {method!r}")
+    X, y = _check_data(M._check_model(model), X, y)
+    _check_obd_options(len(X), n_iterations=n_iterations, retrain_epochs=retrain_epochs, batch_size=batch_size,
+                       lr=lr, hessian_samples=hessian_samples, method=method)
     amounts = [amount] * n_iterations if np.ndim(amount) == 0 else list(amount)
     # Deviation from paper (only with hessian_samples): h averaged over a random subset of the training patterns
     idx = np.arange(len(X)) if hessian_samples is None else rng.choice(len(X), hessian_samples, replace=False)
@@ -361,6 +367,24 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     return model, records
 
 
+def _check_obd_options(n_samples, *, n_iterations, retrain_epochs, batch_size, lr, hessian_samples, method):
+    """Raise, naming the argument of ``optimal_brain_damage``, unless every option is valid."""
+    check_int(n_iterations, "n_iterations")
+    check_int(retrain_epochs, "retrain_epochs", minimum=0)
+    check_int(batch_size, "batch_size")
+    check_positive_float(lr, "lr")
+    check_method(method)
+    if hessian_samples is not None and check_int(hessian_samples, "hessian_samples") > n_samples:
+        raise ValueError(f"hessian_samples: expected None (every pattern) or a count <= {n_samples} (the rows "
+                         f"of X), found {hessian_samples}; pass a smaller count or None")
+
+
+def check_method(method):
+    """Raise unless ``method`` names one of ``DELETION_SCORES``."""
+    if not isinstance(method, str) or method not in DELETION_SCORES:
+        raise ValueError(f"method: expected one of {DELETION_SCORES}, found {method!r}")
+
+
 def _deletion_record(model, pruned, s, X, y):
     """Fraction remaining, predicted (sum of deleted saliencies, if ``s``) and actual loss increase."""
     old, new = M.current_masks(model), M.current_masks(pruned)
@@ -376,6 +400,7 @@ DELETION_SCORES = ("obd", "magnitude", "random")
 
 def deletion_scores(model, h, method, rng):
     """Scores ranking weights for deletion: saliency (OBD), |w| or random."""
+    check_method(method)
     if method == "obd":
         return saliencies(model, h)
     if method == "magnitude":
@@ -431,6 +456,7 @@ def run_seed(data, seed, *, mode="iterative", hidden=(300, 100), epochs=5, retra
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, found {mode!r}")
     X, y, X_test, y_test = data
+    check_subset_size(n_train, "n_train", len(X))
     rng = np.random.default_rng(seed)
     if n_train is not None and n_train < len(X):
         keep = rng.choice(len(X), n_train, replace=False)
@@ -711,9 +737,10 @@ def main(args):
     out = Path(args.out)
     path = out / f"obd_{args.mode}.jsonl"
     lines = read_records(path, settings)
+    data = load_mnist_arrays(args.data_dir)
+    check_subset_size(args.n_train, "--n-train", len(data[0]))
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
-    data = load_mnist_arrays(args.data_dir)
     run_settings = {**settings, "hessian_samples": None if args.hessian_samples == "all" else args.hessian_samples}
     with blas_threads(args.blas_threads):
         for seed in args.seeds:
@@ -735,6 +762,7 @@ def print_summary(lines):
 
 def blas_threads(n):
     """Context limiting BLAS threads (threadpoolctl if installed, else a no-op)."""
+    n = check_int(n, "n")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover

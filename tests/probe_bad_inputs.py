@@ -1049,7 +1049,7 @@ def cli_cases(tmp):
     lot_base = ["--iterations", "20", "--rounds", "1", "--trials", "1", "--eval-every", "10", "--n-train", "300"]
     for opt, vals in (("--iterations", ["0", "-1", "abc"]), ("--rounds", ["-1", "abc"]), ("--trials", ["0", "-1"]),
                       ("--trial-ids", ["-1", "abc"]), ("--eval-every", ["0", "-1"]), ("--rewind", ["-1", "1000000"]),
-                      ("--n-train", ["0", "-1"]), ("--blas-threads", ["0"]), ("--control-rounds", ["-1"])):
+                      ("--n-train", ["0", "-1", "100000000"]), ("--blas-threads", ["0"]), ("--control-rounds", ["-1"])):
         base = [a for i, a in enumerate(lot_base) if opt not in (lot_base[i - 1] if i else "", a)]
         add("pruning", "lottery", base + out_dir("lottery" + opt), opt, vals)
     # wann

@@ -275,3 +275,84 @@ def test_wann_helpers_name_their_bad_arguments(tmp_path):
     assert_rejected(wann.save_genome, "path", GENOME, 3)
     assert_rejected(wann.save_genome, "path", GENOME, tmp_path / "missing" / "g.npz")
     assert not (tmp_path / "missing").exists()
+
+# -- pruning.obd: options of the recipe (fixprune) -------------------------------------
+# Each option is checked at entry and named as the caller spelled it (``retrain_epochs``,
+# not the ``epochs`` of the training loop it is passed on to; ``hessian_samples``, not X).
+
+OBD_DATA = (np.random.default_rng(0).random((12, 4)), _labels(12))
+BAD_COUNTS = [0, -1, 1.5, float("nan"), float("inf"), "3", None, True]
+
+
+@pytest.mark.parametrize("option, value", [
+    *[("n_iterations", v) for v in BAD_COUNTS], *[("batch_size", v) for v in BAD_COUNTS],
+    *[("retrain_epochs", v) for v in BAD_COUNTS if v != 0],
+    *[("hessian_samples", v) for v in BAD_COUNTS if v is not None], ("hessian_samples", 13),
+    *[("lr", v) for v in (0, -1, float("nan"), float("inf"), "0.1", None, True)],
+    *[("method", v) for v in ("unknown", None, 3, "OBD")]])
+def test_optimal_brain_damage_rejects_bad_options_naming_them(option, value):
+    options = {"n_iterations": 1, "retrain_epochs": 0, "rng": 0, option: value}
+    message = assert_rejected(obd.optimal_brain_damage, option, MODEL.copy(), *OBD_DATA, **options)
+    assert "epochs:" not in str(message).replace("retrain_epochs:", "")  # the training loop's name, not the user's
+
+
+def test_optimal_brain_damage_rejects_a_model_that_is_not_an_mlp():
+    assert_rejected(obd.optimal_brain_damage, "model", "model", *OBD_DATA)
+
+
+@pytest.mark.parametrize("value", BAD_COUNTS)
+def test_obd_second_derivatives_rejects_bad_batch_size(value):
+    assert_rejected(obd.second_derivatives, "batch_size", MODEL, *OBD_DATA, batch_size=value)
+
+
+@pytest.mark.parametrize("method", ["unknown", None, 0])
+def test_obd_deletion_scores_rejects_an_unknown_method(method):
+    assert_rejected(obd.deletion_scores, "method", MODEL, None, method, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("n", BAD_COUNTS)
+def test_obd_blas_threads_rejects_a_bad_count(n):
+    assert_rejected(obd.blas_threads, "n", n)
+
+
+@pytest.mark.parametrize("n_train", [0, -1, 2.5, 13])
+def test_obd_run_seed_rejects_n_train_outside_the_training_set(n_train):
+    X, y = OBD_DATA
+    assert_rejected(obd.run_seed, "n_train", (X, y, X, y), 0, n_train=n_train, hidden=(3,), epochs=1)
+
+
+# -- pruning.lottery: rates, init, summaries (fixprune) ------------------------------------
+
+LOTTERY_MODEL = MLP.from_weights([np.linspace(-1, 1, 20).reshape(4, 5), np.linspace(-1, 1, 15).reshape(5, 3)],
+                                 [np.zeros(5), np.zeros(3)])
+
+
+@pytest.mark.parametrize("rates", [(1.5, 0.1), (-0.1, 0.1), (float("nan"), 0.1), (0.2,), (0.2, 0.1, 0.1), "0.2",
+                                   0.2, None, (True, 0.1), ("0.2", 0.1)])
+def test_prune_parameters_rejects_bad_rates_naming_rates(rates):
+    message = assert_rejected(lottery.prune_parameters, "rates", LOTTERY_MODEL, rates)
+    assert "amount" not in str(message)
+
+
+def test_prune_parameters_rejects_a_model_that_is_not_an_mlp():
+    assert_rejected(lottery.prune_parameters, "trained", "model", (0.2, 0.1))
+
+
+@pytest.mark.parametrize("init", ["unknown", None, 3])
+def test_lottery_config_rejects_an_unknown_init(init):
+    assert_rejected(lottery.LotteryConfig, "init", init=init)
+
+
+@pytest.mark.parametrize("rounds", [(-1,), (1.5,), "3", None])
+def test_lottery_summarize_rejects_bad_reported_rounds(rounds):
+    assert_rejected(lottery.summarize, "reported_rounds", [], rounds)
+
+
+@pytest.mark.parametrize("records", ["x", None, [["x"]]])
+def test_lottery_summarize_rejects_bad_trial_records(records):
+    assert_rejected(lottery.summarize, "trial_records", records)
+
+
+@pytest.mark.parametrize("n_train", [0, -1, 2.5, "300", 55001])
+def test_lottery_load_data_rejects_n_train_outside_the_training_set(shared_data_dir, n_train):
+    assert_rejected(lottery.load_data, "n_train", n_train=n_train, data_dir=shared_data_dir)

@@ -270,3 +270,13 @@ def test_demo_help_states_the_hidden_layer_bound(capsys):
     with pytest.raises(SystemExit):
         decomposition_main(["demo", "--help"])
     assert f"1 to {MAX_HIDDEN_LAYERS}" in capsys.readouterr().out
+
+@pytest.mark.parametrize("command, n_available", [("obd", 60000), ("lottery", 55000)])
+def test_n_train_larger_than_the_training_set_is_refused(command, n_available, shared_data_dir, capsys, tmp_path):
+    # The check needs the dataset's size, so it runs after loading MNIST, and before any training
+    # (lottery holds 5000 training images out for validation).
+    line = assert_one_line_error(capsys, pruning_main, [command, "--n-train", "100000000", "--data-dir",
+                                                         str(shared_data_dir), "--out", str(tmp_path / "out")],
+                                 "--n-train")
+    assert f"at most {n_available}" in line, line
+    assert not list(tmp_path.glob("out/**/*.json*"))  # no records written

@@ -20,10 +20,15 @@ HERE = Path(__file__).resolve().parent
 #: The engine (nnlite.*; fixengine branch): every case is clear, or non-clear as its docstring documents
 #: (the probe's DOCUMENTED list: empty batches, the unchecked conv primitives, to_csr's shapes).
 ENGINE = [r"^sparse\.", r"^functional\.", r"^conv\.", r"^MLP[. ]", r"^cnn\.", r"^optim\.", r"^train\.", r"^io\."]
-FIXED = [r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\.",
-         # an empty batch is a documented input of activity_pass (no examples: an empty Activity)
-         r"^decomposition\.(?!activity_pass X=empty$)", r"^reuse\.", r"^experiments\.", r"^wann\.",
-         r"^cli decomposition "] + ENGINE
+#: OBD and the lottery ticket, API and command lines (fixprune branch): every case is clear, none documented.
+OBD_LOTTERY = [r"^obd\.", r"^lottery\.", r"^cli pruning (obd|lottery) "]
+#: Decomposition and WANN (fixrest branch): every case is clear but one documented.
+DECOMPOSITION_WANN = [r"^decomposition\.(?!activity_pass X=empty$)",   # an empty batch: a documented input
+                      r"^reuse\.", r"^experiments\.", r"^wann\.", r"^cli decomposition "]
+FIXED = ([r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."] + ENGINE + OBD_LOTTERY
+         + DECOMPOSITION_WANN)
+#: Groups where an unclear message fails too (elsewhere only crash, hang and silent acceptance do).
+NO_UNCLEAR = ENGINE + OBD_LOTTERY + DECOMPOSITION_WANN
 
 #: Entry points clean on main at 41bb9bb (probe run with PYTHONPATH=/work/main): every case of each is clear.
 #: Checked too when NNLITE_PROBE_MAIN_FIXED=1 (e.g. after this branch is merged); then move them into FIXED.
@@ -61,7 +66,7 @@ def test_fixed_entry_points_have_no_crash_hang_or_silent_acceptance(tmp_path):
     bad = [r for r in rows if not r["control"] and r["outcome"] in ("crash", "hang", "silent")
            and documented(r["name"]) is None]
     bad += [r for r in rows if not r["control"] and r["outcome"] == "unclear" and documented(r["name"]) is None
-            and any(re.search(p, r["name"]) for p in ENGINE)]
+            and any(re.search(p, r["name"]) for p in NO_UNCLEAR)]
     assert summary["inputs"] > 300, summary  # the patterns still select the cases
     assert not failed_controls, failed_controls
     assert not bad, "\n".join(f"{r['outcome']}: {r['name']} -> {r['detail']}" for r in bad)
