@@ -1290,6 +1290,8 @@ DOCUMENTED = [
      "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.cnn checks)"),
     (r"^sparse\.to_csr W=(width\+1|empty)$",
      "nnlite.sparse.to_csr docstring: any shape is accepted, an empty one too, and an all-zero W gives an empty CSR"),
+    (r"^dsr\.reallocate K=too-many$",
+     "pruning.dsr.reallocate docstring: K may exceed sum(capacity); sum(G) = min(K, sum(capacity)), DSR relies on it"),
 ]
 
 
