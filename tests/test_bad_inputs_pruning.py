@@ -464,3 +464,45 @@ def test_dynamic_set_density_crossover_rejects_bad_values_naming_value(value):
 def test_dynamic_memory_report_rejects_what_is_not_a_model_naming_model(model):
     from pruning import dynamic
     assert_rejected(dynamic.memory_report, "model", model)
+
+
+# -- pruning.rigl and pruning.torch_like --------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value", [("t", -1), ("t", float("nan")), ("t", "10"), ("alpha", -0.1),
+                                           ("alpha", 1.5), ("alpha", float("inf")), ("end_iteration", 0),
+                                           ("end_iteration", 1.5), ("end_iteration", float("inf"))])
+def test_rigl_update_fraction_rejects_bad_values_naming_them(option, value):
+    from pruning import rigl
+    assert_rejected(rigl.update_fraction, option, **{"t": 10, "alpha": 0.3, "end_iteration": 100, option: value})
+
+
+@given(bad_arrays((4, 3), kinds=EVERY_KIND))
+def test_rigl_drop_and_grow_reject_bad_arrays_naming_them(case):
+    from pruning import rigl
+    active = np.ones((4, 3), bool)
+    assert_rejected(rigl.drop_smallest, "W", case[1], active, 1)
+    assert_rejected(rigl.grow_largest_gradient, "grad", ~active, case[1], 0)
+
+
+@pytest.mark.parametrize("k", [-1, 1.5, "2", None, 13])
+def test_rigl_drop_and_grow_reject_bad_counts_naming_k(k):
+    from pruning import rigl
+    W, active = np.ones((4, 3)), np.ones((4, 3), bool)
+    assert_rejected(rigl.drop_smallest, "k", W, active, k)
+    assert_rejected(rigl.grow_largest_gradient, "k", np.eye(4, 3, dtype=bool), W, k)
+
+
+def test_rigl_drop_and_grow_reject_masks_that_are_not_boolean_or_of_another_shape():
+    from pruning import rigl
+    W = np.ones((4, 3))
+    for mask in (np.full((4, 3), 0.5), np.ones((3, 4), bool), None):
+        assert_rejected(rigl.drop_smallest, "active", W, mask, 1)
+        assert_rejected(rigl.grow_largest_gradient, "kept", mask, W, 1)
+
+
+def test_torch_like_errors_name_the_argument_as_passed():
+    from pruning import torch_like
+    assert_rejected(torch_like.global_unstructured, "layers", MLP([4, 5, 3], rng=0), 0.5, layers=[5])
+    assert_rejected(torch_like.global_unstructured, "rng", MLP([4, 5, 3], rng=0), 0.5, rng="seed")
+    assert_rejected(torch_like.dim_from_torch, "torch_dim", MLP([4, 5, 3], rng=0), 0, 2)
+    assert_rejected(torch_like.custom_from_mask, "mask", MLP([4, 5, 3], rng=0), 0, None)

@@ -25,9 +25,9 @@ OBD_LOTTERY = [r"^obd\.", r"^lottery\.", r"^cli pruning (obd|lottery) "]
 #: Decomposition and WANN (fixrest branch): every case is clear but one documented.
 DECOMPOSITION_WANN = [r"^decomposition\.(?!activity_pass X=empty$)",   # an empty batch: a documented input
                       r"^reuse\.", r"^experiments\.", r"^wann\.", r"^cli decomposition "]
-#: DSR and the dynamic layers, API and command line (fixdsr branch): every case is clear but one documented
-#: (reallocate with K above the free positions: its docstring's min(K, sum(capacity))).
-DSR_DYNAMIC = [r"^dsr\.", r"^dynamic\.", r"^cli pruning dsr "]
+#: DSR, RigL, the dynamic layers and the torch-like API, API and command line (fixdsr branch): every case is
+#: clear but one documented (reallocate with K above the free positions: its docstring's min(K, sum(capacity))).
+DSR_DYNAMIC = [r"^dsr\.", r"^dynamic\.", r"^rigl\.", r"^torch_like\.", r"^cli pruning dsr "]
 FIXED = ([r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."] + ENGINE + OBD_LOTTERY
          + DECOMPOSITION_WANN + DSR_DYNAMIC)
 #: Groups where an unclear message fails too (elsewhere only crash, hang and silent acceptance do).
