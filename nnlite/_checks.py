@@ -180,3 +180,34 @@ def check_subset_size(n, name, n_available, what="the training set"):
         raise ValueError(f"{name}: expected at most {n_available} (the size of {what}), found {n}; "
                          f"pass {n_available} or less")
     return n
+
+
+def check_choice(value, name, choices):
+    """``value`` unchanged if it is one of ``choices`` (compared only among strings, so None/3 never match)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, found {value!r}; "
+                         f"pass one of those names")
+    return value
+
+
+def check_shape(shape, name, ndim=None):
+    """``shape`` as a tuple of ints >= 1 (``ndim`` of them, if given)."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise TypeError(f"{name}: expected a tuple of positive ints such as (4, 3), found "
+                        f"{type(shape).__name__} {shape!r}")
+    if (ndim is not None and len(shape) != ndim) or len(shape) == 0:
+        raise ValueError(f"{name}: expected {ndim or 'at least 1'} dimensions, found {tuple(shape)!r}")
+    for size in shape:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{name}: expected a tuple of positive ints such as (4, 3), found {tuple(shape)!r}")
+    return tuple(int(size) for size in shape)
+
+
+def check_real(value, name, minimum=0.0, example=1.0):
+    """``value`` as a float if it is a finite real number >= ``minimum`` (not a bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a finite number >= {minimum} such as {example}, found "
+                        f"{type(value).__name__} {value!r}; pass a number, not a string")
+    if not (np.isfinite(value) and value >= minimum):
+        raise ValueError(f"{name}: expected a finite number >= {minimum} such as {example}, found {value!r}")
+    return float(value)

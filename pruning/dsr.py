@@ -83,9 +83,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlite._checks import check_rng
-from nnlite.cli import (count_or_fraction, non_negative_int, positive_float, positive_int, remove_stale_temp_files,
-                        resolve_defaults, save_figure, write_text_atomic)
+from nnlite._checks import (check_choice, check_float_array, check_int, check_positive_float, check_rng,
+                             check_shape, check_subset_size)
+from nnlite.cli import (count_or_fraction, non_negative_int, option_names, positive_float, positive_int,
+                        remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
 from nnlite.cli import sparsity as sparsity_option
 from pruning import masks as pmasks
 from pruning.dynamic import check_sparsity, dynamic_layers, optimizer_state
@@ -126,7 +127,9 @@ def reallocate(K, R, capacity, rounding="largest_remainder"):
 
     Parameters
     ----------
-    K : int, parameters freed by this rewiring (sum of K_i)
+    K : int >= 0, parameters freed by this rewiring (sum of K_i). K may
+        exceed sum(capacity) (a layer denser than half frees more than it can
+        regrow): the surplus is not regrown, by design (see Returns).
     R : sequence of int, surviving weights per layer
     capacity : sequence of int, positions each layer can regrow into
         (its zeros that were not just pruned)
@@ -143,7 +146,9 @@ def reallocate(K, R, capacity, rounding="largest_remainder"):
     G : ndarray of int, G_i <= capacity_i; sum(G) = min(K, sum(capacity)) for
         "largest_remainder".
     """
-    R, capacity = np.asarray(R, dtype=np.float64), np.asarray(capacity, dtype=np.int64)
+    K, R, capacity = check_int(K, "K", minimum=0), _check_counts(R, "R", float), _check_counts(capacity, "capacity", int)
+    if len(capacity) != len(R):
+        raise ValueError(f"capacity: expected {len(R)} entries (one per layer, as R), found {len(capacity)}")
     # Deviation from paper: with no survivors anywhere, shares follow capacity.
     weights = R if R.sum() > 0 else capacity.astype(np.float64)
     if K <= 0 or weights.sum() == 0:
@@ -167,6 +172,18 @@ def reallocate(K, R, capacity, rounding="largest_remainder"):
     return G
 
 
+def _check_counts(values, name, kind):
+    """``values`` as a 1-d, non-empty array of finite numbers >= 0 (whole numbers if ``kind`` is int)."""
+    array = np.asarray(values) if isinstance(values, (np.ndarray, list, tuple)) else values
+    if getattr(array, "dtype", None) is not None and array.dtype.kind in "iu":
+        array = array.astype(np.float64)  # exact for counts < 2**53 (check_float_array would use float32)
+    array = check_float_array(array, name, ndim=1).astype(np.float64, copy=False)
+    if array.min() < 0 or (kind is int and np.any(array != np.round(array))):
+        raise ValueError(f"{name}: expected one {'whole ' if kind is int else ''}count >= 0 per layer, "
+                         f"found {array.tolist()}")
+    return array if kind is float else array.astype(np.int64)
+
+
 # -- Alg. 1, step 3 -------------------------------------------------------------
 def regrow(active, just_pruned, n_grow, rng):
     """Mask with ``n_grow`` more connections, uniformly among positions that
@@ -180,6 +197,8 @@ def regrow(active, just_pruned, n_grow, rng):
 # -- Alg. 1, step 4 -------------------------------------------------------------
 def adapt_threshold(H, K, n_prune_target):
     """H / 2 if K > 1.1 N_p; 2 H if K < 0.9 N_p; else H."""
+    H, K = check_positive_float(H, "H"), check_int(K, "K", minimum=0)
+    n_prune_target = check_positive_float(n_prune_target, "n_prune_target", example=0.02)
     if K > 1.1 * n_prune_target:
         return H / 2
     if K < 0.9 * n_prune_target:
@@ -189,11 +208,13 @@ def adapt_threshold(H, K, n_prune_target):
 
 def constant_period(period):
     """A rewiring period schedule: ``period`` iterations, always."""
+    period = check_int(period, "period")
     return lambda iteration: period
 
 
 def doubling_period(period, every):
     """A rewiring period schedule: ``period`` iterations, doubled every ``every`` iterations."""
+    period, every = check_int(period, "period"), check_int(every, "every")
     return lambda iteration: period * 2 ** (iteration // every)
 
 
@@ -417,6 +438,9 @@ class GMP:
                 raise ValueError(f"{name}: expected an int >= {low} (iterations), found {value!r}")
         if not (_is_real(end_fraction) and 0 < end_fraction <= 1):
             raise ValueError(f"end_fraction: expected a fraction in (0, 1] of n_steps, found {end_fraction!r}")
+        if begin_step >= end_fraction * n_steps:
+            raise ValueError(f"begin_step: expected fewer than end_fraction * n_steps = {end_fraction * n_steps:g} "
+                             f"iterations (pruning must start before it ends), found {begin_step}; lower begin_step")
         self.begin_step, self.frequency = int(begin_step), int(frequency)
         self.n_prunings = max(1, int(end_fraction * n_steps - begin_step) // self.frequency)
         self.iteration = 0
@@ -445,6 +469,10 @@ def layer_sparsities(shapes, sparsity, distribution="uniform"):
         the rest), so small layers keep more of their weights.
     """
     sparsity = check_sparsity(sparsity)
+    if isinstance(shapes, (str, bytes)) or not hasattr(shapes, "__len__") or len(shapes) == 0:
+        raise ValueError(f"shapes: expected a non-empty list of weight shapes such as [(784, 300), (300, 10)], "
+                         f"found {shapes!r}")
+    shapes = [check_shape(shape, f"shapes[{i}]", ndim=2) for i, shape in enumerate(shapes)]
     sizes = np.array([np.prod(s) for s in shapes], dtype=np.float64)
     if distribution == "uniform":
         return [sparsity] * len(shapes)
@@ -513,6 +541,10 @@ def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None,
 
     from nnlite import data
     rng = check_rng(rng)
+    check_choice(name, "name", ("fashion-mnist", "cifar10"))
+    for option, value in (("n_train", n_train), ("n_validation", n_validation)):
+        if value is not None:
+            check_int(value, option)
     if validation not in ("split", "test"):
         raise ValueError(f"validation: expected 'split' or 'test', found {validation!r}")
     with warnings.catch_warnings():
@@ -521,6 +553,7 @@ def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None,
         (X, y), (X_test, y_test) = loader("train", data_dir), loader("test", data_dir)
     if name == "cifar10":
         y = y[:len(X)]  # the labels file holds all 50,000 labels; the images are a prefix
+    check_subset_size(n_train, "n_train", len(X), f"the {name} training set")
     if n_train is not None and n_train < len(X):
         keep = np.sort(rng.choice(len(X), n_train, replace=False))
         X, y = X[keep], y[keep]
@@ -572,6 +605,11 @@ def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), 
     from pruning.dynamic import DynamicConv2d, DynamicLinear
     rng = check_rng(rng)
     topology_rng = rng if topology_rng is None else check_rng(topology_rng)
+    check_choice(method, "method", METHODS)
+    check_shape(input_shape, "input_shape", ndim=3)
+    check_int(n_classes, "n_classes")
+    check_int(hidden, "hidden")
+    check_shape(channels, "channels")
     probe = small_cnn(input_shape, n_classes, channels, hidden, rng=0)
     plan = iter(layer_plan(method, [layer.W.shape for layer in probe.weight_layers()], sparsity, distribution,
                            dense_layers))
@@ -598,6 +636,8 @@ def make_method(method, sparsity, n_steps, rng, rewire_period=100, n_prune_targe
     data, batch_size : the training set and batch size (RigL's gradient batches).
     """
     from pruning.rigl import RigL
+    check_choice(method, "method", METHODS)
+    sparsity, n_steps = check_sparsity(sparsity), check_int(n_steps, "n_steps")
     if rewire_schedule not in ("constant", "paper"):
         raise ValueError(f"rewire_schedule: expected 'constant' or 'paper', found {rewire_schedule!r}")
     if method == "dense":
@@ -719,8 +759,20 @@ def summarise(records):
 
 def read_runs(path):
     """The per-run records (one per method and sparsity) of a ``dsr.jsonl`` file."""
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path: expected a file path (str or Path), found {type(path).__name__} {path!r}")
+    if not Path(path).exists():
+        raise ValueError(f"path: expected a dsr.jsonl file, found nothing at {str(path)!r}; check the path "
+                         f"(python -m pruning dsr writes <--out>/dsr.jsonl)")
+    if Path(path).is_dir():
+        raise ValueError(f"path: expected a dsr.jsonl file, found the directory {str(path)!r}; "
+                         f"pass the file inside it (e.g. {str(Path(path) / 'dsr.jsonl')!r})")
     with open(path) as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
+        try:
+            records = [json.loads(line) for line in lines if line.strip()]
+        except json.JSONDecodeError as error:
+            raise ValueError(f"path: expected JSON lines written by python -m pruning dsr, found {str(path)!r} "
+                             f"not JSON ({error}); pass the run's dsr.jsonl") from None
     return [r for r in records if "method" in r]
 
 
@@ -1017,15 +1069,16 @@ def main(args):
     With ``--seeds N`` (or ``--seed-study``) each seed has its own folder
     ``--out/seed<k>`` and ``seeds.md``/``seeds.json`` summarise them.
     """
-    if args.compare_seeds:
-        print(compare_seeds(args.compare_seeds))
-        return 0
-    apply_presets(args)
-    _check_channels(args.channels, IMAGE_SIZES[args.dataset])
-    check_optimizer_options(args)
-    if args.seeds == 1 and not args.seed_study:
-        return run_and_write(args, Path(args.out))
-    return run_seeds(args, Path(args.out))
+    with option_names({"path": "--compare-seeds", "n_train": "--n-train"}):
+        if args.compare_seeds:
+            print(compare_seeds(args.compare_seeds))
+            return 0
+        apply_presets(args)
+        _check_channels(args.channels, IMAGE_SIZES[args.dataset])
+        check_optimizer_options(args)
+        if args.seeds == 1 and not args.seed_study:
+            return run_and_write(args, Path(args.out))
+        return run_seeds(args, Path(args.out))
 
 
 def run_and_write(args, out):
@@ -1033,10 +1086,10 @@ def run_and_write(args, out):
     from pruning.obd import blas_threads
     remove_stale_temp_files(out)
     done = finished_runs(out / "dsr.jsonl", args)
-    out.mkdir(parents=True, exist_ok=True)
     lines = []
 
-    def emit(line):
+    def emit(line):  # the folder appears with the first line: a run refused on loading its data writes nothing
+        out.mkdir(parents=True, exist_ok=True)
         print(line, flush=True)
         lines.append(line)
         write_text_atomic(out / "dsr.jsonl", "\n".join(lines) + "\n")

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from nnlite import sparse
-from nnlite._checks import check_rng
+from nnlite._checks import check_int, check_real, check_rng, check_shape
 from nnlite.cnn import Conv2d, Dense
 
 STORAGES = ("auto", "dense", "csr")
@@ -86,7 +86,7 @@ def density_crossover(kind="linear"):
 def set_density_crossover(value, kind=None):
     """Override the crossover of ``kind`` (None: every kind), e.g. 0.0: always
     dense under "auto"; 1.0: always CSR."""
-    if not 0 <= value <= 1:
+    if not check_real(value, "value", example=0.1) <= 1:
         raise ValueError(f"value: expected a density in [0, 1], found {value!r}")
     for k in CROSSOVER_GEOMETRY if kind is None else [_check_kind(kind)]:
         _crossover[k] = float(value)
@@ -109,11 +109,19 @@ def check_sparsity(sparsity, name="sparsity"):
 
 def n_active_for(sparsity, n_total):
     """Active connections for ``sparsity``: round((1 - sparsity) * n_total), at least 1."""
+    sparsity, n_total = check_sparsity(sparsity), check_int(n_total, "n_total")
     return max(1, int(round((1 - sparsity) * n_total)))
 
 
 def random_topology(shape, n_active, rng):
     """A boolean mask of ``shape`` with exactly ``n_active`` True entries, uniformly at random."""
+    shape = check_shape(shape, "shape")
+    if check_int(n_active, "n_active", minimum=0) > np.prod(shape):
+        raise ValueError(f"n_active: expected at most {int(np.prod(shape))} (the size of shape {shape}), "
+                         f"found {n_active}; pass a smaller count")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a np.random.Generator, found {type(rng).__name__} {rng!r}; "
+                        f"pass np.random.default_rng(seed)")
     mask = np.zeros(int(np.prod(shape)), dtype=bool)
     mask[rng.choice(mask.size, size=n_active, replace=False)] = True
     return mask.reshape(shape)
@@ -265,6 +273,9 @@ def optimizer_state(model, optimizer, layer):
 
 def memory_report(model):
     """Totals over all weight layers: active weights, bytes as stored, dense and CSR."""
+    if not callable(getattr(model, "weight_layers", None)):
+        raise TypeError(f"model: expected a network with weight_layers() (nnlite.cnn.Sequential or an MLP), "
+                        f"found {type(model).__name__}; pass the model, not its name or path")
     rows = [layer.memory() if isinstance(layer, _Dynamic) else
             {"n_active": int(np.count_nonzero(layer.W)), "n_weights": layer.W.size,
              "bytes_stored": sparse.nbytes(layer.W) + layer.b.nbytes,

@@ -39,16 +39,31 @@ import copy
 
 import numpy as np
 
-from nnlite._checks import check_float_array, check_rng
+from nnlite._checks import check_float_array, check_int, check_mask, check_real, check_rng
 from pruning.dynamic import dynamic_layers, optimizer_state
 
 
 # -- Alg. 1, step 1 (Eq. 1) -------------------------------------------------------
 def update_fraction(t, alpha, end_iteration):
     """f(t) = alpha / 2 * (1 + cos(pi t / T_end)); 0 from T_end on."""
+    t, end_iteration = check_real(t, "t", example=100), check_int(end_iteration, "end_iteration")
+    if not check_real(alpha, "alpha", example=0.3) <= 1:
+        raise ValueError(f"alpha: expected an update fraction in [0, 1] such as 0.3, found {alpha!r}")
     if t >= end_iteration:
         return 0.0
     return alpha / 2 * (1 + np.cos(np.pi * t / end_iteration))
+
+
+def _check_same_shape(mask, mask_name, array, array_name):
+    if np.shape(mask) != array.shape:
+        raise ValueError(f"{mask_name}: expected the shape of {array_name}, {array.shape}, found {np.shape(mask)}; "
+                         f"{mask_name} and {array_name} must describe the same layer")
+    return check_mask(mask, mask_name, array.shape)
+
+
+def _check_k(k, n_available, what):
+    if check_int(k, "k", minimum=0) > n_available:
+        raise ValueError(f"k: expected at most {n_available} (the {what}), found {k}; pass a smaller k")
 
 
 # -- Alg. 1, step 2 -------------------------------------------------------------
@@ -57,6 +72,9 @@ def drop_smallest(W, active, k):
 
     W : ndarray (d_in, d_out), dense values; active : bool ndarray, same shape.
     """
+    W = check_float_array(W, "W", ndim=np.ndim(W))
+    active = _check_same_shape(active, "active", W, "W")
+    _check_k(k, int(np.count_nonzero(active)), "active weights")
     magnitude = np.where(active, np.abs(W), np.inf).ravel()
     kept = active.copy()
     kept.ravel()[np.argsort(magnitude, kind="stable")[:k]] = False
@@ -69,6 +87,9 @@ def grow_largest_gradient(kept, grad, k):
 
     grad : ndarray (d_in, d_out), the dense gradient dL/dW.
     """
+    grad = check_float_array(grad, "grad", ndim=np.ndim(grad))
+    kept = _check_same_shape(kept, "kept", grad, "grad")
+    _check_k(k, int(kept.size - np.count_nonzero(kept)), "positions outside kept")
     score = np.where(kept, -np.inf, np.abs(grad)).ravel()
     grown = kept.copy()
     grown.ravel()[np.argsort(-score, kind="stable")[:k]] = True

@@ -124,8 +124,9 @@ def weight_layers(model):
     raise TypeError(f"model: expected an nnlite MLP, a CNN or a Conv2d/Dense layer, found {type(model).__name__}")
 
 
-def _slot(model, layer):
-    """The slot of ``model`` chosen by ``layer`` (index among weight layers, name, or None for one layer)."""
+def _slot(model, layer, name="layer"):
+    """The slot of ``model`` chosen by ``layer`` (index among weight layers, name, or None for one layer);
+    an error names ``name``, the argument as the caller spelled it."""
     slots = weight_layers(model)
     names = [name for name, _ in slots]
     if layer is None and len(slots) == 1:
@@ -135,7 +136,7 @@ def _slot(model, layer):
     if isinstance(layer, numbers.Integral) and not isinstance(layer, (bool, np.bool_)) \
             and -len(slots) <= layer < len(slots):
         return slots[int(layer)][1]
-    raise ValueError(f"layer: expected a weight-layer index in [0, {len(slots)}) or one of {names}, "
+    raise ValueError(f"{name}: expected a weight-layer index in [0, {len(slots)}) or one of {names}, "
                      f"found {layer!r}; list them with weight_layers(model)")
 
 
@@ -278,15 +279,16 @@ def global_unstructured(model, amount, layers=None, pruning_method="l1", rng=Non
     """
     if not isinstance(pruning_method, str) or pruning_method not in PRUNING_METHODS:
         raise ValueError(f"pruning_method: expected one of {PRUNING_METHODS}, found {pruning_method!r}")
+    rng = check_rng(rng)  # checked even when "l1" does not draw from it
     amount = torch_amount(amount)
     n_slots = len(weight_layers(model))
     chosen = list(range(n_slots)) if layers is None else M._check_list(layers, "layers", "layer indices or names")
-    slots = [_slot(model, c) for c in chosen]
+    slots = [_slot(model, c, f"layers[{i}]") for i, c in enumerate(chosen)]
     if len({s.name for s in slots}) != len(slots):
         raise ValueError(f"layers: expected distinct layers, found {layers!r}")
     old = [_current_mask(s) for s in slots]
     new = (M.global_magnitude_masks([s.W for s in slots], amount, old) if pruning_method == "l1"
-           else M.global_random_masks([s.W.shape for s in slots], amount, old, check_rng(rng)))
+           else M.global_random_masks([s.W.shape for s in slots], amount, old, rng))
     for s, m in zip(slots, new):
         _reparametrise(s, m)
     return model
@@ -295,15 +297,18 @@ def global_unstructured(model, amount, layers=None, pruning_method="l1", rng=Non
 def custom_from_mask(model, layer, mask):
     """Prune one layer by a given boolean ``mask`` of W's shape (intersected with its mask); returns ``model``."""
     slot = _slot(model, layer)
+    if mask is None:
+        raise TypeError(f"mask: expected a boolean mask of shape {tuple(slot.W.shape)}, found None; "
+                        f"build it with np.ones(W.shape, dtype=bool)")
     mask = M._full_mask(mask, slot.W.shape, "mask")
     _reparametrise(slot, mask & _current_mask(slot))
     return model
 
 
 # -- structured pruning --------------------------------------------------------------
-def _check_dim(dim, ndim):
+def _check_dim(dim, ndim, name="dim"):
     if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral) or not -ndim <= dim < ndim:
-        raise ValueError(f"dim: expected a kernel axis in [{-ndim}, {ndim}) (see the table in "
+        raise ValueError(f"{name}: expected a kernel axis in [{-ndim}, {ndim}) (see the table in "
                          f"pruning.torch_like), found {dim!r}")
     return int(dim) % ndim
 
@@ -312,7 +317,7 @@ def dim_from_torch(model, layer, torch_dim):
     """Our kernel ``dim`` for torch's ``dim`` on the same layer (Linear (out, in), Conv2d (out, in, kh, kw))."""
     slot = _slot(model, layer)
     ndim = len(slot.kernel_shape)
-    torch_dim = _check_dim(torch_dim, ndim)
+    torch_dim = _check_dim(torch_dim, ndim, "torch_dim")
     return {2: (1, 0), 4: (3, 2, 0, 1)}[ndim][torch_dim]
 
 

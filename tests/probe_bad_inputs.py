@@ -953,6 +953,73 @@ def dsr_cases(tmp):
     return cases
 
 
+def rigl_cases():
+    from pruning import rigl
+    X, y = tiny_xy()
+    cases = vary("rigl.RigL", rigl.RigL, {"n_steps": 100, "data": (X, y), "rng": 0},
+                 {"n_steps": bad_ints()[:6], "data": [("None", None), ("short-y", (X, y[:-1])), ("empty", (X[:0], y[:0])),
+                                                      ("nan", (np.full_like(X, np.nan), y)), ("str", "data")],
+                  "batch_size": bad_ints()[:5], "alpha": bad_fractions()[:5] + [("0", 0.0)],
+                  "update_period": bad_ints()[:5], "end_fraction": bad_fractions()[:5], "rng": bad_rngs()})
+    cases += vary("rigl.update_fraction", rigl.update_fraction, {"t": 10, "alpha": 0.3, "end_iteration": 100},
+                  {"t": [("-1", -1), ("nan", NAN), ("str", "10")], "alpha": bad_fractions()[:5],
+                   "end_iteration": bad_ints()[:6]})
+    W, active = np.linspace(-1, 1, 12).reshape(4, 3), np.ones((4, 3), bool)
+    cases += vary("rigl.drop_smallest", rigl.drop_smallest, {"W": W, "active": active, "k": 2},
+                  {"W": bad_float_arrays((4, 3))[:5] + [("width+1", np.zeros((4, 4)))],
+                   "active": [("float", np.full((4, 3), 0.5)), ("shape", np.ones((3, 4), bool)), ("None", None)],
+                   "k": [("-1", -1), ("1.5", 1.5), ("too-many", 13), ("str", "2")]})
+    cases += vary("rigl.grow_largest_gradient", rigl.grow_largest_gradient,
+                  {"kept": ~np.eye(4, 3, dtype=bool), "grad": W, "k": 2},
+                  {"grad": bad_float_arrays((4, 3))[:5] + [("width+1", np.zeros((4, 4)))],
+                   "kept": [("float", np.full((4, 3), 0.5)), ("shape", np.ones((3, 4), bool))],
+                   "k": [("-1", -1), ("1.5", 1.5), ("too-many", 13), ("str", "2")]})
+    return cases
+
+
+_FRESH = object()  # torch_like cases: build a fresh model (the functions prune in place)
+
+
+def torch_like_cases():
+    from pruning import torch_like as T
+    model = lambda: tiny_mlp()  # noqa: E731  a fresh model per case: the functions prune in place
+    cases = vary("torch_like.torch_amount", T.torch_amount, {"amount": 0.5},
+                 {"amount": [("-1", -1), ("1.5", 1.5), ("nan", NAN), ("inf", INF), ("str", "0.5"), ("None", None)]})
+    for name, call, good in (
+            ("l1_unstructured", T.l1_unstructured, {"layer": 0, "amount": 0.5}),
+            ("random_unstructured", T.random_unstructured, {"layer": 0, "amount": 0.5, "rng": 0}),
+            ("ln_structured", T.ln_structured, {"layer": 0, "amount": 0.5, "n": 2, "dim": 1}),
+            ("random_structured", T.random_structured, {"layer": 0, "amount": 0.5, "dim": 1, "rng": 0})):
+        bad = {"layer": [("too-big", 5), ("unknown", "bogus"), ("float", 0.5), ("None", None)],
+               "amount": [("-1", -1), ("1.5", 1.5), ("nan", NAN), ("str", "0.5"), ("too-many", 10 ** 6)],
+               "model": [("str", "m"), ("None", None)]}
+        if "dim" in good:
+            bad["dim"] = [("too-big", 2), ("-3", -3), ("float", 1.0), ("str", "1")]
+        if "n" in good:
+            bad["n"] = [("0", 0), ("-1", -1), ("nan", NAN), ("str", "2")]
+        if "rng" in good:
+            bad["rng"] = bad_rngs()
+        cases += vary(f"torch_like.{name}", lambda model=_FRESH, call=call, **kw: call(tiny_mlp() if model is _FRESH
+                                                                                     else model, **kw), good, bad)
+    cases += vary("torch_like.l1_unstructured importance_scores",
+                  lambda importance_scores: T.l1_unstructured(model(), 0, 0.5, importance_scores=importance_scores),
+                  {"importance_scores": np.ones((4, 5))}, {"importance_scores": bad_float_arrays((4, 5))[:6]})
+    cases += vary("torch_like.global_unstructured", lambda **kw: T.global_unstructured(model(), **kw),
+                  {"amount": 0.5}, {"amount": [("-1", -1), ("1.5", 1.5), ("nan", NAN), ("too-many", 10 ** 6)],
+                                    "layers": [("too-big", [5]), ("repeated", [0, 0]), ("str", "0"), ("empty", [])],
+                                    "pruning_method": bad_choices(), "rng": bad_rngs()})
+    cases += vary("torch_like.custom_from_mask", lambda **kw: T.custom_from_mask(model(), **kw),
+                  {"layer": 0, "mask": np.ones((4, 5), bool)},
+                  {"mask": [("float", np.full((4, 5), 0.5)), ("shape", np.ones((5, 4), bool)), ("None", None)]})
+    cases += vary("torch_like.remove", lambda **kw: T.remove(model(), **kw), {"layer": 0}, {"layer": [("unpruned", 0), ("too-big", 5)]},
+                  control=False)
+    cases += vary("torch_like.weight_orig", lambda **kw: T.weight_orig(model(), **kw), {"layer": 0},
+                  {"layer": [("too-big", 5), ("unknown", "bogus"), ("None", None)]})
+    cases += vary("torch_like.dim_from_torch", lambda **kw: T.dim_from_torch(model(), **kw), {"layer": 0, "torch_dim": 0},
+                  {"torch_dim": [("too-big", 2), ("float", 0.5), ("str", "0")]})
+    return cases
+
+
 def _text_file(tmp):
     path = os.path.join(tmp, "notjson.jsonl")
     with open(path, "w") as f:
@@ -1134,7 +1201,8 @@ FAMILIES = [("sparse", lambda tmp: sparse_cases()), ("functional", lambda tmp: f
             ("io", io_cases), ("data", data_cases), ("decomposition", decomposition_cases),
             ("masks", lambda tmp: masks_cases()), ("schedules", lambda tmp: schedules_cases()),
             ("wann_tasks", wann_tasks_cases), ("obd", lambda tmp: obd_cases()), ("lottery", lambda tmp: lottery_cases()),
-            ("wann", wann_cases), ("dsr", dsr_cases), ("dynamic", lambda tmp: dynamic_cases())]
+            ("wann", wann_cases), ("dsr", dsr_cases), ("dynamic", lambda tmp: dynamic_cases()),
+            ("rigl", lambda tmp: rigl_cases()), ("torch_like", lambda tmp: torch_like_cases())]
 
 
 def api_cases(tmp, only=None, family=None):
@@ -1290,6 +1358,8 @@ DOCUMENTED = [
      "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.cnn checks)"),
     (r"^sparse\.to_csr W=(width\+1|empty)$",
      "nnlite.sparse.to_csr docstring: any shape is accepted, an empty one too, and an all-zero W gives an empty CSR"),
+    (r"^dsr\.reallocate K=too-many$",
+     "pruning.dsr.reallocate docstring: K may exceed sum(capacity); sum(G) = min(K, sum(capacity)), DSR relies on it"),
 ]
 
 

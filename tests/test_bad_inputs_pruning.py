@@ -356,3 +356,153 @@ def test_lottery_summarize_rejects_bad_trial_records(records):
 @pytest.mark.parametrize("n_train", [0, -1, 2.5, "300", 55001])
 def test_lottery_load_data_rejects_n_train_outside_the_training_set(shared_data_dir, n_train):
     assert_rejected(lottery.load_data, "n_train", n_train=n_train, data_dir=shared_data_dir)
+
+
+# -- pruning.dsr and pruning.dynamic: the helpers of Alg. 1, the experiment's builders ----------------------
+
+@pytest.mark.parametrize("option, value", [
+    ("K", -1), ("K", 1.5), ("K", float("nan")), ("R", np.array([np.nan, 1.0])), ("R", np.array([-1.0, 1.0])),
+    ("R", "55"), ("capacity", np.array([20])), ("capacity", np.array([-1, 20])), ("capacity", np.array([1.5, 2])),
+    ("rounding", "floor")])
+def test_dsr_reallocate_rejects_bad_counts_naming_them(option, value):
+    kwargs = {"K": 10, "R": np.array([5.0, 5.0]), "capacity": np.array([20, 20]), option: value}
+    assert_rejected(dsr.reallocate, option, **kwargs)
+
+
+@given(bad_arrays((3,), kinds=("nan", "inf", "complex", "object", "string", "empty", "wrong_ndim")))
+def test_dsr_reallocate_rejects_bad_survivor_arrays_naming_R(case):
+    assert_rejected(dsr.reallocate, "R", 4, case[1], np.array([5, 5, 5]))
+
+
+def test_dsr_reallocate_keeps_its_documented_clipping_and_integer_counts():
+    # K above sum(capacity) is documented (a layer denser than half); counts above 2**24 stay exact.
+    assert dsr.reallocate(100, np.array([5.0, 5.0]), np.array([20, 20])).tolist() == [20, 20]
+    assert dsr.reallocate(2**25 + 1, [2**25 + 1, 0], [2**26, 2**26]).tolist() == [2**25 + 1, 0]
+
+
+@pytest.mark.parametrize("option, value", [("H", float("nan")), ("H", float("inf")), ("H", -1.0), ("H", "0.1"),
+                                           ("K", -1), ("K", float("nan")), ("n_prune_target", 0)])
+def test_dsr_adapt_threshold_rejects_bad_values_naming_them(option, value):
+    assert_rejected(dsr.adapt_threshold, option, **{"H": 0.001, "K": 10, "n_prune_target": 10, option: value})
+
+
+@pytest.mark.parametrize("value", BAD_COUNTS)
+def test_dsr_period_schedules_reject_bad_counts_naming_them(value):
+    assert_rejected(dsr.constant_period, "period", value)
+    assert_rejected(dsr.doubling_period, "period", value, 5)
+    assert_rejected(dsr.doubling_period, "every", 10, value)
+
+
+def test_dsr_gmp_rejects_a_begin_step_after_the_end_of_pruning():
+    assert_rejected(dsr.GMP, "begin_step", 0.8, 100, begin_step=1000)
+
+
+@pytest.mark.parametrize("shapes", [[], [(-4, 3)], "s", [(4,)], [(4, 3.5)], None])
+def test_dsr_layer_sparsities_rejects_bad_shapes_naming_shapes(shapes):
+    assert_rejected(dsr.layer_sparsities, "shapes", shapes, 0.5)
+
+
+GOOD_MODEL = {"method": "dsr", "input_shape": (8, 8, 1), "n_classes": 3, "sparsity": 0.5, "channels": (2, 2),
+              "hidden": 4, "rng": 0}
+
+
+@pytest.mark.parametrize("option, value", [
+    ("method", "bogus"), ("method", None), ("method", 3), ("input_shape", (8, 8)), ("input_shape", (0, 8, 1)),
+    ("n_classes", 0), ("n_classes", 1.5), ("channels", (0, 2)), ("channels", ()), ("channels", "16"),
+    ("hidden", 0), ("hidden", float("nan")), ("sparsity", 1.0)])
+def test_dsr_build_model_rejects_bad_options_naming_them(option, value):
+    assert_rejected(dsr.build_model, option, **{**GOOD_MODEL, option: value})
+
+
+@pytest.mark.parametrize("option, value", [("method", "rig"), ("method", None), ("sparsity", -0.1), ("sparsity", 1.5),
+                                           ("sparsity", float("nan")), *[("n_steps", v) for v in BAD_COUNTS]])
+def test_dsr_make_method_rejects_bad_options_naming_them(option, value):
+    kwargs = {"method": "dsr", "sparsity": 0.5, "n_steps": 100, "rng": 0, option: value}
+    assert_rejected(dsr.make_method, option, **kwargs)
+
+
+@pytest.mark.parametrize("option, value", [("name", "bogus"), ("name", None), ("name", 3), ("n_train", 0),
+                                           ("n_train", -1), ("n_train", 1.5), ("n_train", float("nan")),
+                                           ("n_validation", -1), ("n_validation", 1.5)])
+def test_dsr_load_dataset_rejects_bad_options_before_reading_data(option, value):
+    assert_rejected(dsr.load_dataset, option, **{"name": "fashion-mnist", "data_dir": "/nonexistent", option: value})
+
+
+def test_dsr_load_dataset_rejects_more_training_images_than_exist(shared_data_dir):
+    assert_rejected(dsr.load_dataset, "n_train", "fashion-mnist", shared_data_dir, n_train=60001)
+
+
+def test_dsr_read_runs_rejects_what_is_not_a_jsonl_file_naming_path(tmp_path):
+    (tmp_path / "text.jsonl").write_text("hello\n")
+    for path in (3, None, tmp_path, tmp_path / "missing.jsonl", tmp_path / "text.jsonl"):
+        assert_rejected(dsr.read_runs, "path", path)
+
+
+@pytest.mark.parametrize("option, value", [("sparsity", -0.1), ("sparsity", 1.5), ("sparsity", float("nan")),
+                                           ("sparsity", float("inf")), ("n_total", -1), ("n_total", 1.5),
+                                           ("n_total", "10")])
+def test_dynamic_n_active_for_rejects_bad_values_naming_them(option, value):
+    from pruning import dynamic
+    assert_rejected(dynamic.n_active_for, option, **{"sparsity": 0.5, "n_total": 10, option: value})
+
+
+@pytest.mark.parametrize("option, value", [("shape", (-4, 3)), ("shape", "s"), ("shape", ()), ("n_active", -1),
+                                           ("n_active", 13), ("n_active", 1.5), ("rng", "seed"), ("rng", 0)])
+def test_dynamic_random_topology_rejects_bad_values_naming_them(option, value):
+    from pruning import dynamic
+    kwargs = {"shape": (4, 3), "n_active": 5, "rng": np.random.default_rng(0), option: value}
+    assert_rejected(dynamic.random_topology, option, **kwargs)
+
+
+@pytest.mark.parametrize("value", ["0.1", None, float("nan"), -1.0, 1.5])
+def test_dynamic_set_density_crossover_rejects_bad_values_naming_value(value):
+    from pruning import dynamic
+    assert_rejected(dynamic.set_density_crossover, "value", value)
+
+
+@pytest.mark.parametrize("model", ["m", None, 3])
+def test_dynamic_memory_report_rejects_what_is_not_a_model_naming_model(model):
+    from pruning import dynamic
+    assert_rejected(dynamic.memory_report, "model", model)
+
+
+# -- pruning.rigl and pruning.torch_like --------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value", [("t", -1), ("t", float("nan")), ("t", "10"), ("alpha", -0.1),
+                                           ("alpha", 1.5), ("alpha", float("inf")), ("end_iteration", 0),
+                                           ("end_iteration", 1.5), ("end_iteration", float("inf"))])
+def test_rigl_update_fraction_rejects_bad_values_naming_them(option, value):
+    from pruning import rigl
+    assert_rejected(rigl.update_fraction, option, **{"t": 10, "alpha": 0.3, "end_iteration": 100, option: value})
+
+
+@given(bad_arrays((4, 3), kinds=EVERY_KIND))
+def test_rigl_drop_and_grow_reject_bad_arrays_naming_them(case):
+    from pruning import rigl
+    active = np.ones((4, 3), bool)
+    assert_rejected(rigl.drop_smallest, "W", case[1], active, 1)
+    assert_rejected(rigl.grow_largest_gradient, "grad", ~active, case[1], 0)
+
+
+@pytest.mark.parametrize("k", [-1, 1.5, "2", None, 13])
+def test_rigl_drop_and_grow_reject_bad_counts_naming_k(k):
+    from pruning import rigl
+    W, active = np.ones((4, 3)), np.ones((4, 3), bool)
+    assert_rejected(rigl.drop_smallest, "k", W, active, k)
+    assert_rejected(rigl.grow_largest_gradient, "k", np.eye(4, 3, dtype=bool), W, k)
+
+
+def test_rigl_drop_and_grow_reject_masks_that_are_not_boolean_or_of_another_shape():
+    from pruning import rigl
+    W = np.ones((4, 3))
+    for mask in (np.full((4, 3), 0.5), np.ones((3, 4), bool), None):
+        assert_rejected(rigl.drop_smallest, "active", W, mask, 1)
+        assert_rejected(rigl.grow_largest_gradient, "kept", mask, W, 1)
+
+
+def test_torch_like_errors_name_the_argument_as_passed():
+    from pruning import torch_like
+    assert_rejected(torch_like.global_unstructured, "layers", MLP([4, 5, 3], rng=0), 0.5, layers=[5])
+    assert_rejected(torch_like.global_unstructured, "rng", MLP([4, 5, 3], rng=0), 0.5, rng="seed")
+    assert_rejected(torch_like.dim_from_torch, "torch_dim", MLP([4, 5, 3], rng=0), 0, 2)
+    assert_rejected(torch_like.custom_from_mask, "mask", MLP([4, 5, 3], rng=0), 0, None)

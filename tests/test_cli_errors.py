@@ -280,3 +280,17 @@ def test_n_train_larger_than_the_training_set_is_refused(command, n_available, s
                                  "--n-train")
     assert f"at most {n_available}" in line, line
     assert not list(tmp_path.glob("out/**/*.json*"))  # no records written
+
+
+def test_dsr_compare_seeds_refuses_what_is_not_a_run_file_naming_the_option(capsys, tmp_path):
+    (tmp_path / "text.jsonl").write_text("hello\n")
+    for path in (tmp_path, tmp_path / "missing.jsonl", tmp_path / "text.jsonl"):
+        line = assert_one_line_error(capsys, pruning_main, ["dsr", "--compare-seeds", str(path)], "--compare-seeds")
+        assert str(path) in line
+
+
+def test_dsr_n_train_above_the_training_set_is_refused_and_writes_nothing(capsys, tmp_path, shared_data_dir):
+    argv = ["dsr", "--n-train", "60001", "--data-dir", str(shared_data_dir), "--epochs", "1", "--methods", "dense",
+            "--out", str(tmp_path / "out")]
+    line = assert_one_line_error(capsys, pruning_main, argv, "--n-train")
+    assert "60000" in line and not (tmp_path / "out").exists()

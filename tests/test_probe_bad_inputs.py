@@ -25,10 +25,13 @@ OBD_LOTTERY = [r"^obd\.", r"^lottery\.", r"^cli pruning (obd|lottery) "]
 #: Decomposition and WANN (fixrest branch): every case is clear but one documented.
 DECOMPOSITION_WANN = [r"^decomposition\.(?!activity_pass X=empty$)",   # an empty batch: a documented input
                       r"^reuse\.", r"^experiments\.", r"^wann\.", r"^cli decomposition "]
+#: DSR, RigL, the dynamic layers and the torch-like API, API and command line (fixdsr branch): every case is
+#: clear but one documented (reallocate with K above the free positions: its docstring's min(K, sum(capacity))).
+DSR_DYNAMIC = [r"^dsr\.", r"^dynamic\.", r"^rigl\.", r"^torch_like\.", r"^cli pruning dsr "]
 FIXED = ([r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."] + ENGINE + OBD_LOTTERY
-         + DECOMPOSITION_WANN)
+         + DECOMPOSITION_WANN + DSR_DYNAMIC)
 #: Groups where an unclear message fails too (elsewhere only crash, hang and silent acceptance do).
-NO_UNCLEAR = ENGINE + OBD_LOTTERY + DECOMPOSITION_WANN
+NO_UNCLEAR = ENGINE + OBD_LOTTERY + DECOMPOSITION_WANN + DSR_DYNAMIC
 
 #: Entry points clean on main at 41bb9bb (probe run with PYTHONPATH=/work/main): every case of each is clear.
 #: Checked too when NNLITE_PROBE_MAIN_FIXED=1 (e.g. after this branch is merged); then move them into FIXED.
