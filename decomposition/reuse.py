@@ -229,12 +229,7 @@ def intra_reuse_rows(dataset, modules, arrays, pairs="all", epochs=10, rule="cor
                **reuse_pair(modules[a], modules[b], pair_data(X_train, y_train, a, b),
                             pair_data(X_test, y_test, a, b), epochs, rule, rng),
                "rule": rule, "epochs": epochs, **_seed_field(rng)}
-        row["ma_ge_tma"] = row["ma"] >= row["tma"]
-        row["seconds"] = round(time.perf_counter() - start, 2)
-        if note:
-            row["note"] = note
-        _progress(progress, f"{dataset} {a}-{b}: MA {row['ma']:6.2f} TMA {row['tma']:6.2f}")
-        yield row
+        yield _finish_row(row, start, note, progress, f"{dataset} {a}-{b}")
 
 
 def inter_reuse_rows(datasets, modules, arrays, pairs="all", epochs=10, rule="correct", rng=0, progress=True,
@@ -255,12 +250,7 @@ def inter_reuse_rows(datasets, modules, arrays, pairs="all", epochs=10, rule="co
                **reuse_pair(modules[0][a], modules[1][b], two_dataset_pair_data(Xa_tr, ya_tr, a, Xb_tr, yb_tr, b),
                             two_dataset_pair_data(Xa_te, ya_te, a, Xb_te, yb_te, b), epochs, rule, rng),
                "rule": rule, "epochs": epochs, **_seed_field(rng)}
-        row["ma_ge_tma"] = row["ma"] >= row["tma"]
-        row["seconds"] = round(time.perf_counter() - start, 2)
-        if note_a or note_b:
-            row["note"] = note_a or note_b
-        _progress(progress, f"{row['dataset']} {a}-{b}: MA {row['ma']:6.2f} TMA {row['tma']:6.2f}")
-        yield row
+        yield _finish_row(row, start, note_a or note_b, progress, f"{row['dataset']} {a}-{b}")
 
 
 def summarize_reuse(rows):
@@ -380,12 +370,7 @@ def inter_replacement_rows(datasets, modules, arrays, cases="all", epochs=10, rn
         row = {"experiment": "inter-replacement", "dataset": "+".join(datasets), "class_a": k, "class_b": j,
                **inter_replacement_row(modules[0], modules[1][j], k, train, test, epochs, rng), "epochs": epochs,
                **_seed_field(rng)}
-        row["ma_ge_tma"] = row["ma"] >= row["tma"]
-        row["seconds"] = round(time.perf_counter() - start, 2)
-        if note_1 or note_2:
-            row["note"] = note_1 or note_2
-        _progress(progress, f"{row['dataset']} {k}<-{j}: MA {row['ma']:6.2f} TMA {row['tma']:6.2f}")
-        yield row
+        yield _finish_row(row, start, note_1 or note_2, progress, f"{row['dataset']} {k}<-{j}")
 
 
 def inter_replacement_ma_rows(datasets, modules, arrays, cases="all", skip=()):
@@ -626,6 +611,16 @@ def compose_predict_voter_position(modules, X):
     best_voter = np.argmax(np.where(votes, own, -np.inf), axis=1)
     position = np.cumsum(votes, axis=1)[np.arange(len(X)), best_voter] - 1
     return np.where(votes.sum(axis=1) >= 2, position, correct)
+
+
+def _finish_row(row, start, note, progress, label):
+    """Complete a reuse or replacement row: MA >= TMA, seconds, the data note; report it on stderr."""
+    row["ma_ge_tma"] = row["ma"] >= row["tma"]
+    row["seconds"] = round(time.perf_counter() - start, 2)
+    if note:
+        row["note"] = note
+    _progress(progress, f"{label}: MA {row['ma']:6.2f} TMA {row['tma']:6.2f}")
+    return row
 
 
 def _progress(enabled, message):
