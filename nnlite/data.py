@@ -64,6 +64,9 @@ from nnlite._checks import check_labels, check_rng
 
 from .experiment import DEFAULT_DATA_DIR, remove_stale_temp_files, temp_path  # ~/.cache/nnlite
 
+#: Images in the official MNIST training split (fixed: every file is checked against its sha256), so that
+#: a command can bound a subset size before loading anything.
+MNIST_TRAIN_IMAGES = 60000
 MANIFEST_PATH = Path(__file__).resolve().parent / "manifest" / "datasets.tsv"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")

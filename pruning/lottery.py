@@ -685,12 +685,12 @@ def main(args):
     remove_stale_temp_files(out)
     t0 = time.perf_counter()
     data_settings = {"n_train": args.n_train}
-    if args.n_train is not None and not args.summary_only:   # bounded by the training set (MNIST: 55000)
-        from nnlite import data as D
-        check_subset_size(args.n_train, "--n-train", len(D.load_mnist("train", args.data_dir)[0]) - N_VALIDATION,
-                          f"the training set less {N_VALIDATION} validation images")
     for trial in trial_ids:   # refuse other settings than a saved run's before loading any data
         _load_records(out / f"trial_{trial}" / "records.json", config, data_settings)
+    if args.n_train is not None and not args.summary_only:   # bounded by the training set (MNIST: 55000)
+        from nnlite import data as D
+        check_subset_size(args.n_train, "--n-train", D.MNIST_TRAIN_IMAGES - N_VALIDATION,
+                          f"the training set less {N_VALIDATION} validation images")
     if not args.summary_only:
         params = [{"config": _config_json(config), "data": data_settings, "trial": trial} for trial in trial_ids]
         task = functools.partial(lottery_trial, out_dir=str(out), data_dir=args.data_dir, progress=True)

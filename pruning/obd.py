@@ -84,6 +84,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlite import data as data_module
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import (check_float_array, check_int, check_labels, check_n_features, check_positive_float,
@@ -737,8 +738,8 @@ def main(args):
     out = Path(args.out)
     path = out / f"obd_{args.mode}.jsonl"
     lines = read_records(path, settings)
+    check_subset_size(args.n_train, "--n-train", data_module.MNIST_TRAIN_IMAGES)   # before loading anything
     data = load_mnist_arrays(args.data_dir)
-    check_subset_size(args.n_train, "--n-train", len(data[0]))
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
     run_settings = {**settings, "hessian_samples": None if args.hessian_samples == "all" else args.hessian_samples}
