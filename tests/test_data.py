@@ -4,18 +4,16 @@ Tests marked ``shared_data`` read the real files in ../shared/data (or
 $NNLITE_DATA) and are skipped when that folder is absent. No test touches the
 network beyond a local HTTP server on 127.0.0.1.
 """
-import functools
 import gzip
 import hashlib
 import os
-import threading
 import warnings
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from loopback import serve
 from nnlite import data
 from tests.realdata import locate, missing
 
@@ -57,24 +55,14 @@ def toy_manifest(monkeypatch):
     return add
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture
 def http_server(tmp_path, monkeypatch):
-    """Serve ``tmp_path / "www"`` on 127.0.0.1; yields (folder, base URL)."""
+    """Serve ``tmp_path / "www"`` on 127.0.0.1 (``loopback.serve``); yields (folder, base URL)."""
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     root = tmp_path / "www"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve(root) as url:
+        yield root, url
 
 
 @pytest.fixture
