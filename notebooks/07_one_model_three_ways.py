@@ -251,7 +251,8 @@ ax.set(ylabel="Jaccard index of the kept weights",
 ax.legend(fontsize=8)
 fig.tight_layout()
 for p, (a, b) in enumerate(pairs):
-    cells = ", ".join(f"W{i + 1} {e:+.3f} ± {h:.3f}" for i, (e, h) in enumerate(zip(excess[p].mean(0), excess_half[p])))
+    cells = ", ".join(f"W{i + 1} {e:+.3f} ± {h:.3f}"
+                      for i, (e, h) in enumerate(zip(excess[p].mean(0), excess_half[p])))
     print(f"{a:7s} / {b:6s} Jaccard minus chance: {cells}")
 assert np.all(np.abs(excess[0].mean(0)) < 0.03)  # modules / ticket: at chance in every layer
 assert np.all(excess.mean(1) < 0.05)              # no pair far above chance
@@ -282,8 +283,8 @@ seconds[:, 1:3] += seconds[:, :1]  # the modules and the ticket need the dense t
 acc_mean, acc_half = 100 * accuracy.mean(0), 100 * stats.t.ppf(0.975, N_SEEDS - 1) * stats.sem(accuracy, axis=0)
 sec_mean, sec_half = seconds.mean(0), stats.t.ppf(0.975, N_SEEDS - 1) * stats.sem(seconds, axis=0)
 for k, n in enumerate(names):
-    print(f"{n:8s} test accuracy {acc_mean[k]:6.2f} ± {acc_half[k]:.2f} %   CPU {sec_mean[k]:6.1f} ± {sec_half[k]:.1f} s"
-          f"   (n = {N_SEEDS})")
+    print(f"{n:8s} test accuracy {acc_mean[k]:6.2f} ± {acc_half[k]:.2f} %   "
+          f"CPU {sec_mean[k]:6.1f} ± {sec_half[k]:.1f} s   (n = {N_SEEDS})")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 axes[0].bar(names, acc_mean, yerr=acc_half, capsize=4, color=["0.6", "C0", "C1", "C2"])
