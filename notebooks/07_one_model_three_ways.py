@@ -162,7 +162,7 @@ for seed in range(N_SEEDS):
 # more than it can take back. `dsr.reallocate` gives the excess to the
 # other layers and drops what no layer can take (its documented
 # behaviour), so a near-dense DSR network may end a little below its
-# budget.
+# budget (within 1% here).
 
 # %%
 n_weights = np.array([W.size for W in runs[0]["dense"]["model"].weights])
@@ -173,7 +173,7 @@ for run in runs:
     dsr_kept.append(sum(int(m.sum()) for m in run["dsr"]["masks"]) / budget)
     assert np.allclose(ticket_density, run["density"], atol=0.01)
 print("DSR's active weights at the end, as a fraction of the budget, per seed:", np.round(dsr_kept, 4))
-assert all(0.5 < k < 1.001 for k in dsr_kept)
+assert all(0.99 < k < 1.001 for k in dsr_kept)  # full run: 0.995-1.0
 r0 = runs[0]
 print("seed 0, kept fraction per layer:")
 for name in ("ticket", "dsr"):
