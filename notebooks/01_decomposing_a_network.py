@@ -314,7 +314,8 @@ low, high = summary["n_ma_ge_tma_ci95"]
 print(f"pairs with composed modules >= trained network: {summary['n_ma_ge_tma']} of {summary['n_cases']} "
       f"(95% CI {low}-{high}, n = {summary['n_seeds']} seeds); mean MA - TMA {summary['mean_ma_minus_tma']} points")
 assert summary["n_seeds"] == 5 and low > 45 / 2
-#
+
+# %% [markdown]
 # ## 4. Replacement
 #
 # A module can also be swapped in: replace module k of the 1-hidden-layer
