@@ -358,7 +358,7 @@ class Static:
 
 
 def set_survivors(W, active, zeta, removal="per_sign"):
-    """The active weights SET keeps after removing a fraction ``zeta``.
+    """The active weights SET keeps after removing a fraction ``zeta`` (SET steps 5-6).
 
     Parameters
     ----------
@@ -388,10 +388,11 @@ def set_survivors(W, active, zeta, removal="per_sign"):
 
 class SET:
     """SET(zeta=0.3, regrow_init="zero", rng=None, removal="per_sign"): once
-    per epoch, per layer, remove the fraction ``zeta`` of active weights
-    closest to zero (``set_survivors``: of each sign separately, as in the
-    paper, unless ``removal="magnitude"``) and regrow as many at random among
-    the inactive positions.
+    per epoch (SET step 4: the epochs are ``nnlite.train.fit``'s), per
+    layer, remove the fraction ``zeta`` of active weights closest to zero
+    (``set_survivors``: of each sign separately, as in the paper, unless
+    ``removal="magnitude"``) and regrow as many at random among the inactive
+    positions.
 
     regrow_init : {"zero", "random"}
         # Deviation from paper: SET draws new weights from its initial
@@ -407,14 +408,15 @@ class SET:
             raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")
         if removal not in ("per_sign", "magnitude"):
             raise ValueError(f"removal: expected 'per_sign' or 'magnitude', found {removal!r}")
+        # SET step 1: zeta (epsilon is the experiment's, through layer_sparsities)
         self.zeta, self.regrow_init, self.rng, self.removal = zeta, regrow_init, check_rng(rng), removal
 
     def on_epoch_end(self, model, optimizer, epoch):
         for layer in dynamic_layers(model):
             W, active = layer.dense_weight(), layer.mask
-            kept = set_survivors(W, active, self.zeta, self.removal)
+            kept = set_survivors(W, active, self.zeta, self.removal)   # SET steps 5-6
             n_grow = int(active.sum() - kept.sum())
-            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)
+            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)   # SET step 7
             values = None
             if self.regrow_init == "random":
                 std = float(W[kept].std()) if kept.any() else 0.01
@@ -424,6 +426,9 @@ class SET:
 
 class GMP:
     """GMP(final_sparsity, n_steps, begin_step=0, end_fraction=0.7, frequency=100).
+
+    GMP step 1: the pruned layers are the model's dynamic layers, whose masks keep
+    pruned weights out of the forward pass and the update.
 
     Gradual magnitude pruning, every layer to the same sparsity s_t of the
     cubic schedule (``pruning.schedules.cubic_sparsity``), from s_i = 0 at
@@ -452,11 +457,11 @@ class GMP:
         self.iteration += 1
         t = self.iteration - self.begin_step
         if t < 0 or t % self.frequency or t > self.n_prunings * self.frequency:
-            return
-        s_t = self.sparsity_at(self.iteration)
+            return   # GMP step 4: an ordinary training step
+        s_t = self.sparsity_at(self.iteration)   # GMP step 2
         for layer in dynamic_layers(model):
             if s_t > layer.sparsity:
-                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))
+                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))   # GMP step 3
 
 
 def layer_sparsities(shapes, sparsity, distribution="uniform"):
@@ -464,7 +469,7 @@ def layer_sparsities(shapes, sparsity, distribution="uniform"):
 
     distribution : {"uniform", "erdos_renyi"}
         "uniform": every layer at ``sparsity``. "erdos_renyi" (Mocanu et al.
-        2018, SET): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
+        2018, SET step 2): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
         capped at 1 (the capped layers are dense and eps is solved again for
         the rest), so small layers keep more of their weights.
     """
