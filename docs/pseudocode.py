@@ -66,6 +66,7 @@ class Algorithm:
     numbering: str = ""
     slug: str = ""      # the file's stem, usable in URLs and anchors
     path: str = ""      # repo-relative path of the transcription
+    intro: str = ""     # the Markdown prose between the header fields and "## Lines"
 
     def line(self, number):
         """The line numbered ``number`` (a str), or None."""
@@ -84,15 +85,18 @@ class Reference:
 
 def parse_algorithm(text, path=""):
     """The :class:`Algorithm` in one transcription's Markdown ``text`` (``path`` is used in errors)."""
-    fields, title, lines, in_lines = {}, None, [], False
+    fields, title, lines, in_lines, intro, seen_lines = {}, None, [], False, [], False
     for raw in text.splitlines():
         if title is None and _TITLE.match(raw):
             title = _TITLE.match(raw)["title"]
-        elif not in_lines and _FIELD.match(raw):
+        elif not in_lines and not seen_lines and _FIELD.match(raw):
             match = _FIELD.match(raw)
             fields[match["name"]] = match["value"]
         elif raw.startswith("## "):
             in_lines = raw.strip().lower() == "## lines"
+            seen_lines = seen_lines or in_lines
+        elif title is not None and not seen_lines:
+            intro.append(raw)
         elif in_lines and _LINE.match(raw):
             match = _LINE.match(raw)
             lines.append(PseudoLine(match["number"], match["text"]))
@@ -109,7 +113,8 @@ def parse_algorithm(text, path=""):
         raise ValueError(f"{path}: line numbers must be unique; found {duplicates} more than once")
     code_files = [name.strip() for name in fields["code"].split(",") if name.strip()]
     return Algorithm(fields["key"], title, fields["citation"], lines, code_files,
-                     numbering=fields.get("numbering", ""), slug=pathlib.Path(path).stem, path=str(path))
+                     numbering=fields.get("numbering", ""), slug=pathlib.Path(path).stem, path=str(path),
+                     intro="\n".join(intro).strip())
 
 
 def _continue_line(line, text):

@@ -53,6 +53,12 @@ def test_every_algorithm_names_code_files_that_exist():
             assert (ROOT / name).is_file(), f"{algorithm.path}: code file {name} does not exist"
 
 
+def test_the_readme_lists_every_transcription():
+    readme = (ROOT / "docs" / "pseudocode" / "README.md").read_text()
+    for algorithm in pseudocode.load_algorithms(ROOT):
+        assert f"`{algorithm.key}`" in readme and f"({algorithm.slug}.md)" in readme, algorithm.key
+
+
 def test_each_algorithm_is_cited_from_one_of_its_code_files():
     references = pseudocode.find_references(ROOT)
     for algorithm in pseudocode.load_algorithms(ROOT):
@@ -109,6 +115,7 @@ def test_parse_reads_header_lines_continuations_and_notes(tmp_path):
     assert [line.number for line in algorithm.lines] == ["1", "2", "3", "4"]
     assert algorithm.lines[0] == pseudocode.PseudoLine("1", "First step continues here.", None)
     assert algorithm.lines[1].note == "the paper's typo; nothing to implement."
+    assert algorithm.intro == "Prose; a numbered list here is not parsed:\n\n1. not a line"
 
 
 def test_check_counts_covered_explained_uncovered_and_dangling(tmp_path):
