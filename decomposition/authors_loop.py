@@ -117,7 +117,7 @@ def output_concern_step(state, p, threshold, fidelity):
     else:
         d_L[low] = 0
     high = ~low
-    # P&R Alg. 1, lines 31-32 (indicator set) or 34-39 (not set)
+    # P&R Alg. 1, lines 31-32 and 34-39: copy the columns (indicator set) or keep the common edges
     D_L[:, high] = W_L[:, high] if state.first else keep_output_edges(D_L[:, high], W_L[:, high])
     d_L[high] = B_L[high]   # P&R Alg. 1, lines 33 and 40
 

@@ -168,7 +168,7 @@ def schedule_output_layer(masks, probabilities, W_L, fidelity, ci_output_thresho
 def copy_active_nodes(nonzero, active):
     """One example with the indicator set: ``D_i[:, j] = W_i[:, j]`` for active j, 0 for inactive j.
 
-    P&R Alg. 1, lines 18-19 (active j) and 13 (inactive j).
+    P&R Alg. 1, lines 13 and 18-19: zero the column of an inactive j, copy that of an active j.
 
     nonzero : (n_in, h) bool (W_i != 0); active : (h,) bool. Returns the new mask.
     """
@@ -176,7 +176,7 @@ def copy_active_nodes(nonzero, active):
 
 
 def keep_common_edges(mask, positive, all_active):
-    """P&R Alg. 1, lines 12-13 (remove inactive nodes) and 21-28 (keep common edges), a run without the indicator.
+    """P&R Alg. 1, lines 12-13 and 21-28: remove inactive nodes, keep common edges (a run without the indicator).
 
     A column survives only if its node was active in every example of the run
     (remove_inactive_nodes), and then only its positive weights
@@ -193,6 +193,10 @@ def remove_inactive_nodes_outgoing(mask, all_active_below):
 
 def identify_concern(masks, weights, activity, fidelity, variant):
     """P&R Alg. 1 over a sequence of positive examples, in their order (P&R Alg. 3, lines 5-6).
+
+    P&R Alg. 1, lines 1-3: the positives come in as their ``activity`` (one pass for all), the
+    weights as ``weights`` and the module so far as ``masks``; P&R Alg. 1, line 41: the new masks
+    are returned.
 
     Parameters
     ----------

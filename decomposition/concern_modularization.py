@@ -9,10 +9,11 @@ Alg. 4, **channel** (CM-C), for every last-hidden node k:
 1. the negative column's weight becomes the mean of k's weights to all
    non-target classes;
 2. every other non-target column is zeroed;
-3. the negative bias becomes the mean of the non-target biases (P&R Alg. 4,
-   line 17 writes ``mean(dL[1, :])``, a typo), and every other non-target bias
-   is zeroed (P&R Alg. 4, line 21 writes ``dL[2, :] = 0``, a typo: see
-   ``docs/pseudocode/pr-alg4-cmc.md``); the target column and bias are kept.
+3. the negative bias becomes the mean of the non-target biases
+   (P&R Alg. 4, line 17 writes ``mean(dL[1, :])``, a typo), and every other
+   non-target bias is zeroed (P&R Alg. 4, line 21 writes ``dL[2, :] = 0``, a
+   typo: see ``docs/pseudocode/pr-alg4-cmc.md``); the target column and bias
+   are kept.
    The biases are updated once, not once per node as the listing places them.
 
 A module already in that form (only the target and negative columns and
@@ -107,7 +108,7 @@ def channel(weights, biases, target, fidelity):
 def merge_negative_biases(other_biases, target, fidelity):
     """P&R Alg. 4, lines 7 and 17: the negative bias, from the non-target biases (n_classes-1,)."""
     if fidelity.cm_bias_mean == "mean" or target == 0:
-        # Deviation from paper: line 17 writes mean(dL[1, :]), a typo for the non-target biases.
+        # Deviation from paper: P&R Alg. 4, line 17 writes mean(dL[1, :]), a typo for the non-target biases.
         return np.mean(other_biases)
     # Deviation from paper (fidelity "official"): the authors fill a list of
     # n_classes entries with the n_classes-1 biases and a trailing 0 and take
@@ -140,7 +141,7 @@ def remove_irrelevant_edges(weights, biases, target, fidelity):
     last-hidden nodes' indices (ndarray of int).
     """
     D_L, D_below = weights[-1].copy(), weights[-2].copy()
-    # P&R Alg. 5, lines 6-7 (the non-target columns) and 18-21 (the negative column)
+    # P&R Alg. 5, lines 6-7 and 18-21: the non-target columns and the negative column
     others, neg = _non_target(D_L.shape[1], target), negative_column(target)
     # P&R Alg. 5, lines 2-3, 5 and 17: the list of irrelevant nodes, all rows tested at once
     irrelevant = np.flatnonzero(is_irrelevant(D_L[:, target], D_L[:, others], fidelity))

@@ -17,8 +17,8 @@ negative, whatever their order.
 
 Alg. 3 runs one variant for one class: it starts the module (P&R Alg. 3, line 3,
 :func:`start_module`), runs CI over the positives with the sparsity check
-after each of them (P&R Alg. 3, lines 5-8) and TI over the negatives (P&R Alg. 3,
-lines 9-12), in the variant's
+after each of them (P&R Alg. 3, lines 5-8) and TI over the negatives
+(P&R Alg. 3, lines 9-12), in the variant's
 order. The variants (Sec. 4.2) differ in that order and in the number of
 examples (``fidelity.n_positives``, ``fidelity.n_negatives_per_class``):
 
@@ -154,7 +154,7 @@ def decompose_variant(masks, weights, positives, negatives, fidelity, variant):
     positives, negatives : activity.Activity (in processing order)
     """
     if variant == "TI-HP":
-        # TI-HP: negatives first (P&R Alg. 3, lines 9-12), then positives (lines 5-8) (Sec. 4.2)
+        # TI-HP (Sec. 4.2): negatives first, P&R Alg. 3, lines 9-12, then positives, P&R Alg. 3, lines 5-8
         masks = identify_tangling(masks, weights, negatives, fidelity, variant)
         return identify_concern(masks, weights, positives, fidelity, variant)
     # P&R Alg. 3, lines 5-6: CI on every positive, in order

@@ -168,14 +168,29 @@ def code_files(root):
                   if "__pycache__" not in p.parts)
 
 
+def _split_pattern(keys):
+    """A key ending one line (a reference wrapped before its line number: not read, so reported)."""
+    alternatives = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+    return re.compile(rf"(?<![\w&])(?P<key>{alternatives}),?\s*$")
+
+
+_CONTINUED = re.compile(r"^[\s#\"']*(?:lines?|steps?)\s+\d")
+
+
 def _scan(root, algorithms):
     """(references, dangling) over the code files: lists of Reference and of "path:lineno -> key line"."""
     by_key = {a.key: a for a in algorithms}
     pattern = reference_pattern(by_key) if by_key else None
+    split = _split_pattern(by_key) if by_key else None
     references, dangling = [], []
     for path in code_files(root):
         text = (pathlib.Path(root) / path).read_text(encoding="utf-8")
-        for lineno, source in enumerate(text.splitlines(), start=1):
+        source_lines = text.splitlines()
+        for lineno, source in enumerate(source_lines, start=1):
+            wrapped = split.search(source) if split else None
+            if wrapped and lineno < len(source_lines) and _CONTINUED.match(source_lines[lineno]):
+                dangling.append(f"{path}:{lineno} -> {wrapped['key']} (split across two lines; keep the key and "
+                                f"the line number on one line)")
             spans = []
             for match in pattern.finditer(source) if pattern else ():
                 spans.append(match.span())

@@ -136,6 +136,12 @@ def test_check_counts_covered_explained_uncovered_and_dangling(tmp_path):
     assert references[0].source_line == "x = 1   # TOY Alg. 1, line 1"
 
 
+def test_a_reference_split_across_two_lines_is_dangling(tmp_path):
+    summary = pseudocode.check(_repo(tmp_path, "# as the listing says (TOY Alg. 1,\n# line 3) and TOY Alg. 1, line 1\n"))
+    assert summary["dangling"] == ["decomposition/toy.py:1 -> TOY Alg. 1 (split across two lines; keep the key and "
+                                   "the line number on one line)"]
+
+
 def test_an_uncited_line_without_a_note_is_uncovered(tmp_path):
     summary = pseudocode.check(_repo(tmp_path, "# TOY Alg. 1, lines 1 and 3\n"))
     assert summary["uncovered"] == ["TOY Alg. 1:4"] and summary["covered"] == 2 and summary["explained"] == 1
