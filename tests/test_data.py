@@ -47,7 +47,7 @@ def sha256_hex(content):
 def toy_manifest(monkeypatch):
     """Replace the manifest with rows for in-test files; returns a function adding a row."""
     rows = {}
-    monkeypatch.setattr(data, "_manifest", lambda: rows)
+    monkeypatch.setattr(data.loaders, "_manifest", lambda: rows)
 
     def add(relpath, content, url=""):
         rows[relpath] = data.ManifestEntry(relpath.split("/")[0], relpath, sha256_hex(content),
@@ -172,7 +172,7 @@ def test_fetch_hashes_each_file_version_once(tmp_path, toy_manifest, monkeypatch
     path.write_bytes(content)
     calls = []
     hash_file = data._sha256_file
-    monkeypatch.setattr(data, "_sha256_file", lambda p: calls.append(p) or hash_file(p))
+    monkeypatch.setattr(data.loaders, "_sha256_file", lambda p: calls.append(p) or hash_file(p))
 
     for _ in range(3):
         data.fetch("toy/file.bin", tmp_path, download=False)

@@ -62,12 +62,12 @@ from tqdm.auto import tqdm
 
 from nnlite._checks import check_labels, check_rng
 
-from .experiment import DEFAULT_DATA_DIR, remove_stale_temp_files, temp_path  # ~/.cache/nnlite
+from nnlite.experiment import DEFAULT_DATA_DIR, remove_stale_temp_files, temp_path  # ~/.cache/nnlite
 
 #: Images in the official MNIST training split (fixed: every file is checked against its sha256), so that
 #: a command can bound a subset size before loading anything.
 MNIST_TRAIN_IMAGES = 60000
-MANIFEST_PATH = Path(__file__).resolve().parent / "manifest" / "datasets.tsv"
+MANIFEST_PATH = Path(__file__).resolve().parents[1] / "manifest" / "datasets.tsv"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 
@@ -120,7 +120,7 @@ def resolve_data_dir(data_dir=None):
     pathlib.Path
         The folder (it need not exist yet).
     """
-    from .experiment import locate   # the one data-location lookup
+    from nnlite.experiment import locate   # the one data-location lookup
     return locate("data", data_dir)
 
 
