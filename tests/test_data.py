@@ -15,6 +15,8 @@ import pytest
 
 from loopback import serve
 from nnlite import data
+from nnlite.data import fetching, formats
+from nnlite.data import locate as data_locate
 from tests.realdata import locate, missing
 
 SHARED_DATA = locate("shared_data")   # NNLITE_DATA, else ../shared/data (tests/realdata.py)
@@ -34,7 +36,7 @@ def no_url_overrides_from_environment(monkeypatch):
 
 def idx_bytes(array, type_code=0x08):
     """Encode ``array`` as an IDX file (big-endian header and data)."""
-    dtype = np.dtype(data._IDX_DTYPES[type_code])
+    dtype = np.dtype(formats._IDX_DTYPES[type_code])
     header = bytes([0, 0, type_code, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
     return header + array.astype(dtype).tobytes()
 
@@ -47,7 +49,7 @@ def sha256_hex(content):
 def toy_manifest(monkeypatch):
     """Replace the manifest with rows for in-test files; returns a function adding a row."""
     rows = {}
-    monkeypatch.setattr(data.loaders, "_manifest", lambda: rows)
+    monkeypatch.setattr(data_locate, "manifest", lambda: rows)
 
     def add(relpath, content, url=""):
         rows[relpath] = data.ManifestEntry(relpath.split("/")[0], relpath, sha256_hex(content),
@@ -171,8 +173,8 @@ def test_fetch_hashes_each_file_version_once(tmp_path, toy_manifest, monkeypatch
     path.parent.mkdir()
     path.write_bytes(content)
     calls = []
-    hash_file = data._sha256_file
-    monkeypatch.setattr(data.loaders, "_sha256_file", lambda p: calls.append(p) or hash_file(p))
+    hash_file = fetching._sha256_file
+    monkeypatch.setattr(fetching, "_sha256_file", lambda p: calls.append(p) or hash_file(p))
 
     for _ in range(3):
         data.fetch("toy/file.bin", tmp_path, download=False)
@@ -204,19 +206,19 @@ def test_fetch_unknown_relpath_raises_value_error(tmp_path):
 
 
 def test_manifest_rows_are_complete():
-    entries = data._manifest().values()
+    entries = data.manifest().values()
     assert {e.dataset for e in entries} == {"mnist", "fashion-mnist", "kmnist", "emnist", "cifar-10"}
     for e in entries:
         assert len(e.sha256) == 64 and e.size > 0 and e.path.startswith(e.dataset + "/")
         assert (e.url == "") == (e.dataset in ("emnist", "cifar-10"))
-    kmnist_train = data._manifest()["kmnist/train-images-idx3-ubyte.gz"]
+    kmnist_train = data.manifest()["kmnist/train-images-idx3-ubyte.gz"]
     assert kmnist_train.size == 18165135 and kmnist_train.sha256.startswith("51467d22")
 
 
 @pytest.mark.shared_data
 @requires_shared_data
 def test_manifest_matches_shared_sha256sums_and_sizes():
-    manifest = data._manifest()
+    manifest = data.manifest()
     for line in (SHARED_DATA / "SHA256SUMS").read_text().splitlines():
         sha256, relpath = line.split()
         assert manifest[relpath].sha256 == sha256
@@ -259,7 +261,7 @@ def test_corrupted_download_raises_and_leaves_no_file(tmp_path, served_mnist_lab
     with pytest.raises(ValueError) as info:
         data.fetch(MNIST_TEST_LABELS, cache, base_url=f"{url}/bad", progress=False)
     message = str(info.value)
-    assert "t10k-labels-idx1-ubyte.gz" in message and data._manifest()[MNIST_TEST_LABELS].sha256 in message
+    assert "t10k-labels-idx1-ubyte.gz" in message and data.manifest()[MNIST_TEST_LABELS].sha256 in message
     assert not (cache / MNIST_TEST_LABELS).exists()
     assert listing(cache) == ["mnist"]   # the folder only: no temporary litter
 
