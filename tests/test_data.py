@@ -444,6 +444,37 @@ def test_train_validation_split_partitions_samples_reproducibly():
     assert np.array_equal(X, np.arange(20).reshape(10, 2))
 
 
+def test_train_validation_split_returns_scikit_learns_order():
+    X, y = np.arange(30).reshape(10, 3), np.arange(10) * 10
+    parts = data.train_validation_split(X, y, rng=0, n_validation=3)
+    assert [p.shape for p in parts] == [(7, 3), (3, 3), (7,), (3,)]   # X_train, X_val, y_train, y_val
+    X_train, X_val, y_train, y_val = parts
+    assert np.array_equal(X_train[:, 0] * 10 // 3, y_train) and np.array_equal(X_val[:, 0] * 10 // 3, y_val)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_train_validation_split_holds_out_the_first_rows_of_the_seeds_permutation(seed):
+    """The bits the committed records depend on (lottery, DSR, the digits demo, fit's validation_split)."""
+    X, y = np.arange(50, dtype=np.float32)[:, None], np.arange(50)
+    X_train, X_val, y_train, y_val = data.train_validation_split(X, y, 0.2, rng=seed)
+    order = np.random.default_rng(seed).permutation(50)
+    assert np.array_equal(y_val, order[:10]) and np.array_equal(y_train, order[10:])
+    rng = np.random.default_rng(seed)
+    again = data.train_validation_split(X, y, rng=rng, n_validation=10)
+    assert all(np.array_equal(a, b) for a, b in zip(again, (X_train, X_val, y_train, y_val)))
+    assert not np.array_equal(data.train_validation_split(X, y, rng=rng, n_validation=10)[3], y_val)   # rng moved on
+
+
+def test_train_validation_split_is_the_split_fit_holds_out():
+    from nnlite import MLP, fit
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 3, 40)
+    model = MLP([4, 3], rng=0)
+    history = fit(model, X, y, epochs=1, batch_size=8, rng=7, validation_split=0.25, progress=False)
+    _, X_val, _, y_val = data.train_validation_split(X, y, 0.25, rng=7)
+    assert model.loss(X_val, y_val) == pytest.approx(history.val_loss[-1], rel=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"validation_fraction": 1.5}, ValueError, "validation_fraction: expected a float in \\(0, 1\\)"),
     ({"validation_fraction": "0.2"}, TypeError, "validation_fraction"),
