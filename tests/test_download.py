@@ -81,3 +81,16 @@ def test_fetch_refuses_a_directory_at_a_data_path_instead_of_downloading(tmp_pat
     with pytest.raises(ValueError, match="data_dir: expected the file mnist/t10k-labels-idx1-ubyte.gz.*directory"):
         data.fetch(relpath, tmp_path, progress=False)
     assert os.listdir(tmp_path / relpath) == []
+
+
+def test_download_from_a_file_url_copies_verified_bytes_and_refuses_a_short_file(served):
+    """A local mirror (``file://``; pooch has no downloader for it) passes the same checks."""
+    folder, cache = served
+    path = data.download((folder / "file.bin").as_uri(), cache / "file.bin", SHA256, len(CONTENT), progress=False)
+    assert path.read_bytes() == CONTENT and files_in(cache) == ["file.bin"]
+    (folder / "short.bin").write_bytes(CONTENT[:1000])
+    with pytest.raises(ValueError, match="sha256 check.*1000 bytes.*truncated"):
+        data.download((folder / "short.bin").as_uri(), cache / "other.bin", SHA256, len(CONTENT), progress=False)
+    with pytest.raises(ConnectionError, match="missing.bin"):
+        data.download((folder / "missing.bin").as_uri(), cache / "other.bin", SHA256, len(CONTENT), progress=False)
+    assert files_in(cache) == ["file.bin"]
