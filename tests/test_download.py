@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from loopback import DroppingHandler, PaddingHandler, serve
+from loopback import DroppingHandler, PaddingHandler, RedirectingHandler, serve
 from nnlite import data
 
 CONTENT = bytes(range(256)) * 400   # 102,400 bytes: several 64 KiB reads
@@ -93,4 +93,14 @@ def test_download_from_a_file_url_copies_verified_bytes_and_refuses_a_short_file
         data.download((folder / "short.bin").as_uri(), cache / "other.bin", SHA256, len(CONTENT), progress=False)
     with pytest.raises(ConnectionError, match="missing.bin"):
         data.download((folder / "missing.bin").as_uri(), cache / "other.bin", SHA256, len(CONTENT), progress=False)
+    assert files_in(cache) == ["file.bin"]
+
+
+def test_download_follows_a_redirect_and_checks_the_size_the_final_server_announces(served):
+    folder, cache = served
+    with serve(folder, RedirectingHandler) as url:
+        path = data.download(f"{url}/moved/file.bin", cache / "file.bin", SHA256, len(CONTENT), progress=False)
+        assert path.read_bytes() == CONTENT
+        with pytest.raises(ValueError, match=f"announces more than the expected {len(CONTENT) - 1}"):
+            data.download(f"{url}/moved/file.bin", cache / "other.bin", SHA256, len(CONTENT) - 1, progress=False)
     assert files_in(cache) == ["file.bin"]

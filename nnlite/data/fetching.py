@@ -243,8 +243,9 @@ class _CappedFile:
 
     def check_announced_size(self, response, *args, **kwargs):
         """requests' response hook: refuse a ``Content-Length`` above the cap before reading the body."""
-        if not response.ok:
-            return   # an HTTP error: pooch's downloader raises it
+        self.announced = None
+        if response.is_redirect or not response.ok:
+            return   # a redirect is followed; an HTTP error is raised by pooch's downloader
         self.announced = int(response.headers.get("Content-Length") or 0) or None
         if self.announced is not None and self.announced > self.entry.size:
             response.close()
