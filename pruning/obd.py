@@ -762,14 +762,9 @@ def print_summary(lines):
 
 
 def blas_threads(n):
-    """Context limiting BLAS threads (threadpoolctl if installed, else a no-op)."""
-    n = check_int(n, "n")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(n)
+    """Context pinning BLAS (threadpoolctl) and numba to ``n`` threads: ``nnlite.experiment.pin_threads``."""
+    from nnlite.experiment import pin_threads
+    return pin_threads(check_int(n, "n"))
 
 
 if __name__ == "__main__":  # pragma: no cover
