@@ -39,7 +39,7 @@ from nnlite.data import load_fashion_mnist, scale_255  # noqa: E402
 from nnlite.optim import Adam  # noqa: E402
 from nnlite.train import minibatches, train_step_inplace  # noqa: E402
 from pruning.dsr import build_model  # noqa: E402
-from pruning.dynamic import DynamicLinear  # noqa: E402
+from pruning.sparse_layers import DynamicLinear  # noqa: E402
 
 BATCH, LR = 128, 1e-3
 

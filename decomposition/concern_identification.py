@@ -53,7 +53,7 @@ class ModuleMasks:
 
     Attributes
     ----------
-    hidden_edges : list of ndarray of bool, (n_in_i, h_i) for the L-1 hidden layers
+    hidden_edges : list of ndarray of bool, (d_in_i, h_i) for the L-1 hidden layers
     hidden_biases : list of ndarray of bool, (h_i,)
     output_columns : ndarray of bool, (n_classes,)
         Kept output columns (CI and TI keep or drop whole output columns).
@@ -165,7 +165,7 @@ def schedule_output_layer(masks, probabilities, W_L, fidelity, ci_output_thresho
 def copy_active_nodes(nonzero, active):
     """Alg. 1, lines 10-29, indicator set, one example: ``D_i[:, j] = W_i[:, j]`` for active j, 0 for inactive j.
 
-    nonzero : (n_in, h) bool (W_i != 0); active : (h,) bool. Returns the new mask.
+    nonzero : (d_in, h) bool (W_i != 0); active : (h,) bool. Returns the new mask.
     """
     return nonzero & active[None, :]
 
@@ -175,7 +175,7 @@ def keep_common_edges(mask, positive, all_active):
 
     A column survives only if its node was active in every example of the run
     (remove_inactive_nodes), and then only its positive weights
-    (the min/max rule with the clamp). positive : (n_in, h) bool (W_i > 0);
+    (the min/max rule with the clamp). positive : (d_in, h) bool (W_i > 0);
     all_active : (h,) bool.
     """
     return mask & positive & all_active[None, :]
@@ -193,7 +193,7 @@ def identify_concern(masks, weights, activity, fidelity, variant):
     ----------
     masks : ModuleMasks
         The module so far (not modified).
-    weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
+    weights : list of ndarray, W_i of shape (d_in_i, d_out_i)
     activity : activity.Activity
         The positives' activity (n examples), in processing order.
     fidelity : fidelity.Fidelity

@@ -1,10 +1,11 @@
-"""nnlite.conv and nnlite.cnn: hand examples, naive-loop oracles, finite differences."""
+"""nnlite.conv and nnlite.layers: hand examples, naive-loop oracles, finite differences."""
 import numpy as np
 import pytest
 from hypothesis import given
 
 from nnlite import conv, sparse
-from nnlite.cnn import CNN, Conv2d, Dense, Flatten, MaxPool2d, ReLU, small_cnn
+from nnlite.layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU
+from nnlite.models import Sequential, small_cnn
 from nnlite.optim import Adam
 from strategies import conv_geometries, pool_geometries
 from gradcheck import numerical_gradient
@@ -135,7 +136,7 @@ def test_flatten_backward_matches_finite_differences():
 
 
 def tiny_cnn(rng=0, dtype=np.float64):
-    return CNN([Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), MaxPool2d(2),
+    return Sequential([Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), MaxPool2d(2),
                 Conv2d(3, 2, 2, stride=1, rng=rng, dtype=dtype), Flatten(),
                 Dense(2 * 2 * 2, 4, rng=rng, dtype=dtype), Dense(4, 3, activation=None, rng=rng, dtype=dtype)],
                input_shape=(6, 6, 2))
@@ -154,9 +155,9 @@ def test_cnn_loss_and_grads_match_finite_differences():
 def test_pooling_before_relu_gives_the_same_values_and_gradients():
     rng = np.random.default_rng(7)
     X, y = rng.standard_normal((4, 6, 6, 2)), np.array([0, 1, 2, 1])
-    relu_first = CNN([Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64), MaxPool2d(2), Flatten(),
+    relu_first = Sequential([Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64), MaxPool2d(2), Flatten(),
                       Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
-    pool_first = CNN([Conv2d(2, 3, 3, padding=1, activation=None, rng=0, dtype=np.float64), MaxPool2d(2), ReLU(),
+    pool_first = Sequential([Conv2d(2, 3, 3, padding=1, activation=None, rng=0, dtype=np.float64), MaxPool2d(2), ReLU(),
                       Flatten(), Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
     (loss_a, grads_a), (loss_b, grads_b) = relu_first.loss_and_grads(X, y), pool_first.loss_and_grads(X, y)
     # Exact: max and ReLU commute exactly, and both networks then run the same products on the same
@@ -179,12 +180,12 @@ def test_cnn_grads_respect_masks_and_fit_learns_a_toy_problem():
 
 def test_kernel_larger_than_input_is_a_clear_error():
     with pytest.raises(ValueError, match="kernel 5x5 is larger than the padded input 4x4"):
-        CNN([Conv2d(1, 2, 5), Flatten(), Dense(2, 2)], input_shape=(4, 4, 1))
+        Sequential([Conv2d(1, 2, 5), Flatten(), Dense(2, 2)], input_shape=(4, 4, 1))
 
 
 def test_channel_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match=r"expected an input of shape \(h, w, 3\).*found \(8, 8, 1\)"):
-        CNN([Conv2d(3, 2, 3), Flatten(), Dense(72, 2)], input_shape=(8, 8, 1))
+        Sequential([Conv2d(3, 2, 3), Flatten(), Dense(72, 2)], input_shape=(8, 8, 1))
 
 
 def test_wrong_image_shape_and_missing_flatten_are_clear_errors():
@@ -192,7 +193,7 @@ def test_wrong_image_shape_and_missing_flatten_are_clear_errors():
     with pytest.raises(ValueError, match="NHWC"):
         model.forward(np.zeros((2, 8, 8, 3)))
     with pytest.raises(ValueError, match="add a Flatten layer"):
-        CNN([Conv2d(1, 2, 3), Dense(2, 2)], input_shape=(4, 4, 1))
+        Sequential([Conv2d(1, 2, 3), Dense(2, 2)], input_shape=(4, 4, 1))
 
 
 def test_forward_does_not_mutate_its_input():

@@ -43,9 +43,9 @@ def _finite_difference_diagonal(model, X, y, eps=1e-4):
 
 def _per_example_jacobians(model, x):
     """J[k][i] = dz_k / dW_i for one sample x (1, d_in), one backward pass per logit."""
-    Zs, As = model.forward(x, return_all=True)
-    K = Zs[-1].shape[1]
-    return F.softmax(Zs[-1])[0], [model.backward(Zs, As, np.eye(K)[[k]])[0::2] for k in range(K)]
+    Z, caches = model.forward(x, return_caches=True)
+    K = Z.shape[1]
+    return F.softmax(Z)[0], [model.backward(caches, np.eye(K)[[k]])[0::2] for k in range(K)]
 
 
 def _brute_force(model, X, output_term):
@@ -54,7 +54,7 @@ def _brute_force(model, X, output_term):
     for x in X:
         p, J = _per_example_jacobians(model, x[None, :])
         for i in range(model.n_layers):
-            Jk = np.stack([J[k][i] for k in range(len(p))])                  # (K, n_in, n_out)
+            Jk = np.stack([J[k][i] for k in range(len(p))])                  # (K, d_in, d_out)
             if output_term == "diagonal":                                     # diag(p (1 - p))
                 total[i] += np.einsum("k,kab->ab", p * (1 - p), Jk**2)
             else:                                                             # diag(p) - p p^T
