@@ -169,17 +169,9 @@ def load_keras_h5(path):
     path : str or os.PathLike
         A file written by Keras ``model.save`` (HDF5).
 
-    Returns
-    -------
-    MLP
-        ``weights[i]`` of shape (d_in, d_out) (Keras kernel layout), ``biases[i]`` of shape (d_out,).
-
-    Raises
-    ------
-    ValueError
-        Not an HDF5 file, no ``model_config``, an unsupported layer or
-        activation, missing or misshapen weights; the message names the file
-        and what it found.
+    Returns an MLP: ``weights[i]`` (d_in, d_out) (Keras kernel layout), ``biases[i]`` (d_out,).
+    Raises ValueError naming the file and what it found: not HDF5, no ``model_config``, an
+    unsupported layer or activation, missing or misshapen weights.
     """
     import h5py   # here, not at the top: only this reader needs it, and it is slow to import
 

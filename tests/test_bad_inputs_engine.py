@@ -552,7 +552,7 @@ def test_small_cnn_names_each_bad_size(options, argument):
 
 @pytest.mark.parametrize("input_shape", [(9, 9, 1), None, "889"])
 def test_cnn_names_an_input_shape_its_layers_do_not_fit(input_shape):
-    assert_rejected(CNN, "input_shape", [Flatten(), Dense(64, 3, rng=0)], input_shape)
+    assert_rejected(Sequential, "input_shape", [Flatten(), Dense(64, 3, rng=0)], input_shape)
 
 
 @pytest.mark.parametrize("sizes", [[4, 5, 1], [4, 1]])
