@@ -217,17 +217,3 @@ def test_global_magnitude_pruning_of_a_cnn_ranks_conv_and_dense_weights_together
     removed = M.remove_masks(pruned)
     assert all(L.mask is None for L in removed.weight_layers()) and removed.count_nonzero() == len(kept)
 
-
-def test_a_layer_masks_dense_and_csr_gradients_by_one_rule():
-    from nnlite.layers import Dense
-    rng = np.random.default_rng(0)
-    X, dA = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
-    mask = rng.random((4, 3)) < 0.5
-    dense, csr = Dense(4, 3, activation=None, rng=0, dtype=np.float64), Dense(4, 3, activation=None, rng=0,
-                                                                               dtype=np.float64)
-    csr.W = sparse.to_csr(csr.W, np.ones((4, 3), bool))
-    for layer in (dense, csr):
-        layer.set_mask_inplace(mask)
-    (_, (dW, _)), (_, (dW_csr, _)) = (L.backward(dA, L.forward(X)[1]) for L in (dense, csr))
-    assert np.all(dW[~mask] == 0) and np.all(sparse.to_dense(dW_csr)[~mask] == 0)
-    np.testing.assert_allclose(sparse.to_dense(dW_csr), dW, rtol=1e-12, atol=1e-12)

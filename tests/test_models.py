@@ -1,5 +1,5 @@
-"""nnlite.mlp.MLP: a forward pass by hand, the whole backward by finite
-differences, masks, byte counts, no mutation, and input validation."""
+"""nnlite.models: MLP (a forward pass by hand, the whole backward by finite
+differences, masks, byte counts, no mutation, and input validation) and Sequential."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -236,3 +236,45 @@ def test_dense_and_csr_mlps_agree_on_logits_loss_and_gradients(drawn):
     assert loss == pytest.approx(loss_dense, rel=1e-10, abs=1e-12)
     for g, g_dense in zip(grads, grads_dense):
         np.testing.assert_allclose(sparse.to_dense(g), g_dense, rtol=1e-10, atol=1e-10)
+
+
+# -- Sequential ---------------------------------------------------------------------------
+def test_weights_biases_and_masks_list_the_weight_layers_and_write_through():
+    from nnlite.models import small_cnn
+    model = small_cnn((4, 4, 1), 3, channels=(2,), hidden=4, rng=0)
+    layers = model.weight_layers()
+    assert [W is L.W for W, L in zip(model.weights, layers)] == [True] * 3 and model.n_layers == 3
+    model.weights[1] = sparse.to_csr(model.weights[1])
+    assert sparse.is_sparse(layers[1].W)
+    model.biases = [b + 1 for b in model.biases]
+    assert all(np.all(L.b == 1) for L in layers)
+    model.masks[0] = np.ones(layers[0].W.shape, bool)
+    assert layers[0].mask is not None and model.param_masks()[0] is layers[0].mask
+    with pytest.raises(ValueError, match="weights: expected 3 entries"):
+        model.weights = model.weights[:2]
+
+
+def test_small_cnn_weight_shapes_are_the_built_models_without_building_it():
+    from nnlite.models import small_cnn, small_cnn_weight_shapes
+    for shape, channels in (((8, 8, 1), (2, 3)), ((9, 7, 3), (4,)), ((32, 32, 3), (16, 32))):
+        model = small_cnn(shape, 10, channels=channels, hidden=5, rng=0)
+        assert small_cnn_weight_shapes(shape, 10, channels, 5) == [L.W.shape for L in model.weight_layers()]
+
+
+def test_mlp_logits_is_the_mlps_forward_pass_and_copy_is_independent():
+    from nnlite.models import mlp_logits
+    model = MLP([5, 4, 3], rng=0)
+    X = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
+    np.testing.assert_array_equal(mlp_logits(X, model.weights, model.biases), model.forward(X))
+    twin = model.copy()
+    twin.weights[0][0, 0] += 1
+    assert model.weights[0][0, 0] != twin.weights[0][0, 0]
+
+
+def test_a_batched_prediction_equals_the_whole_batch():
+    from nnlite.models import small_cnn
+    model = small_cnn((4, 4, 1), 3, channels=(2,), hidden=4, rng=0)
+    X = np.random.default_rng(1).standard_normal((7, 4, 4, 1)).astype(np.float32)
+    whole = model.predict_proba(X)
+    model.predict_batch = 3
+    np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-6)
