@@ -96,9 +96,10 @@ assert rows[2][3] > rows[2][2] * 0.99 and rows[3][3] < rows[3][2]  # crossover n
 assert 0.2 < ratio_90 < 0.21
 
 # %% [markdown]
-# Memory is not speed. Which storage is faster depends on the machine: the
-# layers pick CSR under `storage="auto"` only below a density crossover that
-# `pruning.sparse_layers.measure_density_crossover` times once per process
+# Memory is not speed. Which storage is faster depends on the machine: a
+# layer's storage is fixed when it is built, and `storage_for(sparsity, kind)`
+# (what `--storage auto` calls once per layer) picks CSR only below a density
+# crossover that `pruning.sparse_layers.measure_density_crossover` times once per process
 # (`benchmarks/cnn.py` reports the speed of a 95%-sparse 1024x1024 layer).
 # Both storages compute the same numbers up to float rounding (a test checks
 # it), but DSR's pruning decisions amplify rounding, so a run repeats bit for
