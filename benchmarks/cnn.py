@@ -110,7 +110,7 @@ def sparse_layer_times(repeats, clock, rng=0):
     dA = np.random.default_rng(2).standard_normal((256, 1024)).astype(np.float32)
 
     def step(layer):
-        _, cache = layer.forward(X, check=False)  # as in training: CNN.forward checks X once
+        _, cache = layer.forward(X, check=False)  # as in training: Sequential.forward checks X once
         layer.backward(dA, cache)
     times = [best_time(lambda: step(layer), repeats, clock) for layer in (dense, csr)]
     times += [best_time(lambda: layer.forward(X, check=False), repeats, clock) for layer in (dense, csr)]

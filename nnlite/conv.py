@@ -148,7 +148,7 @@ def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input
     k * c_in .. (k + 1) * c_in of W, and dZ @ W_k.T lands on the input pixels
     that offset touched (4x faster than forming dZ @ W.T and then col2im).
     """
-    if check:  # the layers pass check=False: CNN.forward validated X, and dZ comes from the engine
+    if check:  # the layers pass check=False: Sequential.forward validated X, and dZ comes from the engine
         dZ, X = check_float_array(dZ, "dZ", ndim=4), check_float_array(X, "X", ndim=4)
         check_weight(W, "W")
         kernel_size, stride, padding = check_geometry(kernel_size, stride, padding)
