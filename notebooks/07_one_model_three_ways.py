@@ -50,24 +50,24 @@ from scipy import stats
 
 import decomposition as dc
 from nnlite import data as D
-from nnlite.cnn import CNN, Flatten
+from nnlite.models import Sequential
 from nnlite.optim import Adam
 from nnlite.train import fit
 from pruning import dsr, lottery
 from pruning.masks import jaccard_by_chance, mask_jaccard
-from pruning.dynamic import DynamicLinear, dynamic_layers
+from pruning.sparse_layers import DynamicLinear, dynamic_layers
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
 N_SEEDS = 5
 if QUICK:
     images, labels = D.load_digits()
-    X_all, image_shape = D.flatten(images.astype(np.float32) / 16), (8, 8, 1)
+    X_all = D.flatten(images.astype(np.float32) / 16)
     X_rest, X_test, y_rest, y_test = D.train_validation_split(X_all, labels, rng=0, n_validation=300)
     sizes, n_iterations = (64, 100, 50, 10), 2000
 else:
     data_dir = os.environ.get("NNLITE_DATA")
     (X_rest, y_rest), (X_test, y_test) = (D.load_mnist(split, data_dir) for split in ("train", "test"))
-    X_rest, X_test, image_shape = D.flatten(D.scale_255(X_rest)), D.flatten(D.scale_255(X_test)), (28, 28, 1)
+    X_rest, X_test = D.flatten(D.scale_255(X_rest)), D.flatten(D.scale_255(X_test))
     sizes, n_iterations = lottery.LENET_300_100, 2500
 X_train, X_val, y_train, y_val = D.train_validation_split(X_rest, y_rest, rng=1, n_validation=300 if QUICK else 5000)
 split = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val, "X_test": X_test, "y_test": y_test}
@@ -95,7 +95,7 @@ print(f"MLP {sizes}: train {len(y_train)}, validation {len(y_val)}, test {len(y_
 #    optimizer while DSR rewires it every 100 iterations.
 #
 # DSR is defined for convolutional networks; on an MLP we run its Alg. 1
-# unchanged on `DynamicLinear` layers. What differs from the paper: an MLP,
+# unchanged on `DynamicLinear` layers (`pruning.sparse_layers`). What differs from the paper: an MLP,
 # not a WRN-28-2; Adam at a constant rate (the ticket's recipe, so that both
 # sparse networks train alike) instead of SGD with momentum and a step
 # schedule; a constant rewiring period that never stops; the initial
@@ -137,12 +137,12 @@ for seed in range(N_SEEDS):
                             init="glorot_normal", storage="dense", rng=weights_rng, topology_rng=topology_rng)
               for i, (d_in, d_out, d) in enumerate(zip(sizes[:-1], sizes[1:], density))]
     assert all(np.array_equal(layer.W, W_0 * layer.mask) for layer, W_0 in zip(layers, theta_0.weights))
-    network, rewiring = CNN([Flatten(), *layers], image_shape), dsr.DSR(rewire_period=100, rng=seed)
+    network, rewiring = Sequential(layers, (sizes[0],)), dsr.DSR(rewire_period=100, rng=seed)
     start = time.process_time()
-    fit(network, X_train.reshape(-1, *image_shape), y_train, optimizer=Adam(1.2e-3), batch_size=60,
+    fit(network, X_train, y_train, optimizer=Adam(1.2e-3), batch_size=60,
         epochs=-(-n_iterations * 60 // len(y_train)), rng=seed, on_step=rewiring.on_step, progress=False)
     run["dsr"] = {"seconds": time.process_time() - start,
-                  "accuracy": network.score(X_test.reshape(-1, *image_shape), y_test),
+                  "accuracy": network.score(X_test, y_test),
                   "masks": [layer.mask.copy() for layer in dynamic_layers(network)], "model": network,
                   "rewirings": len(rewiring.history_)}
     runs.append(run)
