@@ -23,8 +23,8 @@ from .activity import PROPAGATIONS, activity_disagreement, activity_pass
 from .approaches import APPROACHES, decompose
 from .fidelity import FIDELITY, Fidelity, fidelity_table
 from .modules import (Module, compose_binary, compose_predict, composed_accuracy, jaccard_mask, jaccard_official,
-                      load_official_modules, mean_pairwise_jaccard, replace_module)
-from .official_models import fetch_models
+                      mean_pairwise_jaccard, replace_module)
+from .official_models import fetch_models, load_official_modules
 
 __all__ = ["APPROACHES", "FIDELITY", "PROPAGATIONS", "Fidelity", "Module", "activity_disagreement", "activity_pass",
            "compose_binary", "compose_predict", "composed_accuracy", "decompose", "fetch_models", "fidelity_table",
