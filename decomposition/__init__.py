@@ -12,12 +12,16 @@ One file per section of the paper:
   edges (CM-RIE, Alg. 5).
 - ``fidelity``: the one table of paper-vs-authors'-code differences.
 - ``approaches``: ``decompose(model, X, y, approach=...)``.
-- ``modules``: the Module type, composition, reuse, replacement, Jaccard.
+- ``modules``: the Module type, composition, replacement, Jaccard.
 - ``compact_modules``: modules stored at the size of what they compute
   (``compact``, ``compose_compact``, ``compact_nbytes``).
-- ``experiments`` / ``python -m decomposition``: Table 1.
+- ``reuse``: the rules that compose modules taken out of their model.
 - ``official_models``: ``fetch_models`` downloads the authors' published
-  models (``python -m decomposition fetch-models``).
+  models (``python -m decomposition fetch-models``); ``load_official_modules``.
+
+The experiments that run these on data (Table 1, reuse, replacement, the
+duodecimal classifier, the faulty model, compact-module sizes) and the
+command line ``python -m decomposition`` live in ``decomposition.experiments``.
 """
 from .activity import PROPAGATIONS, activity_disagreement, activity_pass
 from .approaches import APPROACHES, decompose

@@ -261,6 +261,7 @@ def describe_summary(summary):
             f"(± = 95% t half-width over seeds): " + "; ".join(parts))
 
 
-__all__ = ["GROUP_FIELDS", "SEED_STATISTICS", "TABLES", "append_record", "describe_summary", "format_interval", "format_tables",
-           "group_rows", "paper_figures", "per_seed", "planned_cases", "read_records", "replicate_summaries",
+__all__ = ["GROUP_FIELDS", "SEED_STATISTICS", "TABLES", "append_record", "describe_summary", "format_interval",
+           "format_tables", "group_rows", "paper_figures", "per_seed", "planned_cases", "read_records",
+           "replicate_summaries",
            "replicate_summary", "t_interval"]
