@@ -87,3 +87,30 @@ def test_no_import_cycle_in_nnlite_decomposition_and_pruning():
     known = set(module_names())
     graph = {name: imported_names(name, known) for name in known}
     assert import_cycles(graph) == [], "import cycles (module -> ... -> back); break each one"
+
+
+#: The paper's algorithm modules (issue 11: the algorithm only; their experiments live in decomposition.experiments).
+ALGORITHM_MODULES = ["decomposition.activity", "decomposition.approaches", "decomposition.authors_loop",
+                     "decomposition.compact_modules", "decomposition.concern_identification",
+                     "decomposition.concern_modularization", "decomposition.fidelity", "decomposition.modules",
+                     "decomposition.reuse", "decomposition.tangling_identification", "decomposition.validation"]
+HARNESS = ("argparse", "json", "os", "sys", "pathlib", "matplotlib", "nnlite.data", "nnlite.io", "nnlite.experiment",
+           "decomposition.experiments", "decomposition.official_models")   # (nnlite.cli.option_names renames errors)
+
+
+@pytest.mark.parametrize("name", ALGORITHM_MODULES)
+def test_algorithm_modules_hold_no_data_loading_command_line_file_io_or_plotting(name):
+    tree = ast.parse(_path_of(name).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(["decomposition"] + ([base] if base else []))
+            imported |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    harness = sorted(i for i in imported if any(i == h or i.startswith(h + ".") for h in HARNESS))
+    calls = sorted({node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name) and node.func.id in ("print", "open", "input")})
+    assert harness == [] and calls == [], f"{name} imports {harness} and calls {calls}; move that to the experiments"

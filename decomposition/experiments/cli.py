@@ -163,7 +163,7 @@ def _reuse_arguments(sub):
                          help="inter-dataset replacement instead: module k of DATASET_A's 4-layer model replaced "
                               "by module j of DATASET_B's, the 100 (k, j)")
     replace.add_argument("--cases", default="all", type=_case_selection("all", "latin"),
-                         help="with --inter: 'all' (100), 'latin' (10 per seed: (k, (k + seed) % 10)) or the first N")
+                         help="with --inter: 'all' (100), 'latin' (10 per seed: (k, (k + seed) %% 10)) or the first N")
     replace.add_argument("--epochs", type=positive_int, default=10,
                          help="with --inter: TMA training epochs (authors: 10)")
     replace.add_argument("--ma-only", action="store_true",
