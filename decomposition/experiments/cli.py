@@ -42,7 +42,7 @@ from ..fidelity import FIDELITY
 from ..reuse import PAIR_RULES
 from .data import KMNIST_PROTOCOLS, MODULE_SOURCES, NNLITE_MODELS, OFFICIAL_MODELS, PROTOCOLS
 from .demo import MAX_HIDDEN_LAYERS
-from .grid import add_grid_options, n_seeds, run_tasks
+from .grid import add_grid_options, in_row_order, n_seeds, run_tasks
 
 
 def _models(names):
@@ -309,7 +309,7 @@ def _replace(args):
     params = [{"experiment": "replacement", "dataset": ds, "modules": args.modules} for ds in args.dataset]
     rows = []
     for result, _ in run_tasks(functools.partial(replacement_task, **_context(args)), params, args):
-        for row in result:
+        for row in map(in_row_order, result):
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(json.dumps({"summary": "replacement", "datasets": args.dataset, "modules": args.modules,
@@ -384,7 +384,7 @@ def _run_replicates(args, jobs, task):
         for row in old:
             print(json.dumps(row), flush=True)
         for _ in range(n_new):
-            row = dict(next(results)[0])
+            row = in_row_order(next(results)[0])
             row.update(group, **(extra or {}))
             print(json.dumps(row), flush=True)
             if args.records:
@@ -427,7 +427,7 @@ def _table1(args):
                              cache_dir=args.cache_dir if nnlite else None)
     rows = []
     for result, seconds in run_tasks(task, params, args):
-        row = with_seconds(result, seconds)
+        row = in_row_order(with_seconds(result, seconds))
         rows.append(row)
         if args.format in ("json", "markdown"):
             print(json.dumps(row), flush=True)

@@ -57,3 +57,20 @@ def _grid_folder(out, subfolder):
         return
     with tempfile.TemporaryDirectory(prefix="decomposition-grid-") as folder:
         yield Path(folder)
+
+
+#: The order in which the experiments build their rows: records come back from ``run_grid`` with sorted keys
+#: (canonical JSON), and the commands print them in this order again, like the rows committed before the grids.
+ROW_ORDER = ("model", "experiment", "dataset", "approach", "propagation", "fidelity", "class", "class_a", "class_b",
+             "model_accuracy", "composed_accuracy", "ji_official", "ji_mask", "seconds", "paper_composed_accuracy",
+             "paper_ji", "target_composed_accuracy", "accuracy_before", "accuracy_after", "change", "ma",
+             "ma_official_rule", "tma", "ma_minus_tma", "ma_official_rule_minus_tma", "n_test", "n_train", "rule",
+             "epochs", "protocol", "seed", "behaviours", "model_bytes", "compact_module_bytes",
+             "composed_accuracy_plain_official", "ma_ge_tma", "note")
+
+
+def in_row_order(row):
+    """``row`` with its keys in :data:`ROW_ORDER` (keys it does not list keep their order, after those)."""
+    rank = {key: i for i, key in enumerate(ROW_ORDER)}
+    return dict(sorted(row.items(), key=lambda item: rank.get(item[0], len(rank))))
+
