@@ -8,6 +8,7 @@ Examples::
     python -m decomposition reuse --dataset mnist --pairs all --epochs 10
     python -m decomposition reuse --inter mnist emnist --pairs 10
     python -m decomposition reuse --dataset mnist --seeds 5 --records docs/records/reuse_intra.jsonl
+    python -m decomposition reuse --dataset mnist --seeds 5 --backend loky --jobs 2 --out results/reuse   # a grid
     python -m decomposition replace --dataset mnist fmnist
     python -m decomposition replace --inter mnist emnist --seeds 5 --records results/replace.jsonl
     python -m decomposition duodecimal --seeds 5
