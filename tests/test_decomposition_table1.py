@@ -231,8 +231,8 @@ def test_docs_table1_is_generated_from_the_committed_records(capsys):
     main(["summarize", "--table1-markdown", str(RECORDS)])
     generated = capsys.readouterr().out.strip()
     docs = DOCS.read_text()
-    start = docs.index("<!-- table: table1_cells -->")
-    end = docs.index("<!-- end table -->", start)
+    start = docs.index("<!-- table: table1_cells -->\n")
+    end = docs.index("\n<!-- end table -->", start)
     assert docs[start + len("<!-- table: table1_cells -->"):end].strip() == generated
 
 
