@@ -5,7 +5,7 @@ Modules", ESEC/FSE 2020, pp. 889-900, doi:10.1145/3368089.3409668.
 
 One file per section of the paper:
 
-- ``activity``: the activity pass (Alg. 1-2, lines 4-9), linear or relu.
+- ``activity``: the activity pass (P&R Alg. 1, lines 4-9; P&R Alg. 2, lines 4-9), linear or relu.
 - ``concern_identification``: CI (Alg. 1) and the sparsity indicator (Alg. 3).
 - ``tangling_identification``: TI (Alg. 2) and the variants' order (Alg. 3).
 - ``concern_modularization``: channel (CM-C, Alg. 4), remove irrelevant
@@ -22,6 +22,9 @@ One file per section of the paper:
 The experiments that run these on data (Table 1, reuse, replacement, the
 duodecimal classifier, the faulty model, compact-module sizes) and the
 command line ``python -m decomposition`` live in ``decomposition.experiments``.
+
+The pseudocode of Alg. 1-5, line by line in the paper's numbering, is in
+``docs/pseudocode/pr-alg*.md``; the code cites its lines as ``P&R Alg. N, line M``.
 """
 from .activity import PROPAGATIONS, activity_disagreement, activity_pass
 from .approaches import APPROACHES, decompose

@@ -40,7 +40,7 @@ def _check_weight(W, name):
 
 
 def check_layers(weights, biases, weights_name="weights", biases_name="biases"):
-    """Weights W_i (n_in_i, n_out_i) and biases b_i (n_out_i,) of a chain of dense layers.
+    """Weights W_i (d_in_i, d_out_i) and biases b_i (d_out_i,) of a chain of dense layers.
 
     Returns
     -------

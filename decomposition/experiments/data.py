@@ -23,7 +23,7 @@ import numpy as np
 from nnlite import data, io
 from nnlite._checks import check_labels, check_rng
 from nnlite.experiment import REPO
-from nnlite.mlp import MLP
+from nnlite.models import MLP
 from nnlite.optim import Adam
 from nnlite.train import fit
 
