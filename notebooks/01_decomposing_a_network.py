@@ -52,12 +52,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import decomposition as dc
-from decomposition import replicates, reuse
+from decomposition.experiments import data as exp_data
+from decomposition.experiments import replacement as exp_replacement
+from decomposition.experiments import replicates
+from decomposition.experiments import reuse as exp_reuse
 from decomposition.activity import activity_pass
 from decomposition.concern_identification import identify_concern
 from decomposition.concern_modularization import channel, remove_irrelevant_edges
 from decomposition.fidelity import FIDELITY
-from decomposition.modules import resolve_models_dir
+from decomposition.official_models import resolve_models_dir
 from decomposition.tangling_identification import identify_tangling, start_module
 from nnlite import io
 
@@ -207,7 +210,7 @@ assert np.count_nonzero(np.any(D_cm[-1] != 0, axis=0)) <= 2
 # folder's code here.
 
 # %%
-X_train, y_train, X_test, y_test, _ = reuse.dataset_arrays("mnist", data_dir)
+X_train, y_train, X_test, y_test, _ = exp_data.dataset_arrays("mnist", data_dir)
 if QUICK:
     X_test, y_test = X_test[:2000], y_test[:2000]
 model = io.load(models_dir / "mnist-4.npz")
@@ -293,8 +296,8 @@ assert np.array_equal(dc.compose_compact(compacts, X_test), dc.compose_predict(m
 
 # %%
 epochs = 1 if QUICK else 10
-pair = reuse.reuse_pair(modules[3], modules[5], reuse.pair_data(X_train, y_train, 3, 5),
-                        reuse.pair_data(X_test, y_test, 3, 5), epochs=epochs, rng=0)
+pair = exp_reuse.reuse_pair(modules[3], modules[5], exp_reuse.pair_data(X_train, y_train, 3, 5),
+                            exp_reuse.pair_data(X_test, y_test, 3, 5), epochs=epochs, rng=0)
 print(f"3 vs 5: modules composed {pair['ma']:.2f}%, 4x49 trained {epochs} epoch(s) {pair['tma']:.2f}%")
 assert pair["ma"] > 97
 
@@ -303,13 +306,13 @@ assert pair["ma"] > 97
 # its seed, and so does the comparison. `python -m decomposition reuse
 # --dataset mnist --seeds 5` does this for all 45 pairs with five seeds of
 # the trained network; its records are committed, and
-# `decomposition.replicates` summarises them as a mean over seeds with a 95%
+# `decomposition.experiments.replicates` summarises them as a mean over seeds with a 95%
 # t-interval (the table in `docs/decomposition.md` is this summary):
 
 # %%
 records = [r for r in replicates.read_records(Path("..") / "docs" / "records" / "reuse_intra.jsonl")
            if r["dataset"] == "mnist"]
-summary = replicates.replicate_summary(records, reuse.SEED_STATISTICS["intra-reuse"])
+summary = replicates.replicate_summary(records, replicates.SEED_STATISTICS["intra-reuse"])
 low, high = summary["n_ma_ge_tma_ci95"]
 print(f"pairs with composed modules >= trained network: {summary['n_ma_ge_tma']} of {summary['n_cases']} "
       f"(95% CI {low}-{high}, n = {summary['n_seeds']} seeds); mean MA - TMA {summary['mean_ma_minus_tma']} points")
@@ -323,11 +326,11 @@ assert summary["n_seeds"] == 5 and low > 45 / 2
 
 # %%
 small = dc.load_official_modules("CM-RIE", "mnist-1", models_dir)
-rows = list(reuse.replacement_rows("mnist", small, stored, X_test, y_test))
+rows = list(exp_replacement.replacement_rows("mnist", small, stored, X_test, y_test))
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.bar(range(10), [r["change"] for r in rows])
 ax.set_xlabel("replaced module"), ax.set_ylabel("accuracy change (points)")
-summary = reuse.summarize_replacement(rows)
+summary = exp_replacement.summarize_replacement(rows)
 print(summary)
 if not QUICK:
     assert summary == {"n_cases": 10, "n_rose": 2, "mean_drop": 0.78, "median_drop": 0.47}
@@ -341,8 +344,8 @@ if not QUICK:
 
 # %%
 faulty = io.load(models_dir / "faulty5-mnist.npz")
-X_all_test, y_all_test = reuse.dataset_arrays("mnist", data_dir)[2:4]
-report = reuse.faulty_model_report(faulty, stored[5], X_train, y_train, X_all_test, y_all_test)
+X_all_test, y_all_test = exp_data.dataset_arrays("mnist", data_dir)[2:4]
+report = exp_replacement.faulty_model_report(faulty, stored[5], X_train, y_train, X_all_test, y_all_test)
 print({k: v for k, v in report.items() if "paper" not in k})
 assert (report["model_full_test"], report["model_faulty_subset"]) == (95.41, 96.82)
 assert report["repaired_full_test"] == 96.47 and report["repaired_train"] == 98.6683
