@@ -40,7 +40,6 @@ import hashlib
 import json
 import os
 import posixpath
-import re
 import shutil
 import subprocess
 import sys
@@ -162,17 +161,6 @@ def stage_notebooks(src, cache, quick):
     return stems
 
 
-def transcription_prose(algorithm):
-    """The free prose of the algorithm's transcription: between its header fields and '## Lines'."""
-    path = ROOT / getattr(algorithm, "path", "")
-    if not getattr(algorithm, "path", "") or not path.is_file():
-        return ""
-    text = path.read_text(encoding="utf-8").split("\n## Lines", 1)[0]
-    kept = [line for line in text.splitlines()
-            if not re.match(r"^# |^- (key|citation|code|numbering):", line)]
-    return "\n".join(kept).strip()
-
-
 def algorithm_page(algorithm):
     """The MyST source of one algorithm page: title, citation, prose, legend, the two panes."""
     from algorithm_pages import slug_of
@@ -188,7 +176,7 @@ def algorithm_page(algorithm):
               '<span class="deviation">code marked <i>Deviation from paper</i></span> '
               'Click a pseudocode line to highlight its code; a code line links back to the lines it cites.</p>')
     return (f"# {algorithm.title}\n\n" + "\n".join(f"- {fact}" for fact in facts) + "\n\n"
-            + transcription_prose(algorithm) + f"\n\n{legend}\n\n```{{algorithm}} {algorithm.key}\n```\n"), \
+            + getattr(algorithm, "intro", "") + f"\n\n{legend}\n\n```{{algorithm}} {algorithm.key}\n```\n"), \
         slug_of(algorithm)
 
 

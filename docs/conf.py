@@ -30,6 +30,7 @@ html_title = "nnlite: the book"
 html_favicon = "_static/favicon.svg"
 html_theme_options = {"page_width": "1200px", "sidebar_width": "250px", "fixed_sidebar": False}
 html_show_sourcelink = False
+html_show_copyright = False
 html_copy_source = False
 
 # Notebooks arrive executed (docs/build.py runs them once, with their data, and caches them);

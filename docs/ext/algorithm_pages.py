@@ -183,8 +183,6 @@ class AlgorithmDirective(Directive):
         if key not in algorithms:
             raise self.error(f"algorithm: no transcription has key {key!r}; keys are {sorted(algorithms)}")
         root = env.config.algorithm_pages_root
-        for path in {r.path for r in references.get(key, [])}:
-            env.note_dependency(str(Path(root) / path))
         return [nodes.raw("", two_panes(root, algorithms, references, key), format="html")]
 
 
@@ -209,10 +207,17 @@ def read_sources(app):
     app.algorithm_pages = load(app.config.algorithm_pages_root)
 
 
+def always_outdated(app, env, added, changed, removed):
+    """Every page using the directive is re-read on every build: any code file may have changed its citations."""
+    return [docname for docname in env.found_docs - set(removed)
+            if "{algorithm}" in Path(env.doc2path(docname)).read_text(encoding="utf-8", errors="replace")]
+
+
 def setup(app):
     app.add_config_value("algorithm_pages_root", str(Path(__file__).resolve().parents[2]), "env")
     app.add_directive("algorithm", AlgorithmDirective)
     app.connect("builder-inited", read_sources)
+    app.connect("env-get-outdated", always_outdated)
     app.add_css_file("algorithm_pages.css")
     app.add_js_file("algorithm_pages.js")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
