@@ -48,7 +48,11 @@ napoleon_google_docstring = False
 # MathJax from a local copy when docs/build.py found one (the site then works offline), else the CDN.
 if os.environ.get("NNLITE_BOOK_MATHJAX"):
     mathjax_path = os.environ["NNLITE_BOOK_MATHJAX"]
+    # MathJax 2 (Debian's): typeset only what Sphinx marks as math; MyST's MathJax 3 settings would
+    # leave nothing to typeset.
+    myst_update_mathjax = False
     mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
+                                   "processClass": "math", "ignoreClass": "document",
                                    "processRefs": False, "processEnvironments": False}}
 
 # The docstrings are plain text first: |w| means an absolute value, not an RST substitution.

@@ -284,6 +284,19 @@ def cited_algorithm_pages():
     return sorted(slug_of(a) for a in pseudocode.load_algorithms(ROOT) if a.key in cited)
 
 
+@pytest.mark.browser
+def test_math_is_typeset_offline_by_the_sites_own_mathjax(book, browser, site):
+    pages = sorted(p.relative_to(book).as_posix() for p in book.rglob("*.html")
+                   if 'class="math' in p.read_text(encoding="utf-8"))
+    assert pages, "no page has math"
+    for page in pages[:3]:
+        browser.get(f"{site}/{page}")
+        deadline = time.monotonic() + 30
+        while not browser.execute_script("return document.querySelectorAll('.MathJax_CHTML').length"):
+            assert time.monotonic() < deadline, f"{page}: MathJax typeset nothing in 30 s"
+            time.sleep(0.2)
+
+
 def algorithm_pages(book):
     return sorted(p.relative_to(book).as_posix() for p in (book / "algorithms").glob("*.html")
                   if p.stem.lower() != "readme")
