@@ -35,7 +35,6 @@ or ``#anchor`` does not exist, found by parsing the built HTML). It exits with
 status 1 when a reference dangles, a link is broken or a pseudocode line is
 neither covered nor explained, after listing them; status 2 on a usage error.
 """
-import argparse
 import hashlib
 import json
 import os
@@ -341,7 +340,8 @@ def check(html):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python docs/build.py", description=__doc__.split("\n\n")[0])
+    from nnlite.cli import ArgumentParser   # a usage error is one line on stderr, status 2
+    parser = ArgumentParser(prog="python docs/build.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="run the chapters in quick mode (NNLITE_QUICK=1)")
     parser.add_argument("--check", action="store_true",
                         help="after building, check the site and print one JSON line; status 1 if it fails")

@@ -81,6 +81,15 @@ def build():
     return load_build()
 
 
+def test_build_refuses_reuse_without_check_and_a_missing_site_in_one_line(build, tmp_path, capsys):
+    for argv, expected in ([["--reuse"], "--reuse: it only applies with --check"],
+                           [["--check", "--reuse", "--out", str(tmp_path)], "found none; drop --reuse"]):
+        with pytest.raises(SystemExit) as stop:
+            build.main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.count("\n") == 1 and expected in err, err
+
+
 # ----------------------------------------------------------------------------- the two panes, on a toy
 
 TOY_CODE = '''"""A toy module citing TOY, line 1 in its docstring."""
