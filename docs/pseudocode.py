@@ -211,6 +211,14 @@ def find_references(root):
     return _scan(root, load_algorithms(root))[0]
 
 
+def references_by_line(root):
+    """{(key, line number): [Reference, ...]}: the code lines citing each pseudocode line (for two-pane pages)."""
+    index = {}
+    for reference in find_references(root):
+        index.setdefault((reference.key, reference.line), []).append(reference)
+    return index
+
+
 def check(root):
     """Counts and lists for both directions of the check (see the module docstring)."""
     algorithms = load_algorithms(root)

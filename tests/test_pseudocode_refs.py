@@ -134,6 +134,9 @@ def test_check_counts_covered_explained_uncovered_and_dangling(tmp_path):
         ("TOY Alg. 1", "1", "decomposition/toy.py", 1), ("TOY Alg. 1", "3", "decomposition/toy.py", 2),
         ("TOY Alg. 1", "4", "decomposition/toy.py", 2)]
     assert references[0].source_line == "x = 1   # TOY Alg. 1, line 1"
+    index = pseudocode.references_by_line(root)
+    assert sorted(index) == [("TOY Alg. 1", "1"), ("TOY Alg. 1", "3"), ("TOY Alg. 1", "4")]
+    assert [r.lineno for r in index[("TOY Alg. 1", "4")]] == [2]
 
 
 def test_a_reference_split_across_two_lines_is_dangling(tmp_path):
