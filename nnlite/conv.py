@@ -227,7 +227,7 @@ def maxpool2d_forward(X, pool_size=(2, 2), stride=None):
     """A (n, h_out, w_out, c): the max over each pool window (no padding; stride
     defaults to the pool size, a remainder row/column is dropped).
 
-    Loops over the ph * pw offsets of the window (never over pixels).
+    Loops over the ph + pw offsets of the window's rows and columns (never over pixels).
     """
     _check_primitive_input(X)
     pool_size = _as_pair(pool_size, "pool_size")
@@ -235,10 +235,13 @@ def maxpool2d_forward(X, pool_size=(2, 2), stride=None):
     if pool_size[0] > X.shape[1] or pool_size[1] > X.shape[2]:
         raise ValueError(f"pool_size: expected a window no larger than the {X.shape[1]}x{X.shape[2]} input, "
                          f"found {pool_size}; use a smaller pool")
-    taps = _taps(X, pool_size, stride, _pool_output(X, pool_size, stride))
-    A = taps[0].copy()
-    for tap in taps[1:]:
-        np.maximum(A, tap, out=A)
+    (ph, pw), (h_out, w_out) = pool_size, _pool_output(X, pool_size, stride)
+    rows = X[:, :stride * h_out:stride].copy()  # max over the window's rows first: whole image rows at a time
+    for di in range(1, ph):
+        np.maximum(rows, X[:, di:di + stride * h_out:stride], out=rows)
+    A = rows[:, :, :stride * w_out:stride].copy()
+    for dj in range(1, pw):
+        np.maximum(A, rows[:, :, dj:dj + stride * w_out:stride], out=A)
     return A
 
 
