@@ -3,7 +3,7 @@
 =========  ================================================================
 approach   steps (per class c)
 =========  ================================================================
-TI-I       CI on positives of c, then TI on negatives (Alg. 1, 2, 3)
+TI-I       CI (Alg. 1) on positives of c, then TI (Alg. 2) on negatives (Alg. 3)
 TI-PN      as TI-I with TI-PN's counts and CI output rule
 TI-HP      TI on negatives first, then CI on positives
 TI-SNE     as TI-I with more negatives and TI output threshold 0.5
@@ -17,7 +17,7 @@ model gives probability > 0.9, among the first 10,000 rows); negatives are
 the first ``n_negatives_per_class`` examples of every other class, in an
 order drawn from ``rng`` (the authors shuffle without a seed).
 
-Each module starts as Alg. 3, line 3 says under fidelity "paper" (the
+Each module starts as P&R Alg. 3, line 3 says under fidelity "paper" (the
 network itself, indicator off) and as the authors' code does under
 "official" (empty, flag set); see ``tangling_identification.start_module``.
 
@@ -67,7 +67,7 @@ def variant_of(approach):
 
 
 def select_positives(rows_of_class, target, n_positives, fidelity, probabilities=None):
-    """The positives Alg. 3 runs CI on: row indices of examples of ``target``, in ``X`` order.
+    """P&R Alg. 3, line 4: the positives CI runs on, row indices of examples of ``target`` in ``X`` order.
 
     rows_of_class : list of int arrays, the rows of X of each class in order.
     probabilities : (n_scanned, n_classes) model probabilities of the first
@@ -83,7 +83,10 @@ def select_positives(rows_of_class, target, n_positives, fidelity, probabilities
 
 
 def select_negatives(rows_of_class, target, n_per_class, rng):
-    """The negatives Alg. 3 runs TI on: the first ``n_per_class`` rows of every other class, in an ``rng`` order."""
+    """P&R Alg. 3, lines 9-11: the negatives TI runs on, the first ``n_per_class`` rows of every other class.
+
+    Their order is drawn from ``rng`` (the authors shuffle without a seed).
+    """
     rows = np.concatenate([r[:n_per_class] for c, r in enumerate(rows_of_class) if c != target])
     return rng.permutation(rows)
 
@@ -119,7 +122,7 @@ def _check_inputs(weights, X, y):
 
 def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="official", rng=None,
               classes=None):
-    """Decompose ``model`` into one module per class (Pan & Rajan 2020).
+    """Decompose ``model`` into one module per class (Pan & Rajan 2020; P&R Alg. 3, line 1 for each class).
 
     Parameters
     ----------
@@ -194,6 +197,7 @@ def modularize(weights, biases, target, approach, fidelity):
     """Concern modularization for CM-C and CM-RIE (identity for the TI approaches)."""
     if approach == "CM-RIE":
         weights, biases, _ = remove_irrelevant_edges(weights, biases, target, fidelity)
+    # P&R Alg. 5, line 38: CM-RIE ends with channeling; CM-C is channeling alone (P&R Alg. 4)
     if approach in ("CM-C", "CM-RIE"):
         weights, biases = channel(weights, biases, target, fidelity)
     return weights, biases

@@ -102,7 +102,7 @@ def _is_whole(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-# -- Alg. 1, step 1 -------------------------------------------------------------
+# -- DSR step 1 ------------------------------------------------------------------
 def prune_below_threshold(weights, active, H):
     """Masks without the active weights of magnitude below ``H``.
 
@@ -121,7 +121,7 @@ def prune_below_threshold(weights, active, H):
     return [m & ~p for m, p in zip(active, pruned)], pruned
 
 
-# -- Alg. 1, step 2 -------------------------------------------------------------
+# -- DSR step 2 ------------------------------------------------------------------
 def reallocate(K, R, capacity, rounding="largest_remainder"):
     """G_i, the freed parameters given to each layer: about K * R_i / sum_j R_j.
 
@@ -184,7 +184,7 @@ def _check_counts(values, name, kind):
     return array if kind is float else array.astype(np.int64)
 
 
-# -- Alg. 1, step 3 -------------------------------------------------------------
+# -- DSR step 3 ------------------------------------------------------------------
 def regrow(active, just_pruned, n_grow, rng):
     """Mask with ``n_grow`` more connections, uniformly among positions that
     are neither active nor ``just_pruned``."""
@@ -194,7 +194,7 @@ def regrow(active, just_pruned, n_grow, rng):
     return grown
 
 
-# -- Alg. 1, step 4 -------------------------------------------------------------
+# -- DSR step 4 ------------------------------------------------------------------
 def adapt_threshold(H, K, n_prune_target):
     """H / 2 if K > 1.1 N_p; 2 H if K < 0.9 N_p; else H."""
     H, K = check_positive_float(H, "H"), check_int(K, "K", minimum=0)
@@ -320,33 +320,33 @@ class DSR:
     def on_step(self, model, optimizer):
         self.iteration += 1
         if self.stop_iteration is not None and self.iteration >= self.stop_iteration:
-            return  # the paper's schedule: no rewiring near the end of training
+            return  # the paper's schedule: no rewiring near the end of training (DSR step 5)
         if self.next_rewire is None:
             self.next_rewire = self.period(0)
         if self.iteration >= self.next_rewire:
-            self.rewire_inplace(model, optimizer)
+            self.rewire_inplace(model, optimizer)  # DSR step 5: rewire once per period
             self.next_rewire = self.iteration + self.period(self.iteration)
 
     def rewire_inplace(self, model, optimizer=None):
-        """Alg. 1 once over the model's dynamic layers (topologies, H, optimizer state)."""
+        """DSR steps 1-4 once over the model's dynamic layers (topologies, H, optimizer state)."""
         layers = dynamic_layers(model)
         active = [layer.mask for layer in layers]
         n_p = self.n_prune_target
         if n_p < 1:
             n_p = max(1, round(n_p * sum(int(m.sum()) for m in active)))
-        # Alg. 1, line 1: prune |w| < H; K_i pruned, R_i surviving
+        # DSR step 1: prune |w| < H; K_i pruned, R_i surviving
         survivors, pruned = prune_below_threshold([layer.dense_weight() for layer in layers], active, self.H)
         K_i, R_i = [int(p.sum()) for p in pruned], [int(s.sum()) for s in survivors]
         K = sum(K_i)
-        # Alg. 1, line 2: G_i = round(K R_i / sum_j R_j)
+        # DSR step 2: G_i = round(K R_i / sum_j R_j)
         capacity = [m.size - r - k for m, r, k in zip(active, R_i, K_i)]
         G = reallocate(K, R_i, capacity, self.rounding)
-        # Alg. 1, line 3: regrow G_i among zeros, not the ones just pruned, at 0
+        # DSR step 3: regrow G_i among zeros, not the ones just pruned, at 0
         for layer, s, p, g in zip(layers, survivors, pruned, G):
             layer.set_topology_inplace(regrow(s, p, int(g), self.rng), optimizer_state(model, optimizer, layer))
         self.history_.append({"iteration": self.iteration, "H": self.H, "K": K, "G": [int(g) for g in G],
                               "n_active": [layer.n_active for layer in layers]})
-        # Alg. 1, line 4: adapt H toward N_p
+        # DSR step 4: adapt H toward N_p
         self.H = adapt_threshold(self.H, K, n_p)
 
 
@@ -358,7 +358,7 @@ class Static:
 
 
 def set_survivors(W, active, zeta, removal="per_sign"):
-    """The active weights SET keeps after removing a fraction ``zeta``.
+    """The active weights SET keeps after removing a fraction ``zeta`` (SET steps 5-6).
 
     Parameters
     ----------
@@ -388,10 +388,11 @@ def set_survivors(W, active, zeta, removal="per_sign"):
 
 class SET:
     """SET(zeta=0.3, regrow_init="zero", rng=None, removal="per_sign"): once
-    per epoch, per layer, remove the fraction ``zeta`` of active weights
-    closest to zero (``set_survivors``: of each sign separately, as in the
-    paper, unless ``removal="magnitude"``) and regrow as many at random among
-    the inactive positions.
+    per epoch (SET step 4: the epochs are ``nnlite.train.fit``'s), per
+    layer, remove the fraction ``zeta`` of active weights closest to zero
+    (``set_survivors``: of each sign separately, as in the paper, unless
+    ``removal="magnitude"``) and regrow as many at random among the inactive
+    positions.
 
     regrow_init : {"zero", "random"}
         # Deviation from paper: SET draws new weights from its initial
@@ -407,14 +408,15 @@ class SET:
             raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")
         if removal not in ("per_sign", "magnitude"):
             raise ValueError(f"removal: expected 'per_sign' or 'magnitude', found {removal!r}")
+        # SET step 1: zeta (epsilon is the experiment's, through layer_sparsities)
         self.zeta, self.regrow_init, self.rng, self.removal = zeta, regrow_init, check_rng(rng), removal
 
     def on_epoch_end(self, model, optimizer, epoch):
         for layer in dynamic_layers(model):
             W, active = layer.dense_weight(), layer.mask
-            kept = set_survivors(W, active, self.zeta, self.removal)
+            kept = set_survivors(W, active, self.zeta, self.removal)   # SET steps 5-6
             n_grow = int(active.sum() - kept.sum())
-            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)
+            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)   # SET step 7
             values = None
             if self.regrow_init == "random":
                 std = float(W[kept].std()) if kept.any() else 0.01
@@ -424,6 +426,9 @@ class SET:
 
 class GMP:
     """GMP(final_sparsity, n_steps, begin_step=0, end_fraction=0.7, frequency=100).
+
+    GMP step 1: the pruned layers are the model's dynamic layers, whose masks keep
+    pruned weights out of the forward pass and the update.
 
     Gradual magnitude pruning, every layer to the same sparsity s_t of the
     cubic schedule (``pruning.schedules.cubic_sparsity``), from s_i = 0 at
@@ -452,11 +457,11 @@ class GMP:
         self.iteration += 1
         t = self.iteration - self.begin_step
         if t < 0 or t % self.frequency or t > self.n_prunings * self.frequency:
-            return
-        s_t = self.sparsity_at(self.iteration)
+            return   # GMP step 4: an ordinary training step
+        s_t = self.sparsity_at(self.iteration)   # GMP step 2
         for layer in dynamic_layers(model):
             if s_t > layer.sparsity:
-                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))
+                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))   # GMP step 3
 
 
 def layer_sparsities(shapes, sparsity, distribution="uniform"):
@@ -464,7 +469,7 @@ def layer_sparsities(shapes, sparsity, distribution="uniform"):
 
     distribution : {"uniform", "erdos_renyi"}
         "uniform": every layer at ``sparsity``. "erdos_renyi" (Mocanu et al.
-        2018, SET): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
+        2018, SET step 2): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
         capped at 1 (the capped layers are dense and eps is solved again for
         the rest), so small layers keep more of their weights.
     """

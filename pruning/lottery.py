@@ -147,16 +147,16 @@ def _round_rng(config, trial, round_index, stream):
     return np.random.default_rng([config.seed, trial, round_index, stream])
 
 
-# -- step 1 -------------------------------------------------------------
+# -- IMP step 1 ---------------------------------------------------------
 def randomly_initialize(layer_sizes, init="glorot_normal", rng=None):
-    """Step 1: f(x; theta_0), a fresh MLP (biases 0)."""
+    """IMP step 1: f(x; theta_0), a fresh MLP (biases 0)."""
     return MLP(layer_sizes, init=init, rng=rng)
 
 
-# -- step 2 -------------------------------------------------------------
+# -- IMP step 2 ---------------------------------------------------------
 def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_every=100,
                   snapshot_iteration=None, rng=None):
-    """Step 2: train a copy of ``model`` for ``n_iterations`` Adam steps; masked weights stay 0.
+    """IMP step 2: train a copy of ``model`` for ``n_iterations`` Adam steps; masked weights stay 0.
 
     Parameters
     ----------
@@ -168,7 +168,7 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
         (and at iteration 0); the minimum gives the early-stopping iteration.
     snapshot_iteration : int or None
         Also return a copy of the weights after this many iterations
-        (theta_k for rewinding).
+        (theta_k for rewinding, IMP step 6).
 
     Returns
     -------
@@ -223,16 +223,16 @@ def check_data(data, n_features, n_classes):
     return checked
 
 
-# -- step 3 -------------------------------------------------------------
+# -- IMP step 3 ---------------------------------------------------------
 def prune_parameters(trained, rates):
-    """Step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
+    """IMP step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
     check_rates(rates, M._check_model(trained, "trained").n_layers)
     return M.prune_masks(trained, list(rates), method="magnitude", scope="layer")
 
 
-# -- step 4 -------------------------------------------------------------
+# -- IMP step 4 ---------------------------------------------------------
 def reset_parameters(masks, theta_0):
-    """Step 4: the winning ticket f(x; m * theta_0): theta_0's weights and biases under ``masks``."""
+    """IMP step 4: the winning ticket f(x; m * theta_0): theta_0's weights and biases under ``masks``."""
     return M.set_masks(theta_0, masks)
 
 
@@ -299,7 +299,7 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False, d
     n_layers = len(config.layer_sizes) - 1
     state_path = folder / "records.json"
     records = _load_records(state_path, config, data_settings or {})
-    # Alg. step 1 (once per trial; theta_0 saved for every later reset)
+    # IMP step 1 (once per trial; theta_0 saved for every later reset)
     if (folder / "theta_0.npz").exists():
         theta_0 = _model_from_arrays(load_arrays(folder / "theta_0.npz"), n_layers)
     else:
@@ -313,18 +313,18 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False, d
     theta_rewind = (_model_from_arrays(load_arrays(rewind_path), n_layers)
                     if start > 0 and config.rewind_iteration else None)
     k = config.rewind_iteration
-    for round_index in range(start, config.n_rounds + 1):
+    for round_index in range(start, config.n_rounds + 1):   # IMP step 5: the rounds
         t0 = time.perf_counter()
-        # Alg. step 4 (round 0: the dense network is theta_0 itself)
+        # IMP step 4, or IMP step 6 with rewinding to theta_k (round 0: the dense network is theta_0 itself)
         start_model = reset_parameters(masks, theta_0 if (k == 0 or round_index == 0) else theta_rewind)
         n_iterations = config.n_iterations if (k == 0 or round_index == 0) else config.n_iterations - k
-        # Alg. step 2
+        # IMP step 2
         trained, record = train_network(start_model, data, n_iterations, batch_size=config.batch_size, lr=config.lr,
                                          eval_every=config.eval_every,
                                          snapshot_iteration=k if (k and round_index == 0) else None,
                                          rng=_round_rng(config, trial, round_index, _STREAM_TICKET))
         snapshot = record.pop("snapshot")
-        if snapshot is not None:                       # theta_k, kept for every later reset
+        if snapshot is not None:                       # theta_k, kept for every later reset (IMP step 6)
             theta_rewind = snapshot
             save_arrays(rewind_path, _model_arrays(theta_rewind))
         record.update(round=round_index, fraction_remaining=M.fraction_remaining(masks),
@@ -332,7 +332,7 @@ def run_trial(config, data, trial, out_dir, on_round_end=None, progress=False, d
         if round_index in config.control_rounds:
             record["control"] = _control_record(config, data, trial, round_index, masks, n_iterations)
         record["seconds"] = time.perf_counter() - t0
-        # Alg. step 3: the mask of the next round, from the trained weights
+        # IMP step 3: the mask of the next round, from the trained weights
         masks = prune_parameters(trained, config.rates)
         save_arrays(folder / f"masks_round_{round_index + 1}.npz", _masks_arrays(masks))
         records.append(record)

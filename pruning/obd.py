@@ -5,7 +5,7 @@ Y. LeCun, J. S. Denker, S. A. Solla, "Optimal Brain Damage", NIPS 2 (1989).
 Deleting parameter u_k of a network trained to a minimum changes the loss E,
 to second order and keeping only the diagonal of the Hessian, by
 
-    delta E ~= s_k = h_kk * u_k^2 / 2          (the saliency: Eq. 3 for one parameter; recipe step 4)
+    delta E ~= s_k = h_kk * u_k^2 / 2          (the saliency: Eq. 3 for one parameter; OBD step 4)
 
 (the weight is squared, not the Hessian). The diagonal h_kk comes from a
 second backward pass that mirrors the first (paper Eqs. 6-8; equation
@@ -105,12 +105,12 @@ def _check_data(model, X, y):
     return X.astype(model.dtype, copy=False), check_labels(y, "y", len(X), model.layer_sizes[-1])
 
 
-# -- Recipe step 2 --------------------------------------------------------
+# -- OBD step 2 -----------------------------------------------------------
 OPTIMIZERS = ("adam", "sgd")
 
 
 def train_network(model, X, y, *, epochs=5, batch_size=64, lr=1e-3, optimizer="adam", rng=None, progress=False):
-    """Recipe step 2: a trained copy of ``model`` (masked weights stay 0).
+    """OBD step 2: a trained copy of ``model`` (masked weights stay 0).
 
     ``optimizer`` is "adam" or "sgd" (plain minibatch gradient descent at
     ``lr``). Deviation from paper: "adam" is the default; the paper trained
@@ -125,7 +125,7 @@ def train_network(model, X, y, *, epochs=5, batch_size=64, lr=1e-3, optimizer="a
     return trained
 
 
-# -- Recipe step 3 --------------------------------------------------------
+# -- OBD step 3 -----------------------------------------------------------
 def output_second_derivatives(Z):
     """d2E/dZ^2 per sample for softmax cross-entropy: p (1 - p), shape (n, K) (paper Eq. 8, adapted)."""
     P = F.softmax(Z)
@@ -192,7 +192,7 @@ def _gauss_newton_pass(model, Zs, As):
 
 
 def second_derivatives(model, X, y, approximation="lecun", batch_size=1000):
-    """Recipe step 3: h_kk = the mean over training patterns of d2E/dw^2, for every weight.
+    """OBD step 3: h_kk = the mean over training patterns of d2E/dw^2, for every weight.
 
     Parameters
     ----------
@@ -250,18 +250,18 @@ def hessian_by_differences(model, X, y, eps=1e-5):
     return (H + H.T) / 2
 
 
-# -- Recipe step 4 --------------------------------------------------------
+# -- OBD step 4 -----------------------------------------------------------
 def saliencies(model, h):
-    """Recipe step 4: s_k = h_kk * u_k^2 / 2 for every weight; 0 where deleted."""
+    """OBD step 4: s_k = h_kk * u_k^2 / 2 for every weight; 0 where deleted."""
     if len(h) != model.n_layers or any(H.shape != W.shape for H, W in zip(h, model.weights)):
         raise ValueError(f"h: expected {model.n_layers} arrays of shapes {[W.shape for W in model.weights]}, "
                          f"found {[np.shape(H) for H in h]}; compute it with second_derivatives(model, ...)")
     return [H * sparse.to_dense(W).astype(np.float64) ** 2 / 2 for H, W in zip(h, model.weights)]
 
 
-# -- Recipe step 5 --------------------------------------------------------
+# -- OBD step 5 -----------------------------------------------------------
 def delete_lowest_saliency(model, s, amount, scope="global"):
-    """Recipe step 5: a new model with the ``amount`` lowest-saliency live weights set to 0 and frozen.
+    """OBD step 5: a new model with the ``amount`` lowest-saliency live weights set to 0 and frozen.
 
     ``amount`` is a fraction or count of the currently unpruned weights (as in
     ``pruning.masks``); ``scope`` is "global" (rank all layers together) or
@@ -283,7 +283,7 @@ def predicted_loss_increase(s, old_masks, new_masks):
     return float(sum(S[o & ~n].sum() for S, o, n in zip(s, old_masks, new_masks)))
 
 
-# -- Recipe step 6 ----------------------------------------------------------
+# -- OBD step 6 -------------------------------------------------------------
 def single_deletions(model, s, X, y, n_weights=40):
     """Predicted (s_k) against actual loss increase when deleting one live weight at a time.
 
@@ -351,20 +351,20 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     idx = np.arange(len(X)) if hessian_samples is None else rng.choice(len(X), hessian_samples, replace=False)
     records = []
     for step_amount in amounts:
-        h = second_derivatives(model, X[idx], y[idx], approximation) if method == "obd" else None  # step 3
-        s = deletion_scores(model, h, method, rng)                                                 # step 4
-        pruned = delete_lowest_saliency(model, s, step_amount, scope)                               # step 5
+        h = second_derivatives(model, X[idx], y[idx], approximation) if method == "obd" else None  # OBD step 3
+        s = deletion_scores(model, h, method, rng)                                                 # OBD step 4
+        pruned = delete_lowest_saliency(model, s, step_amount, scope)                               # OBD step 5
         record = _deletion_record(model, pruned, s if method == "obd" else None, X[idx], y[idx])
         if evaluate is not None:
             record["pruned"] = evaluate(pruned)
-        if retrain_epochs:                                                                          # step 2
+        if retrain_epochs:                                                                          # OBD step 2
             pruned = train_network(pruned, X, y, epochs=retrain_epochs, batch_size=batch_size, lr=lr,
                                    optimizer=optimizer, rng=rng)
         record["loss_after_retraining"] = pruned.loss(X[idx], y[idx])
         if evaluate is not None:
             record["retrained"] = evaluate(pruned)
         records.append(record)
-        model = pruned                                                                              # step 6
+        model = pruned                                                                              # OBD step 6
     return model, records
 
 
@@ -762,14 +762,9 @@ def print_summary(lines):
 
 
 def blas_threads(n):
-    """Context limiting BLAS threads (threadpoolctl if installed, else a no-op)."""
-    n = check_int(n, "n")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(n)
+    """Context pinning BLAS (threadpoolctl) and numba to ``n`` threads: ``nnlite.experiment.pin_threads``."""
+    from nnlite.experiment import pin_threads
+    return pin_threads(check_int(n, "n"))
 
 
 if __name__ == "__main__":  # pragma: no cover
