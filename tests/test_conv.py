@@ -88,6 +88,15 @@ def test_conv2d_with_csr_weight_matches_dense_forward_and_backward(drawn):
     np.testing.assert_allclose(dW_s.toarray(), dW * (W != 0), atol=1e-9)
 
 
+@given(conv_geometries())
+def test_input_grad_on_the_flat_grid_matches_the_per_offset_sum(drawn):
+    # the stride-1 fast path (BLAS accumulating on the flat padded grid) against the per-offset loop
+    X, W, b, kernel_size, _, padding = drawn
+    dZ = np.random.default_rng(1).standard_normal(conv.conv2d_forward(X, W, b, kernel_size, 1, padding).shape)
+    np.testing.assert_allclose(conv._input_grad_on_flat_grid(dZ, W, kernel_size),
+                               conv._input_grad_per_offset(dZ, W, X.shape, kernel_size, 1, padding), atol=1e-12)
+
+
 @given(pool_geometries())
 def test_maxpool2d_agrees_with_naive_loop_pool(drawn):
     X, pool_size, stride = drawn
