@@ -273,10 +273,11 @@ def maxpool2d_backward(dA, X, pool_size=(2, 2), stride=None, A=None):
 def _keep_first_winner_inplace(winners):
     """Clear each window's winner flags after its first set one (``winners``: one boolean
     array per window offset, row-major)."""
-    seen = winners[0].copy()
-    for winner in winners[1:]:
+    seen = winners[0]
+    for k, winner in enumerate(winners[1:], 1):
         np.greater(winner, seen, out=winner)  # winner and not seen
-        seen |= winner
+        if k < len(winners) - 1:  # the last offset's flags are needed by no later one
+            seen = seen | winner  # a new array: winners[0] keeps its flags
 
 
 def flatten_forward(X):
