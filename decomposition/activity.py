@@ -34,7 +34,7 @@ class Activity:
 
     Attributes
     ----------
-    values : list of ndarray, values[i] of shape (n, n_out_i)
+    values : list of ndarray, values[i] of shape (n, d_out_i)
         Node values of every layer (hidden layers: before rectification; the
         last layer: logits).
     active : list of ndarray of bool, active[i] of shape (n, h_i)
@@ -63,9 +63,9 @@ def activity_pass(weights, biases, X, propagation="linear"):
 
     Parameters
     ----------
-    weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
-    biases : list of ndarray, B_i of shape (n_out_i,)
-    X : ndarray of shape (n, n_in_1)
+    weights : list of ndarray, W_i of shape (d_in_i, d_out_i)
+    biases : list of ndarray, B_i of shape (d_out_i,)
+    X : ndarray of shape (n, d_in_1)
         ``n`` may be 0 (an empty batch is accepted on purpose): the result is
         an empty Activity, and identifying concerns or tangling with it
         changes no mask (e.g. a class without negatives).

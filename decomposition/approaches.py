@@ -43,6 +43,7 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite.models import mlp_logits
 
 from .activity import activity_pass, check_propagation
 from .authors_loop import apply_folder_behaviours, decompose_sequential
@@ -128,7 +129,7 @@ def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="of
     ----------
     model : nnlite.MLP
         Dense weights in the Keras layout, ReLU hidden layers, softmax output.
-    X : ndarray of shape (n, n_inputs)
+    X : ndarray of shape (n, d_in)
         Inputs, already scaled as the model expects (pixels / 65025 for the
         authors' models); the examples CI and TI draw from.
     y : ndarray of int, shape (n,)
@@ -205,8 +206,4 @@ def modularize(weights, biases, target, approach, fidelity):
 
 def _real_probabilities(weights, biases, X):
     """Softmax outputs of the real network (ReLU between layers), shape (n, n_classes)."""
-    A = X
-    for i, (W, b) in enumerate(zip(weights, biases)):
-        Z = F.dense_forward(A, W, b)
-        A = F.relu_forward(Z) if i < len(weights) - 1 else Z
-    return F.softmax(A)
+    return F.softmax(mlp_logits(X, weights, biases))

@@ -44,7 +44,7 @@ RESET_BELOW = 45
 
 
 class SliceState:
-    """The module being built: ``D`` (list of (n_in, n_out)), ``d``, the mutable biases ``B`` and ``first``."""
+    """The module being built: ``D`` (list of (d_in, d_out)), ``d``, the mutable biases ``B`` and ``first``."""
 
     def __init__(self, weights, biases):
         self.W = weights
@@ -81,7 +81,7 @@ def keep_common_edges(D, W):
 
 
 def concern_step(state, x, fidelity, variant, propagation):
-    """P&R Alg. 1 (the authors' ``modifyThroughInterSection``) for one positive ``x`` of shape (n_in,).
+    """P&R Alg. 1 (the authors' ``modifyThroughInterSection``) for one positive ``x`` of shape (d_in,).
 
     P&R Alg. 1, lines 1-3: the positive ``x``, the module ``state`` (D, d, indicator) and W, B come in;
     the module is edited in place (P&R Alg. 1, line 41 returns it).
@@ -153,8 +153,8 @@ def run_variant(weights, biases, positives, negatives, fidelity, variant, propag
 
     Parameters
     ----------
-    weights, biases : lists of ndarray, W_i (n_in_i, n_out_i), B_i (n_out_i,)
-    positives, negatives : ndarray of shape (n, n_in), in processing order
+    weights, biases : lists of ndarray, W_i (d_in_i, d_out_i), B_i (d_out_i,)
+    positives, negatives : ndarray of shape (n, d_in), in processing order
     fidelity : fidelity.Fidelity
     variant : {"TI-I", "TI-PN", "TI-HP", "TI-SNE"}
 

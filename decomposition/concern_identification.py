@@ -53,7 +53,7 @@ class ModuleMasks:
 
     Attributes
     ----------
-    hidden_edges : list of ndarray of bool, (n_in_i, h_i) for the L-1 hidden layers
+    hidden_edges : list of ndarray of bool, (d_in_i, h_i) for the L-1 hidden layers
     hidden_biases : list of ndarray of bool, (h_i,)
     output_columns : ndarray of bool, (n_classes,)
         Kept output columns (CI and TI keep or drop whole output columns).
@@ -170,7 +170,7 @@ def copy_active_nodes(nonzero, active):
 
     P&R Alg. 1, lines 13 and 18-19: zero the column of an inactive j, copy that of an active j.
 
-    nonzero : (n_in, h) bool (W_i != 0); active : (h,) bool. Returns the new mask.
+    nonzero : (d_in, h) bool (W_i != 0); active : (h,) bool. Returns the new mask.
     """
     return nonzero & active[None, :]
 
@@ -180,7 +180,7 @@ def keep_common_edges(mask, positive, all_active):
 
     A column survives only if its node was active in every example of the run
     (remove_inactive_nodes), and then only its positive weights
-    (the min/max rule with the clamp). positive : (n_in, h) bool (W_i > 0);
+    (the min/max rule with the clamp). positive : (d_in, h) bool (W_i > 0);
     all_active : (h,) bool.
     """
     return mask & positive & all_active[None, :]
@@ -202,7 +202,7 @@ def identify_concern(masks, weights, activity, fidelity, variant):
     ----------
     masks : ModuleMasks
         The module so far (not modified).
-    weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
+    weights : list of ndarray, W_i of shape (d_in_i, d_out_i)
     activity : activity.Activity
         The positives' activity (n examples), in processing order.
     fidelity : fidelity.Fidelity

@@ -76,8 +76,8 @@ def channel(weights, biases, target, fidelity):
 
     Parameters
     ----------
-    weights : list of ndarray, D_i of shape (n_in_i, n_out_i)
-    biases : list of ndarray, d_i of shape (n_out_i,)
+    weights : list of ndarray, D_i of shape (d_in_i, d_out_i)
+    biases : list of ndarray, d_i of shape (d_out_i,)
     target : int
     fidelity : fidelity.Fidelity
 

@@ -97,7 +97,7 @@ def identify_tangling(masks, weights, activity, fidelity, variant):
     Parameters
     ----------
     masks : concern_identification.ModuleMasks (not modified)
-    weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
+    weights : list of ndarray, W_i of shape (d_in_i, d_out_i)
     activity : activity.Activity of the negatives (n examples)
     fidelity : fidelity.Fidelity
     variant : {"TI-I", "TI-PN", "TI-HP", "TI-SNE"}

@@ -187,32 +187,18 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     X, X_val, y, y_val = _validation_set(model, X, y, validation_split, validation_data, rng)
     if patience is not None and X_val is None:
         raise ValueError("patience: early stopping needs validation_split > 0 or validation_data")
-    history, best, waited, max_loss = History(), None, 0, math.inf
+    history, best, waited, limit = History(), None, 0, [math.inf]
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
-        losses, sizes, n_correct = [], [], 0
-        for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
-            loss, correct = train_step_inplace(model, optimizer, X[idx], y[idx], max_loss,
-                                               f" in epoch {epoch}, minibatch {step}", return_correct=True)
-            losses.append(loss)
-            if epoch == step == 0:
-                max_loss = _loss_limit(model, losses[0], divergence_factor)
-            sizes.append(len(idx))
-            n_correct += correct
-            if on_step is not None:
-                on_step(model, optimizer)
+        loss, n_correct = _train_epoch(model, optimizer, X, y, batch_size, rng, epoch, limit, divergence_factor,
+                                       on_step)
         if on_epoch_end is not None:
             on_epoch_end(model, optimizer, epoch)
-        history.loss.append(float(np.average(losses, weights=sizes)))
+        history.loss.append(loss)
         history.accuracy.append(model.score(X, y) if rescore_train else n_correct / len(X))
         postfix = {"loss": history.loss[-1]}
         if X_val is not None:
-            history.val_loss.append(model.loss(X_val, y_val))
-            if not math.isfinite(history.val_loss[-1]):
-                raise DivergenceError(f"training diverged in epoch {epoch}: validation loss {history.val_loss[-1]!r} "
-                                      f"is not finite; lower the learning rate or check the inputs' scale")
-            history.val_accuracy.append(model.score(X_val, y_val))
-            postfix["val_loss"] = history.val_loss[-1]
+            postfix["val_loss"] = _validate(model, X_val, y_val, history, epoch)
             if best is None or history.val_loss[-1] < best[0]:
                 snapshot = _snapshot(model) if patience is not None else None  # only early stopping restores
                 best, waited, history.best_epoch = (history.val_loss[-1], snapshot), 0, epoch
@@ -224,6 +210,34 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     if patience is not None and best is not None:
         _restore_inplace(model, best[1])
     return history
+
+
+def _train_epoch(model, optimizer, X, y, batch_size, rng, epoch, limit, divergence_factor, on_step):
+    """One pass over (X, y) in random minibatches: (mean loss, correct pre-step predictions).
+
+    ``limit`` holds the divergence limit, set from the first minibatch of epoch 0."""
+    losses, sizes, n_correct = [], [], 0
+    for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
+        loss, correct = train_step_inplace(model, optimizer, X[idx], y[idx], limit[0],
+                                           f" in epoch {epoch}, minibatch {step}", return_correct=True)
+        losses.append(loss)
+        if epoch == step == 0:
+            limit[0] = _loss_limit(model, losses[0], divergence_factor)
+        sizes.append(len(idx))
+        n_correct += correct
+        if on_step is not None:
+            on_step(model, optimizer)
+    return float(np.average(losses, weights=sizes)), n_correct
+
+
+def _validate(model, X_val, y_val, history, epoch):
+    """Append the validation loss and accuracy to ``history``; a non-finite loss raises DivergenceError."""
+    history.val_loss.append(model.loss(X_val, y_val))
+    if not math.isfinite(history.val_loss[-1]):
+        raise DivergenceError(f"training diverged in epoch {epoch}: validation loss {history.val_loss[-1]!r} "
+                              f"is not finite; lower the learning rate or check the inputs' scale")
+    history.val_accuracy.append(model.score(X_val, y_val))
+    return history.val_loss[-1]
 
 
 def _snapshot(model):

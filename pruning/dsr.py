@@ -18,7 +18,7 @@ active weights; every ``rewire_period`` iterations its topology moves:
 
 The total number of active weights is invariant (steps 1 and 3 remove and add
 K each). Optimizer state: a pruned weight's moments are dropped and a
-regrown weight's start at 0 (``pruning.dynamic``).
+regrown weight's start at 0 (``pruning.sparse_layers``).
 
 Baselines, each a callback object for ``nnlite.train.fit`` (``on_step`` /
 ``on_epoch_end``) over the same dynamic layers:
@@ -89,7 +89,7 @@ from nnlite.cli import (count_or_fraction, non_negative_int, option_names, posit
                         remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
 from nnlite.cli import sparsity as sparsity_option
 from pruning import masks as pmasks
-from pruning.dynamic import check_sparsity, dynamic_layers, optimizer_state
+from pruning.sparse_layers import check_sparsity, dynamic_layers, optimizer_state
 from pruning.schedules import cubic_sparsity
 
 
@@ -597,7 +597,7 @@ def layer_plan(method, shapes, sparsity, distribution="erdos_renyi", dense_layer
 
 def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), hidden=128,
                 distribution="erdos_renyi", storage="dense", dense_layers="none", rng=None, topology_rng=None):
-    """The experiment's CNN: two conv blocks and a dense head (``nnlite.cnn.small_cnn``).
+    """The experiment's CNN: two conv blocks and a dense head (``nnlite.models.small_cnn``).
 
     "dense" uses plain layers; "gmp" starts from dynamic layers at sparsity 0;
     the sparse-from-scratch methods start at the per-layer sparsities of
@@ -606,8 +606,9 @@ def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), 
     the sparse topologies: with two streams every method's initial weights
     are the dense model's, masked.
     """
-    from nnlite.cnn import Conv2d, Dense, small_cnn
-    from pruning.dynamic import DynamicConv2d, DynamicLinear
+    from nnlite.layers import Conv2d, Dense
+    from nnlite.models import small_cnn, small_cnn_weight_shapes
+    from pruning.sparse_layers import DynamicConv2d, DynamicLinear, storage_for
     rng = check_rng(rng)
     topology_rng = rng if topology_rng is None else check_rng(topology_rng)
     check_choice(method, "method", METHODS)
@@ -615,15 +616,17 @@ def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), 
     check_int(n_classes, "n_classes")
     check_int(hidden, "hidden")
     check_shape(channels, "channels")
-    probe = small_cnn(input_shape, n_classes, channels, hidden, rng=0)
-    plan = iter(layer_plan(method, [layer.W.shape for layer in probe.weight_layers()], sparsity, distribution,
-                           dense_layers))
+    plan = iter(layer_plan(method, small_cnn_weight_shapes(input_shape, n_classes, channels, hidden), sparsity,
+                           distribution, dense_layers))
 
     def layer(plain, dynamic):
         def make(*a, **k):
             s = next(plan)
-            return plain(*a, **k) if s is None else dynamic(*a, sparsity=s, storage=storage,
-                                                               topology_rng=topology_rng, **k)
+            if s is None:
+                return plain(*a, **k)
+            # storage "auto": chosen once per layer, at the sparsity it trains at (gmp's target)
+            chosen = storage if storage != "auto" else storage_for(sparsity if method == "gmp" else s, dynamic.kind)
+            return dynamic(*a, sparsity=s, storage=chosen, topology_rng=topology_rng, **k)
         return make
     return small_cnn(input_shape, n_classes, channels, hidden, rng=rng, conv_layer=layer(Conv2d, DynamicConv2d),
                      dense_layer=layer(Dense, DynamicLinear))
@@ -685,7 +688,7 @@ def run_one(method, sparsity, dataset, args, seed):
     import time
 
     from nnlite.train import fit
-    from pruning.dynamic import memory_report
+    from pruning.sparse_layers import memory_report
     from pruning.rigl import RigL
     streams = seed_streams(seed)
     X, y = dataset["X"], dataset["y"]

@@ -65,7 +65,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from nnlite import MLP
+from nnlite.models import MLP
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng, check_subset_size
 from nnlite.cli import (add_grid_arguments, atomic_write, grid_options, non_negative_int, option_names, positive_int,
                         remove_stale_temp_files, resolve_defaults, save_figure, write_text_atomic)
@@ -160,8 +160,8 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
 
     Parameters
     ----------
-    model : nnlite.MLP
-    data : dict with X_train (n, d), y_train (n,), X_val, y_val, X_test, y_test
+    model : nnlite.MLP or nnlite.Sequential (e.g. a CNN)
+    data : dict with X_train (n, d) (or (n, h, w, c)), y_train (n,), X_val, y_val, X_test, y_test
     n_iterations : int
     eval_every : int
         Validation loss is measured after every ``eval_every`` iterations
@@ -172,13 +172,13 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
 
     Returns
     -------
-    trained : nnlite.MLP (the weights after n_iterations)
+    trained : the model's kind (the weights after n_iterations)
     record : dict with early_stop_iteration, val_loss_at_early_stop,
         test_accuracy_at_early_stop, test_accuracy_final, val_loss (the curve),
-        and ``snapshot`` (an MLP or None; remove it before JSON).
+        and ``snapshot`` (a model or None; remove it before JSON).
     """
     rng = check_rng(rng)
-    data = check_data(data, model.layer_sizes[0], model.layer_sizes[-1])
+    data = check_data(data, model.input_shape, model.n_classes)
     trained, optimizer = model.copy(), Adam(lr)
     X, y = data["X_train"], data["y_train"]
     val_iterations, val_losses = [0], [trained.loss(data["X_val"], data["y_val"])]
@@ -208,16 +208,21 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
     return trained, record
 
 
-def check_data(data, n_features, n_classes):
-    """``data`` with every array checked (finite float rows of ``n_features``, labels in [0, n_classes))."""
+def check_data(data, input_shape, n_classes):
+    """``data`` with every array checked (finite float rows of ``input_shape``: an int d_in or a
+    shape such as (h, w, c); labels in [0, n_classes))."""
+    input_shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
     keys = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
     if not isinstance(data, dict) or any(k not in data for k in keys):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"data: expected a dict with keys {keys}, found {found}")
     checked = {}
     for split in ("train", "val", "test"):
-        X = check_float_array(data[f"X_{split}"], f"data['X_{split}']")
-        check_n_features(X, f"data['X_{split}']", n_features)
+        X = check_float_array(data[f"X_{split}"], f"data['X_{split}']", ndim=1 + len(input_shape))
+        if len(input_shape) == 1:
+            check_n_features(X, f"data['X_{split}']", input_shape[0])
+        elif X.shape[1:] != input_shape:
+            raise ValueError(f"data['X_{split}']: expected rows of shape {input_shape}, found {X.shape[1:]}")
         checked[f"X_{split}"] = X
         checked[f"y_{split}"] = check_labels(data[f"y_{split}"], f"data['y_{split}']", len(X), n_classes)
     return checked
@@ -225,7 +230,7 @@ def check_data(data, n_features, n_classes):
 
 # -- IMP step 3 ---------------------------------------------------------
 def prune_parameters(trained, rates):
-    """IMP step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
+    """IMP step 3: masks removing ``rates[i]`` of the surviving weights of weight layer i by smallest |w|."""
     check_rates(rates, M._check_model(trained, "trained").n_layers)
     return M.prune_masks(trained, list(rates), method="magnitude", scope="layer")
 

@@ -27,7 +27,11 @@ per-sample d2E/dZ^2,
     H_W = (A_prev^2).T @ H_Z,   H_A_prev = H_Z @ (W^2).T,
     H_Z_prev = H_A_prev * relu'(Z_prev)^2,
 
-which is exactly ``nnlite.functional.dense_backward(H_Z, A_prev**2, W**2)``.
+which is exactly ``nnlite.functional.dense_backward(H_Z, A_prev**2, W**2)``:
+each weight layer's own backward run with W**2 on its squared inputs
+(for a convolution, im2col(X)**2 = im2col(X**2)), while a ReLU, a max pool
+(its winner's f'^2 = 1) and a flatten pass H on as they pass a gradient.
+So the pass works on any ``nnlite.models.Sequential``, MLP or CNN.
 h_kk is averaged over the training patterns (E is the mean loss).
 
 The procedure (paper, section "Recipe")
@@ -76,8 +80,9 @@ is made:
   MLP the second derivative of every logit with respect to one weight is 0 (a
   weight enters each path linearly), so this is also the exact Hessian
   diagonal away from the ReLU kinks. With no hidden layer both options equal
-  the exact Hessian diagonal.
+  the exact Hessian diagonal. Implemented for an MLP only.
 """
+import copy
 import json
 import time
 from pathlib import Path
@@ -87,10 +92,11 @@ import numpy as np
 from nnlite import data as data_module
 from nnlite import functional as F
 from nnlite import sparse
-from nnlite._checks import (check_float_array, check_int, check_labels, check_n_features, check_positive_float,
-                            check_rng, check_subset_size)
+from nnlite._checks import check_int, check_labels, check_positive_float, check_rng, check_subset_size
 from nnlite.cli import (non_negative_int, positive_float, positive_int, probability, remove_stale_temp_files,
                         resolve_defaults, save_figure, write_text_atomic)
+from nnlite.layers import WeightLayer
+from nnlite.models import MLP
 from nnlite.optim import SGD, Adam
 from nnlite.train import fit
 
@@ -100,9 +106,8 @@ APPROXIMATIONS = ("lecun", "gauss_newton")
 
 
 def _check_data(model, X, y):
-    X = check_float_array(X, "X")
-    check_n_features(X, "X", model.layer_sizes[0])
-    return X.astype(model.dtype, copy=False), check_labels(y, "y", len(X), model.layer_sizes[-1])
+    X = model._check_X(X)   # finite floats of the model's input shape, in its dtype
+    return X, check_labels(y, "y", len(X), model.n_classes)
 
 
 # -- OBD step 2 -----------------------------------------------------------
@@ -137,8 +142,8 @@ def second_derivatives_batch(model, X, y, approximation="lecun"):
 
     Parameters
     ----------
-    model : nnlite.MLP
-    X : ndarray of shape (n, d_in)
+    model : nnlite.MLP or nnlite.Sequential ("gauss_newton": an MLP only)
+    X : ndarray of shape (n, d_in) (or (n, h, w, c) for a CNN)
     y : ndarray of shape (n,)
         Unused by the approximations (they do not depend on the label) but
         checked, so that a wrong batch fails loudly.
@@ -149,33 +154,43 @@ def second_derivatives_batch(model, X, y, approximation="lecun"):
     where the layer's mask is False.
     """
     X, y = _check_data(model, X, y)
-    Zs, As = model.forward(X, return_all=True)
-    if approximation not in APPROXIMATIONS:
-        raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
-    H_Ws = _lecun_pass(model, Zs, As) if approximation == "lecun" else _gauss_newton_pass(model, Zs, As)
-    # Deleted weights are frozen at 0: like their gradients (MLP.backward), their h is 0.
+    check_approximation(approximation, model)
+    Z, caches = model._forward(X, return_caches=True)
+    H_Ws = _lecun_pass(model, Z, caches) if approximation == "lecun" else _gauss_newton_pass(model, Z, caches)
+    # Deleted weights are frozen at 0: like their gradients (WeightLayer.masked_gradient), their h is 0.
     return [H if m is None else H * m for H, m in zip(H_Ws, model.masks)]
 
 
-def _lecun_pass(model, Zs, As):
+def check_approximation(approximation, model):
+    if approximation not in APPROXIMATIONS:
+        raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
+    if approximation == "gauss_newton" and not isinstance(model, MLP):
+        raise ValueError(f"approximation: 'gauss_newton' is implemented for an MLP, found a "
+                         f"{type(model).__name__}; use 'lecun'")
+
+
+def _lecun_pass(model, Z, caches):
     """The paper's second backward pass (Eqs. 6-7, Levenberg-Marquardt, diagonal terms only)."""
     # Deviation from paper: softmax cross-entropy, not squared error (Eq. 8's boundary condition becomes p (1 - p))
-    H_Z = output_second_derivatives(Zs[-1])
-    H_Ws = [None] * model.n_layers
-    for i in reversed(range(model.n_layers)):
-        W = model.weights[i]
-        # Eq. 6 (H_W = (x^2).T @ H_Z) and the sum over l in Eq. 7 (H_A = H_Z @ (W^2).T)
-        H_A, H_W, _ = F.dense_backward(H_Z, As[i] ** 2, W * W)
-        H_Ws[i] = sparse.to_dense(H_W)
-        if i:
-            # Eq. 7 with f'' dropped: f'(a)^2 = 1[a > 0] for ReLU
-            H_Z = F.relu_backward(H_A, Zs[i - 1])
+    H, H_Ws = output_second_derivatives(Z), []
+    for i in reversed(range(len(model.layers))):
+        layer, cache = model.layers[i], caches[i]
+        if isinstance(layer, WeightLayer):
+            # Eq. 6 (H_W = (x^2).T @ H_Z) and the sum over l in Eq. 7 (H_A = H_Z @ (W^2).T), with
+            # Eq. 7's f'(a)^2 = 1[a > 0] for ReLU (f'' dropped): the layer's backward on squared quantities
+            squared = copy.copy(layer)
+            squared.W, squared.mask = layer.W * layer.W, None
+            H, (H_W, _) = squared.backward(H, (*(a ** 2 for a in cache[:-1]), cache[-1]), input_grad=i > 0)
+            H_Ws.insert(0, sparse.to_dense(H_W))
+        else:   # ReLU: f'(a)^2 = 1[a > 0]; max pool: the winner's derivative is 1; flatten: a reshape
+            H, _ = layer.backward(H, cache, input_grad=i > 0)
     return H_Ws
 
 
-def _gauss_newton_pass(model, Zs, As):
-    """diag(J^T (diag(p) - p p^T) J) summed over samples, by one backward pass per class."""
-    P = F.softmax(Zs[-1])
+def _gauss_newton_pass(model, Z, caches):
+    """diag(J^T (diag(p) - p p^T) J) summed over samples, by one backward pass per class (MLP)."""
+    As, Zs = [X for X, _ in caches], [Z_i for _, Z_i in caches]
+    P = F.softmax(Z)
     n, K = P.shape
     # D[n, k, :] = dZ_k / dZ_layer for sample n (starts as the identity at the logits)
     D = np.broadcast_to(np.eye(K, dtype=P.dtype), (n, K, K))
@@ -196,8 +211,8 @@ def second_derivatives(model, X, y, approximation="lecun", batch_size=1000):
 
     Parameters
     ----------
-    model : nnlite.MLP
-    X : ndarray of shape (n, d_in)
+    model : nnlite.MLP or nnlite.Sequential ("gauss_newton": an MLP only)
+    X : ndarray of shape (n, d_in) (or (n, h, w, c) for a CNN)
     y : ndarray of shape (n,)
     approximation : "lecun" or "gauss_newton"
         See the module docstring.
@@ -210,8 +225,7 @@ def second_derivatives(model, X, y, approximation="lecun", batch_size=1000):
     list of ndarray, the i-th of shape model.weights[i].shape, float64.
     """
     X, y = _check_data(model, X, y)
-    if approximation not in APPROXIMATIONS:
-        raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
+    check_approximation(approximation, model)
     batch_size = check_int(batch_size, "batch_size")
     totals = [np.zeros(W.shape) for W in model.weights]
     for start in range(0, len(X), batch_size):

@@ -40,7 +40,7 @@ import copy
 import numpy as np
 
 from nnlite._checks import check_float_array, check_int, check_mask, check_real, check_rng
-from pruning.dynamic import dynamic_layers, optimizer_state
+from pruning.sparse_layers import dynamic_layers, optimizer_state
 
 
 # -- RigL step 1 (Eq. 1) ----------------------------------------------------------

@@ -160,7 +160,7 @@ def test_bad_training_data_raises_naming_the_argument(X, y, exc, pattern):
 
 
 def test_early_stopping_restores_the_best_epoch_of_a_cnn():
-    from nnlite.cnn import small_cnn
+    from nnlite.models import small_cnn
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 8, 8, 1)).astype(np.float32)
     y = rng.integers(0, 3, 40)
