@@ -41,6 +41,15 @@ def blas_thread_count():
     return max(counts) if counts else (os.cpu_count() or 1)
 
 
+def blas_architecture():
+    """The kernel family NumPy's OpenBLAS runs ("Haswell": AVX2, "SkylakeX": AVX-512, ...; threadpoolctl),
+    with ``$OPENBLAS_CORETYPE`` when it forces one: dense products depend on it."""
+    from threadpoolctl import threadpool_info
+    found = sorted({pool.get("architecture") or "?" for pool in threadpool_info() if pool["user_api"] == "blas"})
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return ", ".join(found) + (f" (OPENBLAS_CORETYPE={forced})" if forced else "")
+
+
 def blas_threads(n_threads):
     """Pin NumPy's BLAS and numba's parallel loops to ``n_threads`` inside the block (``nnlite.experiment.pin_threads``)."""
     from nnlite.experiment import pin_threads

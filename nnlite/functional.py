@@ -42,7 +42,8 @@ def dense_forward(X, W, b, check=True):
         X = check_float_array(X, "X", allow_empty=True)  # an empty batch is well-defined
         check_weight(W, "W")
         b = check_bias(b, "b", W.shape[1], allow_scalar=True)
-    return sparse.matmul(X, W, check=False) + b
+    Z = sparse.matmul(X, W, check=False)  # a new array: add b in place unless b widens the dtype
+    return np.add(Z, b, out=Z) if np.result_type(Z, b) == Z.dtype else Z + b
 
 
 def dense_backward(dZ, X, W, need_dX=True, check=True):

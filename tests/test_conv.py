@@ -40,6 +40,20 @@ def test_conv2d_of_ones_kernel_sums_each_window():
     assert np.array_equal(Z[0, :, :, 0], [[8.5, 12.5], [20.5, 24.5]])
 
 
+@given(pool_geometries())
+def test_maxpool2d_backward_with_ties_sends_each_window_gradient_to_its_first_maximum(drawn):
+    X, pool_size, stride = drawn
+    X = np.round(X)  # a few integer levels: most windows hold ties
+    (ph, pw), A = pool_size, conv.maxpool2d_forward(X, pool_size, stride)
+    dA = np.random.default_rng(0).standard_normal(A.shape)
+    expected = np.zeros_like(X)
+    for m, i, j, ch in np.ndindex(A.shape):  # naive loop: np.argmax is the first maximum, row-major
+        window = X[m, i * stride:i * stride + ph, j * stride:j * stride + pw, ch]
+        di, dj = divmod(int(np.argmax(window)), pw)
+        expected[m, i * stride + di, j * stride + dj, ch] += dA[m, i, j, ch]
+    np.testing.assert_allclose(conv.maxpool2d_backward(dA, X, pool_size, stride), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_maxpool2d_hand_example_and_first_max_gets_the_gradient():
     X = np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
     assert conv.maxpool2d_forward(X, (2, 2)).item() == 3.0
@@ -84,6 +98,15 @@ def test_conv2d_with_csr_weight_matches_dense_forward_and_backward(drawn):
     dX_s, dW_s, db_s = conv.conv2d_backward(dZ, X, W_csr, kernel_size, stride, padding)
     np.testing.assert_allclose(dX_s, dX, atol=1e-9)
     np.testing.assert_allclose(dW_s.toarray(), dW * (W != 0), atol=1e-9)
+
+
+@given(conv_geometries())
+def test_input_grad_on_the_flat_grid_matches_the_per_offset_sum(drawn):
+    # the stride-1 fast path (BLAS accumulating on the flat padded grid) against the per-offset loop
+    X, W, b, kernel_size, _, padding = drawn
+    dZ = np.random.default_rng(1).standard_normal(conv.conv2d_forward(X, W, b, kernel_size, 1, padding).shape)
+    np.testing.assert_allclose(conv._input_grad_on_flat_grid(dZ, W, kernel_size),
+                               conv._input_grad_per_offset(dZ, W, X.shape, kernel_size, 1, padding), atol=1e-12)
 
 
 @given(pool_geometries())

@@ -126,8 +126,9 @@ def test_train_mlp_benchmark_reports_both_batch_sizes(shared_data_dir):
                               env={"NNLITE_DATA": str(shared_data_dir)})
     assert list(results) == ["batch_60", "batch_256"]
     for entry in results.values():
-        assert set(entry) == {"nnlite_s", "torch_s", "ratio"} and entry["nnlite_s"] > 0
+        assert set(entry) == {"nnlite_s", "torch_s", "ratio", "torch_fused_s", "ratio_fused"} and entry["nnlite_s"] > 0
         assert (entry["ratio"] is None) == (entry["torch_s"] is None)
+        assert (entry["ratio_fused"] is None) == (entry["torch_fused_s"] is None)
 
 
 def test_lenet_accuracy_command_reports_per_epoch_accuracy(shared_data_dir):
