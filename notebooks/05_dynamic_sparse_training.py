@@ -120,7 +120,8 @@ for name in [b for b in sparse.BACKENDS if b == "numpy" or sparse.kernels.AVAILA
 print("backends:", list(outputs), "| CSR backend in use:", sparse.backend())
 for A, dX, dW in outputs.values():
     assert all(np.allclose(u, v, atol=1e-5) for u, v in zip((A, dX, dW), outputs["numpy"]))
-#
+
+# %% [markdown]
 # ## 3. One DSR rewiring, step by step
 #
 # DSR keeps one global threshold `H` for all layers. Every `rewire_period`

@@ -26,6 +26,8 @@ The primitives
    ``remove_masks`` (bake the masks in: the zeros stay, the masks go, so later
    training may grow them back). Each returns a new model; the ``_inplace``
    variants mutate.
+6. ``mask_jaccard`` and ``jaccard_by_chance``: how much two masks of one
+   weight overlap, and how much two random masks of their densities would.
 
 Differences from torch.nn.utils.prune
 -------------------------------------
@@ -482,7 +484,42 @@ def remove_masks(model):
     return remove_masks_inplace(_check_model(model).copy())
 
 
+# -- 6. comparing masks ----------------------------------------------------------
+def _check_mask_pair(mask_a, mask_b):
+    mask_a, mask_b = _check_bool_mask(mask_a, "mask_a"), _check_bool_mask(mask_b, "mask_b")
+    if mask_a.shape != mask_b.shape:
+        raise ValueError(f"mask_b: expected the shape of mask_a {mask_a.shape}, found {mask_b.shape}; compare the "
+                         "masks of the same layer")
+    return mask_a, mask_b
+
+
+def mask_jaccard(mask_a, mask_b):
+    """Positional Jaccard index ``|A & B| / |A | B|`` of two masks of one weight (1.0 when both are empty).
+
+    Parameters
+    ----------
+    mask_a, mask_b : ndarray of bool, same shape
+    """
+    mask_a, mask_b = _check_mask_pair(mask_a, mask_b)
+    union = int(np.count_nonzero(mask_a | mask_b))
+    return 1.0 if union == 0 else int(np.count_nonzero(mask_a & mask_b)) / union
+
+
+def jaccard_by_chance(mask_a, mask_b):
+    """The Jaccard index two independent uniformly random masks of the same densities would have.
+
+    With densities p and q over N positions, E|A & B| = N p q and
+    E|A | B| = N (p + q - p q); the ratio p q / (p + q - p q) is the chance
+    level against which :func:`mask_jaccard` of two real masks is read
+    (the ratio of the expectations, exact as N grows).
+    """
+    mask_a, mask_b = _check_mask_pair(mask_a, mask_b)
+    p, q = float(mask_a.mean()), float(mask_b.mean())
+    union = p + q - p * q
+    return 1.0 if union == 0 else p * q / union
+
+
 __all__ = ["n_to_prune", "magnitudes", "lowest_score_mask", "global_lowest_score_masks", "magnitude_mask",
            "global_magnitude_masks", "random_mask", "global_random_masks", "current_masks", "check_layers",
            "fraction_remaining", "prune_masks", "prune", "apply_masks", "apply_masks_inplace", "set_masks",
-           "set_masks_inplace", "remove_masks", "remove_masks_inplace"]
+           "set_masks_inplace", "remove_masks", "remove_masks_inplace", "mask_jaccard", "jaccard_by_chance"]

@@ -38,6 +38,9 @@ def test_notebooks_declare_the_data_they_need():
     assert declared_requirements(NOTEBOOKS / "01_decomposing_a_network.py") == ["shared_data", "official_models"]
     assert declared_requirements(NOTEBOOKS / "02_were_activations_applied.py") == ["shared_data", "official_models"]
     assert declared_requirements(NOTEBOOKS / "05_dynamic_sparse_training.py") == ["shared_data"]
+    # quick mode on the 8x8 digits shipped with scikit-learn: they run on a bare machine
+    assert declared_requirements(NOTEBOOKS / "06_weight_agnostic_networks.py") == []
+    assert declared_requirements(NOTEBOOKS / "07_one_model_three_ways.py") == []
 
 
 def test_an_unknown_notebook_requirement_is_refused(tmp_path):

@@ -80,3 +80,15 @@ def test_notebook_runs_in_quick_mode(source, monkeypatch, tmp_path_factory):
     book.execute(source, jupytext.read(source), requires, quick=True,
                  cache=tmp_path_factory.getbasetemp() / "executed-notebooks", code_digest=book.code_hash())
 
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_headings_are_in_markdown_cells_and_it_ends_with_summary_and_exercises(source):
+    jupytext = pytest.importorskip("jupytext")
+    cells = jupytext.read(source).cells
+    misplaced = [line for c in cells if c.cell_type == "code" for line in c.source.splitlines()
+                 if line.lstrip().startswith("# #")]
+    assert not misplaced, f"{source.name}: markdown headings inside code cells: {misplaced}"
+    markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    assert "## Summary" in markdown and "## Exercises" in markdown, f"{source.name}: no Summary or Exercises"
+    assert markdown.rfind("## Exercises") > markdown.rfind("## Summary")

@@ -217,3 +217,32 @@ def test_global_magnitude_pruning_of_a_cnn_ranks_conv_and_dense_weights_together
     removed = M.remove_masks(pruned)
     assert all(L.mask is None for L in removed.weight_layers()) and removed.count_nonzero() == len(kept)
 
+
+# -- comparing masks -----------------------------------------------------------
+def test_mask_jaccard_hand_example_and_extremes():
+    a = np.array([[True, True, False, False]])
+    b = np.array([[True, False, True, False]])
+    assert M.mask_jaccard(a, b) == 1 / 3
+    assert M.mask_jaccard(a, a) == 1.0 and M.mask_jaccard(a, ~a) == 0.0
+    assert M.mask_jaccard(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 1.0
+
+
+def test_jaccard_by_chance_is_the_mean_over_random_masks_of_the_same_densities():
+    a = np.zeros((50, 40), bool)
+    a.ravel()[:600] = True                       # density 0.3
+    b = np.zeros((50, 40), bool)
+    b.ravel()[:1400] = True                      # density 0.7
+    rng = np.random.default_rng(0)
+    drawn = [M.mask_jaccard(rng.permutation(a.ravel()), rng.permutation(b.ravel())) for _ in range(200)]
+    assert M.jaccard_by_chance(a, b) == pytest.approx(0.21 / 0.79)
+    assert np.mean(drawn) == pytest.approx(M.jaccard_by_chance(a, b), abs=0.005)
+
+
+@pytest.mark.parametrize("mask_a, mask_b, error, name", [
+    (np.ones((2, 2)), np.ones((2, 2), bool), TypeError, "mask_a"),
+    (np.ones((2, 2), bool), np.ones((2, 3), bool), ValueError, "mask_b"),
+])
+def test_mask_comparisons_refuse_bad_masks_naming_the_argument(mask_a, mask_b, error, name):
+    for function in (M.mask_jaccard, M.jaccard_by_chance):
+        with pytest.raises(error, match=name):
+            function(mask_a, mask_b)
