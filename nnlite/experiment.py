@@ -315,12 +315,12 @@ def _parallel_config(backend, scheduler, n_jobs):
                              inner_max_num_threads=None if backend == "sequential" else 1):
             yield
         return
-    with _dask_client(scheduler, n_jobs) as client, parallel_config(backend="dask", client=client, n_jobs=-1):
+    with dask_client(scheduler, n_jobs) as client, parallel_config(backend="dask", client=client, n_jobs=-1):
         yield
 
 
 @contextlib.contextmanager
-def _dask_client(scheduler, n_jobs):
+def dask_client(scheduler, n_jobs=2):
     """The client of ``scheduler`` (an address or a client), or of a new LocalCluster on 127.0.0.1."""
     try:
         from distributed import Client, LocalCluster

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pruning import wann
+from pruning.experiments import wann as WX
 from pruning.wann_tasks import area_matrix, downsample_area, load_task
 from strategies import float_matrices, wann_genomes, wann_mutation_sequences
 
@@ -273,7 +274,7 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
     straight = wann.run_search(wann.start_search(6, 2, small_config(8), rng=5), X, y)
     path = tmp_path / "checkpoint.npz"
     wann.run_search(wann.start_search(6, 2, small_config(3), rng=5), X, y, checkpoint_path=path)
-    resumed = wann.load_state(path)
+    resumed = WX.load_state(path)
     assert resumed.generation == 3
     resumed.config.n_generations = 8
     wann.run_search(resumed, X, y, checkpoint_path=path)
@@ -354,7 +355,7 @@ def test_digits8_cli_writes_report_drawing_and_resumes(tmp_path, capsys):
     for key in ("best_weight_accuracy", "ensemble_vote_accuracy", "ensemble_mean_softmax_accuracy", "tuned_accuracy"):
         assert 0 <= report[key] <= 1
     assert report["generations"] == 3 and (tmp_path / "champion.png").stat().st_size > 0
-    assert wann.load_genome(tmp_path / "champion.npz").n_connections == report["n_connections"]
+    assert WX.load_genome(tmp_path / "champion.npz").n_connections == report["n_connections"]
     assert main(argv[:6] + ["5", "--resume"] + argv[7:]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["generations"] == 5
 
@@ -555,8 +556,8 @@ def test_cli_generations_default_to_no_limit_with_a_budget_and_a_resume_keeps_th
     # neither option: 100 generations, as before
     from argparse import Namespace
     settings = {"defaults": "paper", "population": 6, "batch_size": 64, "tournament_size": 8, "p_enable": 0.05}
-    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=None)).n_generations == 100
-    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=5)).n_generations is None
+    assert WX._new_config(settings, Namespace(generations=None, time_budget_minutes=None)).n_generations == 100
+    assert WX._new_config(settings, Namespace(generations=None, time_budget_minutes=5)).n_generations is None
     # a budget alone: no generation limit, the budget stops the search
     assert main(base + ["--time-budget-minutes", "0.0001", "--out", str(tmp_path / "b")]) == 0
     report = _cli_report(capsys)
@@ -569,7 +570,7 @@ def test_cli_generations_default_to_no_limit_with_a_budget_and_a_resume_keeps_th
     # generations and a budget: the first reached wins; a resume keeps the saved generation limit
     argv = base + ["--generations", "2", "--time-budget-minutes", "60", "--out", str(tmp_path / "g")]
     assert main(argv) == 0
-    assert (_cli_report(capsys)["generations"], wann.load_state(tmp_path / "g" / "checkpoint.npz").config.n_generations
+    assert (_cli_report(capsys)["generations"], WX.load_state(tmp_path / "g" / "checkpoint.npz").config.n_generations
             ) == (2, 2)
     assert main(base + ["--resume", "--out", str(tmp_path / "g")]) == 0
     report = _cli_report(capsys)
@@ -585,7 +586,7 @@ def test_cli_defaults_option_is_saved_and_a_search_from_before_issue_13_resumes_
     assert main(base + ["--out", str(tmp_path / "p")]) == 0
     assert _cli_report(capsys)["defaults"] == "paper"
     assert main(base + ["--defaults", "released-code", "--out", str(tmp_path / "c")]) == 0
-    assert wann.load_state(tmp_path / "c" / "checkpoint.npz").config.size_objective == "inverse"
+    assert WX.load_state(tmp_path / "c" / "checkpoint.npz").config.size_objective == "inverse"
     capsys.readouterr()
     with pytest.raises(SystemExit, match="2"):
         main(base + ["--resume", "--defaults", "paper", "--out", str(tmp_path / "c")])
@@ -601,9 +602,9 @@ def test_cli_without_a_limit_or_budget_on_resume_names_the_option(tmp_path, caps
     from pruning.__main__ import main
     assert main(["wann", "--task", "digits8", "--population", "4", "--batch-size", "32", "--tune-epochs", "0",
                  "--generations", "1", "--out", str(tmp_path)]) == 0
-    state = wann.load_state(tmp_path / "checkpoint.npz")
+    state = WX.load_state(tmp_path / "checkpoint.npz")
     state.config.n_generations = None
-    wann.save_state(state, tmp_path / "checkpoint.npz")
+    WX.save_state(state, tmp_path / "checkpoint.npz")
     capsys.readouterr()
     with pytest.raises(SystemExit, match="2"):
         main(["wann", "--resume", "--out", str(tmp_path)])
