@@ -150,9 +150,15 @@ def remove_stale_temp_files(folder, recursive=True):
 
 # -- one thread-pinning helper ----------------------------------------------------------
 
-@contextlib.contextmanager
 def pin_threads(n_threads=1):
-    """Inside the block, BLAS and OpenMP pools (threadpoolctl) and numba use ``n_threads`` threads."""
+    """A context inside which BLAS and OpenMP pools (threadpoolctl) and numba use ``n_threads`` threads
+    (an int >= 1, checked at the call)."""
+    from ._checks import check_int
+    return _pinned_threads(check_int(n_threads, "n_threads"))
+
+
+@contextlib.contextmanager
+def _pinned_threads(n_threads):
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=n_threads), _numba_threads(n_threads):
         yield

@@ -777,7 +777,9 @@ def obd_cases():
                    "batch_size": bad_ints()[:5]})
     cases += vary("obd.deletion_scores", lambda method: obd.deletion_scores(tiny_mlp(), [np.ones((4, 5)), np.ones((5, 3))], method, 0),
                   {"method": "magnitude"}, {"method": bad_choices()}, control=False)
-    cases += vary("obd.blas_threads", lambda n: obd.blas_threads(n).__enter__(), {"n": 1}, {"n": bad_ints()[:5]})
+    from nnlite.experiment import pin_threads
+    cases += vary("experiments.pin_threads", lambda n_threads: pin_threads(n_threads).__enter__(), {"n_threads": 1},
+                  {"n_threads": bad_ints()[:5]})
     return cases
 
 

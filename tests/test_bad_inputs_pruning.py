@@ -315,8 +315,10 @@ def test_obd_deletion_scores_rejects_an_unknown_method(method):
 
 
 @pytest.mark.parametrize("n", BAD_COUNTS)
-def test_obd_blas_threads_rejects_a_bad_count(n):
-    assert_rejected(obd.blas_threads, "n", n)
+def test_pin_threads_rejects_a_bad_count(n):
+    # obd.blas_threads became the one thread-pinning helper, nnlite.experiment.pin_threads
+    from nnlite.experiment import pin_threads
+    assert_rejected(pin_threads, "n_threads", n)
 
 
 @pytest.mark.parametrize("n_train", [0, -1, 2.5, 13])

@@ -273,11 +273,11 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
     X, y = small_problem()
     straight = wann.run_search(wann.start_search(6, 2, small_config(8), rng=5), X, y)
     path = tmp_path / "checkpoint.npz"
-    wann.run_search(wann.start_search(6, 2, small_config(3), rng=5), X, y, checkpoint_path=path)
+    WX.run_search(wann.start_search(6, 2, small_config(3), rng=5), X, y, checkpoint_path=path)
     resumed = WX.load_state(path)
     assert resumed.generation == 3
     resumed.config.n_generations = 8
-    wann.run_search(resumed, X, y, checkpoint_path=path)
+    WX.run_search(resumed, X, y, checkpoint_path=path)
     assert resumed.history == straight.history
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
     assert all(wann.genomes_equal(g, h) for g, h in zip(resumed.population, straight.population))
@@ -285,18 +285,33 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
         assert f["src"].dtype == np.int32 and f["meta"].dtype.kind == "U"
 
 
-def test_parallel_population_evaluation_equals_serial():
-    from concurrent.futures import ProcessPoolExecutor
-    X, y = small_problem()
-    population = wann.start_search(6, 2, small_config(1), rng=0).population
-    serial = wann.evaluate_population(population, X, y)
-    with ProcessPoolExecutor(2) as executor:
-        parallel = wann.evaluate_population(population, X, y, executor=executor, n_jobs=2)
-    for s, p in zip(serial, parallel):   # exact: the same code on the same arrays in another process;
-        np.testing.assert_array_equal(s, p)   # same bits on any core count is the house rule
-    a = wann.run_search(wann.start_search(6, 2, small_config(2), rng=1), X, y, n_jobs=1)
-    b = wann.run_search(wann.start_search(6, 2, small_config(2), rng=1), X, y, n_jobs=2)
+@pytest.mark.parametrize("grid", [{"backend": "sequential", "n_chunks": 3}, {"backend": "loky", "n_chunks": 2}])
+def test_population_evaluated_in_chunks_on_a_grid_equals_serial(grid, tmp_path):
+    task = load_task("digits8")
+    state = wann.start_search(64, 10, wann.SearchConfig(population_size=7, n_generations=2, batch_size=50), rng=0)
+    batch = np.random.default_rng(1).choice(len(task.X_train), 50, replace=False)
+    serial = wann.evaluate_population(state.population, task.X_train[batch], task.y_train[batch])
+    evaluate = WX.GridEvaluator("digits8", tmp_path, n_jobs=2, **grid)
+    on_grid = evaluate(state.population, batch, wann.SHARED_WEIGHTS)
+    for s, p in zip(serial, on_grid):   # exact: the same code on the same arrays in another process;
+        assert s.dtype == p.dtype and s.tobytes() == p.tobytes()   # same bits on any core count is the house rule
+    assert not (tmp_path / ".evaluation").exists()                   # the scratch records are gone
+    a = WX.run_search(state, task.X_train, task.y_train)
+    b = WX.run_search(wann.start_search(64, 10, wann.SearchConfig(population_size=7, n_generations=2,
+                                                                 batch_size=50), rng=0),
+                      task.X_train, task.y_train, evaluate=evaluate)
     assert a.history == b.history and all(wann.genomes_equal(g, h) for g, h in zip(a.population, b.population))
+
+
+def test_wann_command_gives_the_same_bits_for_any_number_of_jobs(tmp_path, capsys):
+    from pruning.__main__ import main
+    argv = ["wann", "--task", "digits8", "--population", "6", "--generations", "3", "--batch-size", "40",
+            "--tune-epochs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "one")]) == 0
+    assert main([*argv, "--n-jobs", "2", "--out", str(tmp_path / "two")]) == 0
+    capsys.readouterr()
+    for name in ("checkpoint.npz", "champion.npz", "results.jsonl"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
 
 
 # --- reports: ensemble and tuned weights ------------------------------------
