@@ -17,7 +17,8 @@ from nnlite import cli
 
 SUBCOMMANDS = {
     "obd": ("pruning.experiments.obd", "Optimal Brain Damage vs magnitude and random deletion on MNIST"),
-    "lottery": ("pruning.experiments.lottery", "Lottery tickets: iterative magnitude pruning of LeNet-300-100 on MNIST"),
+    "lottery": ("pruning.experiments.lottery",
+                "Lottery tickets: iterative magnitude pruning of LeNet-300-100 on MNIST"),
     "wann": ("pruning.experiments.wann", "Weight Agnostic Neural Networks: topology search with one shared weight"),
     "dsr": ("pruning.experiments.dsr", "Dynamic sparse training (DSR, SET, static, GMP) of a small CNN"),
 }

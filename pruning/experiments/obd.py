@@ -333,7 +333,8 @@ def add_arguments(parser):
     parser.add_argument("--n-single", type=non_negative_int, default=40,
                         help="weights deleted one at a time to compare saliency with the actual loss increase")
     parser.add_argument("--seeds", "--seed", type=non_negative_int, nargs="+", default=[0],
-                        help="the seeds, one replicate (one grid task) each (default: 0); finished seeds in --out are kept")
+                        help="the seeds, one replicate (one grid task) each (default: 0); finished seeds in --out "
+                             "are kept")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
     parser.add_argument("--out", default="results/obd", help="folder for obd_<mode>.jsonl and obd_<mode>.png")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="RECORDS",

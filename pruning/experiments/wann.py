@@ -66,7 +66,7 @@ def save_state(state, path):
     """Write a :class:`SearchState` to one ``.npz`` (arrays + a JSON string; no pickle).
 
     The file is written beside ``path`` under a temporary name and renamed
-    (``nnlite.cli.atomic_write``), so an interrupted save leaves the previous
+    (``nnlite.experiment.atomic_write``), so an interrupted save leaves the previous
     checkpoint intact. The rng is stored as PCG64's state, plain ints.
     """
     pop = state.population
