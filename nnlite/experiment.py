@@ -294,13 +294,18 @@ def _record_path(out_dir, key):
 
 
 def _run_task(fn, params, key, seed_sequence, out_dir, n_threads):
-    """One task, in a worker: run it pinned to ``n_threads``, write its record, then its timing."""
+    """One task, in a worker: run it pinned to ``n_threads``, write its timing, then its record.
+
+    The record is the commit point: a task killed between the two files runs again and rewrites its
+    timing, so a resumed grid ends with the same files as an uninterrupted one.
+    """
     t0 = time.perf_counter()
     with pin_threads(n_threads):
         result = fn(params, seed_sequence)
     seconds = time.perf_counter() - t0
-    write_text_atomic(_record_path(out_dir, key), canonical_json({"key": key, "params": params, "result": result}))
+    record = canonical_json({"key": key, "params": params, "result": result})   # refuses NaN before any file
     write_text_atomic(Path(out_dir) / "timings" / f"{key}.json", canonical_json({"key": key, "seconds": seconds}))
+    write_text_atomic(_record_path(out_dir, key), record)
     return key
 
 
