@@ -243,3 +243,12 @@ def test_summarize_refuses_records_that_are_not_lists_of_round_dicts():
     for bad in ("x", None, ["x"]):
         with pytest.raises(TypeError, match="trial_records: expected a list"):
             LX.summarize(bad)
+
+
+def test_the_pure_imp_loop_gives_the_records_of_the_resumable_experiment(data, tmp_path):
+    # pruning.lottery.iterative_magnitude_pruning (no files) and pruning.experiments.lottery.run_trial
+    # (saving every round) run the same rounds from the same named streams
+    config = _config(rewind_iteration=5)
+    pure = LT.iterative_magnitude_pruning(config, data, trial=1)
+    saved = LX.run_trial(config, data, 1, tmp_path)
+    assert pure == _strip_seconds(saved)
