@@ -36,10 +36,7 @@ def default_data_dir():
 
 def blas_thread_count():
     """Threads NumPy's BLAS uses now (threadpoolctl), else the CPU count."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return os.cpu_count() or 1
+    from threadpoolctl import threadpool_info
     counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     return max(counts) if counts else (os.cpu_count() or 1)
 

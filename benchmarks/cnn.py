@@ -39,7 +39,7 @@ from nnlite.data import load_fashion_mnist, scale_255  # noqa: E402
 from nnlite.optim import Adam  # noqa: E402
 from nnlite.train import minibatches, train_step_inplace  # noqa: E402
 from pruning.dsr import build_model  # noqa: E402
-from pruning.dynamic import DynamicLinear  # noqa: E402
+from pruning.sparse_layers import DynamicLinear  # noqa: E402
 
 BATCH, LR = 128, 1e-3
 
@@ -110,7 +110,7 @@ def sparse_layer_times(repeats, clock, rng=0):
     dA = np.random.default_rng(2).standard_normal((256, 1024)).astype(np.float32)
 
     def step(layer):
-        _, cache = layer.forward(X, check=False)  # as in training: CNN.forward checks X once
+        _, cache = layer.forward(X, check=False)  # as in training: Sequential.forward checks X once
         layer.backward(dA, cache)
     times = [best_time(lambda: step(layer), repeats, clock) for layer in (dense, csr)]
     times += [best_time(lambda: layer.forward(X, check=False), repeats, clock) for layer in (dense, csr)]

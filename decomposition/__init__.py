@@ -5,12 +5,15 @@ Modules", ESEC/FSE 2020, pp. 889-900, doi:10.1145/3368089.3409668.
 
 One file per section of the paper:
 
-- ``activity``: the activity pass (Alg. 1-2, lines 4-9), linear or relu.
+- ``activity``: the activity pass (P&R Alg. 1, lines 4-9; P&R Alg. 2, lines 4-9), linear or relu.
 - ``concern_identification``: CI (Alg. 1) and the sparsity indicator (Alg. 3).
 - ``tangling_identification``: TI (Alg. 2) and the variants' order (Alg. 3).
 - ``concern_modularization``: channel (CM-C, Alg. 4), remove irrelevant
   edges (CM-RIE, Alg. 5).
 - ``fidelity``: the one table of paper-vs-authors'-code differences.
+
+The pseudocode of Alg. 1-5, line by line in the paper's numbering, is in
+``docs/pseudocode/pr-alg*.md``; the code cites its lines as ``P&R Alg. N, line M``.
 - ``approaches``: ``decompose(model, X, y, approach=...)``.
 - ``modules``: the Module type, composition, reuse, replacement, Jaccard.
 - ``compact_modules``: modules stored at the size of what they compute

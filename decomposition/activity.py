@@ -1,4 +1,4 @@
-"""The activity pass (Alg. 1-2, lines 4-9): which hidden nodes an example switches on.
+"""The activity pass (P&R Alg. 1, lines 4-9; P&R Alg. 2, lines 4-9): which hidden nodes an example switches on.
 
 For a batch ``X (n, d_in)`` and a network ``W_1, B_1, ..., W_L, B_L`` the
 pass computes every layer's node values for all n examples at once (one
@@ -34,7 +34,7 @@ class Activity:
 
     Attributes
     ----------
-    values : list of ndarray, values[i] of shape (n, n_out_i)
+    values : list of ndarray, values[i] of shape (n, d_out_i)
         Node values of every layer (hidden layers: before rectification; the
         last layer: logits).
     active : list of ndarray of bool, active[i] of shape (n, h_i)
@@ -63,9 +63,9 @@ def activity_pass(weights, biases, X, propagation="linear"):
 
     Parameters
     ----------
-    weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
-    biases : list of ndarray, B_i of shape (n_out_i,)
-    X : ndarray of shape (n, n_in_1)
+    weights : list of ndarray, W_i of shape (d_in_i, d_out_i)
+    biases : list of ndarray, B_i of shape (d_out_i,)
+    X : ndarray of shape (n, d_in_1)
         ``n`` may be 0 (an empty batch is accepted on purpose): the result is
         an empty Activity, and identifying concerns or tangling with it
         changes no mask (e.g. a class without negatives).
@@ -79,18 +79,20 @@ def activity_pass(weights, biases, X, propagation="linear"):
     weights, biases = check_layers(weights, biases)
     X = check_real_array(X, "X", allow_empty=True)
     check_n_features(X, "X", weights[0].shape[0])
+    # P&R Alg. 1, line 4 and P&R Alg. 2, line 4: X_0 = x
     values, layer_input = [], X
     for i, (W, b) in enumerate(zip(weights, biases)):
-        # Alg. 1-2, lines 4-9: X_i = X_{i-1} W_i + B_i (the pseudocode's X_i = X_i W_i is a typo)
+        # P&R Alg. 1, lines 5-8 and P&R Alg. 2, lines 5-8: X_i = X_{i-1} W_i + B_i for every layer, the
+        # output layer included (the listing's X_i = X_i W_i in line 6 is a typo for X_{i-1} W_i)
         Z = sparse.matmul(layer_input, W) + b
         values.append(Z)
         # Deviation from paper: propagation="relu" rectifies the input of the
-        # next layer (what the network computes); "linear" is the pseudocode's.
+        # next layer (what the network computes); "linear" is the pseudocode's
+        # (P&R Alg. 1, line 7 and P&R Alg. 2, line 7: no ReLU before the next layer).
         layer_input = F.relu_forward(Z) if propagation == "relu" else Z
-    # a hidden node is active when its value is > 0 (the test in Alg. 1's and Alg. 2's loops over
-    # the nodes, which follow the value computation of lines 4-9)
+    # P&R Alg. 1, line 12 and P&R Alg. 2, line 12: a hidden node is active when its value is > 0
     active = [Z > 0 for Z in values[:-1]]
-    # Alg. 1-2, lines 4-9 end with the softmax of the last layer
+    # P&R Alg. 1, line 9 and P&R Alg. 2, line 9: the softmax of the last layer
     return Activity(values, active, F.softmax(values[-1]))
 
 

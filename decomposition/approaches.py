@@ -3,7 +3,7 @@
 =========  ================================================================
 approach   steps (per class c)
 =========  ================================================================
-TI-I       CI on positives of c, then TI on negatives (Alg. 1, 2, 3)
+TI-I       CI (Alg. 1) on positives of c, then TI (Alg. 2) on negatives (Alg. 3)
 TI-PN      as TI-I with TI-PN's counts and CI output rule
 TI-HP      TI on negatives first, then CI on positives
 TI-SNE     as TI-I with more negatives and TI output threshold 0.5
@@ -17,7 +17,7 @@ model gives probability > 0.9, among the first 10,000 rows); negatives are
 the first ``n_negatives_per_class`` examples of every other class, in an
 order drawn from ``rng`` (the authors shuffle without a seed).
 
-Each module starts as Alg. 3, line 3 says under fidelity "paper" (the
+Each module starts as P&R Alg. 3, line 3 says under fidelity "paper" (the
 network itself, indicator off) and as the authors' code does under
 "official" (empty, flag set); see ``tangling_identification.start_module``.
 
@@ -43,6 +43,7 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite.models import mlp_logits
 
 from .activity import activity_pass, check_propagation
 from .authors_loop import apply_folder_behaviours, decompose_sequential
@@ -67,7 +68,7 @@ def variant_of(approach):
 
 
 def select_positives(rows_of_class, target, n_positives, fidelity, probabilities=None):
-    """The positives Alg. 3 runs CI on: row indices of examples of ``target``, in ``X`` order.
+    """P&R Alg. 3, line 4: the positives CI runs on, row indices of examples of ``target`` in ``X`` order.
 
     rows_of_class : list of int arrays, the rows of X of each class in order.
     probabilities : (n_scanned, n_classes) model probabilities of the first
@@ -83,7 +84,10 @@ def select_positives(rows_of_class, target, n_positives, fidelity, probabilities
 
 
 def select_negatives(rows_of_class, target, n_per_class, rng):
-    """The negatives Alg. 3 runs TI on: the first ``n_per_class`` rows of every other class, in an ``rng`` order."""
+    """P&R Alg. 3, lines 9-11: the negatives TI runs on, the first ``n_per_class`` rows of every other class.
+
+    Their order is drawn from ``rng`` (the authors shuffle without a seed).
+    """
     rows = np.concatenate([r[:n_per_class] for c, r in enumerate(rows_of_class) if c != target])
     return rng.permutation(rows)
 
@@ -119,13 +123,13 @@ def _check_inputs(weights, X, y):
 
 def decompose(model, X, y, approach="TI-SNE", propagation="linear", fidelity="official", rng=None,
               classes=None):
-    """Decompose ``model`` into one module per class (Pan & Rajan 2020).
+    """Decompose ``model`` into one module per class (Pan & Rajan 2020; P&R Alg. 3, line 1 for each class).
 
     Parameters
     ----------
     model : nnlite.MLP
         Dense weights in the Keras layout, ReLU hidden layers, softmax output.
-    X : ndarray of shape (n, n_inputs)
+    X : ndarray of shape (n, d_in)
         Inputs, already scaled as the model expects (pixels / 65025 for the
         authors' models); the examples CI and TI draw from.
     y : ndarray of int, shape (n,)
@@ -194,6 +198,7 @@ def modularize(weights, biases, target, approach, fidelity):
     """Concern modularization for CM-C and CM-RIE (identity for the TI approaches)."""
     if approach == "CM-RIE":
         weights, biases, _ = remove_irrelevant_edges(weights, biases, target, fidelity)
+    # P&R Alg. 5, line 38: CM-RIE ends with channeling; CM-C is channeling alone (P&R Alg. 4)
     if approach in ("CM-C", "CM-RIE"):
         weights, biases = channel(weights, biases, target, fidelity)
     return weights, biases
@@ -201,8 +206,4 @@ def modularize(weights, biases, target, approach, fidelity):
 
 def _real_probabilities(weights, biases, X):
     """Softmax outputs of the real network (ReLU between layers), shape (n, n_classes)."""
-    A = X
-    for i, (W, b) in enumerate(zip(weights, biases)):
-        Z = F.dense_forward(A, W, b)
-        A = F.relu_forward(Z) if i < len(weights) - 1 else Z
-    return F.softmax(A)
+    return F.softmax(mlp_logits(X, weights, biases))

@@ -53,6 +53,7 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import check_float_array, check_n_features
+from nnlite.models import mlp_logits
 
 from .modules import Module, compose_predict, vote
 from .validation import check_module_list
@@ -121,7 +122,7 @@ class CompactModule:
         unit (``np.packbits``; layer 0: the inputs read, layer L: the live
         outputs). ``units[i]`` gives their indices.
     layer_sizes : tuple of int
-        The original widths ``(n_inputs, h_1, ..., n_classes)``.
+        The original widths ``(d_in, h_1, ..., n_classes)``.
     target : int
     approach : str
     """
@@ -134,7 +135,7 @@ class CompactModule:
     approach: str = ""
 
     @property
-    def n_inputs(self):
+    def d_in(self):
         return self.layer_sizes[0]
 
     @property
@@ -158,14 +159,11 @@ class CompactModule:
 
     def live_logits(self, X):
         """Logits of the live outputs computed with the reduced arrays, shape (n, n_live)."""
-        X = _checked_input(X, self.n_inputs)
+        X = _checked_input(X, self.d_in)
         inputs = self.units[0]
-        A = X if len(inputs) == self.n_inputs else X[:, inputs]
-        A = A.astype(self.biases[0].dtype, copy=False)
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = F.dense_forward(A, W, b, check=False)  # X checked above; layers may have 0 units
-            A = F.relu_forward(Z, check=False) if i < len(self.weights) - 1 else Z
-        return A
+        A = X if len(inputs) == self.d_in else X[:, inputs]
+        # X checked above; layers may have 0 units
+        return mlp_logits(A.astype(self.biases[0].dtype, copy=False), self.weights, self.biases)
 
     def forward(self, X):
         """All n_classes logits, shape (n, n_classes): the live ones computed, the others exactly 0."""
@@ -241,9 +239,9 @@ def _count_nonzero(W):
     return int(np.count_nonzero(W.data if sparse.is_sparse(W) else W))
 
 
-def _checked_input(X, n_inputs):
+def _checked_input(X, d_in):
     X = check_float_array(X, "X")
-    check_n_features(X, "X", n_inputs)
+    check_n_features(X, "X", d_in)
     return X
 
 

@@ -484,14 +484,13 @@ MAX_HIDDEN_LAYERS = 1000
 def digits_split(rng=0, test_fraction=0.3):
     """scikit-learn's 8x8 digits (offline), pixels / 16 as float32, split at random with ``rng``.
 
-    Returns X_train (n, 64), y_train, X_test, y_test.
+    Returns X_train (n, 64), X_test, y_train, y_test (``nnlite.data.train_validation_split``'s order).
     """
     X, y = data.load_digits()
     X = data.flatten(X).astype(np.float32) / np.float32(16)
     check_fraction(test_fraction, "test_fraction", closed=False)
     with named_as({"validation_fraction": "test_fraction"}):
-        X_train, X_test, y_train, y_test = data.train_validation_split(X, y, test_fraction, rng=rng)
-    return X_train, y_train, X_test, y_test
+        return data.train_validation_split(X, y, test_fraction, rng=rng)
 
 
 def demo_rows(approaches=APPROACHES, propagations=("linear", "relu"), n_hidden_layers=2, epochs=30, seed=0,
@@ -511,7 +510,7 @@ def demo_rows(approaches=APPROACHES, propagations=("linear", "relu"), n_hidden_l
     propagations = check_choices(propagations, "propagations", PROPAGATIONS)
     check_count(n_hidden_layers, "n_hidden_layers", 1, MAX_HIDDEN_LAYERS)
     with named_as({"rng": "seed"}):
-        X_train, y_train, X_test, y_test = digits_split(seed)
+        X_train, X_test, y_train, y_test = digits_split(seed)
         model = train_model(X_train, y_train, n_hidden_layers, n_classes=10, epochs=epochs, rng=seed)
     model_accuracy = round(100 * model.score(X_test, y_test), 2)
     for approach in approaches:

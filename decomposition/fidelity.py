@@ -13,7 +13,7 @@ Rows (field: paper / official)
 indicator_rule
     "sticky_10_percent": once the nonzero edges of the last (output) layer
     fall to 10% of them, the sparsity indicator becomes True and stays True
-    (Alg. 3 lines 7-8, with the typo ``indicator = False`` read as True).
+    (P&R Alg. 3, lines 7-8, with the typo ``indicator = False`` read as True).
     "reset_below_45": after each example, when ``count_nonzero(D_L) < 45``
     the next positive re-copies the original weights once (a reset).
 n_positives, n_negatives_per_class
@@ -45,7 +45,7 @@ rie_merge_column
     (a mean of a scalar); the code sums column 0 if the target is 0 else
     column 1 (the other one of {0, 1}) and divides by the count.
 module_start
-    Alg. 3, line 3: "original" starts every module as the network itself
+    P&R Alg. 3, line 3: "original" starts every module as the network itself
     (``D = W``, ``b = B``) with the sparsity indicator off; "empty" (the
     authors' code) starts from ``D = 0`` with the flag set (``first =
     True``), so the first positive copies the columns of its active nodes.

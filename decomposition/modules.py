@@ -22,6 +22,7 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import sparse
 from nnlite._checks import check_labels, check_n_features
+from nnlite.models import mlp_logits
 
 from .concern_modularization import channel, negative_column
 from .fidelity import FIDELITY
@@ -35,8 +36,8 @@ class Module:
 
     Attributes
     ----------
-    weights : tuple of ndarray, D_i of shape (n_in_i, n_out_i)
-    biases : tuple of ndarray, d_i of shape (n_out_i,)
+    weights : tuple of ndarray, D_i of shape (d_in_i, d_out_i)
+    biases : tuple of ndarray, d_i of shape (d_out_i,)
     target : int
         The class this module recognises (its index in the model's output).
     approach : str
@@ -61,23 +62,19 @@ class Module:
         return self.weights[-1].shape[1]
 
     @property
-    def n_inputs(self):
+    def d_in(self):
         return self.weights[0].shape[0]
 
     # -- forward: the real network (ReLU between layers, softmax at the end)
     def forward(self, X):
-        """Logits (n, n_classes) of ``X (n, n_inputs)``."""
+        """Logits (n, n_classes) of ``X (n, d_in)``."""
         X = check_real_array(X, "X")
-        check_n_features(X, "X", self.n_inputs)
+        check_n_features(X, "X", self.d_in)
         return self._logits(X)
 
     def _logits(self, X):
         """``forward`` without input checks (callers have checked X)."""
-        A = X.astype(self.weights[0].dtype, copy=False)
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = F.dense_forward(A, W, b)
-            A = F.relu_forward(Z) if i < len(self.weights) - 1 else Z
-        return A
+        return mlp_logits(X.astype(self.weights[0].dtype, copy=False), self.weights, self.biases)
 
     def predict_proba(self, X):
         """Softmax over all n_classes outputs, shape (n, n_classes) (the authors' form)."""
@@ -169,7 +166,7 @@ def compose_predict(modules, X):
     """
     modules = check_module_list(modules)
     X = check_real_array(X, "X")
-    check_n_features(X, "X", modules[0].n_inputs)
+    check_n_features(X, "X", modules[0].d_in)
     own, votes = [], []
     for m in modules:
         P = F.softmax(m._logits(X))
@@ -194,8 +191,8 @@ def compose_binary(module_a, module_b, X):
     """
     check_module(module_a, "module_a")
     check_module(module_b, "module_b")
-    if module_b.n_inputs != module_a.n_inputs:
-        raise ValueError(f"module_b: expected {module_a.n_inputs} inputs like module_a, found {module_b.n_inputs}")
+    if module_b.d_in != module_a.d_in:
+        raise ValueError(f"module_b: expected {module_a.d_in} inputs like module_a, found {module_b.d_in}")
     return compose_predict([module_a, module_b], X)
 
 
@@ -204,8 +201,8 @@ def replace_module(modules, k, module):
     modules = check_module_list(modules)
     k = check_index(k, "k", len(modules))
     check_module(module, "module")
-    if module.n_inputs != modules[k].n_inputs:
-        raise ValueError(f"module: expected {modules[k].n_inputs} inputs like modules[{k}], found {module.n_inputs}")
+    if module.d_in != modules[k].d_in:
+        raise ValueError(f"module: expected {modules[k].d_in} inputs like modules[{k}], found {module.d_in}")
     if module.target != modules[k].target:
         raise ValueError(f"module: expected a module for class {modules[k].target} to replace module {k}, "
                          f"found one for class {module.target}")

@@ -7,8 +7,8 @@ https://github.com/rangeetpan/decomposeDNNintoModules (MIT licence).
 (``NNLITE_OFFICIAL_MODELS_URL`` replaces the base), and for each file:
 
 1. checks its size and sha256 against ``nnlite/manifest/official_models.tsv``
-   (``nnlite.data.download``: a ``.part`` file beside the target, renamed
-   only once verified);
+   (``nnlite.data.download``, pooch's downloader: a temporary file beside the
+   target, renamed only once verified);
 2. reads it with ``nnlite.io.load_keras_h5`` (h5py, no Keras), which checks
    the layers, activations and weight shapes;
 3. writes the arrays ``W1, b1, ..., WL, bL`` to
@@ -219,7 +219,7 @@ def fetch_model(model, folder, base_url=None, keep_h5=False):
     if npz.is_file():
         return npz
     h5 = folder / "h5" / model.path
-    if h5.is_file() and data._sha256_file(h5) != model.sha256:
+    if h5.is_file() and data.fetching.sha256_cached(h5) != model.sha256:
         h5.unlink()   # left by an older run and no longer the published file: fetch it again
     if not h5.is_file():
         try:

@@ -67,7 +67,7 @@ import numpy as np
 from nnlite import functional as F
 from nnlite import io
 from nnlite._checks import check_labels, check_rng
-from nnlite.mlp import MLP
+from nnlite.models import MLP
 from nnlite.optim import Adam
 from nnlite.train import fit
 

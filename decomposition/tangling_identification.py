@@ -4,20 +4,21 @@ CI keeps only what the positives of class c need, so a module would answer
 "c" to everything. TI adds back what the *negative* examples (other classes)
 use. Alg. 2 for one negative example:
 
-1. Compute the node values (lines 4-9, ``activity.activity_pass``).
-2. **Restore the active nodes**: a hidden node active on the negative gets its
+1. Compute the node values (P&R Alg. 2, lines 4-9, ``activity.activity_pass``).
+2. **Restore the active nodes** (P&R Alg. 2, lines 10-16): a hidden node active on the negative gets its
    full incoming column and bias back from ``W, B``, negative weights
    included.
-3. **Restore the output columns** whose softmax value exceeds a threshold:
+3. **Restore the output columns** (P&R Alg. 2, lines 17-20) whose softmax value exceeds a threshold:
    0.0001 in Alg. 2, 0.5 for TI-SNE (see ``fidelity``).
 
 TI only adds edges and every restore copies the original values, so TI
 itself is a union: the vectorised form restores every node active on *any*
 negative, whatever their order.
 
-Alg. 3 runs one variant for one class: it starts the module (line 3,
+Alg. 3 runs one variant for one class: it starts the module (P&R Alg. 3, line 3,
 :func:`start_module`), runs CI over the positives with the sparsity check
-after each of them (lines 7-8) and TI over the negatives, in the variant's
+after each of them (P&R Alg. 3, lines 5-8) and TI over the negatives
+(P&R Alg. 3, lines 9-12), in the variant's
 order. The variants (Sec. 4.2) differ in that order and in the number of
 examples (``fidelity.n_positives``, ``fidelity.n_negatives_per_class``):
 
@@ -58,7 +59,7 @@ from .concern_identification import ONCE, STICKY, ModuleMasks, _copy, identify_c
 
 
 def start_module(weights, biases, fidelity):
-    """Alg. 3, line 3: the module before any example (``fidelity.module_start``).
+    """P&R Alg. 3, lines 2-3: the module before any example (``fidelity.module_start``).
 
     "original": ``D = W``, ``d = B``, indicator off (the pseudocode).
     "empty": ``D = 0``, indicator set (the authors' ``first = True``).
@@ -72,12 +73,12 @@ def start_module(weights, biases, fidelity):
 
 
 def restore_active_nodes(mask, nonzero, any_active):
-    """Alg. 2, hidden layers: ``D_i[:, j] = W_i[:, j]`` for every node j active on some negative."""
+    """P&R Alg. 2, lines 14-15: ``D_i[:, j] = W_i[:, j]`` for every node j active on some negative."""
     return mask | (nonzero & any_active[None, :])
 
 
 def restore_output_columns(masks, probabilities, threshold):
-    """Alg. 2, output layer: restore column j and bias j when some negative's softmax_j > threshold (in place)."""
+    """P&R Alg. 2, lines 17-20: restore column j and bias j when some negative's softmax_j > threshold (in place)."""
     if threshold is None:
         # Deviation from paper: the authors' TI-PN code has no TI output rule.
         return np.zeros(probabilities.shape[1], dtype=bool)
@@ -88,12 +89,15 @@ def restore_output_columns(masks, probabilities, threshold):
 
 
 def identify_tangling(masks, weights, activity, fidelity, variant):
-    """Alg. 2 over all negative examples (vectorised; the result does not depend on their order).
+    """P&R Alg. 2 over all negative examples (vectorised; the result does not depend on their order).
+
+    P&R Alg. 2, lines 1-3: the negatives come in as their ``activity`` (one pass for all), the
+    weights as ``weights``; P&R Alg. 2, line 21: the new masks are returned.
 
     Parameters
     ----------
     masks : concern_identification.ModuleMasks (not modified)
-    weights : list of ndarray, W_i of shape (n_in_i, n_out_i)
+    weights : list of ndarray, W_i of shape (d_in_i, d_out_i)
     activity : activity.Activity of the negatives (n examples)
     fidelity : fidelity.Fidelity
     variant : {"TI-I", "TI-PN", "TI-HP", "TI-SNE"}
@@ -105,11 +109,12 @@ def identify_tangling(masks, weights, activity, fidelity, variant):
     masks = _copy(masks)
     if len(activity.probabilities) == 0:
         return masks
-    for i, A in enumerate(activity.active):
+    for i, A in enumerate(activity.active):   # P&R Alg. 2, lines 10-11: every hidden layer, all nodes at once
+        # P&R Alg. 2, lines 12-14: a node active on any negative (an inactive one keeps its column)
         any_active = A.any(axis=0)
         masks.hidden_edges[i] = restore_active_nodes(masks.hidden_edges[i], weights[i] != 0, any_active)
-        masks.hidden_biases[i] = masks.hidden_biases[i] | any_active
-    threshold = fidelity.ti_output_threshold[variant]
+        masks.hidden_biases[i] = masks.hidden_biases[i] | any_active   # P&R Alg. 2, line 16
+    threshold = fidelity.ti_output_threshold[variant]   # P&R Alg. 2, line 18 (0.0001; TI-SNE 0.5)
     columns_before = masks.output_columns.copy()
     restore_output_columns(masks, activity.probabilities, threshold)
     if fidelity.indicator_after_negatives:
@@ -143,14 +148,16 @@ def _indicator_after_negatives(masks, columns_before, probabilities, threshold, 
 
 
 def decompose_variant(masks, weights, positives, negatives, fidelity, variant):
-    """Alg. 3 after line 3: CI on the positives and TI on the negatives, in the variant's order.
+    """P&R Alg. 3 after line 3: CI on the positives and TI on the negatives, in the variant's order.
 
     masks : ModuleMasks, the start (:func:`start_module`; not modified)
     positives, negatives : activity.Activity (in processing order)
     """
     if variant == "TI-HP":
-        # TI-HP: negatives first, then positives (Sec. 4.2)
+        # TI-HP (Sec. 4.2): negatives first, P&R Alg. 3, lines 9-12, then positives, P&R Alg. 3, lines 5-8
         masks = identify_tangling(masks, weights, negatives, fidelity, variant)
         return identify_concern(masks, weights, positives, fidelity, variant)
+    # P&R Alg. 3, lines 5-6: CI on every positive, in order
     masks = identify_concern(masks, weights, positives, fidelity, variant)
+    # P&R Alg. 3, lines 9-13: TI on every negative, and the module is returned
     return identify_tangling(masks, weights, negatives, fidelity, variant)

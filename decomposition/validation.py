@@ -40,7 +40,7 @@ def _check_weight(W, name):
 
 
 def check_layers(weights, biases, weights_name="weights", biases_name="biases"):
-    """Weights W_i (n_in_i, n_out_i) and biases b_i (n_out_i,) of a chain of dense layers.
+    """Weights W_i (d_in_i, d_out_i) and biases b_i (d_out_i,) of a chain of dense layers.
 
     Returns
     -------
@@ -84,8 +84,8 @@ def check_module_list(modules, name="modules", min_length=1):
                          + (" (an empty list)" if not modules else ""))
     for j, m in enumerate(modules):
         check_module(m, f"{name}[{j}]")
-        if m.n_inputs != modules[0].n_inputs:
-            raise ValueError(f"{name}[{j}]: expected {modules[0].n_inputs} inputs like {name}[0], found {m.n_inputs}")
+        if m.d_in != modules[0].d_in:
+            raise ValueError(f"{name}[{j}]: expected {modules[0].d_in} inputs like {name}[0], found {m.d_in}")
     return list(modules)
 
 

@@ -12,17 +12,18 @@ Notation (used across nnlite, decomposition and pruning)
   boolean ndarray of the weight's shape, True where the weight may be nonzero.
 - Every stochastic function takes ``rng`` (None, int or np.random.Generator).
 
-Modules: ``functional`` (forward/backward pairs), ``sparse`` (dense/CSR
-conversions and products), ``init``, ``mlp`` (the MLP class), ``optim``
-(SGD, Adam), ``train`` (fit), ``io`` (save/load .npz), ``data`` (datasets),
-``conv`` (im2col convolution, max pooling, flatten; NHWC images, kernels as
-2-D weights ``(kh * kw * c_in, c_out)``) and ``cnn`` (a sequential CNN).
+Modules: ``functional`` (forward/backward pairs), ``conv`` (im2col
+convolution, max pooling, flatten; NHWC images, kernels as 2-D weights
+``(kh * kw * c_in, c_out)``), ``sparse`` (dense/CSR conversions and
+products), ``init``, ``layers`` (Dense, Conv2d, MaxPool2d, ReLU, Flatten),
+``models`` (Sequential, MLP, small_cnn), ``optim`` (SGD, Adam), ``train``
+(fit), ``io`` (save/load .npz) and ``data`` (datasets).
 """
-from . import functional, init, io, optim, sparse, train
-from .mlp import MLP
+from . import functional, init, io, layers, models, optim, sparse, train
+from .models import MLP, Sequential, small_cnn
 from .optim import SGD, Adam
 from .train import DivergenceError, History, fit
 
-__all__ = ["MLP", "SGD", "Adam", "DivergenceError", "History", "fit", "functional", "init", "io", "optim", "sparse",
-           "train"]
+__all__ = ["MLP", "Sequential", "small_cnn", "SGD", "Adam", "DivergenceError", "History", "fit", "functional", "init",
+           "io", "layers", "models", "optim", "sparse", "train"]
 __version__ = "0.1.0"

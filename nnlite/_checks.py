@@ -109,19 +109,19 @@ def check_weight(W, name, allow_empty=False):
     else:
         raise TypeError(f"{name}: expected an ndarray or a scipy.sparse CSR array, found {type(W).__name__}")
     if W.ndim != 2 or (0 in W.shape and not allow_empty):
-        raise ValueError(f"{name}: expected a 2-d float array (n_in, n_out), non-empty, found shape {W.shape}")
+        raise ValueError(f"{name}: expected a 2-d float array (d_in, d_out), non-empty, found shape {W.shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name}: expected finite weights, found {int(np.size(values) - np.isfinite(values).sum())} "
                          f"NaN/inf entries (a diverged training run?)")
     return W
 
 
-def check_bias(b, name, n_out, allow_scalar=False, weight_name="W"):
-    """Return ``b`` as a finite float array of shape (n_out,) (or a scalar, if allowed)."""
+def check_bias(b, name, d_out, allow_scalar=False, weight_name="W"):
+    """Return ``b`` as a finite float array of shape (d_out,) (or a scalar, if allowed)."""
     scalar = allow_scalar and np.ndim(b) == 0
     b = check_float_array(b, name, ndim=0 if scalar else 1)
-    if not scalar and b.shape != (n_out,):
-        raise ValueError(f"{name}: expected shape ({n_out},) to match the {n_out} columns of {weight_name}, "
+    if not scalar and b.shape != (d_out,):
+        raise ValueError(f"{name}: expected shape ({d_out},) to match the {d_out} columns of {weight_name}, "
                          f"found {b.shape}")
     return b
 

@@ -1,6 +1,6 @@
 """Convolution, max pooling and flattening as forward/backward function pairs.
 
-Layout (declared once here, used by ``nnlite.cnn`` and ``pruning.dynamic``)
+Layout (declared once here, used by ``nnlite.layers`` and ``pruning.sparse_layers``)
 ---------------------------------------------------------------------------
 - Images are NHWC: ``X (n, h, w, c_in)`` (the Keras/TensorFlow default).
 - A convolution kernel is stored as a 2-D weight ``W (kh * kw * c_in, c_out)``,
@@ -25,7 +25,7 @@ that X is a real numeric ndarray with the right number of dimensions; they
 and ``col2im``, ``maxpool2d_backward``, ``flatten_backward`` are otherwise
 unchecked primitives (NaN/inf values pass through, as a finite check would
 cost a pass over every activation in the training loop): the layers of
-``nnlite.cnn`` validate their input before calling them.
+``nnlite.layers`` validate their input before calling them.
 
 Backward functions recompute what they need from their inputs; the callers
 that already hold ``im2col(X)`` (or a pool's output ``A``) may pass it to skip
@@ -148,7 +148,7 @@ def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input
     k * c_in .. (k + 1) * c_in of W, and dZ @ W_k.T lands on the input pixels
     that offset touched (4x faster than forming dZ @ W.T and then col2im).
     """
-    if check:  # the layers pass check=False: CNN.forward validated X, and dZ comes from the engine
+    if check:  # the layers pass check=False: Sequential.forward validated X, and dZ comes from the engine
         dZ, X = check_float_array(dZ, "dZ", ndim=4), check_float_array(X, "X", ndim=4)
         check_weight(W, "W")
         kernel_size, stride, padding = check_geometry(kernel_size, stride, padding)

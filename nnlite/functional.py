@@ -8,7 +8,7 @@ only on its stored pattern (see ``nnlite.sparse.pattern_matmul``).
 Checks: ``dense_forward`` and ``dense_backward`` validate their arrays
 (dtype, shape, finite values, CSR structure) unless called with
 ``check=False``, which the model classes do after validating at their entry
-points (``MLP.forward``, ``CNN.forward``, model construction); shapes and CSR
+points (``Sequential.forward``, model construction); shapes and CSR
 structure are checked before every compiled kernel whatever ``check`` says.
 An empty batch (0 rows) is accepted: its products are well-defined.
 """

@@ -1,4 +1,4 @@
-"""Save and load MLPs as ``.npz`` without pickle, bit-exact; read Keras HDF5 models.
+"""Save and load MLPs (``nnlite.models.MLP``) as ``.npz`` without pickle, bit-exact; read Keras HDF5 models.
 
 Layout (shared with the decomposition authors' converted models): arrays
 ``W1, b1, ..., WL, bL``; a CSR weight is stored as ``W{i}_data``,
@@ -20,18 +20,15 @@ import scipy.sparse as sp
 from . import sparse
 from .experiment import atomic_write
 from ._checks import check_bias, check_weight
-from .mlp import MLP
+from .models import MLP
 
 
 def _check_model(model):
-    """Raise (naming ``model``) unless ``model`` is an MLP-like object with float, finite weights and
+    """Raise (naming ``model``) unless ``model`` is an MLP with float, finite weights and
     matching biases: what ``load`` would accept back. O(number of weights)."""
-    if not all(isinstance(getattr(model, name, None), list) for name in ("weights", "biases", "masks")):
-        raise TypeError(f"model: expected an nnlite MLP (lists weights, biases, masks), found "
+    if not isinstance(model, MLP):
+        raise TypeError(f"model: expected an nnlite MLP (a Sequential of Dense layers), found "
                         f"{type(model).__name__}; build one with nnlite.MLP or nnlite.io.load")
-    if not len(model.weights) == len(model.biases) == len(model.masks) or not model.weights:
-        raise ValueError(f"model: expected as many weights, biases and masks (at least one), found "
-                         f"{len(model.weights)}, {len(model.biases)} and {len(model.masks)}")
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):
         check_weight(W, f"model.weights[{i}]")
         check_bias(b, f"model.biases[{i}]", W.shape[1], weight_name=f"model.weights[{i}]")
@@ -172,17 +169,9 @@ def load_keras_h5(path):
     path : str or os.PathLike
         A file written by Keras ``model.save`` (HDF5).
 
-    Returns
-    -------
-    MLP
-        ``weights[i]`` of shape (n_in, n_out) (Keras kernel layout), ``biases[i]`` of shape (n_out,).
-
-    Raises
-    ------
-    ValueError
-        Not an HDF5 file, no ``model_config``, an unsupported layer or
-        activation, missing or misshapen weights; the message names the file
-        and what it found.
+    Returns an MLP: ``weights[i]`` (d_in, d_out) (Keras kernel layout), ``biases[i]`` (d_out,).
+    Raises ValueError naming the file and what it found: not HDF5, no ``model_config``, an
+    unsupported layer or activation, missing or misshapen weights.
     """
     import h5py   # here, not at the top: only this reader needs it, and it is slow to import
 
@@ -265,7 +254,7 @@ def _keras_dense_weights(f, layer, path):
                          f"{name!r} in {path}, found {names or 'none'}; the file is incomplete")
     W, b = (np.array(group[n]) for n in names)
     if W.ndim != 2 or W.shape[1] != units or b.shape != (units,) or not np.issubdtype(W.dtype, np.floating):
-        raise ValueError(f"path: expected a float kernel of shape (n_in, {units}) and a bias of shape ({units},) "
+        raise ValueError(f"path: expected a float kernel of shape (d_in, {units}) and a bias of shape ({units},) "
                          f"for Dense layer {name!r} in {path}, found {W.dtype} {W.shape} and {b.dtype} {b.shape}")
     return W, b
 

@@ -2,10 +2,11 @@
 
 ``step_inplace(params, grads, masks)`` updates each parameter in place. A
 parameter is a dense ndarray or a CSR array (then its ``.data`` is updated and
-its gradient must share its pattern). Where a mask is False the parameter,
-its gradient's effect and every piece of optimizer state (velocity, Adam's
-first and second moments) are set to exactly 0 on every step, so a pruned
-weight can never come back through accumulated momentum.
+its gradient must share its pattern). Where a mask is False the parameter
+and every piece of optimizer state (velocity, Adam's first and second
+moments) are set to exactly 0 after every step, so a pruned weight can never
+come back through accumulated momentum, whatever its gradient (the layers
+already give it 0 there: ``nnlite.layers.WeightLayer.masked_gradient``).
 
 Checks. ``step_inplace`` always checks the structure of its arguments
 (lengths, types, shapes, CSR patterns, masks: O(1) per dense parameter) before
@@ -58,8 +59,8 @@ class Optimizer:
         self.t += 1
         for i, (p, g, m) in enumerate(zip(params, grads, masks)):
             w, dw, keep = _values(p), _values(g), _mask_values(m, p)
-            if keep is not None:
-                dw = dw * keep
+            # the layers mask gradients (nnlite.layers.WeightLayer.masked_gradient); the updates are
+            # elementwise, so zeroing after the update keeps the masked entries at 0 whatever dw holds there
             self._update_inplace(self.state.setdefault(i, {}), w, dw)
             if keep is not None:
                 w *= keep

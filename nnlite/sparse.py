@@ -91,7 +91,7 @@ def is_sparse(W):
 def to_csr(W, mask=None):
     """CSR copy of ``W`` storing the nonzeros (or exactly the ``mask`` positions).
 
-    W : float32/float64 ndarray (or CSR/CSC array) of shape (n_in, n_out),
+    W : float32/float64 ndarray (or CSR/CSC array) of shape (d_in, d_out),
         finite (``nnlite._checks.check_weight``); float16 is refused (SciPy
         cannot store it sparse). Any shape is accepted (there is none to
         match), an empty one too (0 rows or columns: a layer of a compact

@@ -91,7 +91,7 @@ def _check_count(value, name):
 
 
 def _validation_set(model, X, y, validation_split, validation_data, rng):
-    """(X, y, X_val, y_val): ``validation_data`` checked, else a split of (X, y), else no validation (None)."""
+    """(X_train, X_val, y_train, y_val): ``validation_data`` checked, else a split of (X, y), else no validation."""
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError(f"validation_data: expected a pair (X_val, y_val), found {type(validation_data).__name__}")
@@ -99,10 +99,11 @@ def _validation_set(model, X, y, validation_split, validation_data, rng):
         if X_val.shape[1:] != X.shape[1:]:
             raise ValueError(f"validation_data[0]: expected rows of shape {X.shape[1:]} like X, found "
                              f"{X_val.shape[1:]}; pass validation inputs with X's features")
-        return X, y, X_val, check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
+        return X, X_val, y, check_labels(validation_data[1], "validation_data[1]", len(X_val), model.n_classes)
     if validation_split:
-        return split_validation(X, y, validation_split, rng)
-    return X, y, None, None
+        from .data import train_validation_split   # the one split (lazy: nnlite.data imports pooch)
+        return train_validation_split(X, y, _check_validation_split(validation_split, len(X)), rng)
+    return X, None, y, None
 
 
 def _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor):
@@ -127,19 +128,18 @@ def _check_divergence_factor(divergence_factor):
                          f"found {divergence_factor!r}")
 
 
-def split_validation(X, y, validation_split, rng):
-    """Hold out a random ``validation_split`` fraction of (X, y)."""
+def _check_validation_split(validation_split, n_samples):
+    """``fit``'s ``validation_split``: a fraction in [0, 1) leaving both parts non-empty."""
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)):
         raise TypeError(f"validation_split: expected a fraction in [0, 1) such as 0.1, found "
                         f"{type(validation_split).__name__} {validation_split!r}")
     if not 0 <= validation_split < 1:
         raise ValueError(f"validation_split: expected a fraction in [0, 1), found {validation_split!r}")
-    n_val = int(round(validation_split * len(X)))
-    if validation_split and not 0 < n_val < len(X):
-        raise ValueError(f"validation_split: {validation_split!r} of {len(X)} samples leaves {n_val} for validation "
-                         f"and {len(X) - n_val} for training; both need at least one, pass more samples")
-    order = rng.permutation(len(X))
-    return X[order[n_val:]], y[order[n_val:]], X[order[:n_val]], y[order[:n_val]]
+    n_val = int(round(validation_split * n_samples))
+    if validation_split and not 0 < n_val < n_samples:
+        raise ValueError(f"validation_split: {validation_split!r} of {n_samples} samples leaves {n_val} for validation "
+                         f"and {n_samples - n_val} for training; both need at least one, pass more samples")
+    return validation_split
 
 
 def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
@@ -184,35 +184,21 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     epochs, batch_size = _check_counts(epochs, batch_size)
     optimizer = Adam(1e-3) if optimizer is None else optimizer
     _check_options(optimizer, patience, on_step, on_epoch_end, divergence_factor)
-    X, y, X_val, y_val = _validation_set(model, X, y, validation_split, validation_data, rng)
+    X, X_val, y, y_val = _validation_set(model, X, y, validation_split, validation_data, rng)
     if patience is not None and X_val is None:
         raise ValueError("patience: early stopping needs validation_split > 0 or validation_data")
-    history, best, waited, max_loss = History(), None, 0, math.inf
+    history, best, waited, limit = History(), None, 0, [math.inf]
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for epoch in bar:
-        losses, sizes, n_correct = [], [], 0
-        for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
-            loss, correct = train_step_inplace(model, optimizer, X[idx], y[idx], max_loss,
-                                               f" in epoch {epoch}, minibatch {step}", return_correct=True)
-            losses.append(loss)
-            if epoch == step == 0:
-                max_loss = _loss_limit(model, losses[0], divergence_factor)
-            sizes.append(len(idx))
-            n_correct += correct
-            if on_step is not None:
-                on_step(model, optimizer)
+        loss, n_correct = _train_epoch(model, optimizer, X, y, batch_size, rng, epoch, limit, divergence_factor,
+                                       on_step)
         if on_epoch_end is not None:
             on_epoch_end(model, optimizer, epoch)
-        history.loss.append(float(np.average(losses, weights=sizes)))
+        history.loss.append(loss)
         history.accuracy.append(model.score(X, y) if rescore_train else n_correct / len(X))
         postfix = {"loss": history.loss[-1]}
         if X_val is not None:
-            history.val_loss.append(model.loss(X_val, y_val))
-            if not math.isfinite(history.val_loss[-1]):
-                raise DivergenceError(f"training diverged in epoch {epoch}: validation loss {history.val_loss[-1]!r} "
-                                      f"is not finite; lower the learning rate or check the inputs' scale")
-            history.val_accuracy.append(model.score(X_val, y_val))
-            postfix["val_loss"] = history.val_loss[-1]
+            postfix["val_loss"] = _validate(model, X_val, y_val, history, epoch)
             if best is None or history.val_loss[-1] < best[0]:
                 snapshot = _snapshot(model) if patience is not None else None  # only early stopping restores
                 best, waited, history.best_epoch = (history.val_loss[-1], snapshot), 0, epoch
@@ -224,6 +210,34 @@ def fit(model, X, y, *, optimizer=None, epochs=10, batch_size=32, rng=None,
     if patience is not None and best is not None:
         _restore_inplace(model, best[1])
     return history
+
+
+def _train_epoch(model, optimizer, X, y, batch_size, rng, epoch, limit, divergence_factor, on_step):
+    """One pass over (X, y) in random minibatches: (mean loss, correct pre-step predictions).
+
+    ``limit`` holds the divergence limit, set from the first minibatch of epoch 0."""
+    losses, sizes, n_correct = [], [], 0
+    for step, idx in enumerate(minibatches(len(X), batch_size, rng)):
+        loss, correct = train_step_inplace(model, optimizer, X[idx], y[idx], limit[0],
+                                           f" in epoch {epoch}, minibatch {step}", return_correct=True)
+        losses.append(loss)
+        if epoch == step == 0:
+            limit[0] = _loss_limit(model, losses[0], divergence_factor)
+        sizes.append(len(idx))
+        n_correct += correct
+        if on_step is not None:
+            on_step(model, optimizer)
+    return float(np.average(losses, weights=sizes)), n_correct
+
+
+def _validate(model, X_val, y_val, history, epoch):
+    """Append the validation loss and accuracy to ``history``; a non-finite loss raises DivergenceError."""
+    history.val_loss.append(model.loss(X_val, y_val))
+    if not math.isfinite(history.val_loss[-1]):
+        raise DivergenceError(f"training diverged in epoch {epoch}: validation loss {history.val_loss[-1]!r} "
+                              f"is not finite; lower the learning rate or check the inputs' scale")
+    history.val_accuracy.append(model.score(X_val, y_val))
+    return history.val_loss[-1]
 
 
 def _snapshot(model):

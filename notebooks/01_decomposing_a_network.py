@@ -81,7 +81,7 @@ for path, variable in [(Path(data_dir), "NNLITE_DATA"), (models_dir, "NNLITE_OFF
 # ## 1. A network you can read
 #
 # Four inputs, two hidden layers of three ReLU units, three classes. Weights
-# are in the Keras layout, `W_i` of shape `(n_in, n_out)`, so a layer
+# are in the Keras layout, `W_i` of shape `(d_in, d_out)`, so a layer
 # computes `X_i = relu(X_{i-1} W_i + B_i)`.
 
 # %%

@@ -29,7 +29,7 @@
 # fixed random sparse network, with SET (Mocanu et al. 2018), with RigL
 # (Evci et al. 2020) and with gradual magnitude pruning (Zhu & Gupta 2017).
 # Everything is library code: `nnlite.conv` (convolution as a matrix
-# product), `pruning.dynamic` (layers whose weight is stored dense or in CSR
+# product), `pruning.sparse_layers` (layers whose weight is stored dense or in CSR
 # form), `pruning.dsr` (the algorithms), `pruning.rigl` and
 # `pruning.experiments.dsr` (the experiment: data, and one run from a plain
 # `RunConfig`). Set `NNLITE_QUICK=1` for a run of
@@ -43,10 +43,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nnlite import conv, sparse
-from nnlite.cnn import small_cnn
+from nnlite.models import small_cnn
 from pruning import dsr
 from pruning.experiments import dsr as DX
-from pruning.dynamic import DynamicLinear, dynamic_layers, memory_report
+from pruning.sparse_layers import DynamicLinear, dynamic_layers, memory_report
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
 rng = np.random.default_rng(0)
@@ -98,9 +98,10 @@ assert rows[2][3] > rows[2][2] * 0.99 and rows[3][3] < rows[3][2]  # crossover n
 assert 0.2 < ratio_90 < 0.21
 
 # %% [markdown]
-# Memory is not speed. Which storage is faster depends on the machine: the
-# layers pick CSR under `storage="auto"` only below a density crossover that
-# `pruning.dynamic.measure_density_crossover` times once per process
+# Memory is not speed. Which storage is faster depends on the machine: a
+# layer's storage is fixed when it is built, and `storage_for(sparsity, kind)`
+# (what `--storage auto` calls once per layer) picks CSR only below a density
+# crossover that `pruning.sparse_layers.measure_density_crossover` times once per process
 # (`benchmarks/cnn.py` reports the speed of a 95%-sparse 1024x1024 layer).
 # Both storages compute the same numbers up to float rounding (a test checks
 # it), but DSR's pruning decisions amplify rounding, so a run repeats bit for

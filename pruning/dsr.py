@@ -18,7 +18,7 @@ active weights; every ``rewire_period`` iterations its topology moves:
 
 The total number of active weights is invariant (steps 1 and 3 remove and add
 K each). Optimizer state: a pruned weight's moments are dropped and a
-regrown weight's start at 0 (``pruning.dynamic``).
+regrown weight's start at 0 (``pruning.sparse_layers``).
 
 Baselines, each a callback object for ``nnlite.train.fit`` (``on_step`` /
 ``on_epoch_end``) over the same dynamic layers:
@@ -76,7 +76,7 @@ import numpy as np
 
 from nnlite._checks import check_choice, check_float_array, check_int, check_positive_float, check_rng, check_shape
 from pruning import masks as pmasks
-from pruning.dynamic import check_sparsity, dynamic_layers, optimizer_state
+from pruning.sparse_layers import check_sparsity, dynamic_layers, optimizer_state
 from pruning.schedules import cubic_sparsity
 
 
@@ -89,7 +89,7 @@ def _is_whole(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-# -- Alg. 1, step 1 -------------------------------------------------------------
+# -- DSR step 1 ------------------------------------------------------------------
 def prune_below_threshold(weights, active, H):
     """Masks without the active weights of magnitude below ``H``.
 
@@ -108,7 +108,7 @@ def prune_below_threshold(weights, active, H):
     return [m & ~p for m, p in zip(active, pruned)], pruned
 
 
-# -- Alg. 1, step 2 -------------------------------------------------------------
+# -- DSR step 2 ------------------------------------------------------------------
 def reallocate(K, R, capacity, rounding="largest_remainder"):
     """G_i, the freed parameters given to each layer: about K * R_i / sum_j R_j.
 
@@ -171,7 +171,7 @@ def _check_counts(values, name, kind):
     return array if kind is float else array.astype(np.int64)
 
 
-# -- Alg. 1, step 3 -------------------------------------------------------------
+# -- DSR step 3 ------------------------------------------------------------------
 def regrow(active, just_pruned, n_grow, rng):
     """Mask with ``n_grow`` more connections, uniformly among positions that
     are neither active nor ``just_pruned``."""
@@ -181,7 +181,7 @@ def regrow(active, just_pruned, n_grow, rng):
     return grown
 
 
-# -- Alg. 1, step 4 -------------------------------------------------------------
+# -- DSR step 4 ------------------------------------------------------------------
 def adapt_threshold(H, K, n_prune_target):
     """H / 2 if K > 1.1 N_p; 2 H if K < 0.9 N_p; else H."""
     H, K = check_positive_float(H, "H"), check_int(K, "K", minimum=0)
@@ -307,33 +307,33 @@ class DSR:
     def on_step(self, model, optimizer):
         self.iteration += 1
         if self.stop_iteration is not None and self.iteration >= self.stop_iteration:
-            return  # the paper's schedule: no rewiring near the end of training
+            return  # the paper's schedule: no rewiring near the end of training (DSR step 5)
         if self.next_rewire is None:
             self.next_rewire = self.period(0)
         if self.iteration >= self.next_rewire:
-            self.rewire_inplace(model, optimizer)
+            self.rewire_inplace(model, optimizer)  # DSR step 5: rewire once per period
             self.next_rewire = self.iteration + self.period(self.iteration)
 
     def rewire_inplace(self, model, optimizer=None):
-        """Alg. 1 once over the model's dynamic layers (topologies, H, optimizer state)."""
+        """DSR steps 1-4 once over the model's dynamic layers (topologies, H, optimizer state)."""
         layers = dynamic_layers(model)
         active = [layer.mask for layer in layers]
         n_p = self.n_prune_target
         if n_p < 1:
             n_p = max(1, round(n_p * sum(int(m.sum()) for m in active)))
-        # Alg. 1, line 1: prune |w| < H; K_i pruned, R_i surviving
+        # DSR step 1: prune |w| < H; K_i pruned, R_i surviving
         survivors, pruned = prune_below_threshold([layer.dense_weight() for layer in layers], active, self.H)
         K_i, R_i = [int(p.sum()) for p in pruned], [int(s.sum()) for s in survivors]
         K = sum(K_i)
-        # Alg. 1, line 2: G_i = round(K R_i / sum_j R_j)
+        # DSR step 2: G_i = round(K R_i / sum_j R_j)
         capacity = [m.size - r - k for m, r, k in zip(active, R_i, K_i)]
         G = reallocate(K, R_i, capacity, self.rounding)
-        # Alg. 1, line 3: regrow G_i among zeros, not the ones just pruned, at 0
+        # DSR step 3: regrow G_i among zeros, not the ones just pruned, at 0
         for layer, s, p, g in zip(layers, survivors, pruned, G):
             layer.set_topology_inplace(regrow(s, p, int(g), self.rng), optimizer_state(model, optimizer, layer))
         self.history_.append({"iteration": self.iteration, "H": self.H, "K": K, "G": [int(g) for g in G],
                               "n_active": [layer.n_active for layer in layers]})
-        # Alg. 1, line 4: adapt H toward N_p
+        # DSR step 4: adapt H toward N_p
         self.H = adapt_threshold(self.H, K, n_p)
 
 
@@ -345,7 +345,7 @@ class Static:
 
 
 def set_survivors(W, active, zeta, removal="per_sign"):
-    """The active weights SET keeps after removing a fraction ``zeta``.
+    """The active weights SET keeps after removing a fraction ``zeta`` (SET steps 5-6).
 
     Parameters
     ----------
@@ -375,10 +375,11 @@ def set_survivors(W, active, zeta, removal="per_sign"):
 
 class SET:
     """SET(zeta=0.3, regrow_init="zero", rng=None, removal="per_sign"): once
-    per epoch, per layer, remove the fraction ``zeta`` of active weights
-    closest to zero (``set_survivors``: of each sign separately, as in the
-    paper, unless ``removal="magnitude"``) and regrow as many at random among
-    the inactive positions.
+    per epoch (SET step 4: the epochs are ``nnlite.train.fit``'s), per
+    layer, remove the fraction ``zeta`` of active weights closest to zero
+    (``set_survivors``: of each sign separately, as in the paper, unless
+    ``removal="magnitude"``) and regrow as many at random among the inactive
+    positions.
 
     regrow_init : {"zero", "random"}
         # Deviation from paper: SET draws new weights from its initial
@@ -394,14 +395,15 @@ class SET:
             raise ValueError(f"regrow_init: expected 'zero' or 'random', found {regrow_init!r}")
         if removal not in ("per_sign", "magnitude"):
             raise ValueError(f"removal: expected 'per_sign' or 'magnitude', found {removal!r}")
+        # SET step 1: zeta (epsilon is the experiment's, through layer_sparsities)
         self.zeta, self.regrow_init, self.rng, self.removal = zeta, regrow_init, check_rng(rng), removal
 
     def on_epoch_end(self, model, optimizer, epoch):
         for layer in dynamic_layers(model):
             W, active = layer.dense_weight(), layer.mask
-            kept = set_survivors(W, active, self.zeta, self.removal)
+            kept = set_survivors(W, active, self.zeta, self.removal)   # SET steps 5-6
             n_grow = int(active.sum() - kept.sum())
-            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)
+            grown = regrow(kept, np.zeros_like(kept), n_grow, self.rng)   # SET step 7
             values = None
             if self.regrow_init == "random":
                 std = float(W[kept].std()) if kept.any() else 0.01
@@ -411,6 +413,9 @@ class SET:
 
 class GMP:
     """GMP(final_sparsity, n_steps, begin_step=0, end_fraction=0.7, frequency=100).
+
+    GMP step 1: the pruned layers are the model's dynamic layers, whose masks keep
+    pruned weights out of the forward pass and the update.
 
     Gradual magnitude pruning, every layer to the same sparsity s_t of the
     cubic schedule (``pruning.schedules.cubic_sparsity``), from s_i = 0 at
@@ -439,11 +444,11 @@ class GMP:
         self.iteration += 1
         t = self.iteration - self.begin_step
         if t < 0 or t % self.frequency or t > self.n_prunings * self.frequency:
-            return
-        s_t = self.sparsity_at(self.iteration)
+            return   # GMP step 4: an ordinary training step
+        s_t = self.sparsity_at(self.iteration)   # GMP step 2
         for layer in dynamic_layers(model):
             if s_t > layer.sparsity:
-                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))
+                layer.set_sparsity_inplace(s_t, state=optimizer_state(model, optimizer, layer))   # GMP step 3
 
 
 def layer_sparsities(shapes, sparsity, distribution="uniform"):
@@ -451,7 +456,7 @@ def layer_sparsities(shapes, sparsity, distribution="uniform"):
 
     distribution : {"uniform", "erdos_renyi"}
         "uniform": every layer at ``sparsity``. "erdos_renyi" (Mocanu et al.
-        2018, SET): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
+        2018, SET step 2): density_i = eps * (d_in_i + d_out_i) / (d_in_i * d_out_i),
         capped at 1 (the capped layers are dense and eps is solved again for
         the rest), so small layers keep more of their weights.
     """
@@ -526,7 +531,7 @@ def layer_plan(method, shapes, sparsity, distribution="erdos_renyi", dense_layer
 
 def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), hidden=128,
                 distribution="erdos_renyi", storage="dense", dense_layers="none", rng=None, topology_rng=None):
-    """The experiment's CNN: two conv blocks and a dense head (``nnlite.cnn.small_cnn``).
+    """The experiment's CNN: two conv blocks and a dense head (``nnlite.models.small_cnn``).
 
     "dense" uses plain layers; "gmp" starts from dynamic layers at sparsity 0;
     the sparse-from-scratch methods start at the per-layer sparsities of
@@ -535,8 +540,9 @@ def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), 
     the sparse topologies: with two streams every method's initial weights
     are the dense model's, masked.
     """
-    from nnlite.cnn import Conv2d, Dense, small_cnn
-    from pruning.dynamic import DynamicConv2d, DynamicLinear
+    from nnlite.layers import Conv2d, Dense
+    from nnlite.models import small_cnn, small_cnn_weight_shapes
+    from pruning.sparse_layers import DynamicConv2d, DynamicLinear, storage_for
     rng = check_rng(rng)
     topology_rng = rng if topology_rng is None else check_rng(topology_rng)
     check_choice(method, "method", METHODS)
@@ -544,15 +550,17 @@ def build_model(method, input_shape, n_classes, sparsity, *, channels=(16, 32), 
     check_int(n_classes, "n_classes")
     check_int(hidden, "hidden")
     check_shape(channels, "channels")
-    probe = small_cnn(input_shape, n_classes, channels, hidden, rng=0)
-    plan = iter(layer_plan(method, [layer.W.shape for layer in probe.weight_layers()], sparsity, distribution,
-                           dense_layers))
+    plan = iter(layer_plan(method, small_cnn_weight_shapes(input_shape, n_classes, channels, hidden), sparsity,
+                           distribution, dense_layers))
 
     def layer(plain, dynamic):
         def make(*a, **k):
             s = next(plan)
-            return plain(*a, **k) if s is None else dynamic(*a, sparsity=s, storage=storage,
-                                                               topology_rng=topology_rng, **k)
+            if s is None:
+                return plain(*a, **k)
+            # storage "auto": chosen once per layer, at the sparsity it trains at (gmp's target)
+            chosen = storage if storage != "auto" else storage_for(sparsity if method == "gmp" else s, dynamic.kind)
+            return dynamic(*a, sparsity=s, storage=chosen, topology_rng=topology_rng, **k)
         return make
     return small_cnn(input_shape, n_classes, channels, hidden, rng=rng, conv_layer=layer(Conv2d, DynamicConv2d),
                      dense_layer=layer(Dense, DynamicLinear))

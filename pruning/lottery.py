@@ -60,8 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnlite import MLP
 from nnlite._checks import check_float_array, check_labels, check_n_features, check_rng
+from nnlite.models import MLP
 from nnlite.init import INITIALISERS
 from nnlite.optim import Adam
 from nnlite.train import minibatches, train_step_inplace
@@ -136,38 +136,38 @@ def _round_rng(config, trial, round_index, stream):
     return np.random.default_rng([config.seed, trial, round_index, stream])
 
 
-# -- step 1 -------------------------------------------------------------
+# -- IMP step 1 ---------------------------------------------------------
 def randomly_initialize(layer_sizes, init="glorot_normal", rng=None):
-    """Step 1: f(x; theta_0), a fresh MLP (biases 0)."""
+    """IMP step 1: f(x; theta_0), a fresh MLP (biases 0)."""
     return MLP(layer_sizes, init=init, rng=rng)
 
 
-# -- step 2 -------------------------------------------------------------
+# -- IMP step 2 ---------------------------------------------------------
 def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_every=100,
                   snapshot_iteration=None, rng=None):
-    """Step 2: train a copy of ``model`` for ``n_iterations`` Adam steps; masked weights stay 0.
+    """IMP step 2: train a copy of ``model`` for ``n_iterations`` Adam steps; masked weights stay 0.
 
     Parameters
     ----------
-    model : nnlite.MLP
-    data : dict with X_train (n, d), y_train (n,), X_val, y_val, X_test, y_test
+    model : nnlite.MLP or nnlite.Sequential (e.g. a CNN)
+    data : dict with X_train (n, d) (or (n, h, w, c)), y_train (n,), X_val, y_val, X_test, y_test
     n_iterations : int
     eval_every : int
         Validation loss is measured after every ``eval_every`` iterations
         (and at iteration 0); the minimum gives the early-stopping iteration.
     snapshot_iteration : int or None
         Also return a copy of the weights after this many iterations
-        (theta_k for rewinding).
+        (theta_k for rewinding, IMP step 6).
 
     Returns
     -------
-    trained : nnlite.MLP (the weights after n_iterations)
+    trained : the model's kind (the weights after n_iterations)
     record : dict with early_stop_iteration, val_loss_at_early_stop,
         test_accuracy_at_early_stop, test_accuracy_final, val_loss (the curve),
-        and ``snapshot`` (an MLP or None; remove it before JSON).
+        and ``snapshot`` (a model or None; remove it before JSON).
     """
     rng = check_rng(rng)
-    data = check_data(data, model.layer_sizes[0], model.layer_sizes[-1])
+    data = check_data(data, model.input_shape, model.n_classes)
     trained, optimizer = model.copy(), Adam(lr)
     X, y = data["X_train"], data["y_train"]
     val_iterations, val_losses = [0], [trained.loss(data["X_val"], data["y_val"])]
@@ -197,31 +197,36 @@ def train_network(model, data, n_iterations, *, batch_size=60, lr=1.2e-3, eval_e
     return trained, record
 
 
-def check_data(data, n_features, n_classes):
-    """``data`` with every array checked (finite float rows of ``n_features``, labels in [0, n_classes))."""
+def check_data(data, input_shape, n_classes):
+    """``data`` with every array checked (finite float rows of ``input_shape``: an int d_in or a
+    shape such as (h, w, c); labels in [0, n_classes))."""
+    input_shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
     keys = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
     if not isinstance(data, dict) or any(k not in data for k in keys):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"data: expected a dict with keys {keys}, found {found}")
     checked = {}
     for split in ("train", "val", "test"):
-        X = check_float_array(data[f"X_{split}"], f"data['X_{split}']")
-        check_n_features(X, f"data['X_{split}']", n_features)
+        X = check_float_array(data[f"X_{split}"], f"data['X_{split}']", ndim=1 + len(input_shape))
+        if len(input_shape) == 1:
+            check_n_features(X, f"data['X_{split}']", input_shape[0])
+        elif X.shape[1:] != input_shape:
+            raise ValueError(f"data['X_{split}']: expected rows of shape {input_shape}, found {X.shape[1:]}")
         checked[f"X_{split}"] = X
         checked[f"y_{split}"] = check_labels(data[f"y_{split}"], f"data['y_{split}']", len(X), n_classes)
     return checked
 
 
-# -- step 3 -------------------------------------------------------------
+# -- IMP step 3 ---------------------------------------------------------
 def prune_parameters(trained, rates):
-    """Step 3: masks removing ``rates[i]`` of the surviving weights of layer i by smallest |w|."""
+    """IMP step 3: masks removing ``rates[i]`` of the surviving weights of weight layer i by smallest |w|."""
     check_rates(rates, M._check_model(trained, "trained").n_layers)
     return M.prune_masks(trained, list(rates), method="magnitude", scope="layer")
 
 
-# -- step 4 -------------------------------------------------------------
+# -- IMP step 4 ---------------------------------------------------------
 def reset_parameters(masks, theta_0):
-    """Step 4: the winning ticket f(x; m * theta_0): theta_0's weights and biases under ``masks``."""
+    """IMP step 4: the winning ticket f(x; m * theta_0): theta_0's weights and biases under ``masks``."""
     return M.set_masks(theta_0, masks)
 
 
@@ -230,14 +235,14 @@ def random_reinitialization(masks, layer_sizes, init="glorot_normal", rng=None):
     return M.set_masks(randomly_initialize(layer_sizes, init, rng), masks)
 
 
-# -- IMP: step 1 once, then steps 4, 2, 3 round after round --------------------
+# -- IMP: step 1 once, then steps 4, 2, 3 round after round (step 5) ---------
 def initial_parameters(config, trial):
     """Step 1 of one trial: theta_0, from the trial's own stream."""
     return randomly_initialize(config.layer_sizes, config.init, _round_rng(config, trial, 0, _STREAM_INIT))
 
 
 def imp_round(config, data, trial, round_index, masks, theta_0, theta_rewind=None):
-    """One round of iterative magnitude pruning: reset (step 4), train (step 2), prune (step 3).
+    """One round of iterative magnitude pruning: reset (IMP step 4), train (step 2), prune (step 3).
 
     Parameters
     ----------
@@ -259,10 +264,10 @@ def imp_round(config, data, trial, round_index, masks, theta_0, theta_rewind=Non
     snapshot : nnlite.MLP or None, theta_k when this round made it
     """
     k = config.rewind_iteration
-    # Alg. step 4 (round 0: the dense network is theta_0 itself)
+    # IMP step 4, or IMP step 6 with rewinding to theta_k (round 0: the dense network is theta_0 itself)
     start_model = reset_parameters(masks, theta_0 if (k == 0 or round_index == 0) else theta_rewind)
     n_iterations = config.n_iterations if (k == 0 or round_index == 0) else config.n_iterations - k
-    # Alg. step 2
+    # IMP step 2
     trained, record = train_network(start_model, data, n_iterations, batch_size=config.batch_size, lr=config.lr,
                                      eval_every=config.eval_every,
                                      snapshot_iteration=k if (k and round_index == 0) else None,
@@ -272,7 +277,7 @@ def imp_round(config, data, trial, round_index, masks, theta_0, theta_rewind=Non
                   layer_fraction_remaining=[M.fraction_remaining(masks, i) for i in range(len(masks))])
     if round_index in config.control_rounds:
         record["control"] = control_record(config, data, trial, round_index, masks, n_iterations)
-    # Alg. step 3: the mask of the next round, from the trained weights
+    # IMP step 3: the mask of the next round, from the trained weights
     return record, prune_parameters(trained, config.rates), snapshot
 
 
@@ -288,16 +293,16 @@ def control_record(config, data, trial, round_index, masks, n_iterations):
 
 
 def iterative_magnitude_pruning(config, data, trial=0):
-    """Identify a winning ticket: step 1 once, then steps 4, 2, 3 for rounds 0..n_rounds.
+    """Identify a winning ticket: IMP step 1 once, then steps 4, 2, 3 for rounds 0..n_rounds (step 5).
 
     Returns one record per round (``imp_round``). The experiment
     (``pruning.experiments.lottery.run_trial``) runs the same rounds, saving
     each one so that an interrupted run resumes to the same bits.
     """
-    theta_0 = initial_parameters(config, trial)                        # Alg. step 1
+    theta_0 = initial_parameters(config, trial)                        # IMP step 1
     masks, theta_rewind, records = M.current_masks(theta_0), None, []
-    for round_index in range(config.n_rounds + 1):
+    for round_index in range(config.n_rounds + 1):                     # IMP step 5: the rounds
         record, masks, snapshot = imp_round(config, data, trial, round_index, masks, theta_0, theta_rewind)
-        theta_rewind = snapshot if snapshot is not None else theta_rewind
+        theta_rewind = snapshot if snapshot is not None else theta_rewind   # theta_k (IMP step 6)
         records.append(record)
     return records

@@ -17,8 +17,10 @@ The primitives
    uses the score |W|; Optimal Brain Damage uses its saliencies.
 3. ``magnitude_mask``, ``global_magnitude_masks``, ``random_mask``,
    ``global_random_masks``: the usual instances of 2.
-4. ``prune(model, amount, method, scope, layers, rng)``: a new ``MLP`` with
-   pruned masks (per layer or global).
+4. ``prune(model, amount, method, scope, layers, rng)``: a new model with
+   pruned masks (per layer or global). A model is anything with weight
+   layers (``model.weight_layers()``: an ``nnlite.MLP``, a CNN built with
+   ``nnlite.models.Sequential``); ``layers`` index its weight layers.
 5. ``apply_masks`` (intersect with the current masks, never revives),
    ``set_masks`` (replace them; for regrowth in dynamic sparse training) and
    ``remove_masks`` (bake the masks in: the zeros stay, the masks go, so later
@@ -27,7 +29,8 @@ The primitives
 
 Differences from torch.nn.utils.prune
 -------------------------------------
-This module holds the destructive primitives for an ``nnlite.MLP``;
+This module holds the destructive primitives for the weight layers of an
+``nnlite.models.Sequential`` (MLP or CNN);
 ``pruning.torch_like`` gives torch's interface (``l1_unstructured``,
 ``random_unstructured``, ``ln_structured``, ``random_structured``,
 ``global_unstructured``, ``custom_from_mask``, ``remove``, ``is_pruned``)
@@ -67,16 +70,16 @@ Different:
 - This module's pruning is destructive: the masked entries of the weight are
   set to 0 in the weight itself and only ``torch_like`` keeps the original
   values; a method that needs them (lottery tickets: theta_0) keeps its own
-  copy. ``torch_like`` keeps them on the model (``model.weights_orig`` /
-  ``layer.weights_orig``), so ``MLP.copy`` and saving keep the pruned weight
+  copy. ``torch_like`` keeps them on the weight layers
+  (``layer.weights_orig``), so ``MLP.copy`` and saving keep the pruned weight
   and the mask but forget the originals.
-- Masks live on the model (``model.masks``, ``layer.mask``) and the
+- Masks live on the weight layers (``layer.mask``, listed by ``model.masks``) and the
   optimizers respect them: a pruned weight, its gradient and its optimizer
   state stay exactly 0, and the pruned entries of ``weight_orig`` stay as they
   were when pruned. torch relies on the hook and on gradients through
   ``weight_orig * mask``: momentum or weight decay can still move the pruned
   entries of ``weight_orig``, only the product stays 0.
-- ``remove_masks`` sets ``model.masks`` to None: the zeros are baked in and
+- ``remove_masks`` sets every ``layer.mask`` to None: the zeros are baked in and
   may be trained away afterwards, exactly as after ``torch...prune.remove``.
   It leaves an unmasked layer alone, where torch's ``remove`` (and
   ``torch_like.remove``) raises. ``torch_like.remove`` also refuses a dynamic
@@ -85,7 +88,7 @@ Different:
   arguments unless the name ends in ``_inplace``; ``torch_like``'s functions
   modify the model and return it, as torch's modify the module.
 - Only weights are pruned, never biases. Structured pruning's ``dim`` indexes
-  nnlite's kernel layout, Dense (n_in, n_out) and Conv2d (kh, kw, c_in, c_out),
+  nnlite's kernel layout, Dense (d_in, d_out) and Conv2d (kh, kw, c_in, c_out),
   not torch's (out, in[, kh, kw]): torch's ``dim=0`` is our ``dim=-1``
   (``torch_like.dim_from_torch`` converts).
 - Scores may be any finite array (``importance_scores`` in torch); NaN scores
@@ -180,9 +183,10 @@ def _check_list(items, name, what):
 
 
 def _check_model(model, name="model"):
-    """``model`` must look like an nnlite.MLP (weights, masks, n_layers)."""
-    if not all(hasattr(model, a) for a in ("weights", "masks", "n_layers", "set_mask_inplace")):
-        raise TypeError(f"{name}: expected an nnlite.MLP (with weights and masks), found {type(model).__name__}")
+    """``model`` must have weight layers (an nnlite.MLP or Sequential)."""
+    if not callable(getattr(model, "weight_layers", None)) or not callable(getattr(model, "copy", None)):
+        raise TypeError(f"{name}: expected an nnlite model with weight layers (nnlite.MLP, nnlite.Sequential), "
+                        f"found {type(model).__name__}")
     return model
 
 
@@ -191,11 +195,11 @@ def _check_shape(shape, name):
     if hasattr(shape, "shape"):
         return tuple(shape.shape)
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-        raise TypeError(f"{name}: expected a shape like (n_in, n_out) or a weight array, found {shape!r}")
+        raise TypeError(f"{name}: expected a shape like (d_in, d_out) or a weight array, found {shape!r}")
     shape = tuple(shape)
     if not shape or not all(isinstance(d, numbers.Integral) and not isinstance(d, (bool, np.bool_)) and d > 0
                             for d in shape):
-        raise ValueError(f"{name}: expected a shape of positive ints like (n_in, n_out), found {shape!r}")
+        raise ValueError(f"{name}: expected a shape of positive ints like (d_in, d_out), found {shape!r}")
     return tuple(int(d) for d in shape)
 
 
@@ -236,16 +240,16 @@ def lowest_score_mask(scores, amount, mask=None):
 
     Parameters
     ----------
-    scores : ndarray of shape (n_in, n_out)
+    scores : ndarray of shape (d_in, d_out)
         Importance of each entry (e.g. |W| or a saliency).
     amount : float in [0, 1] or int
         Fraction or count of the currently unpruned entries (``mask`` True).
-    mask : bool ndarray of shape (n_in, n_out) or None
+    mask : bool ndarray of shape (d_in, d_out) or None
         The current mask (None: nothing pruned yet). Not modified.
 
     Returns
     -------
-    new_mask : bool ndarray of shape (n_in, n_out), a subset of ``mask``.
+    new_mask : bool ndarray of shape (d_in, d_out), a subset of ``mask``.
     """
     return _lowest_score_masks([scores], amount, [mask], ["scores"], ["mask"])[0]
 
@@ -255,7 +259,7 @@ def global_lowest_score_masks(scores, amount, masks=None):
 
     Parameters
     ----------
-    scores : list of ndarray, the i-th of shape (n_in_i, n_out_i)
+    scores : list of ndarray, the i-th of shape (d_in_i, d_out_i)
     amount : float in [0, 1] or int
         Fraction or count of the unpruned entries of all arrays together.
     masks : list of (bool ndarray or None) or None
@@ -324,9 +328,8 @@ def global_random_masks(shapes, amount, masks=None, rng=None):
 
 # -- model-level helpers --------------------------------------------------------
 def current_masks(model):
-    """Fresh boolean masks of every layer of ``model`` (all True where it has none)."""
-    _check_model(model)
-    return [_full_mask(m, W.shape, f"model.masks[{i}]") for i, (W, m) in enumerate(zip(model.weights, model.masks))]
+    """Fresh boolean masks of every weight layer of ``model`` (all True where it has none)."""
+    return [_full_mask(L.mask, L.W.shape, f"model.masks[{i}]") for i, L in enumerate(_check_model(model).weight_layers())]
 
 
 def check_layers(layers, n_layers):
@@ -358,7 +361,7 @@ def prune_masks(model, amount, method="magnitude", scope="layer", layers=None, r
 
     Parameters
     ----------
-    model : nnlite.MLP
+    model : nnlite.MLP or nnlite.Sequential (its weight layers are pruned)
     amount : float or int, or (scope="layer") a sequence with one per chosen layer
         Fraction or count of the currently unpruned weights to remove: of each
         chosen layer (scope="layer") or of all chosen layers together
@@ -374,15 +377,15 @@ def prune_masks(model, amount, method="magnitude", scope="layer", layers=None, r
     -------
     masks : list of bool ndarray, one per layer (unchosen layers keep theirs).
     """
-    _check_model(model)
+    weight_layers = _check_model(model).weight_layers()
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
     if not isinstance(scope, str) or scope not in SCOPES:
         raise ValueError(f"scope: expected one of {SCOPES}, found {scope!r}")
     rng = check_rng(rng)
-    layers = check_layers(layers, model.n_layers)
+    layers = check_layers(layers, len(weight_layers))
     masks = current_masks(model)
-    weights = [model.weights[i] for i in layers]
+    weights = [weight_layers[i].W for i in layers]
     old = [masks[i] for i in layers]
     if scope == "global":
         new = (global_magnitude_masks(weights, amount, old) if method == "magnitude"
@@ -414,21 +417,20 @@ def prune(model, amount, method="magnitude", scope="layer", layers=None, rng=Non
 
 # -- 5. applying, replacing and removing masks ------------------------------
 def _check_masks(model, masks):
-    _check_model(model)
+    layers = _check_model(model).weight_layers()
     masks = _check_list(masks, "masks", "boolean masks (None to leave a layer alone)")
-    if len(masks) != model.n_layers:
-        raise ValueError(f"masks: expected {model.n_layers} masks (one per layer, None to leave a layer alone), "
+    if len(masks) != len(layers):
+        raise ValueError(f"masks: expected {len(layers)} masks (one per layer, None to leave a layer alone), "
                          f"found {len(masks)}")
-    return [None if m is None else _full_mask(m, W.shape, f"masks[{i}]")
-            for i, (W, m) in enumerate(zip(model.weights, masks))]
+    return [None if m is None else _full_mask(m, L.W.shape, f"masks[{i}]") for i, (L, m) in enumerate(zip(layers, masks))]
 
 
 def apply_masks_inplace(model, masks):
     """Intersect each layer's mask with ``masks[i]`` (None: leave it) and zero the pruned weights."""
     masks = _check_masks(model, masks)
-    for i, (m, old) in enumerate(zip(masks, current_masks(model))):
+    for layer, m, old in zip(model.weight_layers(), masks, current_masks(model)):
         if m is not None:
-            model.set_mask_inplace(i, m & old)
+            layer.set_mask_inplace(m & old)
     return model
 
 
@@ -444,9 +446,9 @@ def set_masks_inplace(model, masks):
     been pruned), so a regrown connection starts at 0.
     """
     masks = _check_masks(model, masks)
-    for i, m in enumerate(masks):
+    for layer, m in zip(model.weight_layers(), masks):
         if m is not None:
-            model.set_mask_inplace(i, m)
+            layer.set_mask_inplace(m)
     return model
 
 
@@ -461,17 +463,17 @@ def remove_masks_inplace(model):
     Masked weights are 0 already; a CSR weight also drops its masked stored
     entries. Afterwards nothing holds the zeros: training can move them.
     """
-    _check_model(model)
-    for i, (W, m) in enumerate(zip(model.weights, model.masks)):
+    for layer in _check_model(model).weight_layers():
+        W, m = layer.W, layer.mask
         if m is None:
             continue
         if sparse.is_sparse(W):
             rows, cols = sparse.stored_positions(W)
             keep = m[rows, cols]
-            model.weights[i] = sp.csr_array((W.data[keep], (rows[keep], cols[keep])), shape=W.shape)
+            layer.W = sp.csr_array((W.data[keep], (rows[keep], cols[keep])), shape=W.shape)
         else:
             W *= m
-        model.masks[i] = None
+        layer.mask = None
     return model
 
 

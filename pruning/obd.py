@@ -5,7 +5,7 @@ Y. LeCun, J. S. Denker, S. A. Solla, "Optimal Brain Damage", NIPS 2 (1989).
 Deleting parameter u_k of a network trained to a minimum changes the loss E,
 to second order and keeping only the diagonal of the Hessian, by
 
-    delta E ~= s_k = h_kk * u_k^2 / 2          (the saliency: Eq. 3 for one parameter; recipe step 4)
+    delta E ~= s_k = h_kk * u_k^2 / 2          (the saliency: Eq. 3 for one parameter; OBD step 4)
 
 (the weight is squared, not the Hessian). The diagonal h_kk comes from a
 second backward pass that mirrors the first (paper Eqs. 6-8; equation
@@ -27,7 +27,11 @@ per-sample d2E/dZ^2,
     H_W = (A_prev^2).T @ H_Z,   H_A_prev = H_Z @ (W^2).T,
     H_Z_prev = H_A_prev * relu'(Z_prev)^2,
 
-which is exactly ``nnlite.functional.dense_backward(H_Z, A_prev**2, W**2)``.
+which is exactly ``nnlite.functional.dense_backward(H_Z, A_prev**2, W**2)``:
+each weight layer's own backward run with W**2 on its squared inputs
+(for a convolution, im2col(X)**2 = im2col(X**2)), while a ReLU, a max pool
+(its winner's f'^2 = 1) and a flatten pass H on as they pass a gradient.
+So the pass works on any ``nnlite.models.Sequential``, MLP or CNN.
 h_kk is averaged over the training patterns (E is the mean loss).
 
 The procedure (paper, section "Recipe")
@@ -76,13 +80,17 @@ is made:
   MLP the second derivative of every logit with respect to one weight is 0 (a
   weight enters each path linearly), so this is also the exact Hessian
   diagonal away from the ReLU kinks. With no hidden layer both options equal
-  the exact Hessian diagonal.
+  the exact Hessian diagonal. Implemented for an MLP only.
 """
+import copy
+
 import numpy as np
 
 from nnlite import functional as F
 from nnlite import sparse
-from nnlite._checks import check_float_array, check_int, check_labels, check_n_features, check_positive_float, check_rng
+from nnlite._checks import check_int, check_labels, check_positive_float, check_rng
+from nnlite.layers import WeightLayer
+from nnlite.models import MLP
 from nnlite.optim import SGD, Adam
 from nnlite.train import fit
 
@@ -92,17 +100,16 @@ APPROXIMATIONS = ("lecun", "gauss_newton")
 
 
 def _check_data(model, X, y):
-    X = check_float_array(X, "X")
-    check_n_features(X, "X", model.layer_sizes[0])
-    return X.astype(model.dtype, copy=False), check_labels(y, "y", len(X), model.layer_sizes[-1])
+    X = model._check_X(X)   # finite floats of the model's input shape, in its dtype
+    return X, check_labels(y, "y", len(X), model.n_classes)
 
 
-# -- Recipe step 2 --------------------------------------------------------
+# -- OBD step 2 -----------------------------------------------------------
 OPTIMIZERS = ("adam", "sgd")
 
 
 def train_network(model, X, y, *, epochs=5, batch_size=64, lr=1e-3, optimizer="adam", rng=None, progress=False):
-    """Recipe step 2: a trained copy of ``model`` (masked weights stay 0).
+    """OBD step 2: a trained copy of ``model`` (masked weights stay 0).
 
     ``optimizer`` is "adam" or "sgd" (plain minibatch gradient descent at
     ``lr``). Deviation from paper: "adam" is the default; the paper trained
@@ -117,7 +124,7 @@ def train_network(model, X, y, *, epochs=5, batch_size=64, lr=1e-3, optimizer="a
     return trained
 
 
-# -- Recipe step 3 --------------------------------------------------------
+# -- OBD step 3 -----------------------------------------------------------
 def output_second_derivatives(Z):
     """d2E/dZ^2 per sample for softmax cross-entropy: p (1 - p), shape (n, K) (paper Eq. 8, adapted)."""
     P = F.softmax(Z)
@@ -129,8 +136,8 @@ def second_derivatives_batch(model, X, y, approximation="lecun"):
 
     Parameters
     ----------
-    model : nnlite.MLP
-    X : ndarray of shape (n, d_in)
+    model : nnlite.MLP or nnlite.Sequential ("gauss_newton": an MLP only)
+    X : ndarray of shape (n, d_in) (or (n, h, w, c) for a CNN)
     y : ndarray of shape (n,)
         Unused by the approximations (they do not depend on the label) but
         checked, so that a wrong batch fails loudly.
@@ -141,33 +148,43 @@ def second_derivatives_batch(model, X, y, approximation="lecun"):
     where the layer's mask is False.
     """
     X, y = _check_data(model, X, y)
-    Zs, As = model.forward(X, return_all=True)
-    if approximation not in APPROXIMATIONS:
-        raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
-    H_Ws = _lecun_pass(model, Zs, As) if approximation == "lecun" else _gauss_newton_pass(model, Zs, As)
-    # Deleted weights are frozen at 0: like their gradients (MLP.backward), their h is 0.
+    check_approximation(approximation, model)
+    Z, caches = model._forward(X, return_caches=True)
+    H_Ws = _lecun_pass(model, Z, caches) if approximation == "lecun" else _gauss_newton_pass(model, Z, caches)
+    # Deleted weights are frozen at 0: like their gradients (WeightLayer.masked_gradient), their h is 0.
     return [H if m is None else H * m for H, m in zip(H_Ws, model.masks)]
 
 
-def _lecun_pass(model, Zs, As):
+def check_approximation(approximation, model):
+    if approximation not in APPROXIMATIONS:
+        raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
+    if approximation == "gauss_newton" and not isinstance(model, MLP):
+        raise ValueError(f"approximation: 'gauss_newton' is implemented for an MLP, found a "
+                         f"{type(model).__name__}; use 'lecun'")
+
+
+def _lecun_pass(model, Z, caches):
     """The paper's second backward pass (Eqs. 6-7, Levenberg-Marquardt, diagonal terms only)."""
     # Deviation from paper: softmax cross-entropy, not squared error (Eq. 8's boundary condition becomes p (1 - p))
-    H_Z = output_second_derivatives(Zs[-1])
-    H_Ws = [None] * model.n_layers
-    for i in reversed(range(model.n_layers)):
-        W = model.weights[i]
-        # Eq. 6 (H_W = (x^2).T @ H_Z) and the sum over l in Eq. 7 (H_A = H_Z @ (W^2).T)
-        H_A, H_W, _ = F.dense_backward(H_Z, As[i] ** 2, W * W)
-        H_Ws[i] = sparse.to_dense(H_W)
-        if i:
-            # Eq. 7 with f'' dropped: f'(a)^2 = 1[a > 0] for ReLU
-            H_Z = F.relu_backward(H_A, Zs[i - 1])
+    H, H_Ws = output_second_derivatives(Z), []
+    for i in reversed(range(len(model.layers))):
+        layer, cache = model.layers[i], caches[i]
+        if isinstance(layer, WeightLayer):
+            # Eq. 6 (H_W = (x^2).T @ H_Z) and the sum over l in Eq. 7 (H_A = H_Z @ (W^2).T), with
+            # Eq. 7's f'(a)^2 = 1[a > 0] for ReLU (f'' dropped): the layer's backward on squared quantities
+            squared = copy.copy(layer)
+            squared.W, squared.mask = layer.W * layer.W, None
+            H, (H_W, _) = squared.backward(H, (*(a ** 2 for a in cache[:-1]), cache[-1]), input_grad=i > 0)
+            H_Ws.insert(0, sparse.to_dense(H_W))
+        else:   # ReLU: f'(a)^2 = 1[a > 0]; max pool: the winner's derivative is 1; flatten: a reshape
+            H, _ = layer.backward(H, cache, input_grad=i > 0)
     return H_Ws
 
 
-def _gauss_newton_pass(model, Zs, As):
-    """diag(J^T (diag(p) - p p^T) J) summed over samples, by one backward pass per class."""
-    P = F.softmax(Zs[-1])
+def _gauss_newton_pass(model, Z, caches):
+    """diag(J^T (diag(p) - p p^T) J) summed over samples, by one backward pass per class (MLP)."""
+    As, Zs = [X for X, _ in caches], [Z_i for _, Z_i in caches]
+    P = F.softmax(Z)
     n, K = P.shape
     # D[n, k, :] = dZ_k / dZ_layer for sample n (starts as the identity at the logits)
     D = np.broadcast_to(np.eye(K, dtype=P.dtype), (n, K, K))
@@ -184,12 +201,12 @@ def _gauss_newton_pass(model, Zs, As):
 
 
 def second_derivatives(model, X, y, approximation="lecun", batch_size=1000):
-    """Recipe step 3: h_kk = the mean over training patterns of d2E/dw^2, for every weight.
+    """OBD step 3: h_kk = the mean over training patterns of d2E/dw^2, for every weight.
 
     Parameters
     ----------
-    model : nnlite.MLP
-    X : ndarray of shape (n, d_in)
+    model : nnlite.MLP or nnlite.Sequential ("gauss_newton": an MLP only)
+    X : ndarray of shape (n, d_in) (or (n, h, w, c) for a CNN)
     y : ndarray of shape (n,)
     approximation : "lecun" or "gauss_newton"
         See the module docstring.
@@ -202,8 +219,7 @@ def second_derivatives(model, X, y, approximation="lecun", batch_size=1000):
     list of ndarray, the i-th of shape model.weights[i].shape, float64.
     """
     X, y = _check_data(model, X, y)
-    if approximation not in APPROXIMATIONS:
-        raise ValueError(f"approximation: expected one of {APPROXIMATIONS}, found {approximation!r}")
+    check_approximation(approximation, model)
     batch_size = check_int(batch_size, "batch_size")
     totals = [np.zeros(W.shape) for W in model.weights]
     for start in range(0, len(X), batch_size):
@@ -242,18 +258,18 @@ def hessian_by_differences(model, X, y, eps=1e-5):
     return (H + H.T) / 2
 
 
-# -- Recipe step 4 --------------------------------------------------------
+# -- OBD step 4 -----------------------------------------------------------
 def saliencies(model, h):
-    """Recipe step 4: s_k = h_kk * u_k^2 / 2 for every weight; 0 where deleted."""
+    """OBD step 4: s_k = h_kk * u_k^2 / 2 for every weight; 0 where deleted."""
     if len(h) != model.n_layers or any(H.shape != W.shape for H, W in zip(h, model.weights)):
         raise ValueError(f"h: expected {model.n_layers} arrays of shapes {[W.shape for W in model.weights]}, "
                          f"found {[np.shape(H) for H in h]}; compute it with second_derivatives(model, ...)")
     return [H * sparse.to_dense(W).astype(np.float64) ** 2 / 2 for H, W in zip(h, model.weights)]
 
 
-# -- Recipe step 5 --------------------------------------------------------
+# -- OBD step 5 -----------------------------------------------------------
 def delete_lowest_saliency(model, s, amount, scope="global"):
-    """Recipe step 5: a new model with the ``amount`` lowest-saliency live weights set to 0 and frozen.
+    """OBD step 5: a new model with the ``amount`` lowest-saliency live weights set to 0 and frozen.
 
     ``amount`` is a fraction or count of the currently unpruned weights (as in
     ``pruning.masks``); ``scope`` is "global" (rank all layers together) or
@@ -275,7 +291,7 @@ def predicted_loss_increase(s, old_masks, new_masks):
     return float(sum(S[o & ~n].sum() for S, o, n in zip(s, old_masks, new_masks)))
 
 
-# -- Recipe step 6 ----------------------------------------------------------
+# -- OBD step 6 -------------------------------------------------------------
 def single_deletions(model, s, X, y, n_weights=40):
     """Predicted (s_k) against actual loss increase when deleting one live weight at a time.
 
@@ -343,20 +359,20 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     idx = np.arange(len(X)) if hessian_samples is None else rng.choice(len(X), hessian_samples, replace=False)
     records = []
     for step_amount in amounts:
-        h = second_derivatives(model, X[idx], y[idx], approximation) if method == "obd" else None  # step 3
-        s = deletion_scores(model, h, method, rng)                                                 # step 4
-        pruned = delete_lowest_saliency(model, s, step_amount, scope)                               # step 5
+        h = second_derivatives(model, X[idx], y[idx], approximation) if method == "obd" else None  # OBD step 3
+        s = deletion_scores(model, h, method, rng)                                                 # OBD step 4
+        pruned = delete_lowest_saliency(model, s, step_amount, scope)                               # OBD step 5
         record = _deletion_record(model, pruned, s if method == "obd" else None, X[idx], y[idx])
         if evaluate is not None:
             record["pruned"] = evaluate(pruned)
-        if retrain_epochs:                                                                          # step 2
+        if retrain_epochs:                                                                          # OBD step 2
             pruned = train_network(pruned, X, y, epochs=retrain_epochs, batch_size=batch_size, lr=lr,
                                    optimizer=optimizer, rng=rng)
         record["loss_after_retraining"] = pruned.loss(X[idx], y[idx])
         if evaluate is not None:
             record["retrained"] = evaluate(pruned)
         records.append(record)
-        model = pruned                                                                              # step 6
+        model = pruned                                                                              # OBD step 6
     return model, records
 
 

@@ -40,10 +40,10 @@ import copy
 import numpy as np
 
 from nnlite._checks import check_float_array, check_int, check_mask, check_real, check_rng
-from pruning.dynamic import dynamic_layers, optimizer_state
+from pruning.sparse_layers import dynamic_layers, optimizer_state
 
 
-# -- Alg. 1, step 1 (Eq. 1) -------------------------------------------------------
+# -- RigL step 1 (Eq. 1) ----------------------------------------------------------
 def update_fraction(t, alpha, end_iteration):
     """f(t) = alpha / 2 * (1 + cos(pi t / T_end)); 0 from T_end on."""
     t, end_iteration = check_real(t, "t", example=100), check_int(end_iteration, "end_iteration")
@@ -66,7 +66,7 @@ def _check_k(k, n_available, what):
         raise ValueError(f"k: expected at most {n_available} (the {what}), found {k}; pass a smaller k")
 
 
-# -- Alg. 1, step 2 -------------------------------------------------------------
+# -- RigL step 2 ----------------------------------------------------------------
 def drop_smallest(W, active, k):
     """The mask ``active`` without its ``k`` active weights of smallest |w|.
 
@@ -81,7 +81,7 @@ def drop_smallest(W, active, k):
     return kept
 
 
-# -- Alg. 1, step 3 -------------------------------------------------------------
+# -- RigL step 3 ----------------------------------------------------------------
 def grow_largest_gradient(kept, grad, k):
     """The mask ``kept`` plus the ``k`` positions outside it of largest |grad|.
 
@@ -97,7 +97,7 @@ def grow_largest_gradient(kept, grad, k):
 
 
 def dense_weight_gradients(model, X, y):
-    """dL/dW at every position of each dynamic layer's W, on the batch (X, y).
+    """dL/dW at every position of each dynamic layer's W, on the batch (X, y) (RigL step 3's gradient).
 
     Returns a list of dense ndarrays (the shapes of the layers' W), in the
     order of ``dynamic_layers(model)``. The model is not modified.
@@ -148,6 +148,7 @@ class RigL:
 
     def on_step(self, model, optimizer):
         self.iteration += 1
+        # RigL step 5: every ΔT iterations while t < T_end
         if self.iteration % self.update_period == 0 and self.iteration < self.end_iteration:
             self.update_inplace(model, optimizer)
 
@@ -157,16 +158,16 @@ class RigL:
         return self.X[idx], self.y[idx]
 
     def update_inplace(self, model, optimizer=None):
-        """Alg. 1 once over the model's dynamic layers (topologies and optimizer state)."""
+        """RigL steps 1-4 once over the model's dynamic layers (topologies and optimizer state)."""
         fraction = update_fraction(self.iteration, self.alpha, self.end_iteration)
         grads = dense_weight_gradients(model, *self.gradient_batch())
         dropped, new = [], []
         for layer, grad in zip(dynamic_layers(model), grads):
             active = layer.mask
-            k = int(fraction * layer.n_active)  # Alg. 1, line 2: floor(f(t) N_l)
+            k = int(fraction * layer.n_active)  # RigL step 2: floor(f(t) N_l)
             kept = drop_smallest(layer.dense_weight(), active, k)
-            grown = grow_largest_gradient(kept, grad, k)  # Alg. 1, line 3
-            # Alg. 1, line 4: positions inactive before start at 0 (set_topology_inplace)
+            grown = grow_largest_gradient(kept, grad, k)  # RigL step 3
+            # RigL step 4: positions inactive before start at 0 (set_topology_inplace)
             layer.set_topology_inplace(grown, optimizer_state(model, optimizer, layer))
             dropped.append(k)
             new.append(int((grown & ~active).sum()))

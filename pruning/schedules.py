@@ -36,7 +36,7 @@ import numpy as np
 
 
 def cubic_sparsity(t, s_i, s_f, t0, n, dt):
-    """Zhu & Gupta Eq. 1 for step(s) ``t``, clipped to s_i before t0 and s_f after t0 + n dt.
+    """Zhu & Gupta Eq. 1 (GMP step 2) for step(s) ``t``, clipped to s_i before t0 and s_f after t0 + n dt.
 
     Parameters
     ----------

@@ -32,19 +32,18 @@ current (masked) weight, as in torch; ties are broken toward the lower index
 
 Layers and ``dim``
 ------------------
-``weight_layers(model)`` is the adapter: it lists ``(name, WeightSlot)`` for
-an ``nnlite.MLP`` (names ``weights[i]``), a ``CNN`` (``layers[j]``, its
-Conv2d and Dense layers, dynamic ones included) or a single weight layer
-(``layer``). ``layer`` in every function is a position among the weight
-layers (negative counts from the end) or such a name; it may be None for a
-single layer. Only the adapter knows the model kinds: a single layer
-abstraction for MLP and CNN would replace ``weight_layers`` and nothing else.
+``weight_layers(model)`` lists ``(name, WeightSlot)`` for the weight layers
+of an ``nnlite.MLP`` (names ``weights[i]``), any other
+``nnlite.models.Sequential`` (``layers[j]``, its Conv2d and Dense layers,
+sparse ones included) or a single weight layer (``layer``). ``layer`` in
+every function is a position among the weight layers (negative counts from
+the end) or such a name; it may be None for a single layer.
 Structured pruning sees a layer's *kernel* in nnlite's layout:
 
 =============  ==========================  ============================
 layer          kernel axes (``dim``)       torch weight axes
 =============  ==========================  ============================
-Dense / MLP    (n_in, n_out): 0, 1         Linear (out, in): 0, 1
+Dense / MLP    (d_in, d_out): 0, 1         Linear (out, in): 0, 1
 Conv2d         (kh, kw, c_in, c_out):      Conv2d (out, in, kh, kw):
                0, 1, 2, 3                  0, 1, 2, 3
 =============  ==========================  ============================
@@ -60,68 +59,56 @@ import scipy.sparse as sp
 
 from nnlite import sparse
 from nnlite._checks import check_rng
+from nnlite.layers import WeightLayer
+from nnlite.models import MLP, Sequential
 from pruning import masks as M
 
 PRUNING_METHODS = ("l1", "random")
 
 
-# -- the adapter: one view of a weight layer for every model kind -------------------
+# -- the adapter: one view of a weight layer for every model -----------------------
 class WeightSlot:
-    """One weight layer: its live weight ``W``, ``mask``, kernel shape and saved original.
+    """One weight layer as torch's functions see it: its ``name``, live ``W``, ``mask``, kernel shape
+    and the original saved at its first pruning (on the layer, ``layer.weights_orig``)."""
 
-    ``get``/``put`` read and replace the weight, ``set_mask`` sets the mask
-    (zeroing the masked weights), ``drop_mask`` forgets it, and ``owner`` (the
-    MLP or the layer) holds the saved original in its dict ``weights_orig``
-    under ``key`` (created at the first pruning: reading changes nothing).
-    """
+    def __init__(self, name, layer):
+        self.name, self.layer, self.dynamic = name, layer, hasattr(layer, "set_topology_inplace")
+        self.kernel_shape = ((*layer.kernel_size, layer.c_in, layer.W.shape[1]) if hasattr(layer, "kernel_size")
+                             else tuple(layer.W.shape))
 
-    def __init__(self, name, get, put, get_mask, set_mask, drop_mask, kernel_shape, owner, key, dynamic=False):
-        self.name, self._get, self._put, self._get_mask = name, get, put, get_mask
-        self.set_mask, self.drop_mask, self.kernel_shape = set_mask, drop_mask, tuple(kernel_shape)
-        self._owner, self._key, self.dynamic = owner, key, dynamic
+    W = property(lambda self: self.layer.W, lambda self, W: setattr(self.layer, "W", W))
+    mask = property(lambda self: self.layer.mask)
 
-    W = property(lambda self: self._get(), lambda self, W: self._put(W))
-    mask = property(lambda self: self._get_mask())
+    def set_mask(self, mask):
+        self.layer.set_mask_inplace(mask)
+
+    def drop_mask(self):
+        self.layer.mask = None
 
     @property
     def saved(self):
         """``(values, mask)``: the original weight (dense, W's shape) and the mask it was saved with, or None."""
-        return getattr(self._owner, "weights_orig", {}).get(self._key)
+        return getattr(self.layer, "weights_orig", None)
 
     @saved.setter
     def saved(self, values):
-        store = self._owner.__dict__.setdefault("weights_orig", {})
-        if values is None:
-            store.pop(self._key, None)
-        else:
-            store[self._key] = values
-
-
-def _mlp_slots(model):
-    return [(f"weights[{i}]", WeightSlot(
-        f"weights[{i}]", lambda i=i: model.weights[i], lambda W, i=i: model.weights.__setitem__(i, W),
-        lambda i=i: model.masks[i], lambda m, i=i: model.set_mask_inplace(i, m),
-        lambda i=i: model.masks.__setitem__(i, None), model.weights[i].shape, model, i))
-        for i in range(model.n_layers)]
-
-
-def _layer_slot(layer, name):
-    kernel = (*layer.kernel_size, layer.c_in, layer.W.shape[1]) if hasattr(layer, "kernel_size") else layer.W.shape
-    return name, WeightSlot(name, lambda: layer.W, lambda W: setattr(layer, "W", W), lambda: layer.mask,
-                            layer.set_mask_inplace, lambda: setattr(layer, "mask", None), kernel, layer, "W",
-                            dynamic=hasattr(layer, "set_topology_inplace"))
+        if values is not None:
+            self.layer.weights_orig = values
+        elif hasattr(self.layer, "weights_orig"):
+            del self.layer.weights_orig
 
 
 def weight_layers(model):
-    """``[(name, WeightSlot), ...]`` for an MLP, a CNN or one Conv2d/Dense layer (``model``)."""
-    if all(hasattr(model, a) for a in ("weights", "masks", "n_layers", "set_mask_inplace")):
-        return _mlp_slots(model)
-    if hasattr(model, "weight_layers") and hasattr(model, "layers"):
-        chosen = {id(L) for L in model.weight_layers()}
-        return [_layer_slot(L, f"layers[{j}]") for j, L in enumerate(model.layers) if id(L) in chosen]
-    if all(hasattr(model, a) for a in ("W", "mask", "set_mask_inplace")):
-        return [_layer_slot(model, "layer")]
-    raise TypeError(f"model: expected an nnlite MLP, a CNN or a Conv2d/Dense layer, found {type(model).__name__}")
+    """``[(name, WeightSlot), ...]`` for a model's weight layers (an MLP's ``weights[i]``, a Sequential's
+    ``layers[j]``) or for one Conv2d/Dense layer (``layer``)."""
+    if isinstance(model, WeightLayer):
+        return [("layer", WeightSlot("layer", model))]
+    if isinstance(model, MLP):
+        return [(f"weights[{i}]", WeightSlot(f"weights[{i}]", L)) for i, L in enumerate(model.weight_layers())]
+    if isinstance(model, Sequential):
+        return [(f"layers[{j}]", WeightSlot(f"layers[{j}]", L)) for j, L in enumerate(model.layers)
+                if isinstance(L, WeightLayer)]
+    raise TypeError(f"model: expected an nnlite MLP, a Sequential or a Conv2d/Dense layer, found {type(model).__name__}")
 
 
 def _slot(model, layer, name="layer"):
@@ -353,7 +340,7 @@ def ln_structured(model, layer, amount, n, dim, importance_scores=None):
 
     Parameters
     ----------
-    model : nnlite.MLP, nnlite.cnn.CNN or one Conv2d/Dense layer
+    model : nnlite.MLP, nnlite.models.Sequential or one Conv2d/Dense layer
     layer : int, str or None
         Position among the weight layers, a name from ``weight_layers``, or
         None when ``model`` is one layer.
@@ -363,14 +350,14 @@ def ln_structured(model, layer, amount, n, dim, importance_scores=None):
     n : float > 0, inf, -inf or "fro"
         Order of the norm over all other kernel axes.
     dim : int
-        Kernel axis of the channels: of (n_in, n_out) for a Dense layer, of
+        Kernel axis of the channels: of (d_in, d_out) for a Dense layer, of
         (kh, kw, c_in, c_out) for a Conv2d (``dim_from_torch`` converts
         torch's).
     importance_scores : ndarray of W's or the kernel's shape, or None (|W|)
 
     Returns
     -------
-    model, with the layer's mask (W's shape (n_in, n_out) or
+    model, with the layer's mask (W's shape (d_in, d_out) or
     (kh * kw * c_in, c_out)) a subset of the old one and its original kept.
     """
     slot = _slot(model, layer)

@@ -65,13 +65,13 @@ from nnlite import functional
 from nnlite._checks import check_float_array, check_int, check_labels, check_n_features, check_rng
 from nnlite.optim import Adam
 
-#: The shared weight values of step 2.
+#: The shared weight values of WANN step 2.
 SHARED_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 #: The activation set of the paper (index = the id stored in a genome).
 ACTIVATIONS = ("linear", "step", "sin", "gaussian", "tanh", "sigmoid", "inverse", "abs", "relu", "cos")
 
-#: The four topological mutations of step 4 (order of ``mutation_probabilities``).
+#: The four topological mutations of WANN step 4 (order of ``mutation_probabilities``).
 MUTATIONS = ("add_connection", "add_node", "enable_connection", "change_activation")
 
 #: Values of the named options where the paper, the authors' code and nnlite's first version differ.
@@ -415,7 +415,7 @@ def check_genome(genome):
 
 
 def initial_genome(n_inputs, n_outputs, rng=None, *, p_enable=0.05, output_activation="linear"):
-    """Step 1: every input and the bias wired to every output, each connection
+    """WANN step 1: every input and the bias wired to every output, each connection
     enabled with probability ``p_enable``. Output nodes use
     ``output_activation`` (linear by default: their values are the logits of
     the softmax in the reward) and never change it: change_activation only
@@ -432,7 +432,7 @@ def initial_genome(n_inputs, n_outputs, rng=None, *, p_enable=0.05, output_activ
 
 
 def initial_population(n_inputs, n_outputs, population_size, rng=None, *, p_enable=0.05, output_activation="linear"):
-    """Step 1 for a whole population (a list of :class:`Genome`)."""
+    """WANN step 1 for a whole population (a list of :class:`Genome`)."""
     if not (isinstance(population_size, (int, np.integer)) and population_size >= 2):
         raise ValueError(f"population_size: expected an int >= 2, found {population_size!r}")
     _check_probability(p_enable, "p_enable")
@@ -442,7 +442,7 @@ def initial_population(n_inputs, n_outputs, population_size, rng=None, *, p_enab
 
 
 # ---------------------------------------------------------------------------
-# Step 2: evaluation with one shared weight
+# WANN step 2: evaluation with one shared weight
 # ---------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -563,7 +563,7 @@ def _evaluate_plan(plan, inputs_T, weights):
     # Node-major values of the outputs and hidden nodes (ids n_first...), one slice per weight.
     values = np.zeros((plan.n_nodes - n_first, n_w, n), dtype=inputs_T.dtype)
     for (nodes, groups), from_inputs, from_computed in zip(plan.layers, plan.from_inputs, plan.from_computed):
-        # Step 2: z_i = w * sum over enabled j -> i of v_j, for every w at once;
+        # WANN step 2: z_i = w * sum over enabled j -> i of v_j, for every w at once;
         # the sum over inputs is the same for every w, so it is computed once.
         S = (from_computed @ values.reshape(len(values), -1)).reshape(len(nodes), n_w, n)
         S += (from_inputs @ inputs_T)[:, None, :]
@@ -600,7 +600,7 @@ def evaluate_chunk(genomes, X, y, weights=SHARED_WEIGHTS):
 
 
 def evaluate_population(population, X, y, weights=SHARED_WEIGHTS):
-    """Step 2 for a population: rewards and accuracies at every shared weight.
+    """WANN step 2 for a population: rewards and accuracies at every shared weight.
 
     Parameters
     ----------
@@ -620,7 +620,7 @@ def evaluate_population(population, X, y, weights=SHARED_WEIGHTS):
 
 
 # ---------------------------------------------------------------------------
-# Step 3: ranking by Pareto dominance
+# WANN step 3: ranking by Pareto dominance
 # ---------------------------------------------------------------------------
 
 def _check_objectives(objectives):
@@ -694,7 +694,7 @@ def rank_population(objectives):
 
 
 def choose_objectives(rewards, n_connections, rng=None, *, p_connection_objective=0.8, size_objective="negative"):
-    """Step 3's objective pair for this generation (one ``rng.random()`` draw).
+    """WANN step 3's objective pair for this generation (one ``rng.random()`` draw).
 
     With probability ``p_connection_objective`` (0.8 in the paper): (mean
     reward, size objective); otherwise (mean reward, max reward).
@@ -721,7 +721,7 @@ def choose_objectives(rewards, n_connections, rng=None, *, p_connection_objectiv
 
 
 # ---------------------------------------------------------------------------
-# Step 4: topological mutations
+# WANN step 4: topological mutations
 # ---------------------------------------------------------------------------
 
 def _new_connection_candidates(genome):
@@ -852,7 +852,7 @@ def _applicable(genome):
 
 def mutate(genome, rng=None, *, mutation_probabilities=(0.20, 0.25, 0.05, 0.50), inapplicable="keep-parent",
            add_connection_sampling="source-first"):
-    """Step 4: apply one topological mutation, drawn with the given
+    """WANN step 4: apply one topological mutation, drawn with the given
     probabilities over :data:`MUTATIONS`.
 
     The default probabilities (add connection 20%, add node 25%, enable 5%,
@@ -892,7 +892,7 @@ def mutate(genome, rng=None, *, mutation_probabilities=(0.20, 0.25, 0.05, 0.50),
 def select_and_reproduce(population, rank, rng=None, *, elite_fraction=0.2, cull_fraction=0.2,
                          tournament_size=8, mutation_probabilities=(0.20, 0.25, 0.05, 0.50),
                          elitism="floor-after-cull", inapplicable="keep-parent", add_connection_sampling="source-first"):
-    """Step 4: the next population.
+    """WANN step 4: the next population.
 
     1. culling: the worst ``cull_fraction`` members cannot be parents;
     2. elitism: the best members pass on unchanged;
@@ -930,7 +930,7 @@ def select_and_reproduce(population, rank, rng=None, *, elite_fraction=0.2, cull
 
 
 # ---------------------------------------------------------------------------
-# Step 5: the search loop, resumable by generation
+# WANN step 5: the search loop, resumable by generation
 # ---------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -1021,7 +1021,7 @@ class SearchState:
 
 
 def start_search(n_inputs, n_outputs, config=None, rng=None):
-    """Step 1: a fresh :class:`SearchState` (generation 0)."""
+    """WANN step 1: a fresh :class:`SearchState` (generation 0)."""
     config = SearchConfig() if config is None else config
     if not isinstance(config, SearchConfig):
         raise TypeError(f"config: expected None or a pruning.wann.SearchConfig, found {type(config).__name__}; "
@@ -1053,7 +1053,7 @@ def step_generation_inplace(state, X, y, *, evaluate=None):
     """
     c = state.config
     batch = state.rng.choice(len(X), size=min(c.batch_size, len(X)), replace=False)
-    if evaluate is None:                                                                   # step 2
+    if evaluate is None:                                                                   # WANN step 2
         rewards, accuracies = evaluate_population(state.population, X[batch], y[batch], c.shared_weights)
     else:
         rewards, accuracies = evaluate(state.population, batch, c.shared_weights)
@@ -1061,7 +1061,7 @@ def step_generation_inplace(state, X, y, *, evaluate=None):
     objectives, second = choose_objectives(rewards, n_connections, state.rng,
                                            p_connection_objective=c.p_connection_objective,
                                            size_objective=c.size_objective)
-    rank = rank_population(objectives)  # step 3
+    rank = rank_population(objectives)  # WANN step 3
     best = int(np.argmax(rewards.mean(axis=1)))
     state.history.append({"generation": state.generation, "objective": second,
                           "best_mean_reward": float(rewards[best].mean()),
@@ -1069,7 +1069,7 @@ def step_generation_inplace(state, X, y, *, evaluate=None):
                           "best_mean_accuracy": float(accuracies[best].mean()),
                           "best_n_connections": int(n_connections[best]),
                           "median_n_connections": float(np.median(n_connections))})
-    state.population = select_and_reproduce(state.population, rank, state.rng,  # step 4
+    state.population = select_and_reproduce(state.population, rank, state.rng,  # WANN step 4
                                             elite_fraction=c.elite_fraction, cull_fraction=c.cull_fraction,
                                             tournament_size=c.tournament_size,
                                             mutation_probabilities=c.mutation_probabilities, elitism=c.elitism,
@@ -1089,7 +1089,7 @@ def _stopping_reason(state, time_budget_s, elapsed_s):
 
 
 def run_search(state, X, y, *, time_budget_s=None, evaluate=None, on_generation_end=None):
-    """Step 5: repeat generations until ``config.n_generations`` or the time
+    """WANN step 5: repeat generations until ``config.n_generations`` or the time
     budget, whichever comes first (``state.stopped_by`` says which).
 
     Parameters

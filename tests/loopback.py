@@ -43,6 +43,20 @@ class PaddingHandler(QuietHandler):
         self.close_connection = True
 
 
+class RedirectingHandler(QuietHandler):
+    """Answers ``/moved/<path>`` with a 302 to ``/<path>`` (a body announcing its own length), serves the rest."""
+
+    def do_GET(self):
+        if not self.path.startswith("/moved/"):
+            return super().do_GET()
+        body = b"moved"
+        self.send_response(302)
+        self.send_header("Location", self.path.removeprefix("/moved"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @contextlib.contextmanager
 def serve(folder, handler=QuietHandler):
     """Serve ``folder`` on 127.0.0.1 with ``handler``; yields the base URL (no trailing slash)."""

@@ -294,8 +294,8 @@ def init_cases():
     cases = []
     for name in ("glorot_uniform", "he_normal"):
         f = getattr(init, name)
-        cases += vary(f"init.{name}", f, {"n_in": 4, "n_out": 3, "rng": np.random.default_rng(0)},
-                      {"n_in": bad_ints(), "n_out": bad_ints()[:3],
+        cases += vary(f"init.{name}", f, {"d_in": 4, "d_out": 3, "rng": np.random.default_rng(0)},
+                      {"d_in": bad_ints(), "d_out": bad_ints()[:3],
                        "rng": [("str", "seed"), ("float", 1.5)],  # None, an int or a Generator are valid
                        "dtype": [("int32", np.int32), ("str", "bogus"), ("complex", np.complex128)]})
     return cases
@@ -340,16 +340,16 @@ def mlp_cases():
 
 
 def cnn_cases():
-    from nnlite import cnn
-    cases = vary("cnn.Conv2d", cnn.Conv2d, {"c_in": 1, "c_out": 2, "kernel_size": 3, "rng": 0},
+    from nnlite import layers, models
+    cases = vary("layers.Conv2d", layers.Conv2d, {"c_in": 1, "c_out": 2, "kernel_size": 3, "rng": 0},
                  {"c_in": bad_ints()[:5], "c_out": bad_ints()[:3], "kernel_size": bad_ints()[:3],
                   "stride": bad_ints()[:3], "padding": [("-1", -1), ("1.5", 1.5)], "activation": bad_choices()[:1],
                   "init": bad_choices()[:1], "dtype": [("int32", np.int32)]})
-    cases += vary("cnn.Dense", cnn.Dense, {"n_in": 4, "n_out": 3, "rng": 0},
-                  {"n_in": bad_ints()[:5], "n_out": bad_ints()[:3], "activation": bad_choices()[:1],
+    cases += vary("layers.Dense", layers.Dense, {"d_in": 4, "d_out": 3, "rng": 0},
+                  {"d_in": bad_ints()[:5], "d_out": bad_ints()[:3], "activation": bad_choices()[:1],
                    "init": bad_choices()[:1], "rng": bad_rngs()[:1]})
-    cases += vary("cnn.MaxPool2d", cnn.MaxPool2d, {"pool_size": 2}, {"pool_size": bad_ints()[:4], "stride": bad_ints()[:3]})
-    cases += vary("cnn.small_cnn", cnn.small_cnn, {"input_shape": (8, 8, 1), "n_classes": 3, "channels": (2, 2),
+    cases += vary("layers.MaxPool2d", layers.MaxPool2d, {"pool_size": 2}, {"pool_size": bad_ints()[:4], "stride": bad_ints()[:3]})
+    cases += vary("models.small_cnn", models.small_cnn, {"input_shape": (8, 8, 1), "n_classes": 3, "channels": (2, 2),
                                                    "hidden": 4, "rng": 0},
                   {"input_shape": [("2-d", (8, 8)), ("zero", (0, 8, 1)), ("negative", (8, -8, 1)), ("too-small", (2, 2, 1)),
                                    ("None", None)],
@@ -357,10 +357,10 @@ def cnn_cases():
                                                                            ("empty", ()), ("float", (1.5, 2))],
                    "hidden": bad_ints()[:4]})
     X = np.ones((2, 8, 8, 1))
-    cases += vary("cnn.CNN.forward", lambda X: cnn.small_cnn((8, 8, 1), 3, channels=(2, 2), hidden=4, rng=0).forward(X),
+    cases += vary("models.Sequential.forward", lambda X: models.small_cnn((8, 8, 1), 3, channels=(2, 2), hidden=4, rng=0).forward(X),
                   {"X": X}, {"X": bad_float_arrays((2, 8, 8, 1))[:7] + [("flat", np.ones((2, 64))), ("shape", np.ones((2, 9, 9, 1)))]})
-    cases += vary("cnn.CNN", lambda predict_batch, input_shape: cnn.CNN([cnn.Flatten(), cnn.Dense(64, 3, rng=0)], input_shape,
-                                                                        predict_batch),
+    cases += vary("models.Sequential", lambda predict_batch, input_shape: models.Sequential(
+                      [layers.Flatten(), layers.Dense(64, 3, rng=0)], input_shape, predict_batch),
                   {"predict_batch": 1000, "input_shape": (8, 8, 1)},
                   {"predict_batch": bad_ints()[:4], "input_shape": [("mismatch", (9, 9, 1)), ("None", None)]})
     return cases
@@ -1034,38 +1034,38 @@ def _text_file(tmp):
 
 
 def dynamic_cases():
-    from pruning import dynamic as Dy
-    cases = vary("dynamic.DynamicLinear", Dy.DynamicLinear, {"n_in": 4, "n_out": 3, "sparsity": 0.5, "rng": 0},
-                 {"n_in": bad_ints()[:5], "n_out": bad_ints()[:3], "sparsity": bad_fractions()[:5] + [("1", 1.0)],
+    from pruning import sparse_layers as Dy
+    cases = vary("sparse_layers.DynamicLinear", Dy.DynamicLinear, {"d_in": 4, "d_out": 3, "sparsity": 0.5, "rng": 0},
+                 {"d_in": bad_ints()[:5], "d_out": bad_ints()[:3], "sparsity": bad_fractions()[:5] + [("1", 1.0)],
                   "activation": bad_choices()[:1], "storage": bad_choices()[:2], "init": bad_choices()[:1],
                   "rng": bad_rngs()[:1], "dtype": [("int32", np.int32)]})
-    cases += vary("dynamic.DynamicConv2d", Dy.DynamicConv2d, {"c_in": 1, "c_out": 2, "kernel_size": 3, "sparsity": 0.5, "rng": 0},
+    cases += vary("sparse_layers.DynamicConv2d", Dy.DynamicConv2d, {"c_in": 1, "c_out": 2, "kernel_size": 3, "sparsity": 0.5, "rng": 0},
                   {"c_in": bad_ints()[:3], "kernel_size": bad_ints()[:3], "stride": bad_ints()[:2], "padding": [("-1", -1)],
                    "sparsity": bad_fractions()[:4], "storage": bad_choices()[:1]})
     X = np.ones((2, 4))
-    cases += vary("dynamic.DynamicLinear.forward csr",
+    cases += vary("sparse_layers.DynamicLinear.forward csr",
                   lambda X: Dy.DynamicLinear(4, 3, sparsity=0.5, storage="csr", rng=0, dtype=np.float64).forward(X),
                   {"X": X}, {"X": [("width-1", X[:, :3]), ("width+5", np.ones((2, 9))), ("nan", np.full((2, 4), np.nan)),
                                    ("str", X.astype(str)), ("1-d", np.ones(4))]})
-    cases += vary("dynamic.DynamicLinear.set_sparsity_inplace",
+    cases += vary("sparse_layers.DynamicLinear.set_sparsity_inplace",
                   lambda sparsity: Dy.DynamicLinear(4, 3, sparsity=0.5, rng=0).set_sparsity_inplace(sparsity, rng=0),
                   {"sparsity": 0.25}, {"sparsity": bad_fractions()[:5] + [("1", 1.0)]})
-    cases += vary("dynamic.DynamicLinear.set_topology_inplace",
+    cases += vary("sparse_layers.DynamicLinear.set_topology_inplace",
                   lambda mask: Dy.DynamicLinear(4, 3, sparsity=0.5, rng=0).set_topology_inplace(mask),
                   {"mask": np.ones((4, 3), bool)},
                   {"mask": [("shape", np.ones((3, 4), bool)), ("float", np.full((4, 3), 0.5)), ("None", None)]})
-    cases += vary("dynamic.check_sparsity", Dy.check_sparsity, {"sparsity": 0.5}, {"sparsity": bad_fractions() + [("1", 1.0)]})
-    cases += vary("dynamic.n_active_for", Dy.n_active_for, {"sparsity": 0.5, "n_total": 10},
+    cases += vary("sparse_layers.check_sparsity", Dy.check_sparsity, {"sparsity": 0.5}, {"sparsity": bad_fractions() + [("1", 1.0)]})
+    cases += vary("sparse_layers.n_active_for", Dy.n_active_for, {"sparsity": 0.5, "n_total": 10},
                   {"sparsity": bad_fractions()[:4], "n_total": [("-1", -1), ("1.5", 1.5), ("str", "10")]})
-    cases += vary("dynamic.random_topology", Dy.random_topology, {"shape": (4, 3), "n_active": 5, "rng": np.random.default_rng(0)},
+    cases += vary("sparse_layers.random_topology", Dy.random_topology, {"shape": (4, 3), "n_active": 5, "rng": np.random.default_rng(0)},
                   {"shape": [("negative", (-4, 3)), ("str", "s")], "n_active": [("-1", -1), ("too-many", 13), ("1.5", 1.5)],
                    "rng": [("str", "seed")]})
-    cases += vary("dynamic.set_density_crossover", lambda value, kind=None: Dy.set_density_crossover(value, kind),
+    cases += vary("sparse_layers.set_density_crossover", lambda value, kind=None: Dy.set_density_crossover(value, kind),
                   {"value": 0.1},
                   {"value": [("-1", -1.0), ("nan", NAN), ("str", "0.1"), ("1.5", 1.5)], "kind": bad_choices()[::2]})
-    cases += vary("dynamic.density_crossover", Dy.density_crossover, {"kind": "linear"}, {"kind": bad_choices()})
-    from nnlite import cnn
-    cases += vary("dynamic.memory_report", Dy.memory_report, {"model": cnn.small_cnn((8, 8, 1), 3, channels=(2, 2), hidden=4, rng=0)}, {"model": [("str", "m"), ("None", None)]})
+    cases += vary("sparse_layers.density_crossover", Dy.density_crossover, {"kind": "linear"}, {"kind": bad_choices()})
+    from nnlite import models
+    cases += vary("sparse_layers.memory_report", Dy.memory_report, {"model": models.small_cnn((8, 8, 1), 3, channels=(2, 2), hidden=4, rng=0)}, {"model": [("str", "m"), ("None", None)]})
     return cases
 
 
@@ -1203,11 +1203,11 @@ def run_cli_case(case, env, tmp):
 
 FAMILIES = [("sparse", lambda tmp: sparse_cases()), ("functional", lambda tmp: functional_cases()),
             ("conv", lambda tmp: conv_cases()), ("init", lambda tmp: init_cases()), ("mlp", lambda tmp: mlp_cases()),
-            ("cnn", lambda tmp: cnn_cases()), ("optim", lambda tmp: optim_cases()), ("train", lambda tmp: train_cases()),
+            ("layers", lambda tmp: cnn_cases()), ("optim", lambda tmp: optim_cases()), ("train", lambda tmp: train_cases()),
             ("io", io_cases), ("data", data_cases), ("decomposition", decomposition_cases),
             ("masks", lambda tmp: masks_cases()), ("schedules", lambda tmp: schedules_cases()),
             ("wann_tasks", wann_tasks_cases), ("obd", lambda tmp: obd_cases()), ("lottery", lambda tmp: lottery_cases()),
-            ("wann", wann_cases), ("dsr", dsr_cases), ("dynamic", lambda tmp: dynamic_cases()),
+            ("wann", wann_cases), ("dsr", dsr_cases), ("sparse_layers", lambda tmp: dynamic_cases()),
             ("rigl", lambda tmp: rigl_cases()), ("torch_like", lambda tmp: torch_like_cases())]
 
 
@@ -1361,7 +1361,7 @@ DOCUMENTED = [
     (r"^decomposition\.activity_pass X=empty$",
      "decomposition.activity_pass docstring: an empty batch (0 rows) gives an empty Activity"),
     (r"^conv\.(im2col|col2im|maxpool2d_\w+|flatten_\w+) ",
-     "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.cnn checks)"),
+     "nnlite.conv docstring: im2col, col2im, maxpool2d_*, flatten_* are unchecked primitives (nnlite.layers check)"),
     (r"^sparse\.to_csr W=(width\+1|empty)$",
      "nnlite.sparse.to_csr docstring: any shape is accepted, an empty one too, and an all-zero W gives an empty CSR"),
     (r"^dsr\.reallocate K=too-many$",
@@ -1435,11 +1435,11 @@ def main(argv=None):
 
 #: Where each group of cases lives (to route findings): group prefix -> package area.
 AREAS = {"sparse": "nnlite.sparse", "functional": "nnlite.functional", "conv": "nnlite.conv", "init": "nnlite.init",
-         "MLP": "nnlite.mlp", "cnn": "nnlite.cnn", "optim": "nnlite.optim", "train": "nnlite.train", "io": "nnlite.io",
+         "MLP": "nnlite.models", "layers": "nnlite.layers", "models": "nnlite.models", "optim": "nnlite.optim", "train": "nnlite.train", "io": "nnlite.io",
          "data": "nnlite.data", "decomposition": "decomposition", "official_models": "decomposition.official_models",
          "reuse": "decomposition.reuse", "experiments": "decomposition.experiments", "masks": "pruning.masks",
          "schedules": "pruning.schedules", "wann_tasks": "pruning.wann_tasks", "obd": "pruning.obd",
-         "lottery": "pruning.lottery", "wann": "pruning.wann", "dsr": "pruning.dsr", "dynamic": "pruning.dynamic"}
+         "lottery": "pruning.lottery", "wann": "pruning.wann", "dsr": "pruning.dsr", "sparse_layers": "pruning.sparse_layers"}
 
 
 def group_of(name):

@@ -115,7 +115,7 @@ def pruning_amounts(n_unpruned):
 
 
 # ---------------------------------------------------------------------------
-# Conv (nnlite.conv, nnlite.cnn, pruning.dynamic)
+# Conv (nnlite.conv, nnlite.layers, pruning.sparse_layers)
 # ---------------------------------------------------------------------------
 
 @st.composite
@@ -378,7 +378,7 @@ def small_cnns_with_batches(draw, max_n=4, dtype=np.float64):
 
     The conv layer has 1..3 output channels, the hidden Dense 1..4 units, 2..3 classes.
     """
-    from nnlite.cnn import small_cnn
+    from nnlite.models import small_cnn
     c, n_classes = draw(st.integers(1, 2)), draw(st.integers(2, 3))
     model = small_cnn((4, 4, c), n_classes, channels=(draw(st.integers(1, 3)),), hidden=draw(st.integers(1, 4)),
                       rng=draw(st.integers(0, 2**32 - 1)), dtype=dtype)

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from nnlite import MLP, SGD, Adam, DivergenceError, conv, init, sparse
 from nnlite import _sparse_kernels as kernels
 from nnlite import functional as F
-from nnlite.cnn import CNN, Conv2d, Dense, Flatten, MaxPool2d, ReLU
+from nnlite.layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU
+from nnlite.models import Sequential
 from nnlite.train import fit
 from strategies import (BAD_ARRAY_KINDS, assert_rejected, bad_arrays, corrupt_csr_weights, float_matrices)
 
@@ -289,9 +290,9 @@ def test_optimizers_refuse_bad_hyperparameters_naming_them(make, argument):
 def test_initialisers_take_an_int_rng_and_refuse_bad_fans(name):
     draw = init.INITIALISERS[name]
     np.testing.assert_array_equal(draw(3, 2, 7), draw(3, 2, np.random.default_rng(7)))
-    assert_rejected(draw, "n_in", 0, 2, 0)
-    assert_rejected(draw, "n_out", 3, -1, 0)
-    assert_rejected(draw, "n_in", 2.5, 2, 0)
+    assert_rejected(draw, "d_in", 0, 2, 0)
+    assert_rejected(draw, "d_out", 3, -1, 0)
+    assert_rejected(draw, "d_in", 2.5, 2, 0)
     assert_rejected(draw, "rng", 3, 2, "seed")
     assert_rejected(draw, "dtype", 3, 2, 0, np.int32)
 
@@ -299,7 +300,7 @@ def test_initialisers_take_an_int_rng_and_refuse_bad_fans(name):
 # -- conv and CNN layers ------------------------------------------------------------
 
 def small_net():
-    return CNN([Conv2d(2, 3, 3, padding=1, rng=0), MaxPool2d(2), ReLU(), Flatten(), Dense(3 * 2 * 2, 2, rng=0)],
+    return Sequential([Conv2d(2, 3, 3, padding=1, rng=0), MaxPool2d(2), ReLU(), Flatten(), Dense(3 * 2 * 2, 2, rng=0)],
                input_shape=(4, 4, 2))
 
 
@@ -339,7 +340,7 @@ import os, sys, tempfile
 import numpy as np, scipy.sparse as sp
 from nnlite import MLP, io, sparse
 from nnlite import functional as F
-from pruning.dynamic import DynamicLinear
+from pruning.sparse_layers import DynamicLinear
 
 def corrupt(index):
     W = sp.csr_array(np.ones((3, 4), np.float32))
@@ -398,15 +399,16 @@ TRAIN_SCRIPT = """
 import hashlib
 import numpy as np, numba
 from nnlite import sparse
-from nnlite.cnn import CNN, Flatten, MaxPool2d, ReLU
+from nnlite.layers import Flatten, MaxPool2d, ReLU
+from nnlite.models import Sequential
 from nnlite.train import fit
-from pruning.dynamic import DynamicConv2d, DynamicLinear
+from pruning.sparse_layers import DynamicConv2d, DynamicLinear
 
 sparse.set_backend("numba")
 rng = np.random.default_rng(0)
 X = rng.standard_normal((600, 8, 8, 1)).astype(np.float32)
 y = rng.integers(0, 10, 600)
-model = CNN([DynamicConv2d(1, 4, 3, padding=1, sparsity=0.5, activation=None, storage="csr", rng=1),
+model = Sequential([DynamicConv2d(1, 4, 3, padding=1, sparsity=0.5, activation=None, storage="csr", rng=1),
              MaxPool2d(2), ReLU(), Flatten(), DynamicLinear(64, 300, sparsity=0.8, storage="csr", rng=2),
              DynamicLinear(300, 10, sparsity=0.5, activation=None, storage="csr", rng=3)], input_shape=(8, 8, 1))
 fit(model, X, y, epochs=2, batch_size=600, rng=4, progress=False)
@@ -444,9 +446,9 @@ def test_the_csr_helpers_refuse_a_corrupt_structure(drawn):
     (lambda: Conv2d(0, 3, 3), "c_in"), (lambda: Conv2d(2, 0, 3), "c_out"),
     (lambda: Conv2d(2, 3, 3, stride=0), "stride"),
     (lambda: Conv2d(2, 3, 3, padding=-1), "padding"), (lambda: Conv2d(2, 3, 2.5), "kernel_size"),
-    (lambda: Dense(2.5, 3), "n_in"), (lambda: Dense(3, 0), "n_out"), (lambda: MaxPool2d(2, stride=0), "stride"),
-    (lambda: MaxPool2d(0), "pool_size"), (lambda: CNN([Flatten(), Dense(4, 2)], (2, 2)), "input_shape"),
-    (lambda: CNN([Flatten(), Dense(4, 2)], (2, 2, 1), predict_batch=0), "predict_batch"),
+    (lambda: Dense(2.5, 3), "d_in"), (lambda: Dense(3, 0), "d_out"), (lambda: MaxPool2d(2, stride=0), "stride"),
+    (lambda: MaxPool2d(0), "pool_size"), (lambda: Sequential([Flatten(), Dense(4, 2)], (2, 2)), "input_shape"),
+    (lambda: Sequential([Flatten(), Dense(4, 2)], (2, 2, 1), predict_batch=0), "predict_batch"),
     (lambda: Dense(3, 2, activation="tanh"), "activation")])
 def test_cnn_layer_constructors_refuse_bad_options_naming_them(make, argument):
     assert_rejected(make, argument)
@@ -530,7 +532,7 @@ def test_conv_primitives_refuse_a_non_array_or_wrong_ndim_in_constant_time(X):
 
 
 def test_conv_primitives_leave_values_unchecked_as_documented():
-    # documented in nnlite.conv: NaN passes through the primitives (nnlite.cnn checks its input first)
+    # documented in nnlite.conv: NaN passes through the primitives (nnlite.layers check its input first)
     X = good((1, 4, 4, 1))
     X[0, 0, 0, 0] = np.nan
     assert np.isnan(conv.maxpool2d_forward(X)).any()
@@ -543,14 +545,14 @@ def test_conv_primitives_leave_values_unchecked_as_documented():
     ({"n_classes": float("nan")}, "n_classes"), ({"channels": ()}, "channels"), ({"channels": (0, 2)}, "channels"),
     ({"channels": (1.5, 2)}, "channels"), ({"hidden": 0}, "hidden"), ({"hidden": float("nan")}, "hidden")])
 def test_small_cnn_names_each_bad_size(options, argument):
-    from nnlite.cnn import small_cnn
+    from nnlite.models import small_cnn
     kwargs = {"input_shape": (8, 8, 1), "n_classes": 3, "channels": (2, 2), "hidden": 4, "rng": 0, **options}
     assert_rejected(small_cnn, argument, **kwargs)
 
 
 @pytest.mark.parametrize("input_shape", [(9, 9, 1), None, "889"])
 def test_cnn_names_an_input_shape_its_layers_do_not_fit(input_shape):
-    assert_rejected(CNN, "input_shape", [Flatten(), Dense(64, 3, rng=0)], input_shape)
+    assert_rejected(Sequential, "input_shape", [Flatten(), Dense(64, 3, rng=0)], input_shape)
 
 
 @pytest.mark.parametrize("sizes", [[4, 5, 1], [4, 1]])

@@ -364,7 +364,7 @@ def test_lottery_load_data_rejects_n_train_outside_the_training_set(shared_data_
     assert_rejected(LX.load_data, "n_train", n_train=n_train, data_dir=shared_data_dir)
 
 
-# -- pruning.dsr and pruning.dynamic: the helpers of Alg. 1, the experiment's builders ----------------------
+# -- pruning.dsr and pruning.sparse_layers: the helpers of Alg. 1, the experiment's builders ----------------------
 
 @pytest.mark.parametrize("option, value", [
     ("K", -1), ("K", 1.5), ("K", float("nan")), ("R", np.array([np.nan, 1.0])), ("R", np.array([-1.0, 1.0])),
@@ -448,28 +448,28 @@ def test_dsr_read_runs_rejects_what_is_not_a_jsonl_file_naming_path(tmp_path):
                                            ("sparsity", float("inf")), ("n_total", -1), ("n_total", 1.5),
                                            ("n_total", "10")])
 def test_dynamic_n_active_for_rejects_bad_values_naming_them(option, value):
-    from pruning import dynamic
-    assert_rejected(dynamic.n_active_for, option, **{"sparsity": 0.5, "n_total": 10, option: value})
+    from pruning import sparse_layers
+    assert_rejected(sparse_layers.n_active_for, option, **{"sparsity": 0.5, "n_total": 10, option: value})
 
 
 @pytest.mark.parametrize("option, value", [("shape", (-4, 3)), ("shape", "s"), ("shape", ()), ("n_active", -1),
                                            ("n_active", 13), ("n_active", 1.5), ("rng", "seed"), ("rng", 0)])
 def test_dynamic_random_topology_rejects_bad_values_naming_them(option, value):
-    from pruning import dynamic
+    from pruning import sparse_layers
     kwargs = {"shape": (4, 3), "n_active": 5, "rng": np.random.default_rng(0), option: value}
-    assert_rejected(dynamic.random_topology, option, **kwargs)
+    assert_rejected(sparse_layers.random_topology, option, **kwargs)
 
 
 @pytest.mark.parametrize("value", ["0.1", None, float("nan"), -1.0, 1.5])
 def test_dynamic_set_density_crossover_rejects_bad_values_naming_value(value):
-    from pruning import dynamic
-    assert_rejected(dynamic.set_density_crossover, "value", value)
+    from pruning import sparse_layers
+    assert_rejected(sparse_layers.set_density_crossover, "value", value)
 
 
 @pytest.mark.parametrize("model", ["m", None, 3])
 def test_dynamic_memory_report_rejects_what_is_not_a_model_naming_model(model):
-    from pruning import dynamic
-    assert_rejected(dynamic.memory_report, "model", model)
+    from pruning import sparse_layers
+    assert_rejected(sparse_layers.memory_report, "model", model)
 
 
 # -- pruning.rigl and pruning.torch_like --------------------------------------------------------------------

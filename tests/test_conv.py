@@ -1,11 +1,9 @@
-"""nnlite.conv and nnlite.cnn: hand examples, naive-loop oracles, finite differences."""
+"""nnlite.conv: hand examples, naive-loop oracles, finite differences."""
 import numpy as np
 import pytest
 from hypothesis import given
 
 from nnlite import conv, sparse
-from nnlite.cnn import CNN, Conv2d, Dense, Flatten, MaxPool2d, ReLU, small_cnn
-from nnlite.optim import Adam
 from strategies import conv_geometries, pool_geometries
 from gradcheck import numerical_gradient
 
@@ -132,82 +130,3 @@ def test_flatten_backward_matches_finite_differences():
     X, G = rng.standard_normal((2, 2, 3, 2)), rng.standard_normal((2, 12))
     loss = lambda: np.sum(conv.flatten_forward(X) * G)  # noqa: E731
     np.testing.assert_allclose(conv.flatten_backward(G, X.shape), numerical_gradient(loss, X), rtol=1e-7)
-
-
-def tiny_cnn(rng=0, dtype=np.float64):
-    return CNN([Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), MaxPool2d(2),
-                Conv2d(3, 2, 2, stride=1, rng=rng, dtype=dtype), Flatten(),
-                Dense(2 * 2 * 2, 4, rng=rng, dtype=dtype), Dense(4, 3, activation=None, rng=rng, dtype=dtype)],
-               input_shape=(6, 6, 2))
-
-
-def test_cnn_loss_and_grads_match_finite_differences():
-    rng = np.random.default_rng(4)
-    model = tiny_cnn()
-    X, y = rng.standard_normal((3, 6, 6, 2)), np.array([0, 2, 1])
-    _, grads = model.loss_and_grads(X, y)
-    for p, g in zip(model.params(), grads):
-        np.testing.assert_allclose(g, numerical_gradient(lambda: model.loss_and_grads(X, y)[0], p),
-                                   rtol=1e-5, atol=1e-7)
-
-
-def test_pooling_before_relu_gives_the_same_values_and_gradients():
-    rng = np.random.default_rng(7)
-    X, y = rng.standard_normal((4, 6, 6, 2)), np.array([0, 1, 2, 1])
-    relu_first = CNN([Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64), MaxPool2d(2), Flatten(),
-                      Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
-    pool_first = CNN([Conv2d(2, 3, 3, padding=1, activation=None, rng=0, dtype=np.float64), MaxPool2d(2), ReLU(),
-                      Flatten(), Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
-    (loss_a, grads_a), (loss_b, grads_b) = relu_first.loss_and_grads(X, y), pool_first.loss_and_grads(X, y)
-    # Exact: max and ReLU commute exactly, and both networks then run the same products on the same
-    # arrays, so the claim is bit-identity.
-    assert loss_a == loss_b and all(np.array_equal(a, b) for a, b in zip(grads_a, grads_b))
-
-
-def test_cnn_grads_respect_masks_and_fit_learns_a_toy_problem():
-    rng = np.random.default_rng(5)
-    model = small_cnn((8, 8, 1), 2, channels=(4,), hidden=8, rng=0)
-    mask = rng.random(model.layers[0].W.shape) < 0.5
-    model.layers[0].set_mask_inplace(mask)
-    X = rng.standard_normal((64, 8, 8, 1)).astype(np.float32)
-    y = (X[:, :4].mean(axis=(1, 2, 3)) > X[:, 4:].mean(axis=(1, 2, 3))).astype(int)
-    history = model.fit(X, y, optimizer=Adam(1e-2), epochs=15, batch_size=16, rng=0, progress=False).history_
-    assert history.accuracy[-1] > 0.9 and np.all(model.layers[0].W[~mask] == 0)
-
-
-# -- bad input ----------------------------------------------------------------
-
-def test_kernel_larger_than_input_is_a_clear_error():
-    with pytest.raises(ValueError, match="kernel 5x5 is larger than the padded input 4x4"):
-        CNN([Conv2d(1, 2, 5), Flatten(), Dense(2, 2)], input_shape=(4, 4, 1))
-
-
-def test_channel_mismatch_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"expected an input of shape \(h, w, 3\).*found \(8, 8, 1\)"):
-        CNN([Conv2d(3, 2, 3), Flatten(), Dense(72, 2)], input_shape=(8, 8, 1))
-
-
-def test_wrong_image_shape_and_missing_flatten_are_clear_errors():
-    model = small_cnn((8, 8, 1), 2, channels=(2,), hidden=4, rng=0)
-    with pytest.raises(ValueError, match="NHWC"):
-        model.forward(np.zeros((2, 8, 8, 3)))
-    with pytest.raises(ValueError, match="add a Flatten layer"):
-        CNN([Conv2d(1, 2, 3), Dense(2, 2)], input_shape=(4, 4, 1))
-
-
-def test_forward_does_not_mutate_its_input():
-    X = np.random.default_rng(6).standard_normal((2, 6, 6, 2))
-    before = X.copy()
-    tiny_cnn().loss_and_grads(X, np.array([0, 1]))
-    assert np.array_equal(X, before)
-
-
-def test_cnn_predictions_probabilities_and_sizes_are_consistent():
-    model = tiny_cnn()
-    X = np.random.default_rng(8).standard_normal((5, 6, 6, 2))
-    model.predict_batch = 2  # forces the batched path
-    P = model.predict_proba(X)
-    assert np.allclose(P.sum(axis=1), 1) and np.array_equal(P.argmax(axis=1), model.predict(X))
-    n_weights = sum(layer.W.size for layer in model.weight_layers())
-    assert model.count_nonzero() == n_weights
-    assert model.nbytes("dense") == sum(layer.W.nbytes + layer.b.nbytes for layer in model.weight_layers())

@@ -15,6 +15,8 @@ import pytest
 
 from loopback import serve
 from nnlite import data
+from nnlite.data import fetching, formats
+from nnlite.data import locate as data_locate
 from tests.realdata import locate, missing
 
 SHARED_DATA = locate("shared_data")   # NNLITE_DATA, else ../shared/data (tests/realdata.py)
@@ -34,7 +36,7 @@ def no_url_overrides_from_environment(monkeypatch):
 
 def idx_bytes(array, type_code=0x08):
     """Encode ``array`` as an IDX file (big-endian header and data)."""
-    dtype = np.dtype(data._IDX_DTYPES[type_code])
+    dtype = np.dtype(formats._IDX_DTYPES[type_code])
     header = bytes([0, 0, type_code, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
     return header + array.astype(dtype).tobytes()
 
@@ -47,7 +49,7 @@ def sha256_hex(content):
 def toy_manifest(monkeypatch):
     """Replace the manifest with rows for in-test files; returns a function adding a row."""
     rows = {}
-    monkeypatch.setattr(data, "_manifest", lambda: rows)
+    monkeypatch.setattr(data_locate, "manifest", lambda: rows)
 
     def add(relpath, content, url=""):
         rows[relpath] = data.ManifestEntry(relpath.split("/")[0], relpath, sha256_hex(content),
@@ -171,8 +173,8 @@ def test_fetch_hashes_each_file_version_once(tmp_path, toy_manifest, monkeypatch
     path.parent.mkdir()
     path.write_bytes(content)
     calls = []
-    hash_file = data._sha256_file
-    monkeypatch.setattr(data, "_sha256_file", lambda p: calls.append(p) or hash_file(p))
+    hash_file = fetching._sha256_file
+    monkeypatch.setattr(fetching, "_sha256_file", lambda p: calls.append(p) or hash_file(p))
 
     for _ in range(3):
         data.fetch("toy/file.bin", tmp_path, download=False)
@@ -204,19 +206,19 @@ def test_fetch_unknown_relpath_raises_value_error(tmp_path):
 
 
 def test_manifest_rows_are_complete():
-    entries = data._manifest().values()
+    entries = data.manifest().values()
     assert {e.dataset for e in entries} == {"mnist", "fashion-mnist", "kmnist", "emnist", "cifar-10"}
     for e in entries:
         assert len(e.sha256) == 64 and e.size > 0 and e.path.startswith(e.dataset + "/")
         assert (e.url == "") == (e.dataset in ("emnist", "cifar-10"))
-    kmnist_train = data._manifest()["kmnist/train-images-idx3-ubyte.gz"]
+    kmnist_train = data.manifest()["kmnist/train-images-idx3-ubyte.gz"]
     assert kmnist_train.size == 18165135 and kmnist_train.sha256.startswith("51467d22")
 
 
 @pytest.mark.shared_data
 @requires_shared_data
 def test_manifest_matches_shared_sha256sums_and_sizes():
-    manifest = data._manifest()
+    manifest = data.manifest()
     for line in (SHARED_DATA / "SHA256SUMS").read_text().splitlines():
         sha256, relpath = line.split()
         assert manifest[relpath].sha256 == sha256
@@ -259,7 +261,7 @@ def test_corrupted_download_raises_and_leaves_no_file(tmp_path, served_mnist_lab
     with pytest.raises(ValueError) as info:
         data.fetch(MNIST_TEST_LABELS, cache, base_url=f"{url}/bad", progress=False)
     message = str(info.value)
-    assert "t10k-labels-idx1-ubyte.gz" in message and data._manifest()[MNIST_TEST_LABELS].sha256 in message
+    assert "t10k-labels-idx1-ubyte.gz" in message and data.manifest()[MNIST_TEST_LABELS].sha256 in message
     assert not (cache / MNIST_TEST_LABELS).exists()
     assert listing(cache) == ["mnist"]   # the folder only: no temporary litter
 
@@ -440,6 +442,37 @@ def test_train_validation_split_partitions_samples_reproducibly():
     again = data.train_validation_split(X, y, rng=np.random.default_rng(0), n_validation=3)
     assert all(np.array_equal(a, b) for a, b in zip(again, (X_train, X_val, y_train, y_val)))
     assert np.array_equal(X, np.arange(20).reshape(10, 2))
+
+
+def test_train_validation_split_returns_scikit_learns_order():
+    X, y = np.arange(30).reshape(10, 3), np.arange(10) * 10
+    parts = data.train_validation_split(X, y, rng=0, n_validation=3)
+    assert [p.shape for p in parts] == [(7, 3), (3, 3), (7,), (3,)]   # X_train, X_val, y_train, y_val
+    X_train, X_val, y_train, y_val = parts
+    assert np.array_equal(X_train[:, 0] * 10 // 3, y_train) and np.array_equal(X_val[:, 0] * 10 // 3, y_val)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_train_validation_split_holds_out_the_first_rows_of_the_seeds_permutation(seed):
+    """The bits the committed records depend on (lottery, DSR, the digits demo, fit's validation_split)."""
+    X, y = np.arange(50, dtype=np.float32)[:, None], np.arange(50)
+    X_train, X_val, y_train, y_val = data.train_validation_split(X, y, 0.2, rng=seed)
+    order = np.random.default_rng(seed).permutation(50)
+    assert np.array_equal(y_val, order[:10]) and np.array_equal(y_train, order[10:])
+    rng = np.random.default_rng(seed)
+    again = data.train_validation_split(X, y, rng=rng, n_validation=10)
+    assert all(np.array_equal(a, b) for a, b in zip(again, (X_train, X_val, y_train, y_val)))
+    assert not np.array_equal(data.train_validation_split(X, y, rng=rng, n_validation=10)[3], y_val)   # rng moved on
+
+
+def test_train_validation_split_is_the_split_fit_holds_out():
+    from nnlite import MLP, fit
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 3, 40)
+    model = MLP([4, 3], rng=0)
+    history = fit(model, X, y, epochs=1, batch_size=8, rng=7, validation_split=0.25, progress=False)
+    _, X_val, _, y_val = data.train_validation_split(X, y, 0.25, rng=7)
+    assert model.loss(X_val, y_val) == pytest.approx(history.val_loss[-1], rel=1e-6)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from loopback import DroppingHandler, PaddingHandler, serve
+from loopback import DroppingHandler, PaddingHandler, RedirectingHandler, serve
 from nnlite import data
 
 CONTENT = bytes(range(256)) * 400   # 102,400 bytes: several 64 KiB reads
@@ -81,3 +81,26 @@ def test_fetch_refuses_a_directory_at_a_data_path_instead_of_downloading(tmp_pat
     with pytest.raises(ValueError, match="data_dir: expected the file mnist/t10k-labels-idx1-ubyte.gz.*directory"):
         data.fetch(relpath, tmp_path, progress=False)
     assert os.listdir(tmp_path / relpath) == []
+
+
+def test_download_from_a_file_url_copies_verified_bytes_and_refuses_a_short_file(served):
+    """A local mirror (``file://``; pooch has no downloader for it) passes the same checks."""
+    folder, cache = served
+    path = data.download((folder / "file.bin").as_uri(), cache / "file.bin", SHA256, len(CONTENT), progress=False)
+    assert path.read_bytes() == CONTENT and files_in(cache) == ["file.bin"]
+    (folder / "short.bin").write_bytes(CONTENT[:1000])
+    with pytest.raises(ValueError, match="sha256 check.*1000 bytes.*truncated"):
+        data.download((folder / "short.bin").as_uri(), cache / "other.bin", SHA256, len(CONTENT), progress=False)
+    with pytest.raises(ConnectionError, match="missing.bin"):
+        data.download((folder / "missing.bin").as_uri(), cache / "other.bin", SHA256, len(CONTENT), progress=False)
+    assert files_in(cache) == ["file.bin"]
+
+
+def test_download_follows_a_redirect_and_checks_the_size_the_final_server_announces(served):
+    folder, cache = served
+    with serve(folder, RedirectingHandler) as url:
+        path = data.download(f"{url}/moved/file.bin", cache / "file.bin", SHA256, len(CONTENT), progress=False)
+        assert path.read_bytes() == CONTENT
+        with pytest.raises(ValueError, match=f"announces more than the expected {len(CONTENT) - 1}"):
+            data.download(f"{url}/moved/file.bin", cache / "other.bin", SHA256, len(CONTENT) - 1, progress=False)
+    assert files_in(cache) == ["file.bin"]

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnlite.cnn import small_cnn
+from nnlite.models import small_cnn
 from nnlite.optim import Adam
 from nnlite.train import fit, train_step_inplace
 from pruning import dsr
 from pruning.experiments import dsr as DX
-from pruning.dynamic import DynamicConv2d, DynamicLinear, dynamic_layers
+from pruning.sparse_layers import DynamicConv2d, DynamicLinear, dynamic_layers
 
 
 def sparse_cnn(storage="dense", sparsity=0.7, rng=0):
@@ -308,7 +308,7 @@ def test_recipes_fill_only_the_options_left_unset():
 
 
 def test_dense_layers_ends_keeps_the_first_conv_and_the_output_layer_plain():
-    from nnlite.cnn import Conv2d, Dense
+    from nnlite.layers import Conv2d, Dense
     shapes = [(9, 16), (144, 32), (1568, 128), (128, 10)]
     plan = dsr.layer_plan("dsr", shapes, 0.9, "uniform", "ends")
     assert plan == [None, 0.9, 0.9, None] and dsr.layer_plan("gmp", shapes, 0.9, dense_layers="ends")[1] == 0.0

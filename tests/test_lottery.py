@@ -252,3 +252,23 @@ def test_the_pure_imp_loop_gives_the_records_of_the_resumable_experiment(data, t
     pure = LT.iterative_magnitude_pruning(config, data, trial=1)
     saved = LX.run_trial(config, data, 1, tmp_path)
     assert pure == _strip_seconds(saved)
+
+
+def test_the_lottery_steps_prune_reset_and_retrain_a_cnn():
+    from nnlite.models import small_cnn
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        y = rng.integers(0, 2, n)
+        return (rng.normal(size=(n, 4, 4, 1)) + y[:, None, None, None]).astype(np.float32), y
+    (X, y), (Xv, yv), (Xt, yt) = draw(40), draw(10), draw(10)
+    images = {"X_train": X, "y_train": y, "X_val": Xv, "y_val": yv, "X_test": Xt, "y_test": yt}
+    theta_0 = small_cnn((4, 4, 1), 2, channels=(2,), hidden=3, rng=0)
+    trained, record = LT.train_network(theta_0, images, 6, batch_size=10, eval_every=3, rng=0)
+    masks = LT.prune_parameters(trained, [0.5, 0.5, 0.2])                       # step 3, per weight layer
+    ticket = LT.reset_parameters(masks, theta_0)                                # step 4
+    for W0, W, m in zip(theta_0.weights, ticket.weights, masks):
+        np.testing.assert_array_equal(W, W0 * m)                                # m * theta_0, bit for bit
+    retrained, _ = LT.train_network(ticket, images, 6, batch_size=10, eval_every=3, rng=1)
+    assert all(np.all(W[~m] == 0) for W, m in zip(retrained.weights, masks))
+    assert 0 <= record["test_accuracy_final"] <= 1

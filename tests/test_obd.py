@@ -44,9 +44,9 @@ def _finite_difference_diagonal(model, X, y, eps=1e-4):
 
 def _per_example_jacobians(model, x):
     """J[k][i] = dz_k / dW_i for one sample x (1, d_in), one backward pass per logit."""
-    Zs, As = model.forward(x, return_all=True)
-    K = Zs[-1].shape[1]
-    return F.softmax(Zs[-1])[0], [model.backward(Zs, As, np.eye(K)[[k]])[0::2] for k in range(K)]
+    Z, caches = model.forward(x, return_caches=True)
+    K = Z.shape[1]
+    return F.softmax(Z)[0], [model.backward(caches, np.eye(K)[[k]])[0::2] for k in range(K)]
 
 
 def _brute_force(model, X, output_term):
@@ -55,7 +55,7 @@ def _brute_force(model, X, output_term):
     for x in X:
         p, J = _per_example_jacobians(model, x[None, :])
         for i in range(model.n_layers):
-            Jk = np.stack([J[k][i] for k in range(len(p))])                  # (K, n_in, n_out)
+            Jk = np.stack([J[k][i] for k in range(len(p))])                  # (K, d_in, d_out)
             if output_term == "diagonal":                                     # diag(p (1 - p))
                 total[i] += np.einsum("k,kab->ab", p * (1 - p), Jk**2)
             else:                                                             # diag(p) - p p^T
@@ -353,3 +353,37 @@ def test_obd_command_errors_are_one_line_with_status_2(argv, named, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == 2 and len(err) == 1 and named in err[0]
     assert not (tmp_path / "out").exists()
+
+
+# -- a CNN: the same pass over its weight layers -----------------------------------------
+def test_lecun_pass_of_a_cnn_equals_the_mlp_it_computes():
+    # A kernel as large as the image is a dense layer on the flattened image (im2col's (di, dj, c) order is
+    # the C-order flattening of (h, w, c)), so the CNN's h must be the MLP's, layer by layer.
+    from nnlite.layers import Conv2d, Dense, Flatten
+    from nnlite.models import Sequential
+    rng = np.random.default_rng(0)
+    cnn = Sequential([Conv2d(2, 4, 3, rng=0, dtype=np.float64), Flatten(),
+                      Dense(4, 3, activation=None, rng=1, dtype=np.float64)], input_shape=(3, 3, 2))
+    for b in cnn.biases:
+        b[:] = rng.normal(scale=0.3, size=b.shape)
+    mlp = MLP.from_weights(cnn.weights, cnn.biases)
+    X, y = rng.normal(size=(7, 3, 3, 2)), rng.integers(0, 3, 7)
+    for h_cnn, h_mlp in zip(obd.second_derivatives(cnn, X, y), obd.second_derivatives(mlp, X.reshape(7, -1), y)):
+        np.testing.assert_allclose(h_cnn, h_mlp, rtol=1e-12, atol=1e-15)
+
+
+def test_obd_deletes_the_lowest_saliency_weights_of_a_cnn_through_its_max_pool():
+    from nnlite.models import small_cnn
+    rng = np.random.default_rng(0)
+    model = small_cnn((4, 4, 1), 2, channels=(2,), hidden=3, rng=0, dtype=np.float64)
+    X, y = rng.normal(size=(6, 4, 4, 1)), rng.integers(0, 2, 6)
+    h = obd.second_derivatives(model, X, y)
+    assert [H.shape for H in h] == [W.shape for W in model.weights] and all(np.all(H >= 0) for H in h)
+    s = obd.saliencies(model, h)
+    pruned = obd.delete_lowest_saliency(model, s, 0.25)
+    deleted = [m_old & ~m_new for m_old, m_new in zip(M.current_masks(model), M.current_masks(pruned))]
+    dropped = np.concatenate([S[d] for S, d in zip(s, deleted)])
+    kept = np.concatenate([S[~d] for S, d in zip(s, deleted)])
+    assert dropped.max() <= kept.min() and all(np.all(W[d] == 0) for W, d in zip(pruned.weights, deleted))
+    with pytest.raises(ValueError, match="approximation: 'gauss_newton' is implemented for an MLP"):
+        obd.second_derivatives(model, X, y, approximation="gauss_newton")

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 #: Case-name patterns (regular expressions) of the entry points that must be clean.
 #: The engine (nnlite.*; fixengine branch): every case is clear, or non-clear as its docstring documents
 #: (the probe's DOCUMENTED list: empty batches, the unchecked conv primitives, to_csr's shapes).
-ENGINE = [r"^sparse\.", r"^functional\.", r"^conv\.", r"^MLP[. ]", r"^cnn\.", r"^optim\.", r"^train\.", r"^io\."]
+ENGINE = [r"^sparse\.", r"^functional\.", r"^conv\.", r"^MLP[. ]", r"^layers\.", r"^models\.", r"^optim\.", r"^train\.", r"^io\."]
 #: OBD and the lottery ticket, API and command lines (fixprune branch): every case is clear, none documented.
 OBD_LOTTERY = [r"^obd\.", r"^lottery\.", r"^cli pruning (obd|lottery) "]
 #: Decomposition and WANN (fixrest branch): every case is clear but one documented.
@@ -29,7 +29,7 @@ DECOMPOSITION_WANN = [r"^decomposition\.(?!activity_pass X=empty$)",   # an empt
                       r"^reuse\.", r"^experiments\.", r"^wann\.", r"^cli decomposition "]
 #: DSR, RigL, the dynamic layers and the torch-like API, API and command line (fixdsr branch): every case is
 #: clear but one documented (reallocate with K above the free positions: its docstring's min(K, sum(capacity))).
-DSR_DYNAMIC = [r"^dsr\.", r"^dynamic\.", r"^rigl\.", r"^torch_like\.", r"^cli pruning dsr "]
+DSR_DYNAMIC = [r"^dsr\.", r"^sparse_layers\.", r"^rigl\.", r"^torch_like\.", r"^cli pruning dsr "]
 FIXED = ([r"^data\.", r"^masks\.", r"^schedules\.", r"^wann_tasks\.", r"^official_models\."] + ENGINE + OBD_LOTTERY
          + DECOMPOSITION_WANN + DSR_DYNAMIC)
 #: Groups where an unclear message fails too (elsewhere only crash, hang and silent acceptance do).
@@ -43,15 +43,15 @@ FIXED_ON_MAIN = [r"^" + re.escape(name) + " " for name in (
     "sparse.backward_products[numba]", "functional.dense_backward", "functional.relu_backward",
     "functional.softmax_cross_entropy_forward", "functional.softmax_cross_entropy_backward", "conv.conv2d_backward",
     "MLP.from_weights", "MLP.forward", "MLP.predict", "MLP.loss_and_grads", "MLP.score", "MLP.set_mask_inplace",
-    "cnn.Conv2d", "cnn.Dense", "cnn.MaxPool2d", "cnn.CNN.forward", "optim.SGD", "optim.Adam",
+    "layers.Conv2d", "layers.Dense", "layers.MaxPool2d", "models.Sequential.forward", "optim.SGD", "optim.Adam",
     "train.train_step_inplace", "io.load_keras_h5", "decomposition.decompose", "decomposition.Module",
     "decomposition.Module.forward", "decomposition.compose_predict", "decomposition.composed_accuracy",
     "decomposition.compose_binary", "decomposition.replace_module", "decomposition.jaccard_mask",
     "decomposition.jaccard_official", "decomposition.mean_pairwise_jaccard", "reuse.compose_pair",
     "reuse.dataset_arrays", "lottery.randomly_initialize", "lottery.random_reinitialization", "wann.load_genome",
-    "dsr.DSR", "dsr.SET", "dynamic.DynamicLinear", "dynamic.DynamicConv2d", "dynamic.DynamicLinear.forward",
-    "dynamic.DynamicLinear.set_sparsity_inplace", "dynamic.DynamicLinear.set_topology_inplace",
-    "dynamic.check_sparsity", "dynamic.density_crossover")] + [
+    "dsr.DSR", "dsr.SET", "sparse_layers.DynamicLinear", "sparse_layers.DynamicConv2d", "sparse_layers.DynamicLinear.forward",
+    "sparse_layers.DynamicLinear.set_sparsity_inplace", "sparse_layers.DynamicLinear.set_topology_inplace",
+    "sparse_layers.check_sparsity", "sparse_layers.density_crossover")] + [
     r"^cli decomposition (summarize|replace|faulty) ", r"^cli pruning (wann|dsr) --(population|epochs|batch-size)"]
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import masked_mlps_with_batches, pruning_amounts, weight_lists_with_masks
+from strategies import masked_mlps_with_batches, pruning_amounts, small_cnns_with_batches, weight_lists_with_masks
 
 from nnlite import MLP, SGD, Adam, sparse
 from nnlite.train import train_step_inplace
@@ -186,3 +186,34 @@ def test_bad_masks_layers_methods_and_scopes_raise_clear_errors():
         M.apply_masks(model, [None])
     with pytest.raises(ValueError, match="without NaN"):
         M.lowest_score_mask(np.array([[np.nan, 1.0]]), 1)
+
+
+# -- a CNN: the same primitives over its weight layers ---------------------------------
+@given(small_cnns_with_batches(), st.sampled_from(["layer", "global"]), st.sampled_from(["magnitude", "random"]))
+def test_pruning_a_cnn_masks_every_weight_layer_and_training_keeps_the_zeros(cnn_and_batch, scope, method):
+    model, X, y = cnn_and_batch
+    pruned = M.prune(model, 0.5, method=method, scope=scope, rng=0)
+    layers = pruned.weight_layers()
+    assert [L.mask.shape for L in layers] == [L.W.shape for L in model.weight_layers()]
+    assert all(np.all(L.W[~L.mask] == 0) for L in layers)
+    assert model.count_nonzero() >= pruned.count_nonzero()
+    assert all(L.mask is None for L in model.weight_layers())            # the original is untouched
+    optimizer = Adam(1e-2)
+    for _ in range(2):
+        train_step_inplace(pruned, optimizer, X, y)
+    assert all(np.all(L.W[~L.mask] == 0) for L in layers)
+    assert M.fraction_remaining(M.current_masks(pruned)) == pytest.approx(
+        sum(int(L.mask.sum()) for L in layers) / sum(L.mask.size for L in layers))
+
+
+def test_global_magnitude_pruning_of_a_cnn_ranks_conv_and_dense_weights_together():
+    from nnlite.models import small_cnn
+    model = small_cnn((4, 4, 1), 2, channels=(2,), hidden=3, rng=0)
+    pruned = M.prune(model, 0.5, scope="global")
+    everything = np.concatenate([np.abs(L.W).ravel() for L in model.weight_layers()])
+    kept = np.concatenate([np.abs(L.W)[L.mask] for L in pruned.weight_layers()])
+    assert len(kept) == len(everything) - round(0.5 * len(everything))
+    assert kept.min() >= np.sort(everything)[len(everything) - len(kept) - 1]
+    removed = M.remove_masks(pruned)
+    assert all(L.mask is None for L in removed.weight_layers()) and removed.count_nonzero() == len(kept)
+

@@ -9,15 +9,15 @@ from strategies import (assert_rejected, bad_arrays, masked_mlps_with_batches, p
                         small_cnns_with_batches)
 
 from nnlite import MLP, SGD, Adam, sparse
-from nnlite.cnn import small_cnn
+from nnlite.models import small_cnn
 from nnlite.train import train_step_inplace
 from pruning import masks as M
 from pruning import torch_like as P
-from pruning.dynamic import DynamicConv2d, DynamicLinear
+from pruning.sparse_layers import DynamicConv2d, DynamicLinear
 
 
 def _mlp(W):
-    """A one-layer MLP around the kernel W (n_in, n_out)."""
+    """A one-layer MLP around the kernel W (d_in, d_out)."""
     W = np.asarray(W, dtype=np.float64)
     return MLP.from_weights([W], [np.zeros(W.shape[1])])
 
@@ -33,7 +33,7 @@ def test_l1_unstructured_prunes_the_smallest_fraction_and_keeps_the_original():
 
 
 def test_ln_structured_n2_torch_dim0_prunes_output_units_which_are_our_last_axis():
-    # torch's Linear weight is (out, in); ours is (n_in, n_out): torch dim=0 is our dim=1.
+    # torch's Linear weight is (out, in); ours is (d_in, d_out): torch dim=0 is our dim=1.
     W = np.array([[1.0, 0.1, 3.0, 0.0], [1.0, 0.1, 0.0, 0.2], [1.0, 0.1, 0.0, 0.2]])  # column L2: 1.73 .17 3 .28
     model = _mlp(W)
     dim = P.dim_from_torch(model, 0, 0)

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnlite.cnn import small_cnn
+from nnlite.models import small_cnn
 from nnlite.optim import Adam
 from nnlite.train import train_step_inplace
 from pruning import rigl
-from pruning.dynamic import dynamic_layers
+from pruning.sparse_layers import dynamic_layers
 from test_dsr import sparse_cnn, toy_data
 
 

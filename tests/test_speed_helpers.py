@@ -60,7 +60,7 @@ def test_mlp_backward_gradients_match_full_dense_backward():
     y = rng.integers(0, 3, 6)
     Zs, As = model.forward(X, return_all=True)
     dZ = F.softmax_cross_entropy_backward(Zs[-1], y)
-    grads = model.backward(Zs, As, dZ)
+    grads = model.backward(model.forward(X, return_caches=True)[1], dZ)
     # Reference: every layer's dense_backward with dX, as before the shortcut.
     dA, dW2, db2 = F.dense_backward(dZ, As[1], model.weights[1])
     _, dW1, db1 = F.dense_backward(F.relu_backward(dA, Zs[0]), As[0], model.weights[0])

@@ -174,7 +174,7 @@ from strategies import module_pairs_with_inputs  # noqa: E402
 def test_module_pairs_share_a_shape_and_take_X(drawn):
     module_a, module_b, X = drawn
     assert [W.shape for W in module_a.weights] == [W.shape for W in module_b.weights]
-    assert X.shape[1] == module_a.n_inputs and 1 <= len(X) <= 12 and np.all(np.abs(X) <= 3.0)
+    assert X.shape[1] == module_a.d_in and 1 <= len(X) <= 12 and np.all(np.abs(X) <= 3.0)
     assert 0 <= module_a.target < module_a.n_classes and 0 <= module_b.target < module_b.n_classes
 
 from strategies import modules_with_dead_units  # noqa: E402
@@ -186,7 +186,7 @@ def test_modules_with_dead_units_are_one_module_per_class_of_one_shape(drawn):
     assert [m.target for m in modules] == list(range(len(modules))) and len(modules) >= 2
     shapes = [W.shape for W in modules[0].weights]
     assert all([W.shape for W in m.weights] == shapes for m in modules)
-    assert X.shape[1] == modules[0].n_inputs and np.all(np.isfinite(X))
+    assert X.shape[1] == modules[0].d_in and np.all(np.isfinite(X))
     assert all(np.all(np.isfinite(W)) for m in modules for W in m.weights + m.biases)
 
 

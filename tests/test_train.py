@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnlite import MLP, SGD, Adam, History, fit
-from nnlite.train import minibatches, split_validation, train_step_inplace
+from nnlite.data import train_validation_split
+from nnlite.train import minibatches, train_step_inplace
 from test_functional import snapshot
 
 
@@ -109,9 +110,9 @@ def test_minibatches_cover_every_sample_once(n_samples, batch_size):
     assert all(len(b) == batch_size for b in batches[:-1]) and 1 <= len(batches[-1]) <= batch_size
 
 
-def test_split_validation_sizes_and_disjointness():
+def test_fit_validation_split_sizes_and_disjointness():
     X, y = np.arange(20, dtype=np.float32).reshape(10, 2), np.arange(10)
-    X_tr, y_tr, X_val, y_val = split_validation(X, y, 0.3, np.random.default_rng(0))
+    X_tr, X_val, y_tr, y_val = train_validation_split(X, y, 0.3, np.random.default_rng(0))   # what fit holds out
     assert len(X_tr) == len(y_tr) == 7 and len(X_val) == len(y_val) == 3
     assert sorted(np.concatenate([y_tr, y_val])) == list(range(10))
     assert np.array_equal(X_val[:, 0] // 2, y_val)
@@ -159,13 +160,13 @@ def test_bad_training_data_raises_naming_the_argument(X, y, exc, pattern):
 
 
 def test_early_stopping_restores_the_best_epoch_of_a_cnn():
-    from nnlite.cnn import small_cnn
+    from nnlite.models import small_cnn
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 8, 8, 1)).astype(np.float32)
     y = rng.integers(0, 3, 40)
     model = small_cnn((8, 8, 1), 3, channels=(2,), hidden=4, rng=0)
     history = fit(model, X, y, epochs=6, batch_size=8, rng=0, validation_split=0.25, patience=1, progress=False)
-    _, _, X_val, y_val = split_validation(X, y, 0.25, np.random.default_rng(0))
+    _, X_val, _, y_val = train_validation_split(X, y, 0.25, np.random.default_rng(0))
     assert model.loss(X_val, y_val) == pytest.approx(min(history.val_loss), rel=1e-6)
 
 

@@ -164,16 +164,16 @@ def make_optimizer(config, n_steps):
 
 
 def resolve_storage(storage, method, sparsity):
-    """"dense" or "csr" for one run: ``storage`` itself, or for "auto" the faster one on this machine at the
-    run's initial density (``pruning.dynamic.density_crossover``), decided once, before the model is built."""
+    """"dense" or "csr" for one run: ``storage`` itself, or for "auto" CSR when both kinds of layer are
+    faster stored CSR at the run's sparsity on this machine (``pruning.sparse_layers.storage_for``);
+    decided once, by the command, before the model is built, and recorded in the run's parameters."""
     check_choice(storage, "storage", ("auto", "dense", "csr"))
     if storage != "auto":
         return storage
     if method in ("dense", "gmp"):                     # plain layers, or dynamic ones starting dense
         return "dense"
-    from pruning.dynamic import density_crossover
-    density = 1.0 - float(sparsity)
-    return "csr" if density < min(density_crossover("linear"), density_crossover("conv")) else "dense"
+    from pruning.sparse_layers import storage_for
+    return "csr" if storage_for(sparsity, "linear") == storage_for(sparsity, "conv") == "csr" else "dense"
 
 
 def run_one(method, sparsity, dataset, config, seed):
@@ -190,7 +190,7 @@ def run_one(method, sparsity, dataset, config, seed):
         method at one seed starts from the same weights and sees the same batches.
     """
     from nnlite.train import fit
-    from pruning.dynamic import memory_report
+    from pruning.sparse_layers import memory_report
     from pruning.rigl import RigL
     if not isinstance(config, RunConfig):
         raise TypeError(f"config: expected a RunConfig, found {type(config).__name__}; "

@@ -1,13 +1,14 @@
-"""pruning.dynamic: DynamicLinear / DynamicConv2d in dense-with-mask and CSR storage."""
+"""pruning.sparse_layers: DynamicLinear / DynamicConv2d in dense-with-mask and CSR storage."""
 import numpy as np
 import pytest
 
 from nnlite import sparse
-from nnlite.cnn import CNN, Flatten, MaxPool2d
+from nnlite.layers import Flatten, MaxPool2d
+from nnlite.models import Sequential
 from nnlite.optim import Adam
 from nnlite.train import train_step_inplace
-from pruning import dynamic
-from pruning.dynamic import DynamicConv2d, DynamicLinear
+from pruning import sparse_layers
+from pruning.sparse_layers import DynamicConv2d, DynamicLinear
 from gradcheck import numerical_gradient
 from test_sparse import AVAILABLE_BACKENDS
 
@@ -71,10 +72,10 @@ def test_non_numeric_sparsity_and_unknown_storage_are_clear_errors():
 
 def test_dynamic_conv_reports_kernel_and_channel_errors():
     with pytest.raises(ValueError, match="kernel 7x7 is larger"):
-        CNN([DynamicConv2d(1, 2, 7, sparsity=0.5, storage="csr"), Flatten(), DynamicLinear(2, 2, 0.5, storage="csr")],
+        Sequential([DynamicConv2d(1, 2, 7, sparsity=0.5, storage="csr"), Flatten(), DynamicLinear(2, 2, 0.5, storage="csr")],
             input_shape=(5, 5, 1))
     with pytest.raises(ValueError, match=r"\(h, w, 2\)"):
-        CNN([DynamicConv2d(2, 2, 3, sparsity=0.5, storage="csr"), Flatten(), DynamicLinear(18, 2, 0.5, storage="csr")],
+        Sequential([DynamicConv2d(2, 2, 3, sparsity=0.5, storage="csr"), Flatten(), DynamicLinear(18, 2, 0.5, storage="csr")],
             input_shape=(5, 5, 1))
 
 
@@ -101,21 +102,21 @@ def test_set_sparsity_prunes_smallest_magnitudes_then_regrows_zeros(storage):
 
 @pytest.mark.parametrize("before, after", [("dense", "csr"), ("csr", "csr"), ("csr", "dense"), ("dense", "dense")])
 def test_topology_change_keeps_optimizer_state_of_kept_weights_and_zeroes_the_rest(before, after):
-    model = CNN([DynamicConv2d(1, 2, 3, padding=1, sparsity=0.5, storage=before, rng=0), MaxPool2d(2), Flatten(),
+    model = Sequential([DynamicConv2d(1, 2, 3, padding=1, sparsity=0.5, storage=before, rng=0), MaxPool2d(2), Flatten(),
                  DynamicLinear(8, 3, 0.5, activation=None, storage=before, rng=0)], input_shape=(4, 4, 1))
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((5, 4, 4, 1)).astype(np.float32), rng.integers(0, 3, 5)
     optimizer = Adam(1e-2)
     train_step_inplace(model, optimizer, X, y)
     layer = model.layers[3]
-    state = dynamic.optimizer_state(model, optimizer, layer)
-    m_before = dynamic._state_to_full(state["m"], layer.W).copy()
+    state = sparse_layers.optimizer_state(model, optimizer, layer)
+    m_before = sparse_layers._state_to_full(state["m"], layer.W).copy()
     new_mask = layer.mask.copy()
     new_mask.ravel()[np.flatnonzero(layer.mask)[:3]] = False
     new_mask.ravel()[np.flatnonzero(~layer.mask)[:3]] = True
     layer.storage = after
     layer.set_topology_inplace(new_mask, state)
-    m_after = dynamic._state_to_full(state["m"], layer.W)
+    m_after = sparse_layers._state_to_full(state["m"], layer.W)
     assert layer.is_csr == (after == "csr") and state["m"].shape == _values(layer.W).shape
     np.testing.assert_array_equal(m_after, m_before * new_mask)
     train_step_inplace(model, optimizer, X, y)  # the optimizer runs on the new layout
@@ -127,7 +128,7 @@ def _values(W):
 
 
 def test_inactive_weights_stay_zero_and_csr_pattern_is_fixed_between_topology_changes():
-    model = CNN([DynamicConv2d(1, 3, 3, padding=1, sparsity=0.6, storage="csr", rng=0), MaxPool2d(2), Flatten(),
+    model = Sequential([DynamicConv2d(1, 3, 3, padding=1, sparsity=0.6, storage="csr", rng=0), MaxPool2d(2), Flatten(),
                  DynamicLinear(12, 3, 0.6, activation=None, storage="dense", rng=0)], input_shape=(4, 4, 1))
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((8, 4, 4, 1)).astype(np.float32), rng.integers(0, 3, 8)
@@ -145,43 +146,46 @@ def test_memory_report_counts_csr_bytes_from_the_active_weights():
     assert memory["bytes_dense"] == 100 * 50 * 4 + 50 * 4
     assert memory["bytes_csr"] == 500 * (4 + 4) + 101 * 4 + 50 * 4 == 4604
     assert memory["bytes_stored"] == memory["bytes_dense"]
-    model = CNN([Flatten(), layer], input_shape=(10, 10, 1))
-    report = dynamic.memory_report(model)
+    model = Sequential([Flatten(), layer], input_shape=(10, 10, 1))
+    report = sparse_layers.memory_report(model)
     assert report["n_active"] == 500 and np.isclose(report["csr_over_dense"], 4604 / 20200)
 
 
-def test_auto_storage_follows_the_crossover_and_the_measurement_is_a_tested_density():
-    dynamic.set_density_crossover(0.2)
+def test_storage_for_follows_the_crossover_and_the_measurement_is_a_tested_density():
+    sparse_layers.set_density_crossover(0.2)
     try:
-        assert DynamicLinear(10, 10, 0.9, rng=0).is_csr and not DynamicLinear(10, 10, 0.5, rng=0).is_csr
-        layer = DynamicLinear(10, 10, 0.5, rng=0)
+        assert sparse_layers.storage_for(0.9) == "csr" and sparse_layers.storage_for(0.5) == "dense"
+        assert DynamicLinear(10, 10, 0.9, storage=sparse_layers.storage_for(0.9), rng=0).is_csr
+        layer = DynamicLinear(10, 10, 0.5, storage=sparse_layers.storage_for(0.5), rng=0)
         layer.set_sparsity_inplace(0.95)
-        assert layer.is_csr
+        assert not layer.is_csr   # storage is fixed at construction: a sparser topology stays dense
     finally:
-        dynamic._crossover.clear()
-    value = dynamic.measure_density_crossover(64, 64, 16, densities=(0.05, 0.5), repeats=1)
+        sparse_layers._crossover.clear()
+    value = sparse_layers.measure_density_crossover(64, 64, 16, densities=(0.05, 0.5), repeats=1)
     assert value in (0.0, 0.05, 0.5)
     with pytest.raises(ValueError, match="value: expected a density"):
-        dynamic.set_density_crossover(2)
+        sparse_layers.set_density_crossover(2)
     with pytest.raises(ValueError, match="kind: expected one of"):
-        dynamic.density_crossover("lstm")
+        sparse_layers.density_crossover("lstm")
+    with pytest.raises(ValueError, match="storage: expected one of .*storage_for"):
+        DynamicLinear(10, 10, 0.9, storage="auto")
 
 
 def test_each_kind_of_layer_follows_its_own_crossover():
-    dynamic.set_density_crossover(0.2, kind="linear")
-    dynamic.set_density_crossover(0.0, kind="conv")
+    sparse_layers.set_density_crossover(0.2, kind="linear")
+    sparse_layers.set_density_crossover(0.0, kind="conv")
     try:
-        assert DynamicLinear(10, 10, 0.9, rng=0).is_csr
-        assert not DynamicConv2d(2, 3, 3, sparsity=0.9, rng=0).is_csr
-        assert dynamic.density_crossover("linear") == 0.2 and dynamic.density_crossover("conv") == 0.0
+        assert sparse_layers.storage_for(0.9, "linear") == "csr"
+        assert sparse_layers.storage_for(0.9, "conv") == "dense"
+        assert sparse_layers.density_crossover("linear") == 0.2 and sparse_layers.density_crossover("conv") == 0.0
     finally:
-        dynamic._crossover.clear()
+        sparse_layers._crossover.clear()
 
 
 def test_crossover_comes_from_the_environment_for_every_kind(monkeypatch):
     monkeypatch.setenv("NNLITE_CSR_CROSSOVER", "0.3")
-    dynamic._crossover.clear()
+    sparse_layers._crossover.clear()
     try:
-        assert dynamic.density_crossover("linear") == dynamic.density_crossover("conv") == 0.3
+        assert sparse_layers.density_crossover("linear") == sparse_layers.density_crossover("conv") == 0.3
     finally:
-        dynamic._crossover.clear()
+        sparse_layers._crossover.clear()

@@ -1,10 +1,13 @@
-"""nnlite.mlp.MLP: a forward pass by hand, the whole backward by finite
-differences, masks, byte counts, no mutation, and input validation."""
+"""nnlite.models: MLP (a forward pass by hand, the whole backward by finite
+differences, masks, byte counts, no mutation, and input validation) and Sequential."""
 import numpy as np
 import pytest
 from hypothesis import given
 
 from nnlite import MLP, sparse
+from nnlite.layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU
+from nnlite.models import Sequential, small_cnn
+from nnlite.optim import Adam
 from nnlite import functional as F
 from strategies import masked_mlps_with_batches
 from gradcheck import numerical_gradient
@@ -236,3 +239,121 @@ def test_dense_and_csr_mlps_agree_on_logits_loss_and_gradients(drawn):
     assert loss == pytest.approx(loss_dense, rel=1e-10, abs=1e-12)
     for g, g_dense in zip(grads, grads_dense):
         np.testing.assert_allclose(sparse.to_dense(g), g_dense, rtol=1e-10, atol=1e-10)
+
+
+# -- Sequential ---------------------------------------------------------------------------
+def test_weights_biases_and_masks_list_the_weight_layers_and_write_through():
+    model = small_cnn((4, 4, 1), 3, channels=(2,), hidden=4, rng=0)
+    layers = model.weight_layers()
+    assert [W is L.W for W, L in zip(model.weights, layers)] == [True] * 3 and model.n_layers == 3
+    model.weights[1] = sparse.to_csr(model.weights[1])
+    assert sparse.is_sparse(layers[1].W)
+    model.biases = [b + 1 for b in model.biases]
+    assert all(np.all(L.b == 1) for L in layers)
+    model.masks[0] = np.ones(layers[0].W.shape, bool)
+    assert layers[0].mask is not None and model.param_masks()[0] is layers[0].mask
+    with pytest.raises(ValueError, match="weights: expected 3 entries"):
+        model.weights = model.weights[:2]
+
+
+def test_small_cnn_weight_shapes_are_the_built_models_without_building_it():
+    from nnlite.models import small_cnn_weight_shapes
+    for shape, channels in (((8, 8, 1), (2, 3)), ((9, 7, 3), (4,)), ((32, 32, 3), (16, 32))):
+        model = small_cnn(shape, 10, channels=channels, hidden=5, rng=0)
+        assert small_cnn_weight_shapes(shape, 10, channels, 5) == [L.W.shape for L in model.weight_layers()]
+
+
+def test_mlp_logits_is_the_mlps_forward_pass_and_copy_is_independent():
+    from nnlite.models import mlp_logits
+    model = MLP([5, 4, 3], rng=0)
+    X = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
+    np.testing.assert_array_equal(mlp_logits(X, model.weights, model.biases), model.forward(X))
+    twin = model.copy()
+    twin.weights[0][0, 0] += 1
+    assert model.weights[0][0, 0] != twin.weights[0][0, 0]
+
+
+def test_a_batched_prediction_equals_the_whole_batch():
+    model = small_cnn((4, 4, 1), 3, channels=(2,), hidden=4, rng=0)
+    X = np.random.default_rng(1).standard_normal((7, 4, 4, 1)).astype(np.float32)
+    whole = model.predict_proba(X)
+    model.predict_batch = 3
+    np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-6)
+
+
+# -- a CNN as a Sequential (moved from test_conv.py) -------------------------------------
+def tiny_cnn(rng=0, dtype=np.float64):
+    return Sequential([Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), MaxPool2d(2),
+                Conv2d(3, 2, 2, stride=1, rng=rng, dtype=dtype), Flatten(),
+                Dense(2 * 2 * 2, 4, rng=rng, dtype=dtype), Dense(4, 3, activation=None, rng=rng, dtype=dtype)],
+               input_shape=(6, 6, 2))
+
+
+def test_cnn_loss_and_grads_match_finite_differences():
+    rng = np.random.default_rng(4)
+    model = tiny_cnn()
+    X, y = rng.standard_normal((3, 6, 6, 2)), np.array([0, 2, 1])
+    _, grads = model.loss_and_grads(X, y)
+    for p, g in zip(model.params(), grads):
+        np.testing.assert_allclose(g, numerical_gradient(lambda: model.loss_and_grads(X, y)[0], p),
+                                   rtol=1e-5, atol=1e-7)
+
+
+def test_pooling_before_relu_gives_the_same_values_and_gradients():
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((4, 6, 6, 2)), np.array([0, 1, 2, 1])
+    relu_first = Sequential([Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64), MaxPool2d(2), Flatten(),
+                      Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
+    pool_first = Sequential([Conv2d(2, 3, 3, padding=1, activation=None, rng=0, dtype=np.float64), MaxPool2d(2), ReLU(),
+                      Flatten(), Dense(27, 3, activation=None, rng=0, dtype=np.float64)], input_shape=(6, 6, 2))
+    (loss_a, grads_a), (loss_b, grads_b) = relu_first.loss_and_grads(X, y), pool_first.loss_and_grads(X, y)
+    # Exact: max and ReLU commute exactly, and both networks then run the same products on the same
+    # arrays, so the claim is bit-identity.
+    assert loss_a == loss_b and all(np.array_equal(a, b) for a, b in zip(grads_a, grads_b))
+
+
+def test_cnn_grads_respect_masks_and_fit_learns_a_toy_problem():
+    rng = np.random.default_rng(5)
+    model = small_cnn((8, 8, 1), 2, channels=(4,), hidden=8, rng=0)
+    mask = rng.random(model.layers[0].W.shape) < 0.5
+    model.layers[0].set_mask_inplace(mask)
+    X = rng.standard_normal((64, 8, 8, 1)).astype(np.float32)
+    y = (X[:, :4].mean(axis=(1, 2, 3)) > X[:, 4:].mean(axis=(1, 2, 3))).astype(int)
+    history = model.fit(X, y, optimizer=Adam(1e-2), epochs=15, batch_size=16, rng=0, progress=False).history_
+    assert history.accuracy[-1] > 0.9 and np.all(model.layers[0].W[~mask] == 0)
+
+
+def test_kernel_larger_than_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="kernel 5x5 is larger than the padded input 4x4"):
+        Sequential([Conv2d(1, 2, 5), Flatten(), Dense(2, 2)], input_shape=(4, 4, 1))
+
+
+def test_channel_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"expected an input of shape \(h, w, 3\).*found \(8, 8, 1\)"):
+        Sequential([Conv2d(3, 2, 3), Flatten(), Dense(72, 2)], input_shape=(8, 8, 1))
+
+
+def test_wrong_image_shape_and_missing_flatten_are_clear_errors():
+    model = small_cnn((8, 8, 1), 2, channels=(2,), hidden=4, rng=0)
+    with pytest.raises(ValueError, match="NHWC"):
+        model.forward(np.zeros((2, 8, 8, 3)))
+    with pytest.raises(ValueError, match="add a Flatten layer"):
+        Sequential([Conv2d(1, 2, 3), Dense(2, 2)], input_shape=(4, 4, 1))
+
+
+def test_forward_does_not_mutate_its_input():
+    X = np.random.default_rng(6).standard_normal((2, 6, 6, 2))
+    before = X.copy()
+    tiny_cnn().loss_and_grads(X, np.array([0, 1]))
+    assert np.array_equal(X, before)
+
+
+def test_cnn_predictions_probabilities_and_sizes_are_consistent():
+    model = tiny_cnn()
+    X = np.random.default_rng(8).standard_normal((5, 6, 6, 2))
+    model.predict_batch = 2  # forces the batched path
+    P = model.predict_proba(X)
+    assert np.allclose(P.sum(axis=1), 1) and np.array_equal(P.argmax(axis=1), model.predict(X))
+    n_weights = sum(layer.W.size for layer in model.weight_layers())
+    assert model.count_nonzero() == n_weights
+    assert model.nbytes("dense") == sum(layer.W.nbytes + layer.b.nbytes for layer in model.weight_layers())

@@ -1,20 +1,25 @@
-"""Dynamic sparse layers: ``DynamicLinear`` and ``DynamicConv2d``.
+"""Sparse layers for dynamic sparse training: ``DynamicLinear`` and ``DynamicConv2d``.
 
 The seed study (a CNN on CIFAR-10 trained with dynamically pruned layers,
 see ``pruning.dsr``) builds layers whose weight has a sparsity chosen at
 construction and changed during training, stored either dense (with a mask)
 or in compressed sparse row form to cut memory. Here:
 
+- ``DynamicLinear`` subclasses ``nnlite.layers.Dense`` and ``DynamicConv2d``
+  subclasses ``nnlite.layers.Conv2d``; forward, backward and the gradient
+  masking rule are theirs.
 - A layer's *topology* is a boolean ``mask`` of W's 2-D shape (for a
   convolution W is ``(kh * kw * c_in, c_out)``, see ``nnlite.conv``); the
   active connections are the True entries, and every inactive weight is
   exactly 0. An active weight may be 0 too (a regrown connection starts at 0).
-- Storage: ``"dense"`` keeps an ndarray and the optimizer enforces the mask;
-  ``"csr"`` keeps a ``csr_array`` that stores exactly the active positions
-  (explicit zeros included), so the weight gradient is computed on that
-  pattern only (``nnlite.sparse.pattern_matmul``); ``"auto"`` picks CSR when
-  the density is below the crossover measured on this machine, with the
-  CSR backend in use, for that kind of layer (``density_crossover``).
+- Storage is fixed at construction: ``"dense"`` keeps an ndarray and the
+  mask is enforced on gradients and updates; ``"csr"`` keeps a ``csr_array``
+  that stores exactly the active positions (explicit zeros included), so the
+  weight gradient is computed on that pattern only
+  (``nnlite.sparse.pattern_matmul``) and the pattern is the mask. A layer
+  never switches storage; ``storage_for(sparsity, kind)`` picks one before
+  construction from the CSR/dense crossover measured on this machine
+  (``density_crossover``).
 - A topology change rebuilds the CSR structure once from COO
   (``nnlite.sparse.to_csr``); between changes the optimizer updates
   ``W.data`` in place. ``set_topology_inplace`` also carries the optimizer
@@ -27,27 +32,27 @@ import numpy as np
 
 from nnlite import sparse
 from nnlite._checks import check_int, check_real, check_rng, check_shape
-from nnlite.cnn import Conv2d, Dense
+from nnlite.layers import Conv2d, Dense
 
-STORAGES = ("auto", "dense", "csr")
+STORAGES = ("dense", "csr")
 _crossover = {}
 
 
-def measure_density_crossover(n_in=512, n_out=512, batch=128, densities=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5),
+def measure_density_crossover(d_in=512, d_out=512, batch=128, densities=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5),
                               repeats=5, rng=0):
     """Largest density at which a CSR layer's forward + backward beats the dense one.
 
     Times ``X @ W``, ``dZ @ W.T`` and the weight gradient for a random
-    (n_in, n_out) float32 weight at a batch of ``batch`` (best of ``repeats``)
+    (d_in, d_out) float32 weight at a batch of ``batch`` (best of ``repeats``)
     at increasing densities; returns the last density before the first at
     which CSR is not faster (0.0 if CSR never wins). Takes well under a second at the defaults.
     """
     from nnlite import functional as F
     rng = check_rng(rng)
-    X = rng.standard_normal((batch, n_in)).astype(np.float32)
-    dZ = rng.standard_normal((batch, n_out)).astype(np.float32)
-    W = rng.standard_normal((n_in, n_out)).astype(np.float32)
-    b = np.zeros(n_out, np.float32)
+    X = rng.standard_normal((batch, d_in)).astype(np.float32)
+    dZ = rng.standard_normal((batch, d_out)).astype(np.float32)
+    W = rng.standard_normal((d_in, d_out)).astype(np.float32)
+    b = np.zeros(d_out, np.float32)
 
     def seconds(weight):
         start = time.perf_counter()
@@ -68,8 +73,8 @@ def measure_density_crossover(n_in=512, n_out=512, batch=128, densities=(0.01, 0
 # Where each kind of layer is timed: a dense layer at a small batch, and a
 # convolution's im2col product (3x3x16 taps, 32 channels, 128 images of 14x14),
 # which is tall and thin and where the dense product stays ahead to low densities.
-CROSSOVER_GEOMETRY = {"linear": {"n_in": 512, "n_out": 512, "batch": 128},
-                      "conv": {"n_in": 144, "n_out": 32, "batch": 128 * 14 * 14}}
+CROSSOVER_GEOMETRY = {"linear": {"d_in": 512, "d_out": 512, "batch": 128},
+                      "conv": {"d_in": 144, "d_out": 32, "batch": 128 * 14 * 14}}
 
 
 def density_crossover(kind="linear"):
@@ -84,12 +89,20 @@ def density_crossover(kind="linear"):
 
 
 def set_density_crossover(value, kind=None):
-    """Override the crossover of ``kind`` (None: every kind), e.g. 0.0: always
-    dense under "auto"; 1.0: always CSR."""
+    """Override the crossover of ``kind`` (None: every kind), e.g. 0.0: ``storage_for``
+    always picks dense; 1.0: always CSR."""
     if not check_real(value, "value", example=0.1) <= 1:
         raise ValueError(f"value: expected a density in [0, 1], found {value!r}")
     for k in CROSSOVER_GEOMETRY if kind is None else [_check_kind(kind)]:
         _crossover[k] = float(value)
+
+
+def storage_for(sparsity, kind="linear"):
+    """"csr" if a ``kind`` layer at ``sparsity`` is faster stored CSR on this machine, else "dense".
+
+    The "auto" choice, made once before a layer is built (a layer never changes storage).
+    """
+    return "csr" if 1 - check_sparsity(sparsity) < density_crossover(kind) else "dense"
 
 
 def _check_kind(kind):
@@ -140,15 +153,20 @@ def _full_to_state(full, W):
     return full[sparse.stored_positions(W)] if sparse.is_sparse(W) else full
 
 
-class _Dynamic:
-    """Topology, storage and memory accounting shared by the dynamic layers."""
+def check_storage(storage):
+    if storage not in STORAGES:
+        fix = "; call storage_for(sparsity, kind) once before building the layer" if storage == "auto" else ""
+        raise ValueError(f"storage: expected one of {STORAGES}, found {storage!r}{fix}")
+    return storage
 
-    def _init_topology(self, sparsity, storage, rng):
-        if storage not in STORAGES:
-            raise ValueError(f"storage: expected one of {STORAGES}, found {storage!r}")
-        self.storage = storage
-        sparsity = check_sparsity(sparsity)
-        self.set_topology_inplace(random_topology(self.W.shape, n_active_for(sparsity, self.W.size), rng))
+
+class SparseTopology:
+    """Topology, storage and memory accounting of the sparse layers (mixed into Dense and Conv2d)."""
+
+    def _init_topology(self, sparsity, storage, topology_rng):
+        """The initial random topology at ``sparsity``, stored as ``storage`` for good."""
+        self.storage, self.mask = check_storage(storage), np.ones(self.W.shape, dtype=bool)
+        self.set_topology_inplace(random_topology(self.W.shape, n_active_for(sparsity, self.W.size), topology_rng))
 
     # -- topology ---------------------------------------------------------
     @property
@@ -168,12 +186,10 @@ class _Dynamic:
         """A dense copy of W (kernel layout (d_in, d_out))."""
         return sparse.to_dense(self.W)
 
-    def param_masks(self):
-        # A CSR weight stores exactly its active positions: its pattern is its mask.
-        return [None if self.is_csr else self.mask, None]
-
-    def _use_csr(self, density):
-        return self.storage == "csr" or (self.storage == "auto" and density < density_crossover(self.kind))
+    @property
+    def update_mask(self):
+        """A CSR weight stores exactly its active positions: its pattern is its mask (nothing to enforce)."""
+        return None if self.storage == "csr" else self.mask
 
     def set_topology_inplace(self, mask, state=None, grown_values=None):
         """Make ``mask`` the active connections and rebuild the storage once.
@@ -193,7 +209,7 @@ class _Dynamic:
         if grown_values is not None:
             W += grown_values * (mask & ~self.mask)
         self.mask = mask.copy()
-        self.W = sparse.to_csr(W, mask) if self._use_csr(mask.mean()) else W
+        self.W = sparse.to_csr(W, mask) if self.storage == "csr" else W
         for k, v in full_state.items():
             state[k] = _full_to_state(v, self.W)
 
@@ -222,10 +238,10 @@ class _Dynamic:
                 "bytes_csr": sparse.nbytes(sparse.to_csr(self.dense_weight(), self.mask), "csr") + self.b.nbytes}
 
 
-class DynamicLinear(_Dynamic, Dense):
-    """DynamicLinear(n_in, n_out, sparsity=0.9, activation="relu", storage="auto", rng=None).
+class DynamicLinear(SparseTopology, Dense):
+    """DynamicLinear(d_in, d_out, sparsity=0.9, activation="relu", storage="dense", rng=None).
 
-    A dense layer A = act(X @ W + b), W (n_in, n_out), with a fraction
+    A dense layer A = act(X @ W + b), W (d_in, d_out), with a fraction
     ``sparsity`` of its weights inactive (a uniformly random topology).
     ``rng`` draws the initial weights, ``topology_rng`` (default: ``rng``,
     after the weights) the topology: with a separate stream the weights equal
@@ -234,15 +250,15 @@ class DynamicLinear(_Dynamic, Dense):
 
     kind = "linear"  # its CSR/dense crossover (density_crossover)
 
-    def __init__(self, n_in, n_out, sparsity=0.9, activation="relu", storage="auto", init="he_uniform",
+    def __init__(self, d_in, d_out, sparsity=0.9, activation="relu", storage="dense", init="he_uniform",
                  rng=None, dtype=np.float32, topology_rng=None):
-        rng = check_rng(rng)
-        Dense.__init__(self, n_in, n_out, activation, init, rng, dtype)
+        rng, sparsity, storage = check_rng(rng), check_sparsity(sparsity), check_storage(storage)
+        super().__init__(d_in, d_out, activation, init, rng, dtype)
         self._init_topology(sparsity, storage, rng if topology_rng is None else check_rng(topology_rng))
 
 
-class DynamicConv2d(_Dynamic, Conv2d):
-    """DynamicConv2d(c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, storage="auto", ...).
+class DynamicConv2d(SparseTopology, Conv2d):
+    """DynamicConv2d(c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, storage="dense", ...).
 
     A convolution whose kernel W (kh * kw * c_in, c_out) has a fraction
     ``sparsity`` of inactive taps (a uniformly random topology); ``rng`` and
@@ -252,15 +268,15 @@ class DynamicConv2d(_Dynamic, Conv2d):
     kind = "conv"  # its CSR/dense crossover (density_crossover)
 
     def __init__(self, c_in, c_out, kernel_size, stride=1, padding=0, sparsity=0.9, activation="relu",
-                 storage="auto", init="he_uniform", rng=None, dtype=np.float32, topology_rng=None):
-        rng = check_rng(rng)
-        Conv2d.__init__(self, c_in, c_out, kernel_size, stride, padding, activation, init, rng, dtype)
+                 storage="dense", init="he_uniform", rng=None, dtype=np.float32, topology_rng=None):
+        rng, sparsity, storage = check_rng(rng), check_sparsity(sparsity), check_storage(storage)
+        super().__init__(c_in, c_out, kernel_size, stride, padding, activation, init, rng, dtype)
         self._init_topology(sparsity, storage, rng if topology_rng is None else check_rng(topology_rng))
 
 
 def dynamic_layers(model):
     """The model's dynamic layers, in order."""
-    return [layer for layer in model.layers if isinstance(layer, _Dynamic)]
+    return [layer for layer in model.layers if isinstance(layer, SparseTopology)]
 
 
 def optimizer_state(model, optimizer, layer):
@@ -274,9 +290,9 @@ def optimizer_state(model, optimizer, layer):
 def memory_report(model):
     """Totals over all weight layers: active weights, bytes as stored, dense and CSR."""
     if not callable(getattr(model, "weight_layers", None)):
-        raise TypeError(f"model: expected a network with weight_layers() (nnlite.cnn.Sequential or an MLP), "
+        raise TypeError(f"model: expected a network with weight_layers() (an nnlite.models.Sequential or MLP), "
                         f"found {type(model).__name__}; pass the model, not its name or path")
-    rows = [layer.memory() if isinstance(layer, _Dynamic) else
+    rows = [layer.memory() if isinstance(layer, SparseTopology) else
             {"n_active": int(np.count_nonzero(layer.W)), "n_weights": layer.W.size,
              "bytes_stored": sparse.nbytes(layer.W) + layer.b.nbytes,
              "bytes_dense": sparse.nbytes(layer.W, "dense") + layer.b.nbytes,
