@@ -81,7 +81,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from decomposition.modules import resolve_models_dir
+    from decomposition.official_models import resolve_models_dir
     from nnlite import io
 
     model = io.load(resolve_models_dir(args.models_dir) / "mnist-4.npz")

@@ -11,23 +11,27 @@ One file per section of the paper:
 - ``concern_modularization``: channel (CM-C, Alg. 4), remove irrelevant
   edges (CM-RIE, Alg. 5).
 - ``fidelity``: the one table of paper-vs-authors'-code differences.
+- ``approaches``: ``decompose(model, X, y, approach=...)``.
+- ``modules``: the Module type, composition, replacement, Jaccard.
+- ``compact_modules``: modules stored at the size of what they compute
+  (``compact``, ``compose_compact``, ``compact_nbytes``).
+- ``reuse``: the rules that compose modules taken out of their model.
+- ``official_models``: ``fetch_models`` downloads the authors' published
+  models (``python -m decomposition fetch-models``); ``load_official_modules``.
+
+The experiments that run these on data (Table 1, reuse, replacement, the
+duodecimal classifier, the faulty model, compact-module sizes) and the
+command line ``python -m decomposition`` live in ``decomposition.experiments``.
 
 The pseudocode of Alg. 1-5, line by line in the paper's numbering, is in
 ``docs/pseudocode/pr-alg*.md``; the code cites its lines as ``P&R Alg. N, line M``.
-- ``approaches``: ``decompose(model, X, y, approach=...)``.
-- ``modules``: the Module type, composition, reuse, replacement, Jaccard.
-- ``compact_modules``: modules stored at the size of what they compute
-  (``compact``, ``compose_compact``, ``compact_nbytes``).
-- ``experiments`` / ``python -m decomposition``: Table 1.
-- ``official_models``: ``fetch_models`` downloads the authors' published
-  models (``python -m decomposition fetch-models``).
 """
 from .activity import PROPAGATIONS, activity_disagreement, activity_pass
 from .approaches import APPROACHES, decompose
 from .fidelity import FIDELITY, Fidelity, fidelity_table
 from .modules import (Module, compose_binary, compose_predict, composed_accuracy, jaccard_mask, jaccard_official,
-                      load_official_modules, mean_pairwise_jaccard, replace_module)
-from .official_models import fetch_models
+                      mean_pairwise_jaccard, replace_module)
+from .official_models import fetch_models, load_official_modules
 
 __all__ = ["APPROACHES", "FIDELITY", "PROPAGATIONS", "Fidelity", "Module", "activity_disagreement", "activity_pass",
            "compose_binary", "compose_predict", "composed_accuracy", "decompose", "fetch_models", "fidelity_table",

@@ -48,7 +48,7 @@ from nnlite.models import mlp_logits
 from .activity import activity_pass, check_propagation
 from .authors_loop import apply_folder_behaviours, decompose_sequential
 from .concern_modularization import channel, remove_irrelevant_edges
-from .fidelity import VARIANTS, check_fidelity
+from .fidelity import check_fidelity, variant_of
 from .modules import Module
 from .tangling_identification import decompose_variant, start_module
 from .validation import check_classes, check_layers, check_real_array
@@ -60,11 +60,6 @@ def check_approach(approach):
     if not isinstance(approach, str) or approach not in APPROACHES:
         raise ValueError(f"approach: expected one of {APPROACHES}, found {approach!r}")
     return approach
-
-
-def variant_of(approach):
-    """The TI variant an approach starts from (CM-C and CM-RIE build on TI-SNE)."""
-    return approach if approach in VARIANTS else "TI-SNE"
 
 
 def select_positives(rows_of_class, target, n_positives, fidelity, probabilities=None):

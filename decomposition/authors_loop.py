@@ -37,6 +37,7 @@ import numpy as np
 
 from nnlite import functional as F
 
+from .fidelity import variant_of
 from .modules import Module
 
 #: the authors' reset: ``if np.count_nonzero(D_L) < 45: first = True``
@@ -183,8 +184,6 @@ def apply_folder_behaviours(chosen, fidelity):
 
 def decompose_sequential(weights, biases, X, chosen, approach, propagation, fidelity, modularize):
     """Modules for the classes in ``chosen`` ({class: (positive rows, negative rows)}) with the authors' loop."""
-    from .approaches import variant_of
-
     modules = []
     for c, (positives, negatives) in chosen.items():
         D, d = run_variant(weights, biases, X[positives], X[negatives], fidelity, variant_of(approach), propagation)

@@ -65,6 +65,11 @@ from dataclasses import dataclass, field, replace
 VARIANTS = ("TI-I", "TI-PN", "TI-HP", "TI-SNE")
 
 
+def variant_of(approach):
+    """The TI variant an approach starts from (CM-C and CM-RIE build on TI-SNE)."""
+    return approach if approach in VARIANTS else "TI-SNE"
+
+
 @dataclass(frozen=True)
 class Fidelity:
     """One column of the paper-vs-code table (see the module docstring)."""

@@ -26,8 +26,7 @@ from nnlite.models import mlp_logits
 
 from .concern_modularization import channel, negative_column
 from .fidelity import FIDELITY
-from .official_models import ensure_models, resolve_models_dir
-from .validation import check_choice, check_index, check_layers, check_module, check_module_list, check_real_array
+from .validation import check_index, check_layers, check_real_array
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +133,27 @@ class Module:
 # ---------------------------------------------------------------------------
 # Composition, reuse, replacement
 # ---------------------------------------------------------------------------
+
+def check_module(module, name):
+    if not isinstance(module, Module):
+        raise TypeError(f"{name}: expected a decomposition.Module, found {type(module).__name__}")
+    return module
+
+
+def check_module_list(modules, name="modules", min_length=1):
+    """A list or tuple of at least ``min_length`` Modules that take the same number of inputs."""
+    if isinstance(modules, (str, bytes, np.ndarray)) or not isinstance(modules, (list, tuple)):
+        raise TypeError(f"{name}: expected a list of decomposition.Module, found {type(modules).__name__}")
+    if len(modules) < min_length:
+        count = "one Module" if min_length == 1 else f"{min_length} Modules"
+        raise ValueError(f"{name}: expected at least {count}, found {len(modules)}"
+                         + (" (an empty list)" if not modules else ""))
+    for j, m in enumerate(modules):
+        check_module(m, f"{name}[{j}]")
+        if m.d_in != modules[0].d_in:
+            raise ValueError(f"{name}[{j}]: expected {modules[0].d_in} inputs like {name}[0], found {m.d_in}")
+    return list(modules)
+
 
 def vote(own_probabilities, votes):
     """The composition rule on precomputed module outputs.
@@ -246,48 +266,3 @@ def mean_pairwise_jaccard(modules, kind="official"):
     modules = check_module_list(modules, min_length=2)
     values = [index[kind](a, b) for i, a in enumerate(modules) for j, b in enumerate(modules) if i != j]
     return float(np.mean(values))
-
-
-# ---------------------------------------------------------------------------
-# The authors' stored modules
-# ---------------------------------------------------------------------------
-
-def official_module_folders():
-    """{approach: (model names)} of the authors' stored modules, read from the sha256 manifest."""
-    from .official_models import manifest
-    folders = {}
-    for name in manifest():
-        parts = name.split("/")
-        if len(parts) == 4 and parts[0] == "modules":
-            folders.setdefault(parts[1], {})[parts[2]] = None
-    return {approach: tuple(models) for approach, models in folders.items()}
-
-
-def check_official_folder(approach, model_name):
-    """``approach`` and ``model_name`` of a folder of the authors' stored modules (names listed when unknown)."""
-    folders = official_module_folders()
-    check_choice(approach, "approach", tuple(folders))
-    check_choice(model_name, "model_name", folders[approach])
-    return approach, model_name
-
-
-def load_official_modules(approach, model_name, models_dir=None):
-    """The authors' stored modules ``modules/<approach>/<model_name>/module<k>.npz`` as Modules.
-
-    approach : "CM-RIE" or "TI-SNE"; model_name : e.g. "mnist-1".
-    """
-    approach, model_name = check_official_folder(approach, model_name)
-    ensure_models([f"modules/{approach}/{model_name}"], models_dir)
-    folder = resolve_models_dir(models_dir) / "modules" / approach / model_name
-    paths = sorted(folder.glob("module*.npz"), key=lambda p: int(p.stem[len("module"):]))
-    if not paths:
-        raise FileNotFoundError(f"models_dir: expected module<k>.npz files in {folder}, found none; "
-                                "pass models_dir or set NNLITE_OFFICIAL_MODELS")
-    modules = []
-    for k, path in enumerate(paths):
-        with np.load(path, allow_pickle=False) as f:
-            n_layers = sum(1 for key in f.files if key.startswith("b"))
-            weights = [f[f"W{i}"] for i in range(1, n_layers + 1)]
-            biases = [f[f"b{i}"] for i in range(1, n_layers + 1)]
-        modules.append(Module(weights, biases, k, approach))
-    return modules

@@ -41,6 +41,9 @@ from tqdm.auto import tqdm
 from nnlite import data, io
 from nnlite.experiment import remove_stale_temp_files
 
+from .modules import Module
+from .validation import check_choice
+
 COMMIT = "ad80e98bbadd940e14e74f6df46b0cd7ee7ec4c8"
 REPOSITORY = "rangeetpan/decomposeDNNintoModules"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/{REPOSITORY}/{COMMIT}/"
@@ -301,3 +304,47 @@ def ensure_models(names, models_dir=None):
     missing = [m for m in select_models(known) if not (folder / f"{m.name}.npz").is_file()] if known else []
     if missing:
         fetch_models([m.name for m in missing])
+
+
+# ---------------------------------------------------------------------------
+# The authors' stored modules
+# ---------------------------------------------------------------------------
+
+def official_module_folders():
+    """{approach: (model names)} of the authors' stored modules, read from the sha256 manifest."""
+    folders = {}
+    for name in manifest():
+        parts = name.split("/")
+        if len(parts) == 4 and parts[0] == "modules":
+            folders.setdefault(parts[1], {})[parts[2]] = None
+    return {approach: tuple(models) for approach, models in folders.items()}
+
+
+def check_official_folder(approach, model_name):
+    """``approach`` and ``model_name`` of a folder of the authors' stored modules (names listed when unknown)."""
+    folders = official_module_folders()
+    check_choice(approach, "approach", tuple(folders))
+    check_choice(model_name, "model_name", folders[approach])
+    return approach, model_name
+
+
+def load_official_modules(approach, model_name, models_dir=None):
+    """The authors' stored modules ``modules/<approach>/<model_name>/module<k>.npz`` as Modules.
+
+    approach : "CM-RIE" or "TI-SNE"; model_name : e.g. "mnist-1".
+    """
+    approach, model_name = check_official_folder(approach, model_name)
+    ensure_models([f"modules/{approach}/{model_name}"], models_dir)
+    folder = resolve_models_dir(models_dir) / "modules" / approach / model_name
+    paths = sorted(folder.glob("module*.npz"), key=lambda p: int(p.stem[len("module"):]))
+    if not paths:
+        raise FileNotFoundError(f"models_dir: expected module<k>.npz files in {folder}, found none; "
+                                "pass models_dir or set NNLITE_OFFICIAL_MODELS")
+    modules = []
+    for k, path in enumerate(paths):
+        with np.load(path, allow_pickle=False) as f:
+            n_layers = sum(1 for key in f.files if key.startswith("b"))
+            weights = [f[f"W{i}"] for i in range(1, n_layers + 1)]
+            biases = [f[f"b{i}"] for i in range(1, n_layers + 1)]
+        modules.append(Module(weights, biases, k, approach))
+    return modules

@@ -67,28 +67,6 @@ def check_layers(weights, biases, weights_name="weights", biases_name="biases"):
     return weights, biases
 
 
-def check_module(module, name):
-    from .modules import Module
-    if not isinstance(module, Module):
-        raise TypeError(f"{name}: expected a decomposition.Module, found {type(module).__name__}")
-    return module
-
-
-def check_module_list(modules, name="modules", min_length=1):
-    """A list or tuple of at least ``min_length`` Modules that take the same number of inputs."""
-    if isinstance(modules, (str, bytes, np.ndarray)) or not isinstance(modules, (list, tuple)):
-        raise TypeError(f"{name}: expected a list of decomposition.Module, found {type(modules).__name__}")
-    if len(modules) < min_length:
-        count = "one Module" if min_length == 1 else f"{min_length} Modules"
-        raise ValueError(f"{name}: expected at least {count}, found {len(modules)}"
-                         + (" (an empty list)" if not modules else ""))
-    for j, m in enumerate(modules):
-        check_module(m, f"{name}[{j}]")
-        if m.d_in != modules[0].d_in:
-            raise ValueError(f"{name}[{j}]: expected {modules[0].d_in} inputs like {name}[0], found {m.d_in}")
-    return list(modules)
-
-
 def check_classes(classes, n_classes):
     """``decompose``'s ``classes``: None (all) or distinct ints in [0, n_classes); returns a list of int."""
     if classes is None:

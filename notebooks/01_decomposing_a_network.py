@@ -52,12 +52,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import decomposition as dc
-from decomposition import reuse
+from decomposition.experiments import data as exp_data
+from decomposition.experiments import replacement as exp_replacement
+from decomposition.experiments import reuse as exp_reuse
 from decomposition.activity import activity_pass
 from decomposition.concern_identification import identify_concern
 from decomposition.concern_modularization import channel, remove_irrelevant_edges
 from decomposition.fidelity import FIDELITY
-from decomposition.modules import resolve_models_dir
+from decomposition.official_models import resolve_models_dir
 from decomposition.tangling_identification import identify_tangling, start_module
 from nnlite import io
 
@@ -202,7 +204,7 @@ assert np.count_nonzero(np.any(D_cm[-1] != 0, axis=0)) <= 2
 # p > 0.9 among the first 10,000 training images, 110 negatives per class).
 
 # %%
-X_train, y_train, X_test, y_test, _ = reuse.dataset_arrays("mnist", data_dir)
+X_train, y_train, X_test, y_test, _ = exp_data.dataset_arrays("mnist", data_dir)
 if QUICK:
     X_test, y_test = X_test[:2000], y_test[:2000]
 model = io.load(models_dir / "mnist-4.npz")
@@ -273,8 +275,8 @@ assert m3.nbytes("csr") > m3.nbytes("dense") and 0.6 < m3.count_nonzero() / mode
 
 # %%
 epochs = 1 if QUICK else 10
-pair = reuse.reuse_pair(modules[3], modules[5], reuse.pair_data(X_train, y_train, 3, 5),
-                        reuse.pair_data(X_test, y_test, 3, 5), epochs=epochs, rng=0)
+pair = exp_reuse.reuse_pair(modules[3], modules[5], exp_reuse.pair_data(X_train, y_train, 3, 5),
+                            exp_reuse.pair_data(X_test, y_test, 3, 5), epochs=epochs, rng=0)
 print(f"3 vs 5: modules composed {pair['ma']:.2f}%, 4x49 trained {epochs} epoch(s) {pair['tma']:.2f}%")
 assert pair["ma"] > 97
 
@@ -289,11 +291,11 @@ assert pair["ma"] > 97
 
 # %%
 small = dc.load_official_modules("CM-RIE", "mnist-1", models_dir)
-rows = list(reuse.replacement_rows("mnist", small, stored, X_test, y_test))
+rows = list(exp_replacement.replacement_rows("mnist", small, stored, X_test, y_test))
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.bar(range(10), [r["change"] for r in rows])
 ax.set_xlabel("replaced module"), ax.set_ylabel("accuracy change (points)")
-summary = reuse.summarize_replacement(rows)
+summary = exp_replacement.summarize_replacement(rows)
 print(summary)
 if not QUICK:
     assert summary == {"n_cases": 10, "n_rose": 2, "mean_drop": 0.78, "median_drop": 0.47}
@@ -307,8 +309,8 @@ if not QUICK:
 
 # %%
 faulty = io.load(models_dir / "faulty5-mnist.npz")
-X_all_test, y_all_test = reuse.dataset_arrays("mnist", data_dir)[2:4]
-report = reuse.faulty_model_report(faulty, stored[5], X_train, y_train, X_all_test, y_all_test)
+X_all_test, y_all_test = exp_data.dataset_arrays("mnist", data_dir)[2:4]
+report = exp_replacement.faulty_model_report(faulty, stored[5], X_train, y_train, X_all_test, y_all_test)
 print({k: v for k, v in report.items() if "paper" not in k})
 assert (report["model_full_test"], report["model_faulty_subset"]) == (95.41, 96.82)
 assert report["repaired_full_test"] == 96.47 and report["repaired_train"] == 98.6683

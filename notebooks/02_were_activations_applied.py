@@ -43,8 +43,10 @@ import numpy as np
 
 import decomposition as dc
 from decomposition import experiments, reuse
+from decomposition.experiments import data as exp_data
+from decomposition.experiments import replacement as exp_replacement
 from decomposition.activity import activity_pass
-from decomposition.modules import resolve_models_dir
+from decomposition.official_models import resolve_models_dir
 from nnlite import io
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
@@ -63,8 +65,8 @@ for path, variable in [(Path(data_dir), "NNLITE_DATA"), (models_dir, "NNLITE_OFF
 # differ between the two passes. Layer 1 sees the input either way.
 
 # %%
-X_train, y_train, X_test, y_test, _ = reuse.dataset_arrays("mnist", data_dir)
-K_first, yk_first, K_other, yk_other, kmnist_note = reuse.dataset_arrays("kmnist", data_dir)
+X_train, y_train, X_test, y_test, _ = exp_data.dataset_arrays("mnist", data_dir)
+K_first, yk_first, K_other, yk_other, kmnist_note = exp_data.dataset_arrays("kmnist", data_dir)
 X_kmnist, y_kmnist = np.concatenate([K_first, K_other]), np.concatenate([yk_first, yk_other])   # all 10,000
 kmnist4 = io.load(models_dir / "kmnist-4.npz")
 n_images = 1000 if QUICK else len(X_kmnist)
@@ -91,7 +93,7 @@ assert 0.25 < agreement < 0.37
 datasets = ["mnist", "kmnist"] if QUICK else ["mnist", "fmnist", "kmnist", "emnist"]
 per_layer = {}
 for ds in datasets:
-    X_eval = reuse.dataset_arrays(ds, data_dir)[2][:n_images]
+    X_eval = exp_data.dataset_arrays(ds, data_dir)[2][:n_images]
     for n in (2, 3, 4):
         m = io.load(models_dir / f"{ds}-{n}.npz")
         per_layer[f"{experiments.display_name(f'{ds}-{n}')}"] = dc.activity_disagreement(m.weights, m.biases, X_eval)
@@ -145,7 +147,7 @@ assert max(differ) > 0 and abs(composed_both["linear"] - composed_both["relu"]) 
 models = ["mnist-4"] if QUICK else list(experiments.OFFICIAL_MODELS)
 rows = []
 for name in models:
-    arrays = reuse.dataset_arrays(experiments.dataset_of(name), data_dir)
+    arrays = exp_data.dataset_arrays(experiments.dataset_of(name), data_dir)
     model = io.load(models_dir / f"{name}.npz")
     for approach in dc.APPROACHES:
         for propagation in ("linear", "relu"):
@@ -232,7 +234,7 @@ for name, paper in [("mnist-2", 98.39), ("mnist-3", 98.47)]:
 # ### EMNIST-4 CM-RIE 95.33% is the training set
 
 # %%
-E_train, ye_train, E_test, ye_test, _ = reuse.dataset_arrays("emnist", data_dir)
+E_train, ye_train, E_test, ye_test, _ = exp_data.dataset_arrays("emnist", data_dir)
 emnist4_modules = dc.load_official_modules("CM-RIE", "emnist-4", models_dir)
 e_train = 100 * dc.composed_accuracy(emnist4_modules, E_train, ye_train)
 e_test = 100 * dc.composed_accuracy(emnist4_modules, E_test, ye_test)
@@ -271,7 +273,7 @@ assert duplicate and round(k3, 2) == 82.97
 
 # %%
 faulty = io.load(models_dir / "faulty5-mnist.npz")
-report = reuse.faulty_model_report(faulty, dc.load_official_modules("CM-RIE", "mnist-4", models_dir)[5],
+report = exp_replacement.faulty_model_report(faulty, dc.load_official_modules("CM-RIE", "mnist-4", models_dir)[5],
                                    X_train, y_train, X_test, y_test)
 print({k: report[k] for k in ("model_full_test", "model_faulty_subset", "n_faulty_subset",
                               "repaired_full_test", "repaired_train")})

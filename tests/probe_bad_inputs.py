@@ -573,6 +573,8 @@ def _dir_at_path(tmp):
 def decomposition_cases(tmp):
     import decomposition as D
     from decomposition import activity, modules, official_models, reuse, experiments
+    from decomposition.experiments import data as exp_data
+    from decomposition.experiments import reuse as exp_reuse
     X, y = tiny_xy(n=30)
     model = tiny_mlp()
     good = {"model": model, "X": X, "y": y, "approach": "TI-I", "fidelity": "paper", "rng": 0}
@@ -641,15 +643,15 @@ def decomposition_cases(tmp):
     cases += vary("official_models.ensure_models", official_models.ensure_models,
                   {"names": ["mnist-1"], "models_dir": os.environ.get("NNLITE_OFFICIAL_MODELS", tmp)},
                   {"names": [("int", 3), ("int-list", [3]), ("None", None)], "models_dir": [("int", 3)]})
-    cases += vary("reuse.class_pairs", reuse.class_pairs, {"pairs": "all", "n_classes": 10},
+    cases += vary("reuse.class_pairs", exp_reuse.class_pairs, {"pairs": "all", "n_classes": 10},
                   {"pairs": [("unknown", "bogus"), ("0", 0), ("-1", -1), ("float", 1.5), ("too-many", 1000)],
                    "n_classes": bad_ints()[:3] + [("one", 1)]})
     cases += vary("reuse.compose_pair", reuse.compose_pair, {"module_a": mods[0], "module_b": mods[1], "X": X},
                   {"rule": bad_choices(), "X": bad_float_arrays((30, 4))[:5]})
-    cases += vary("reuse.train_model", reuse.train_model, {"X": X, "y": y, "n_hidden_layers": 1, "epochs": 1},
+    cases += vary("reuse.train_model", exp_data.train_model, {"X": X, "y": y, "n_hidden_layers": 1, "epochs": 1},
                   {"X": bad_float_arrays((30, 4))[:6], "y": bad_labels(30)[:4], "n_hidden_layers": bad_ints(allow=("0",))[:4],
                    "epochs": bad_ints()[:4], "batch_size": bad_ints()[:3], "lr": bad_positive_floats()[:4]})
-    cases += vary("reuse.dataset_arrays", reuse.dataset_arrays, {"dataset": "mnist"},
+    cases += vary("reuse.dataset_arrays", exp_data.dataset_arrays, {"dataset": "mnist"},
                   {"dataset": bad_choices(), "data_dir": [("int", 3)]}, control=False)
     cases += vary("experiments.demo_rows", lambda **kw: list(experiments.demo_rows(**kw)),
                   {"approaches": ("TI-I",), "propagations": ("linear",), "epochs": 1, "fidelity": "paper"},

@@ -210,7 +210,9 @@ def test_load_official_modules_rejects_bad_names(argument, value, tmp_path):
 # Probe findings (issue 9, section 3): names, sizes and lists of the experiment helpers
 # ---------------------------------------------------------------------------
 
-from decomposition import experiments, reuse  # noqa: E402
+from decomposition import experiments  # noqa: E402
+from decomposition.experiments import data as exp_data  # noqa: E402
+from decomposition.experiments import reuse as exp_reuse  # noqa: E402
 
 
 @pytest.mark.parametrize("argument, value", [("approach", "bogus"), ("approach", None), ("model_name", "bogus"),
@@ -227,7 +229,7 @@ def test_load_official_modules_lists_the_valid_names(argument, value, tmp_path):
     ({"pairs": 1000}, "pairs"), ({"pairs": 0}, "pairs"), ({"n_classes": 0}, "n_classes"),
     ({"n_classes": 1}, "n_classes"), ({"n_classes": -1}, "n_classes"), ({"n_classes": 1.5}, "n_classes")])
 def test_class_pairs_rejects_counts_it_cannot_honour(kwargs, argument):
-    assert_rejected(reuse.class_pairs, argument, **{"pairs": "all", "n_classes": 10, **kwargs})
+    assert_rejected(exp_reuse.class_pairs, argument, **{"pairs": "all", "n_classes": 10, **kwargs})
 
 
 @pytest.mark.parametrize("kwargs, argument", [
@@ -237,7 +239,7 @@ def test_class_pairs_rejects_counts_it_cannot_honour(kwargs, argument):
 def test_train_model_names_the_bad_argument(kwargs, argument):
     X, y = _data()
     call = {"X": X, "y": y, "n_hidden_layers": 1, "n_classes": N_CLASSES, "epochs": 1, **kwargs}
-    assert_rejected(reuse.train_model, argument, **call)
+    assert_rejected(exp_data.train_model, argument, **call)
 
 
 @given(st.sampled_from([("approaches", ("bogus",)), ("approaches", "TI-I"), ("approaches", ()),
@@ -279,4 +281,4 @@ def test_model_name_helpers_keep_their_results():
 
 def test_train_model_refuses_to_infer_classes_that_never_appear():
     X, _ = _data()
-    assert_rejected(reuse.train_model, "y", X, np.full(N, N_CLASSES), n_hidden_layers=1, epochs=1)
+    assert_rejected(exp_data.train_model, "y", X, np.full(N, N_CLASSES), n_hidden_layers=1, epochs=1)

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import decomposition as dc
-from decomposition.compact_modules import (binary_view_disagreement, compact, compact_nbytes, compact_rows,
-                                           compose_binary_views, compose_compact, forward_live_units, kept_units,
-                                           main, official_test_set)
+from decomposition.compact_modules import (binary_view_disagreement, compact, compact_nbytes, compose_binary_views,
+                                           compose_compact, forward_live_units, kept_units)
+from decomposition.experiments.compact import compact_rows, main, official_test_set
 from decomposition.modules import Module
 from strategies import (BAD_ARRAY_KINDS, assert_rejected, bad_arrays, decomposable_mlps_with_labelled_batches,
                         decomposition_settings, modules_with_dead_units)

@@ -13,6 +13,9 @@ import pytest
 import decomposition as dc
 import decomposition.experiments  # noqa: F401  (dc.experiments)
 from decomposition import reuse
+from decomposition.experiments import data as exp_data
+from decomposition.experiments import replacement as exp_replacement
+from decomposition.experiments import reuse as exp_reuse
 from decomposition.__main__ import main
 from nnlite import MLP
 
@@ -87,9 +90,9 @@ def test_voter_position_tie_break_returns_the_position_among_voters():
 def test_summaries_count_and_average():
     rows = [{"ma": 99.0, "ma_official_rule": 99.0, "tma": 98.0, "ma_ge_tma": True},
             {"ma": 97.0, "ma_official_rule": 98.0, "tma": 98.0, "ma_ge_tma": False}]
-    s = reuse.summarize_reuse(rows)
+    s = exp_reuse.summarize_reuse(rows)
     assert (s["n_pairs"], s["n_ma_ge_tma"], s["n_ma_official_rule_ge_tma"], s["mean_ma_minus_tma"]) == (2, 1, 2, 0.0)
-    r = reuse.summarize_replacement([{"change": 0.5}, {"change": -1.0}, {"change": -2.0}])
+    r = exp_replacement.summarize_replacement([{"change": 0.5}, {"change": -1.0}, {"change": -2.0}])
     assert r == {"n_cases": 3, "n_rose": 1, "mean_drop": 0.83, "median_drop": 1.0}
 
 
@@ -116,18 +119,18 @@ def test_propagation_effect_and_the_summarize_command(tmp_path, capsys):
 
 
 def test_class_pairs_and_pair_data():
-    assert len(reuse.class_pairs("all")) == 45 and reuse.class_pairs(2) == [(0, 1), (0, 2)]
+    assert len(exp_reuse.class_pairs("all")) == 45 and exp_reuse.class_pairs(2) == [(0, 1), (0, 2)]
     with pytest.raises(ValueError, match="pairs"):
-        reuse.class_pairs("some")
+        exp_reuse.class_pairs("some")
     X, y = np.arange(6.0)[:, None], np.array([0, 1, 2, 1, 0, 2])
-    X_pair, y_pair = reuse.pair_data(X, y, 2, 0)
+    X_pair, y_pair = exp_reuse.pair_data(X, y, 2, 0)
     assert X_pair.ravel().tolist() == [0, 2, 4, 5] and y_pair.tolist() == [1, 0, 1, 0]
 
 
 def test_train_model_has_the_authors_architecture():
     rng = np.random.default_rng(0)
     X, y = rng.random((64, 5)).astype(np.float32), np.arange(64) % 2
-    model = reuse.train_model(X, y, n_hidden_layers=3, epochs=1)
+    model = exp_data.train_model(X, y, n_hidden_layers=3, epochs=1)
     assert model.layer_sizes == [5, 49, 49, 49, 2]
 
 
@@ -173,22 +176,22 @@ def test_faulty_command_reproduces_the_readme_numbers(capsys, shared_data_dir, o
 
 
 def test_our_cm_rie_modules_of_mnist_4_equal_the_stored_ones(shared_data_dir, official_models_dir):
-    arrays = reuse.dataset_arrays("mnist", shared_data_dir)
-    ours = reuse.cm_rie_modules("mnist-4", "ours", arrays, official_models_dir)
-    stored = reuse.cm_rie_modules("mnist-4", "stored", models_dir=official_models_dir)
+    arrays = exp_data.dataset_arrays("mnist", shared_data_dir)
+    ours = exp_data.cm_rie_modules("mnist-4", "ours", arrays, official_models_dir)
+    stored = exp_data.cm_rie_modules("mnist-4", "stored", models_dir=official_models_dir)
     assert all(np.array_equal(a, b) for m, s in zip(ours, stored) for a, b in zip(m.weights, s.weights))
     with pytest.raises(ValueError, match="source"):
-        reuse.cm_rie_modules("mnist-4", "theirs", arrays, official_models_dir)
+        exp_data.cm_rie_modules("mnist-4", "theirs", arrays, official_models_dir)
 
 
 def test_table1_trains_and_caches_an_nnlite_model(capsys, shared_data_dir, tmp_path, monkeypatch):
-    from decomposition import experiments
-    full = experiments.load_dataset
+    from decomposition.experiments import table1   # where the command's tasks look their data up
+    full = table1.load_dataset
 
     def first_images(dataset, data_dir=None):      # a quick scale: 3,000 training and 1,000 test images
         X, y, X_test, y_test, note = full(dataset, data_dir)
         return X[:3000], y[:3000], X_test[:1000], y_test[:1000], note
-    monkeypatch.setattr(experiments, "load_dataset", first_images)
+    monkeypatch.setattr(table1, "load_dataset", first_images)
     args = ["table1", "--models", "nnlite-mnist-1", "--epochs", "1", "--approaches", "TI-SNE", "--fidelity", "paper",
             "--propagation", "linear", "--cache-dir", str(tmp_path), "--data-dir", str(shared_data_dir)]
     main(args)
@@ -202,7 +205,7 @@ def test_table1_trains_and_caches_an_nnlite_model(capsys, shared_data_dir, tmp_p
 
 
 def test_models_argument_expands_groups_and_rejects_mixtures():
-    from decomposition.__main__ import _models
+    from decomposition.experiments.cli import _models
     assert len(_models(["nnlite"])) == 16 and _models(["nnlite-fmnist-2"]) == ["nnlite-fmnist-2"]
     with pytest.raises(SystemExit, match="both"):
         _models(["mnist-1", "nnlite-mnist-1"])

@@ -17,7 +17,12 @@ from scipy import stats
 from strategies import module_lists_with_batches, reuse_rows_over_seeds
 
 import decomposition as dc
-from decomposition import replicates, reuse
+from decomposition import reuse
+from decomposition.experiments import replicates
+from decomposition.experiments import data as exp_data
+from decomposition.experiments import duodecimal as exp_duodecimal
+from decomposition.experiments import replacement as exp_replacement
+from decomposition.experiments import reuse as exp_reuse
 from decomposition.__main__ import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,7 +61,7 @@ def test_t_interval_by_hand():
 
 @given(reuse_rows_over_seeds())
 def test_replicate_summary_is_the_t_interval_of_the_per_seed_counts(rows):
-    summary = replicates.replicate_summary(rows, reuse.summarize_reuse)
+    summary = replicates.replicate_summary(rows, exp_reuse.summarize_reuse)
     seeds = sorted({r["seed"] for r in rows})
     counts = [sum(r["ma_ge_tma"] for r in rows if r["seed"] == s) for s in seeds]
     assert summary["n_seeds"] == len(seeds) and summary["n_incomplete_seeds"] == 0
@@ -75,7 +80,7 @@ def test_replicate_summary_is_the_t_interval_of_the_per_seed_counts(rows):
 def test_a_seed_stopped_part_way_is_left_out_and_counted(rows):
     extra = dict(rows[0], seed=99)                  # one row of a seed that did not finish
     n_pairs = sum(1 for r in rows if r["seed"] == 0)
-    summary = replicates.replicate_summary(rows + [extra], reuse.summarize_reuse)
+    summary = replicates.replicate_summary(rows + [extra], exp_reuse.summarize_reuse)
     if n_pairs > 1:
         assert summary["n_incomplete_seeds"] == 1 and 99 not in summary["seeds"]
     assert summary["n_cases"] == n_pairs
@@ -86,7 +91,7 @@ def test_a_run_stopped_in_its_only_seed_has_no_complete_seed():
              "ma": 93.0, "tma": 95.0, "ma_minus_tma": -2.0, "ma_ge_tma": False, "cases": "latin"} for k in range(4)]
     assert [replicates.planned_cases(dict(rows[0], cases=c)) for c in ("latin", "all", "7", None)] == [10, 100, 7,
                                                                                                        None]
-    summary = replicates.replicate_summary(rows, reuse.summarize_inter_replacement)
+    summary = replicates.replicate_summary(rows, exp_replacement.summarize_inter_replacement)
     assert (summary["n_seeds"], summary["n_incomplete_seeds"]) == (0, 1)
     assert replicates.format_tables([summary]) == "" and "no seed" in replicates.describe_summary(summary)
 
@@ -106,8 +111,8 @@ def test_summaries_of_each_experiment_have_their_table(tmp_path, capsys):
     assert replacement["paper_mean_ma_minus_tma"] == -1.62 and duodecimal["paper_ma_minus_tma"] == -8.05
     main(["summarize", str(path), "--format", "table"])
     table = capsys.readouterr().out
-    assert "| MNIST + EMNIST | 3 | 0.7 ± 2.9 of 2 | 93.0 | 94.00 ± 2.48 |" in table
-    assert "| 50 | 2 | 92.02 | 83.41 |" in table
+    assert "| MNIST + EMNIST | 0.7 ± 2.9 (n=3) of 2 | 93.0 | 94.00 ± 2.48 (n=3) |" in table
+    assert "| 50 | 92.02 | 83.41 | 92.50 ± 6.35 (n=2) |" in table
 
 
 def test_summarize_refuses_a_missing_file_in_one_line(tmp_path, capsys):
@@ -160,7 +165,7 @@ def test_the_authors_duodecimal_bug_reports_letters_as_digits():
 def test_replaced_data_swaps_one_class_and_keeps_its_label():
     X1, y1 = np.arange(6.0)[:, None], np.array([0, 1, 2, 0, 1, 2])
     X2, y2 = -np.arange(4.0)[:, None], np.array([3, 1, 3, 0])
-    X, y = reuse.replaced_data(X1, y1, 1, X2, y2, 3)
+    X, y = exp_replacement.replaced_data(X1, y1, 1, X2, y2, 3)
     assert X.ravel().tolist() == [0, 2, 3, 5, -0.0, -2] and y.tolist() == [0, 2, 0, 2, 1, 1]
     modules = list("abc")
     assert reuse.replaced_modules(modules, 1, "z") == ["a", "z", "c"] and modules == ["a", "b", "c"]
@@ -170,20 +175,20 @@ def test_replaced_data_swaps_one_class_and_keeps_its_label():
 
 def test_latin_cases_take_every_class_once_and_ten_seeds_cover_all():
     for seed in range(10):
-        cases = reuse.replacement_cases("latin", seed)
+        cases = exp_replacement.replacement_cases("latin", seed)
         assert sorted(k for k, _ in cases) == sorted(j for _, j in cases) == list(range(10))
-    assert {c for s in range(10) for c in reuse.replacement_cases("latin", s)} == set(reuse.replacement_cases("all"))
-    assert reuse.replacement_cases(2) == [(0, 0), (0, 1)]
+    assert {c for s in range(10) for c in exp_replacement.replacement_cases("latin", s)} == set(exp_replacement.replacement_cases("all"))
+    assert exp_replacement.replacement_cases(2) == [(0, 0), (0, 1)]
 
 
 def test_duodecimal_data_labels_the_letters_10_and_11():
-    X, y = reuse.duodecimal_data(np.zeros((3, 1)), [0, 5, 9], np.ones((4, 1)), [1, 0, 2, 1])
+    X, y = exp_duodecimal.duodecimal_data(np.zeros((3, 1)), [0, 5, 9], np.ones((4, 1)), [1, 0, 2, 1])
     assert y.tolist() == [0, 5, 9, 10, 11, 11] and X.shape == (6, 1)
 
 
 def test_experiment_arrays_refuses_an_unknown_protocol():
     with pytest.raises(ValueError, match="protocol"):
-        reuse.experiment_arrays("kmnist", "test-set")
+        exp_data.experiment_arrays("kmnist", "test-set")
 
 
 # ---------------------------------------------------------------------------

@@ -231,8 +231,9 @@ def test_docs_table1_is_generated_from_the_committed_records(capsys):
     main(["summarize", "--table1-markdown", str(RECORDS)])
     generated = capsys.readouterr().out.strip()
     docs = DOCS.read_text()
-    start, end = docs.index("<!-- table1:begin -->"), docs.index("<!-- table1:end -->")
-    assert docs[start + len("<!-- table1:begin -->"):end].strip() == generated
+    start = docs.index("<!-- table: table1_cells -->\n")
+    end = docs.index("\n<!-- end table -->", start)
+    assert docs[start + len("<!-- table: table1_cells -->"):end].strip() == generated
 
 
 def test_records_cover_the_96_cells_with_official_linear_rows():

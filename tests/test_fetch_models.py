@@ -17,7 +17,7 @@ import pytest
 
 from decomposition import official_models
 from decomposition.experiments import official_model
-from decomposition.modules import load_official_modules
+from decomposition.official_models import load_official_modules
 from loopback import DroppingHandler, StallingHandler, serve
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,13 +22,23 @@ import pytest
 
 from tests.realdata import REQUIREMENTS, locate, missing
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
 
 # The kernel runs offline: its HTTP(S) proxy is a closed port on the loopback interface, so a
 # loader that would download fails at once (the test then fails: a requirement is undeclared).
 _OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
             "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+
+def load_book_build():
+    """docs/build.py as a module (its ``execute`` runs a notebook the way the book does)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("nnlite_book_build", REPO / "docs" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def declared_requirements(source):
@@ -53,9 +63,9 @@ def _param(source):
 
 
 @pytest.mark.parametrize("source", [_param(p) for p in NOTEBOOKS])
-def test_notebook_runs_in_quick_mode(source, monkeypatch):
+def test_notebook_runs_in_quick_mode(source, monkeypatch, tmp_path_factory):
     jupytext = pytest.importorskip("jupytext")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     requires = declared_requirements(source)
     reasons = [reason for reason in map(missing, requires) if reason is not None]
     if reasons:
@@ -64,8 +74,9 @@ def test_notebook_runs_in_quick_mode(source, monkeypatch):
         monkeypatch.setenv(REQUIREMENTS[name].env, str(locate(name)))
     for variable, value in {**_OFFLINE, "NNLITE_QUICK": "1", "MPLBACKEND": "Agg"}.items():
         monkeypatch.setenv(variable, value)
-    notebook = jupytext.read(source)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(source.parent)}})
-    client.execute()
+    # The run is docs/build.py's, cached for the session under pytest's base temporary folder: the
+    # book's build in tests/test_book.py shares it, so a notebook runs once per session.
+    book = load_book_build()
+    book.execute(source, jupytext.read(source), requires, quick=True,
+                 cache=tmp_path_factory.getbasetemp() / "executed-notebooks", code_digest=book.code_hash())
 

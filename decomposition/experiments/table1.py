@@ -12,44 +12,29 @@ per-folder behaviours of official fidelity applied, ``fidelity.FOLDER_BEHAVIOURS
 ``model_bytes`` (the model's arrays) and ``compact_module_bytes`` (mean over
 the row's modules, :func:`compact_module_nbytes`) and, for KMNIST, a ``note``.
 
-Data (spec and ``../shared/official-models/README.md``): inputs are
-pixels / 65025; EMNIST is the letters split, classes A-J, transposed upright
-(8,000 test images); positives and negatives come from the training set,
-except for KMNIST, whose training images are not available: there they come
-from the first 5,000 test images and scores use the other 5,000.
+Data: :mod:`decomposition.experiments.data`. ``python -m decomposition table1``
+runs one task per row through ``nnlite.experiment.run_grid``
+(:func:`table1_task`); the rows it prints add the task's wall-clock
+``seconds``, which its records keep apart (``timings.jsonl``).
 """
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from nnlite import data, io
+from nnlite import io
+from nnlite.cli import save_figure
 
-from .approaches import APPROACHES, decompose
-from .fidelity import FIDELITY, folder_fidelity
-from .modules import Module, composed_accuracy, mean_pairwise_jaccard, resolve_models_dir
-from .official_models import ensure_models
-from .activity import PROPAGATIONS
-from .fidelity import check_fidelity
-from .validation import check_choice, check_choices, check_count, check_fraction, named_as
-
-#: The project's shared data folder beside the repository (used when neither data_dir nor NNLITE_DATA is given).
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-DATASETS = ("mnist", "fmnist", "kmnist", "emnist")
-DISPLAY = {"mnist": "MNIST", "fmnist": "FMNIST", "kmnist": "KMNIST", "emnist": "EMNIST"}
-OFFICIAL_MODELS = tuple(f"{ds}-{n}" for ds in DATASETS for n in range(1, 5))
-#: Names of models trained with nnlite in the authors' architectures ("nnlite-mnist-1", ...).
-NNLITE_PREFIX = "nnlite-"
-NNLITE_MODELS = tuple(NNLITE_PREFIX + name for name in OFFICIAL_MODELS)
-KMNIST_NOTE = ("KMNIST training images are not available: positives/negatives were taken from the first "
-               "5,000 test images and accuracies are on the other 5,000")
-KMNIST_AUTHORS_NOTE = ("KMNIST, protocol 'authors': like the authors' code (its KMNIST data function returns the "
-                       "test images), positives/negatives come from the 10,000 test images, which are also scored")
-#: KMNIST protocols: "held-out" (decompose on the first 5,000 test images, score the other 5,000) or
-#: "authors" (decompose on and score the whole test set, as the authors' code did).
-PROTOCOLS = ("held-out", "authors")
+from ..activity import PROPAGATIONS
+from ..approaches import APPROACHES, decompose
+from ..compact_modules import compact_nbytes
+from ..fidelity import FIDELITY, check_fidelity, folder_fidelity
+from ..modules import Module, composed_accuracy, mean_pairwise_jaccard
+from ..official_models import load_official_modules
+from ..validation import check_choice, check_choices, named_as
+from .data import (OFFICIAL_MODELS, cached_model, dataset_of, display_name, load_dataset, official_model,
+                   split_model_name, train_model)
 
 #: Paper, Table 1: (composed accuracy, JI) per model and approach; "model" is the model accuracy.
 PAPER_TABLE1 = {
@@ -70,40 +55,10 @@ PAPER_TABLE1 = {
     "EMNIST-3": (92.20, [None] * 5 + [(92.16, None)]),
     "EMNIST-4": (91.88, [None] * 5 + [(95.33, None)]),
 }
+
+
 #: The spec's errata: test-set values where the paper's number is not one.
 ERRATA = {("MNIST-4", "TI-I"): 96.62, ("EMNIST-4", "CM-RIE"): 91.89}
-
-
-def split_model_name(model_name, name="model_name"):
-    """"nnlite-mnist-4" -> ("nnlite-", "mnist", "4"); refuses anything but [nnlite-]<dataset>-<n>."""
-    if isinstance(model_name, str):
-        prefix = NNLITE_PREFIX if model_name.startswith(NNLITE_PREFIX) else ""
-        ds, _, n = model_name[len(prefix):].partition("-")
-        if ds in DATASETS and n.isdigit() and int(n) >= 1:
-            return prefix, ds, n
-    raise ValueError(f"{name}: expected a name '<dataset>-<n>' with a dataset from {DATASETS}, optionally "
-                     f"prefixed {NNLITE_PREFIX!r} (e.g. 'mnist-4', 'nnlite-fmnist-1'), found {model_name!r}")
-
-
-def display_name(model_name):
-    """"mnist-4" -> "MNIST-4" ("nnlite-mnist-4" -> "nnlite-MNIST-4", a model trained with nnlite)."""
-    prefix, ds, n = split_model_name(model_name)
-    return f"{prefix}{DISPLAY[ds]}-{n}"
-
-
-def dataset_of(model_name):
-    """"mnist-4" or "nnlite-mnist-4" -> "mnist"."""
-    return split_model_name(model_name)[1]
-
-
-def official_model(model_name, dataset_arrays=None, models_dir=None):
-    """The authors' model ``<models_dir>/<model_name>.npz`` (``dataset_arrays`` unused).
-
-    Without ``models_dir``, ``NNLITE_OFFICIAL_MODELS`` or ``../shared/official-models``
-    the model is downloaded into the cache on first use (``official_models.fetch_models``).
-    """
-    ensure_models([model_name], models_dir)
-    return io.load(resolve_models_dir(models_dir) / f"{model_name}.npz")
 
 
 def paper_values(model_name, approach):
@@ -114,34 +69,6 @@ def paper_values(model_name, approach):
     if entry is None:
         return None, None, None
     return entry[0], entry[1], ERRATA.get((name, approach), entry[0])
-
-
-def load_dataset(dataset, data_dir=None, protocol="held-out"):
-    """(X_decompose, y_decompose, X_score, y_score, note) for a dataset, inputs pixels / 65025.
-
-    X arrays have shape (n, 784), float32. ``protocol`` matters for KMNIST
-    only (``PROTOCOLS``): "held-out" or "authors".
-    """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol: expected one of {PROTOCOLS}, found {protocol!r}")
-    if data_dir is None and "NNLITE_DATA" not in os.environ and SHARED_DATA.is_dir():
-        data_dir = SHARED_DATA
-    def prepared(X, y):
-        return data.flatten(data.scale_65025(X)), np.asarray(y)
-
-    if dataset == "kmnist":
-        X, y = prepared(*data.load_kmnist("test", data_dir=data_dir))
-        if protocol == "authors":
-            return X, y, X, y, KMNIST_AUTHORS_NOTE
-        return X[:5000], y[:5000], X[5000:], y[5000:], KMNIST_NOTE
-    if dataset == "emnist":
-        train = data.load_emnist_letters("train", data_dir=data_dir, upright=True, classes="A-J")
-        test = data.load_emnist_letters("test", data_dir=data_dir, upright=True, classes="A-J")
-        return (*prepared(*train), *prepared(*test), None)
-    loader = {"mnist": data.load_mnist, "fmnist": data.load_fashion_mnist}.get(dataset)
-    if loader is None:
-        raise ValueError(f"dataset: expected one of {DATASETS}, found {dataset!r}")
-    return (*prepared(*loader("train", data_dir=data_dir)), *prepared(*loader("test", data_dir=data_dir)), None)
 
 
 def row_fidelity(fidelity, approach, model_name):
@@ -195,14 +122,19 @@ def table1_row(model, model_name, dataset_arrays, approach, propagation, fidelit
 #: the paper prints two decimals and the authors shuffle negatives without a seed.
 TOLERANCE = 0.5
 
+
 #: What was tried for the cells that stay unexplained, (model, approach) -> sentence (docs/decomposition.md).
 _TI_PN_TRIED = ("tried: the folder's counts, test or training split, the overwritten bias fed forward or not, TI's "
                 "0.5 output rule, zeroed output and hidden rows, both propagations")
+
+
 _SHARED_COLUMNS = ("the folder's stored modules (cut from the published model) all keep the same output columns "
                    "{cols} whatever their class, so some lack their own class's column; they compose to {stored} "
                    "(the paper prints {paper}); the readable Module.py builds each class's output layer from that "
                    "class's positives, which keep their own column, so no per-class run of it gives that pattern; "
                    + _TI_PN_TRIED)
+
+
 UNEXPLAINED = {
     ("MNIST-1", "TI-PN"): _SHARED_COLUMNS.format(cols="{2,3,4,5,6,8,9}", stored="68.33", paper="9.79"),
     ("MNIST-2", "TI-PN"): _SHARED_COLUMNS.format(cols="{2,3,4,5,6,8,9} (module 3: {2,3,4,5,6,8})", stored="68.14",
@@ -294,8 +226,6 @@ def model_nbytes(model):
 
 def compact_module_nbytes(module):
     """Bytes of a module in compact form (``decomposition.compact_modules.compact_nbytes``)."""
-    from .compact_modules import compact_nbytes
-
     return int(compact_nbytes(module))
 
 
@@ -376,7 +306,7 @@ def plot_table1(rows, path):
         ax.set_ylim(0, 100)
     axes[0, 0].legend(ncol=len(approaches), fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -386,9 +316,6 @@ def compare_with_stored(models=OFFICIAL_MODELS, approaches=("CM-RIE", "TI-SNE"),
     Our decomposition uses ``fidelity.folder_fidelity`` (the official record
     with the known per-folder example counts) and linear propagation.
     """
-    from .fidelity import folder_fidelity
-    from .modules import load_official_modules
-
     cache = {}
     for model_name in models:
         dataset = model_name.split("-")[0]
@@ -449,10 +376,6 @@ def compare_with_h5(approach, model_name, folder, data_dir=None, models_dir=None
     return identical, round(100 * composed_accuracy(stored, arrays[2], arrays[3]), 2)
 
 
-# ---------------------------------------------------------------------------
-# Models trained with nnlite in the authors' architectures
-# ---------------------------------------------------------------------------
-
 def nnlite_model_loader(epochs=50, cache_dir="results/nnlite-models", seed=0, progress=True):
     """A ``load_model`` for :func:`table1_rows`: train "nnlite-<ds>-<n>" (or load it from ``cache_dir``).
 
@@ -461,91 +384,15 @@ def nnlite_model_loader(epochs=50, cache_dir="results/nnlite-models", seed=0, pr
     ``load_dataset`` (inputs pixels / 65025 like the authors'; KMNIST: the
     first 5,000 test images). Cached as ``<cache_dir>/<name>-e<epochs>-s<seed>.npz``.
     """
-    from .reuse import cached_model, train_model
-
     def load_model(model_name, dataset_arrays):
         n_hidden = int(model_name.rsplit("-", 1)[1])
-        path = Path(cache_dir) / f"{model_name}-e{epochs}-s{seed}.npz"
+        path = nnlite_model_path(cache_dir, model_name, epochs, seed)
         if progress and not path.is_file():
             print(f"training {model_name} for {epochs} epochs -> {path}", file=sys.stderr, flush=True)
         return cached_model(path, lambda: train_model(dataset_arrays[0], dataset_arrays[1], n_hidden,
                                                       n_classes=10, epochs=epochs, rng=seed))
     return load_model
 
-
-# ---------------------------------------------------------------------------
-# The quick-start demo: offline 8x8 digits
-# ---------------------------------------------------------------------------
-
-#: Most hidden layers of the demo: 49 units each, a 1,000-layer network already takes minutes to train.
-MAX_HIDDEN_LAYERS = 1000
-
-
-def digits_split(rng=0, test_fraction=0.3):
-    """scikit-learn's 8x8 digits (offline), pixels / 16 as float32, split at random with ``rng``.
-
-    Returns X_train (n, 64), X_test, y_train, y_test (``nnlite.data.train_validation_split``'s order).
-    """
-    X, y = data.load_digits()
-    X = data.flatten(X).astype(np.float32) / np.float32(16)
-    check_fraction(test_fraction, "test_fraction", closed=False)
-    with named_as({"validation_fraction": "test_fraction"}):
-        return data.train_validation_split(X, y, test_fraction, rng=rng)
-
-
-def demo_rows(approaches=APPROACHES, propagations=("linear", "relu"), n_hidden_layers=2, epochs=30, seed=0,
-              fidelity="official"):
-    """Train a 64-49-...-10 MLP on the digits, decompose it every way, score on the test split.
-
-    The decomposition draws positives and negatives from the training split.
-    The official fidelity asks for up to 1,000 positives and 110 negatives
-    per class; the digits have ~125 training images per class, so it uses
-    all of them (``decompose`` takes the first ones available).
-
-    Yields dicts with the keys of :func:`table1_row` (``model`` is "digits-<n>").
-    """
-    from .reuse import train_model
-
-    approaches = check_choices(approaches, "approaches", APPROACHES)
-    propagations = check_choices(propagations, "propagations", PROPAGATIONS)
-    check_count(n_hidden_layers, "n_hidden_layers", 1, MAX_HIDDEN_LAYERS)
-    with named_as({"rng": "seed"}):
-        X_train, X_test, y_train, y_test = digits_split(seed)
-        model = train_model(X_train, y_train, n_hidden_layers, n_classes=10, epochs=epochs, rng=seed)
-    model_accuracy = round(100 * model.score(X_test, y_test), 2)
-    for approach in approaches:
-        for propagation in propagations:
-            start = time.perf_counter()
-            modules = decompose(model, X_train, y_train, approach, propagation=propagation, fidelity=fidelity,
-                                rng=seed)
-            yield {"model": f"digits-{n_hidden_layers}", "approach": approach, "propagation": propagation,
-                   "fidelity": fidelity if isinstance(fidelity, str) else fidelity.name,
-                   "model_accuracy": model_accuracy,
-                   "composed_accuracy": round(100 * composed_accuracy(modules, X_test, y_test), 2),
-                   "ji_official": round(mean_pairwise_jaccard(modules, "official"), 4),
-                   "ji_mask": round(mean_pairwise_jaccard(modules, "mask"), 4),
-                   "seconds": round(time.perf_counter() - start, 3)}
-
-
-def format_demo_table(rows):
-    """The demo rows as a text table: one line per approach, linear and relu side by side."""
-    rows = list(rows)
-    propagations = list(dict.fromkeys(r["propagation"] for r in rows))
-    head = f"{'approach':8s}" + "".join(f" | {p + ' composed':>15s} {'JI':>6s} {'mask JI':>7s}" for p in propagations)
-    lines = [f"model {rows[0]['model']}: test accuracy {rows[0]['model_accuracy']:.2f}% "
-             f"({rows[0]['fidelity']} fidelity; composed accuracy in %, JI = the authors' Jaccard, "
-             "mask JI = positional)", head, "-" * len(head)]
-    for approach in dict.fromkeys(r["approach"] for r in rows):
-        cells = {r["propagation"]: r for r in rows if r["approach"] == approach}
-        lines.append(f"{approach:8s}" + "".join(
-            f" | {cells[p]['composed_accuracy']:15.2f} {cells[p]['ji_official']:6.3f} {cells[p]['ji_mask']:7.3f}"
-            for p in propagations))
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------
-# The activation question, summarised from Table 1 rows
-# ---------------------------------------------------------------------------
 
 def propagation_effect(rows):
     """How much ``relu`` propagation changes composed accuracy, per (fidelity, approach).
@@ -581,3 +428,73 @@ def propagation_effect(rows):
 def _mean_loss(rows):
     """Mean of model accuracy - composed accuracy, rounded to 2 decimals (+ 0.0 turns -0.0 into 0.0)."""
     return round(float(np.mean([r["model_accuracy"] - r["composed_accuracy"] for r in rows])), 2) + 0.0
+
+
+# ---------------------------------------------------------------------------
+# The command's tasks (``nnlite.experiment.run_grid``)
+# ---------------------------------------------------------------------------
+
+_LOADED = {}
+
+
+def table1_arrays(dataset, data_dir, protocol):
+    """:func:`load_dataset` of one data set, keeping the last one per process (a grid's tasks share it)."""
+    key = (load_dataset, dataset, None if data_dir is None else str(data_dir), protocol)
+    if key not in _LOADED:
+        _LOADED.clear()
+        # held-out keeps the two-argument call (tests replace load_dataset with a two-argument function)
+        _LOADED[key] = (load_dataset(dataset, data_dir) if protocol == "held-out"
+                        else load_dataset(dataset, data_dir, protocol))
+    return _LOADED[key]
+
+
+def nnlite_model_path(cache_dir, model_name, epochs, seed):
+    """Where :func:`nnlite_model_loader` and :func:`train_task` keep "nnlite-<ds>-<n>"."""
+    return Path(cache_dir) / f"{model_name}-e{epochs}-s{seed}.npz"
+
+
+def train_task(params, seed_sequence, data_dir=None, cache_dir="results/nnlite-models"):
+    """Train (or find in ``cache_dir``) the nnlite model ``params["model"]`` like :func:`nnlite_model_loader`.
+
+    params : ``model``, ``epochs``, ``seed``, ``protocol``; returns the model's accuracy (percent, scoring split).
+    """
+    name, epochs, seed = params["model"], params["epochs"], params["seed"]
+    arrays = table1_arrays(dataset_of(name), data_dir, params["protocol"])
+    path = nnlite_model_path(cache_dir, name, epochs, seed)
+    if not path.is_file():
+        print(f"training {name} for {epochs} epochs -> {path}", file=sys.stderr, flush=True)
+    model = cached_model(path, lambda: train_model(arrays[0], arrays[1], int(name.rsplit("-", 1)[1]),
+                                                   n_classes=10, epochs=epochs, rng=seed))
+    return {"model": display_name(name), "model_accuracy": round(100 * model.score(arrays[2], arrays[3]), 2)}
+
+
+def table1_task(params, seed_sequence, data_dir=None, models_dir=None, cache_dir=None):
+    """One Table 1 cell for ``run_grid``: :func:`table1_row` without its ``seconds`` (they go to the timings).
+
+    params : ``model``, ``approach``, ``propagation``, ``fidelity``, ``seed``
+        (the negatives' order), ``protocol`` and, for an nnlite model (read
+        from ``cache_dir``, trained by :func:`train_task`), ``epochs``.
+    seed_sequence : unused; ``params["seed"]`` is the ``rng`` of ``decompose``.
+    """
+    name, approach, propagation, fidelity = (params[k] for k in ("model", "approach", "propagation", "fidelity"))
+    arrays = table1_arrays(dataset_of(name), data_dir, params["protocol"])
+    if cache_dir is None:
+        model = official_model(name, models_dir=models_dir)
+    else:
+        model = io.load(nnlite_model_path(cache_dir, name, params["epochs"], params["seed"]))
+    row = table1_row(model, name, arrays, approach, propagation, fidelity, params["seed"], params["protocol"])
+    seconds = row.pop("seconds")
+    print(f"{row['model']:9s} {approach:7s} {propagation:6s} {fidelity:8s} composed {row['composed_accuracy']:6.2f} "
+          f"JI {row['ji_official']:.4f} ({seconds:.2f} s)", file=sys.stderr, flush=True)
+    return row
+
+
+def with_seconds(row, seconds):
+    """``row`` with ``seconds`` (a task's wall-clock time) after ``ji_mask``, where :func:`table1_row` has it."""
+    out = {}
+    for key, value in row.items():
+        out[key] = value
+        if key == "ji_mask":
+            out["seconds"] = None if seconds is None else round(seconds, 3)
+    return out
+

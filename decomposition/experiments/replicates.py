@@ -12,7 +12,11 @@ Records (``--records FILE``): every finished row is appended to FILE as one
 complete line (written, flushed and fsynced at once); a rerun skips the rows
 already there, so a killed run resumes where it stopped and gives the same
 bits (each row depends only on its case and seed). A partial last line left
-by a kill is cut off on the next run.
+by a kill is cut off on the next run. Rows hold results only; rows written
+before the grids also carry their ``seconds``, which nothing reads.
+
+Tables print each statistic as ``mean ± half-width (n=...)``: the mean over the
+n complete seeds and the half-width of its 95% Student t-interval.
 """
 import json
 import os
@@ -20,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
+
+from . import duodecimal, replacement, reuse
 
 #: Fields that split rows into separately summarised groups (everything but the case and the seed).
 GROUP_FIELDS = ("experiment", "dataset", "epochs", "rule", "cases", "modules", "protocol")
@@ -73,12 +79,12 @@ def t_interval(values, confidence=0.95):
     return {"mean": round(mean, 2), "ci_low": round(float(low), 2), "ci_high": round(float(high), 2), "n": n}
 
 
-def format_interval(interval):
-    """``"38.2 ± 1.9 (n=5)"`` (``"38 (n=1)"`` for one replicate)."""
+def format_interval(interval, digits=2):
+    """``"38.20 ± 1.90 (n=5)"``: mean ± half-width of the 95% interval (n); ``"38.00 (n=1)"`` for one replicate."""
     if interval["ci_low"] is None:
-        return f"{interval['mean']:g} (n={interval['n']})"
+        return f"{interval['mean']:.{digits}f} (n={interval['n']})"
     half = (interval["ci_high"] - interval["ci_low"]) / 2
-    return f"{interval['mean']:.2f} ± {half:.2f} (n={interval['n']})"
+    return f"{interval['mean']:.{digits}f} ± {half:.{digits}f} (n={interval['n']})"
 
 
 def planned_cases(row):
@@ -146,6 +152,34 @@ def group_rows(rows):
     return groups
 
 
+#: experiment -> the statistics of one seed's rows
+SEED_STATISTICS = {"intra-reuse": reuse.summarize_reuse, "inter-reuse": reuse.summarize_reuse,
+                   "inter-replacement": replacement.summarize_inter_replacement,
+                   "duodecimal": duodecimal.summarize_duodecimal,
+                   "inter-replacement-ma": replacement.summarize_inter_replacement_ma}
+
+
+def replicate_summaries(rows):
+    """One :func:`replicate_summary` per group of reuse/replacement/duodecimal rows, with the paper's figures."""
+    groups = group_rows(r for r in rows if r.get("experiment") in SEED_STATISTICS)
+    return [{"summary": group[0]["experiment"], **replicate_summary(group, SEED_STATISTICS[group[0]["experiment"]]),
+             **paper_figures(group[0])} for group in groups.values()]
+
+
+def paper_figures(row):
+    """The paper's figures for a row's experiment and data set (keys ``paper_*``, ``authors_*``)."""
+    pair = tuple(row["dataset"].split("+"))
+    return {"intra-reuse": lambda: {"paper_n_ma_ge_tma": reuse.PAPER_REUSE_COUNTS.get(row["dataset"]),
+                                    "paper_n_pairs": 45},
+            "inter-reuse": lambda: {"paper_mean_ma_minus_tma": reuse.PAPER_INTER_REUSE_MEAN.get(pair)},
+            "inter-replacement": lambda: {f"paper_{k}_ma_minus_tma": v
+                                          for k, v in replacement.PAPER_INTER_REPLACEMENT.get(pair, {}).items()},
+            "duodecimal": lambda: {f"paper_{k}": v for k, v in duodecimal.PAPER_DUODECIMAL.items()},
+            "inter-replacement-ma": lambda: {"authors_mean_ma":
+                                             replacement.AUTHORS_INTER_REPLACEMENT_MA.get(pair)},
+            }[row["experiment"]]()
+
+
 # ---------------------------------------------------------------------------
 # Summaries in words and as Markdown tables (the docs' tables are this output)
 # ---------------------------------------------------------------------------
@@ -154,15 +188,13 @@ NAMES = {"mnist": "MNIST", "fmnist": "FMNIST", "kmnist": "KMNIST", "emnist": "EM
 
 
 def _cell(summary, key, digits=2):
-    """``mean ± half-width`` of a summary's statistic (the mean alone for one seed)."""
+    """``mean ± half-width (n=...)`` of a summary's statistic over its n seeds (``mean (n=1)`` for one seed)."""
     low, high = summary[f"{key}_ci95"]
-    if low is None:
-        return f"{summary[key]:.{digits}f}"
-    return f"{summary[key]:.{digits}f} ± {(high - low) / 2:.{digits}f}"
+    return format_interval({"mean": summary[key], "ci_low": low, "ci_high": high, "n": summary["n_seeds"]}, digits)
 
 
 def _count(summary, key):
-    """``k ± half-width of n`` for a count of cases."""
+    """``k ± half-width (n=...) of N`` for a count of the N cases of each seed."""
     return f"{_cell(summary, key, 1)} of {summary['n_cases']}"
 
 
@@ -174,30 +206,30 @@ def _data_name(summary):
 #: experiment -> (header, cells(summary)) of its Markdown table
 TABLES = {
     "intra-reuse": (
-        "| data set | rule | n seeds | pairs with MA >= TMA | the same, authors' rule | paper | mean MA | mean TMA | "
+        "| data set | rule | pairs with MA >= TMA | the same, authors' rule | paper | mean MA | mean TMA | "
         "mean MA - TMA |",
-        lambda s: [_data_name(s), s["rule"], s["n_seeds"], _count(s, "n_ma_ge_tma"),
+        lambda s: [_data_name(s), s["rule"], _count(s, "n_ma_ge_tma"),
                    _count(s, "n_ma_official_rule_ge_tma"), f"{s.get('paper_n_ma_ge_tma')} of 45", s["mean_ma"],
                    _cell(s, "mean_tma"), _cell(s, "mean_ma_minus_tma")]),
     "inter-reuse": (
-        "| data sets | rule | n seeds | pairs with MA >= TMA | mean MA | mean TMA | mean MA - TMA | "
+        "| data sets | rule | pairs with MA >= TMA | mean MA | mean TMA | mean MA - TMA | "
         "mean MA - TMA, authors' rule | paper |",
-        lambda s: [_data_name(s), s["rule"], s["n_seeds"], _count(s, "n_ma_ge_tma"), s["mean_ma"],
+        lambda s: [_data_name(s), s["rule"], _count(s, "n_ma_ge_tma"), s["mean_ma"],
                    _cell(s, "mean_tma"), _cell(s, "mean_ma_minus_tma"), _cell(s, "mean_ma_official_rule_minus_tma"),
                    s.get("paper_mean_ma_minus_tma")]),
     "inter-replacement": (
-        "| data sets | n seeds | cases with MA >= TMA | mean MA | mean TMA | mean MA - TMA | median MA - TMA | "
+        "| data sets | cases with MA >= TMA | mean MA | mean TMA | mean MA - TMA | median MA - TMA | "
         "paper mean (median) |",
-        lambda s: [_data_name(s), s["n_seeds"], _count(s, "n_ma_ge_tma"), s["mean_ma"], _cell(s, "mean_tma"),
+        lambda s: [_data_name(s), _count(s, "n_ma_ge_tma"), s["mean_ma"], _cell(s, "mean_tma"),
                    _cell(s, "mean_ma_minus_tma"), _cell(s, "median_ma_minus_tma"),
                    f"{s.get('paper_mean_ma_minus_tma')} ({s.get('paper_median_ma_minus_tma')})"]),
     "inter-replacement-ma": (
         "| data sets | cases | mean MA | median MA | authors' stored outputs, mean MA |",
         lambda s: [_data_name(s), s["n_cases"], s["mean_ma"], s["median_ma"], s.get("authors_mean_ma")]),
     "duodecimal": (
-        "| TMA epochs | n seeds | MA, composition rule | MA, authors' rule | TMA | MA - TMA | "
+        "| TMA epochs | MA, composition rule | MA, authors' rule | TMA | MA - TMA | "
         "MA - TMA, authors' rule | paper MA / TMA / MA - TMA |",
-        lambda s: [s["epochs"], s["n_seeds"], s["ma"], s["ma_official_rule"], _cell(s, "tma"),
+        lambda s: [s["epochs"], s["ma"], s["ma_official_rule"], _cell(s, "tma"),
                    _cell(s, "ma_minus_tma"), _cell(s, "ma_official_rule_minus_tma"),
                    f"{s.get('paper_ma')} / {s.get('paper_tma')} / {s.get('paper_ma_minus_tma')}"]),
 }
@@ -229,5 +261,7 @@ def describe_summary(summary):
             f"(± = 95% t half-width over seeds): " + "; ".join(parts))
 
 
-__all__ = ["GROUP_FIELDS", "TABLES", "append_record", "describe_summary", "format_interval", "format_tables",
-           "group_rows", "per_seed", "planned_cases", "read_records", "replicate_summary", "t_interval"]
+__all__ = ["GROUP_FIELDS", "SEED_STATISTICS", "TABLES", "append_record", "describe_summary", "format_interval",
+           "format_tables", "group_rows", "paper_figures", "per_seed", "planned_cases", "read_records",
+           "replicate_summaries",
+           "replicate_summary", "t_interval"]
