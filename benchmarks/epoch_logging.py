@@ -23,6 +23,7 @@ import _common  # noqa: E402
 from nnlite.optim import Adam  # noqa: E402
 from nnlite.train import fit  # noqa: E402
 from pruning import dsr  # noqa: E402
+from pruning.experiments import dsr as DX  # noqa: E402
 
 
 def one_epoch(data, rescore):
@@ -38,7 +39,7 @@ def main():
     parser.add_argument("--data-dir", default=_common.default_data_dir())
     _common.add_timing_arguments(parser, repeats=3, threads=1)
     args = _common.parse_timing_args(parser)
-    data = dsr.load_dataset(args.dataset, args.data_dir, args.n_train, rng=0, validation="test")
+    data = DX.load_dataset(args.dataset, args.data_dir, args.n_train, rng=0, validation="test")
     best = {False: float("inf"), True: float("inf")}
     with _common.blas_threads(args.threads):
         for _ in range(args.repeats):

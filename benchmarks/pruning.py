@@ -1,6 +1,6 @@
 """Pruning speed: seconds per lottery-ticket IMP round, WANN generations per second.
 
-- **IMP round** (``pruning.lottery.run_trial``, the module's own round: train
+- **IMP round** (``pruning.LX.run_trial``, the module's own round: train
   ``--imp-iterations`` Adam steps at batch 60, prune 20/20/10% by magnitude,
   reset to theta_0) of LeNet-300-100 on real MNIST when it is found
   (``--data-dir``, else ``$NNLITE_DATA``, else ``../shared/data``), otherwise
@@ -37,6 +37,7 @@ import numpy as np
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 from pruning import lottery, wann  # noqa: E402
+from pruning.experiments import lottery as LX  # noqa: E402
 from pruning.wann_tasks import load_task  # noqa: E402
 
 sys.path.append(str(_HERE))
@@ -46,7 +47,7 @@ import _common  # noqa: E402
 def imp_data(data_dir, n_train):
     """(data dict, name): MNIST if its files are found, else the 8x8 digits."""
     try:
-        data = lottery.load_data(n_validation=5000, n_train=n_train, data_dir=data_dir)
+        data = LX.load_data(n_validation=5000, n_train=n_train, data_dir=data_dir)
         return data, "mnist"
     except (OSError, ValueError):
         task = load_task("digits8")
@@ -61,7 +62,7 @@ def time_imp_round(data, n_iterations):
                                    eval_every=max(1, n_iterations // 5))
     with tempfile.TemporaryDirectory(prefix="nnlite-bench-") as out:
         start = time.perf_counter()
-        lottery.run_trial(config, data, 0, out)
+        LX.run_trial(config, data, 0, out)
         return (time.perf_counter() - start) / 2
 
 

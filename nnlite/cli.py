@@ -185,8 +185,9 @@ def save_figure(fig, path, **savefig_kwargs):
 
 # -- grid options (nnlite.experiment.run_grid) ----------------------------------------
 
-def add_grid_arguments(parser):
-    """``--backend``, ``--scheduler``, ``--jobs`` and ``--seeds``: how a command's grid of tasks runs."""
+def add_grid_arguments(parser, seeds=True, jobs=True):
+    """``--backend``, ``--scheduler``, ``--jobs`` and ``--seeds N``: how a command's grid of tasks runs
+    (``seeds=False``, ``jobs=False``: the command has its own option)."""
     from .experiment import BACKENDS
     parser.add_argument("--backend", choices=BACKENDS, default="sequential",
                         help="sequential (default), loky (local processes, one BLAS/numba thread each) or dask "
@@ -194,9 +195,11 @@ def add_grid_arguments(parser):
     parser.add_argument("--scheduler", default=None,
                         help="--backend dask: the scheduler address (e.g. tcp://10.0.0.5:8786); "
                              "default a LocalCluster of --jobs workers on 127.0.0.1")
-    parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
-                        help="loky workers, or LocalCluster workers (default: the CPU count)")
-    parser.add_argument("--seeds", type=positive_int, default=None, help="number of replicates (seeds)")
+    if jobs:
+        parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                            help="loky workers, or LocalCluster workers (default: the CPU count)")
+    if seeds:
+        parser.add_argument("--seeds", type=positive_int, default=None, help="number of replicates (seeds)")
 
 
 def grid_options(args):

@@ -150,9 +150,15 @@ def remove_stale_temp_files(folder, recursive=True):
 
 # -- one thread-pinning helper ----------------------------------------------------------
 
-@contextlib.contextmanager
 def pin_threads(n_threads=1):
-    """Inside the block, BLAS and OpenMP pools (threadpoolctl) and numba use ``n_threads`` threads."""
+    """A context inside which BLAS and OpenMP pools (threadpoolctl) and numba use ``n_threads`` threads
+    (an int >= 1, checked at the call)."""
+    from ._checks import check_int
+    return _pinned_threads(check_int(n_threads, "n_threads"))
+
+
+@contextlib.contextmanager
+def _pinned_threads(n_threads):
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=n_threads), _numba_threads(n_threads):
         yield
@@ -288,13 +294,18 @@ def _record_path(out_dir, key):
 
 
 def _run_task(fn, params, key, seed_sequence, out_dir, n_threads):
-    """One task, in a worker: run it pinned to ``n_threads``, write its record, then its timing."""
+    """One task, in a worker: run it pinned to ``n_threads``, write its timing, then its record.
+
+    The record is the commit point: a task killed between the two files runs again and rewrites its
+    timing, so a resumed grid ends with the same files as an uninterrupted one.
+    """
     t0 = time.perf_counter()
     with pin_threads(n_threads):
         result = fn(params, seed_sequence)
     seconds = time.perf_counter() - t0
-    write_text_atomic(_record_path(out_dir, key), canonical_json({"key": key, "params": params, "result": result}))
+    record = canonical_json({"key": key, "params": params, "result": result})   # refuses NaN before any file
     write_text_atomic(Path(out_dir) / "timings" / f"{key}.json", canonical_json({"key": key, "seconds": seconds}))
+    write_text_atomic(_record_path(out_dir, key), record)
     return key
 
 
@@ -315,12 +326,12 @@ def _parallel_config(backend, scheduler, n_jobs):
                              inner_max_num_threads=None if backend == "sequential" else 1):
             yield
         return
-    with _dask_client(scheduler, n_jobs) as client, parallel_config(backend="dask", client=client, n_jobs=-1):
+    with dask_client(scheduler, n_jobs) as client, parallel_config(backend="dask", client=client, n_jobs=-1):
         yield
 
 
 @contextlib.contextmanager
-def _dask_client(scheduler, n_jobs):
+def dask_client(scheduler, n_jobs=2):
     """The client of ``scheduler`` (an address or a client), or of a new LocalCluster on 127.0.0.1."""
     try:
         from distributed import Client, LocalCluster

@@ -58,6 +58,7 @@ from scipy import stats
 
 from nnlite import MLP, data
 from pruning import obd
+from pruning.experiments import obd as OX
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
 N_SEEDS = 3 if QUICK else 10
@@ -202,42 +203,42 @@ plt.show()
 #
 # ## 4. The recipe: OBD against magnitude and random deletion
 #
-# `obd.run_seed` trains a dense net from a seed and then runs the recipe
+# `OX.run_seed` trains a dense net from a seed and then runs the recipe
 # three times through `obd.optimal_brain_damage`, changing only the score of
 # step 5: the saliency (OBD), $|w|$ (magnitude) or a random number. Each
 # iteration deletes weights until the next fraction of the original weights
 # is gone, records the test error, retrains two epochs and records it again.
 # Deletion ranks all layers together, as the paper sorts all parameters.
-# `obd.summarize` gives mean and 95% t interval over seeds.
+# `OX.summarize` gives mean and 95% t interval over seeds.
 
 # %%
 FRACTIONS = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98]
 digits = (X_train.astype(np.float32), y_train, X_test.astype(np.float32), y_test)
 lines = [line for seed in range(N_SEEDS) for line in
-         obd.run_seed(digits, seed, mode="iterative", hidden=[32], epochs=30, retrain_epochs=2, batch_size=32,
+         OX.run_seed(digits, seed, mode="iterative", hidden=[32], epochs=30, retrain_epochs=2, batch_size=32,
                       fractions=FRACTIONS, n_single=0)]
-summary = obd.summarize(lines)
-print(obd.format_table(summary))
+summary = OX.summarize(lines)
+print(OX.format_table(summary))
 fig, ax = plt.subplots(figsize=(7, 4.5))
-obd.draw_summary(ax, summary, f"8x8 digits, iterative recipe, {N_SEEDS} seeds (bands: 95% CI)")
+OX.draw_summary(ax, summary, f"8x8 digits, iterative recipe, {N_SEEDS} seeds (bands: 95% CI)")
 plt.show()
 
 
 # %% [markdown]
 # Reading the table needs intervals, not means: the claims below are
 # asserted only where the 95% intervals do not overlap
-# (`obd.clearly_below`; `obd.table_cell` gives a cell's mean and interval).
+# (`OX.clearly_below`; `OX.table_cell` gives a cell's mean and interval).
 
 # %%
 for f in FRACTIONS[1:-1]:    # 70-95% removed (at 50% and 98% the intervals of 3 seeds can overlap)
-    assert obd.clearly_below(summary, ("obd", "test_error_retrained", f), ("random", "test_error_retrained", f)), f
+    assert OX.clearly_below(summary, ("obd", "test_error_retrained", f), ("random", "test_error_retrained", f)), f
 dense = summary["dense"][0]
 # half the weights go at no cost
-assert obd.table_cell(summary, "obd", "test_error_retrained", 0.5)[0] < dense + 0.01
-assert obd.clearly_below(summary, ("obd", "test_error", 0.8), ("magnitude", "test_error", 0.8))
+assert OX.table_cell(summary, "obd", "test_error_retrained", 0.5)[0] < dense + 0.01
+assert OX.clearly_below(summary, ("obd", "test_error", 0.8), ("magnitude", "test_error", 0.8))
 print(f"dense {100 * dense:.2f}%; 80% removed, before retraining: "
-      f"OBD {100 * obd.table_cell(summary, 'obd', 'test_error', 0.8)[0]:.1f}%, "
-      f"magnitude {100 * obd.table_cell(summary, 'magnitude', 'test_error', 0.8)[0]:.1f}%")
+      f"OBD {100 * OX.table_cell(summary, 'obd', 'test_error', 0.8)[0]:.1f}%, "
+      f"magnitude {100 * OX.table_cell(summary, 'magnitude', 'test_error', 0.8)[0]:.1f}%")
 
 # %% [markdown]
 # Three things hold at every seed count we tried. Random deletion is far
@@ -265,27 +266,27 @@ print(f"dense {100 * dense:.2f}%; 80% removed, before retraining: "
 
 # %%
 records = Path("..") / "docs" / "records"
-mnist = {mode: obd.summarize(obd.read_records(records / f"obd_{mode}.jsonl")) for mode in obd.MODES}
-for mode in obd.MODES:
-    print(f"{mode}:\n{obd.format_table(mnist[mode])}\n")
+mnist = {mode: OX.summarize(OX.read_records(records / f"obd_{mode}.jsonl")) for mode in OX.MODES}
+for mode in OX.MODES:
+    print(f"{mode}:\n{OX.format_table(mnist[mode])}\n")
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-for ax, mode in zip(axes, obd.MODES):
-    obd.draw_summary(ax, mnist[mode], f"MNIST, LeNet-300-100, {mode} (bands: 95% CI)")
+for ax, mode in zip(axes, OX.MODES):
+    OX.draw_summary(ax, mnist[mode], f"MNIST, LeNet-300-100, {mode} (bands: 95% CI)")
 plt.show()
 
 # %%
 one_shot, iterative = mnist["one-shot"], mnist["iterative"]
 for f in (0.9, 0.95):       # one-shot: OBD clearly worse than magnitude, even after retraining
-    assert obd.clearly_below(one_shot, ("magnitude", "test_error_retrained", f), ("obd", "test_error_retrained", f)), f
+    assert OX.clearly_below(one_shot, ("magnitude", "test_error_retrained", f), ("obd", "test_error_retrained", f)), f
 for f in (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98):   # iterative: never clearly worse
-    assert not obd.clearly_below(iterative, ("magnitude", "test_error_retrained", f),
+    assert not OX.clearly_below(iterative, ("magnitude", "test_error_retrained", f),
                                  ("obd", "test_error_retrained", f)), f
 for f in (0.6, 0.95, 0.98):   # iterative, before retraining: OBD clearly better
-    assert obd.clearly_below(iterative, ("obd", "test_error", f), ("magnitude", "test_error", f)), f
-assert obd.clearly_below(iterative, ("obd", "test_error_retrained", 0.98), ("magnitude", "test_error_retrained", 0.98))
+    assert OX.clearly_below(iterative, ("obd", "test_error", f), ("magnitude", "test_error", f)), f
+assert OX.clearly_below(iterative, ("obd", "test_error_retrained", 0.98), ("magnitude", "test_error_retrained", 0.98))
 dense_mean, dense_half, _ = iterative["dense"]
 for f in (0.2, 0.4, 0.6, 0.8, 0.9):   # with retraining, flat: inside the dense net's interval up to 90%
-    assert obd.table_cell(iterative, "obd", "test_error_retrained", f)[0] < dense_mean + dense_half, f
+    assert OX.table_cell(iterative, "obd", "test_error_retrained", f)[0] < dense_mean + dense_half, f
 rho_s, rho_both = (iterative["single_deletions"][k][0] for k in
                    ("spearman_actual_vs_saliency", "spearman_actual_vs_saliency_plus_first_order"))
 print(f"one weight at a time on MNIST: rank correlation {rho_s:.2f} (saliency), {rho_both:.2f} (saliency - g u)")
@@ -365,7 +366,7 @@ assert share > 0.2      # twice their share by count, at least
 #    between OBD and magnitude before retraining change with how well the
 #    dense net fits its training set?
 # 3. Replace `approximation="lecun"` by `"gauss_newton"` (pass it to
-#    `obd.run_seed`). Does the exact diagonal change which weights go?
+#    `OX.run_seed`). Does the exact diagonal change which weights go?
 # 4. Compare `mode="iterative"` with `mode="one-shot"` (each fraction deleted
 #    at once from the dense net, then retrained once) at 90% and 98%. Which
 #    fractions need the iterations?

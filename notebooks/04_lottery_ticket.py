@@ -42,6 +42,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from pruning import lottery as LT
+from pruning.experiments import lottery as LX
 from pruning import masks as M
 from pruning.wann_tasks import load_task
 
@@ -125,14 +126,14 @@ assert record["test_accuracy_at_early_stop"] > 0.9   # the dense MLP learns the 
 # One trial is one draw of theta_0 and of the minibatch order. Whether a
 # ticket beats dense training or the control by a point could be luck, so
 # we run several trials and report every mean with a 95% confidence
-# interval (Student's t over the trials, `LT.mean_ci95`).
+# interval (Student's t over the trials, `LX.mean_ci95`).
 
 # %%
 with tempfile.TemporaryDirectory() as folder:
-    trials = [LT.run_trial(config, data, trial, folder) for trial in range(N_TRIALS)]
-summary = LT.summarize(trials, reported_rounds=tuple(range(config.n_rounds + 1)))
+    trials = [LX.run_trial(config, data, trial, folder) for trial in range(N_TRIALS)]
+summary = LX.summarize(trials, reported_rounds=tuple(range(config.n_rounds + 1)))
 by_round = {e["round"]: e for e in summary["rounds"]}
-print(LT.format_table(summary))
+print(LX.format_table(summary))
 
 # %% [markdown]
 # The table has one row per round: the percent of weights remaining (a bit
@@ -150,8 +151,8 @@ print(LT.format_table(summary))
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, key, scale, label in ((axes[0], "test_accuracy_at_early_stop", 100, "test accuracy at early stop (%)"),
                               (axes[1], "early_stop_iteration", 1, "early-stop iteration")):
-    LT.plot_band(ax, summary["rounds"], key, scale, "winning ticket (reset to theta_0)", "-o")
-    LT.plot_band(ax, summary["rounds"], f"control_{key}", scale, "random re-initialisation", "--s")
+    LX.plot_band(ax, summary["rounds"], key, scale, "winning ticket (reset to theta_0)", "-o")
+    LX.plot_band(ax, summary["rounds"], f"control_{key}", scale, "random re-initialisation", "--s")
     ax.set(xscale="log", xlabel="percent of weights remaining", ylabel=label)
     ax.invert_xaxis()
     ax.legend(fontsize=8)
@@ -178,13 +179,13 @@ CHECK = (7, 9, 12, 15)   # about 22%, 14.5%, 7.8% and 4.2% of this network's wei
 for r in CHECK:
     gap = by_round[r]["ticket_minus_control_points"]
     print(f"round {r} ({by_round[r]['percent_remaining']:.1f}% remaining): ticket - control = "
-          f"{LT.format_mean_ci(gap)} points (n={gap['n']})")
+          f"{LX.format_mean_ci(gap)} points (n={gap['n']})")
     assert gap["mean"] > 0   # the ticket is ahead of its re-initialisation on average
 per_trial = [np.mean([100 * (records[r]["test_accuracy_at_early_stop"]
                              - records[r]["control"]["test_accuracy_at_early_stop"]) for r in CHECK])
              for records in trials]
-pooled = LT.mean_ci95(per_trial)
-print(f"gap averaged over rounds {CHECK}: {LT.format_mean_ci(pooled)} points (n={pooled['n']} trials)")
+pooled = LX.mean_ci95(per_trial)
+print(f"gap averaged over rounds {CHECK}: {LX.format_mean_ci(pooled)} points (n={pooled['n']} trials)")
 assert pooled["mean"] - pooled["ci95"] > 0   # 95% CI of the per-trial gap excludes zero
 dense = by_round[0]["test_accuracy_at_early_stop"]
 ticket_21 = by_round[7]["test_accuracy_at_early_stop"]
@@ -205,9 +206,9 @@ assert ticket_21["mean"] > dense["mean"] - 0.02   # a fifth of the weights, with
 for r in CHECK:
     ratio = by_round[r].get("control_over_ticket_early_stop")
     if ratio is not None:
-        print(f"round {r}: control / ticket early-stop iteration = {LT.format_mean_ci(ratio)} (n={ratio['n']})")
-print("early-stop iteration, dense:", LT.format_mean_ci(by_round[0]["early_stop_iteration"], 1, 0),
-      "ticket at round 7:", LT.format_mean_ci(by_round[7]["early_stop_iteration"], 1, 0))
+        print(f"round {r}: control / ticket early-stop iteration = {LX.format_mean_ci(ratio)} (n={ratio['n']})")
+print("early-stop iteration, dense:", LX.format_mean_ci(by_round[0]["early_stop_iteration"], 1, 0),
+      "ticket at round 7:", LX.format_mean_ci(by_round[7]["early_stop_iteration"], 1, 0))
 
 # %% [markdown]
 # On the digits the speed claim is *not* asserted. In quick mode many runs

@@ -30,8 +30,9 @@
 # (Evci et al. 2020) and with gradual magnitude pruning (Zhu & Gupta 2017).
 # Everything is library code: `nnlite.conv` (convolution as a matrix
 # product), `pruning.sparse_layers` (layers whose weight is stored dense or in CSR
-# form), `pruning.dsr` (the algorithms and the experiment) and
-# `pruning.rigl`. Set `NNLITE_QUICK=1` for a run of
+# form), `pruning.dsr` (the algorithms), `pruning.rigl` and
+# `pruning.experiments.dsr` (the experiment: data, and one run from a plain
+# `RunConfig`). Set `NNLITE_QUICK=1` for a run of
 # about a minute on a tiny subset; unset, the chapter trains on 15,000 images
 # for 10 epochs.
 
@@ -44,6 +45,7 @@ import numpy as np
 from nnlite import conv, sparse
 from nnlite.models import small_cnn
 from pruning import dsr
+from pruning.experiments import dsr as DX
 from pruning.sparse_layers import DynamicLinear, dynamic_layers, memory_report
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
@@ -176,18 +178,17 @@ assert after[2] < before[2] and after[1] > before[1]  # dense layer 1 gives, con
 # same minibatches: only the method differs.
 
 # %%
-argv = ["--recipe", "seed-study", "--rewire-period", "25"]
+# the seed study's recipe (Adam 1e-3, a constant rewiring period, every layer sparse): RunConfig's defaults
+config = DX.RunConfig(rewire_period=25)
 n_train = 15000
 if QUICK:
-    argv = ["--recipe", "seed-study", "--channels", "4", "8", "--hidden", "32", "--epochs", "2", "--rewire-period",
-            "10", "--batch-size", "64", "--lr", "4e-3"]
+    config = DX.RunConfig(channels=(4, 8), hidden=32, epochs=2, rewire_period=10, batch_size=64, lr=4e-3)
     n_train = 1500
-args = dsr.command_args(argv)  # the options of `python -m pruning dsr`, defaults filled in
-data = dsr.load_dataset("fashion-mnist", n_train=n_train, rng=0)
+data = DX.load_dataset("fashion-mnist", n_train=n_train, rng=0)
 if QUICK:
     data["X_test"], data["y_test"] = data["X_test"][:1000], data["y_test"][:1000]
 print(data["note"], "| train", len(data["X"]), "validation", len(data["X_val"]), "test", len(data["X_test"]))
-records = [dsr.run_one(m, 0.9, data, args, seed=0) for m in dsr.METHODS]
+records = [DX.run_one(m, 0.9, data, config, seed=0) for m in dsr.METHODS]
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -202,7 +203,7 @@ axes[0].legend()
 plt.show()
 
 # %%
-print(dsr.format_table(records))
+print(DX.format_table(records))
 by_method = {r["method"]: r for r in records}
 gap = 100 * (by_method["dsr"]["test_accuracy"] - by_method["dense"]["test_accuracy"])
 print(f"DSR at 90% sparsity minus dense: {gap:+.2f} points of test accuracy")

@@ -53,6 +53,7 @@ import numpy as np
 from scipy import stats
 
 from pruning import wann
+from pruning.experiments.wann import draw_genome
 from pruning.wann_tasks import load_task
 
 QUICK = os.environ.get("NNLITE_QUICK") == "1"
@@ -140,7 +141,7 @@ assert np.all(last - first > (0.05 if QUICK else 0.2))
 # %%
 champions = [wann.choose_champion(state.population, task.X_val, task.y_val)[0] for state in searches]
 champion = champions[0]
-ax = wann.draw_genome(champion, input_shape=task.input_shape)
+ax = draw_genome(champion, input_shape=task.input_shape)
 plt.show()
 activations = [wann.ACTIVATIONS[k] for k in champion.activations[champion.hidden_nodes]]
 used_activations = {name: activations.count(name) for name in sorted(set(activations))}

@@ -7,7 +7,7 @@ Each entry of ``SUBCOMMANDS`` names a module that exposes
 
 A module is imported only when its subcommand runs, so one method's
 dependencies never slow down or break another's. To add a method, add a line
-here (e.g. ``"wann": "pruning.wann"``) and give the module those two
+here (e.g. ``"wann": "pruning.experiments.wann"``) and give the module those two
 functions. ``python -m pruning <method> --help`` lists its options.
 """
 import importlib
@@ -16,10 +16,11 @@ import sys
 from nnlite import cli
 
 SUBCOMMANDS = {
-    "obd": ("pruning.obd", "Optimal Brain Damage vs magnitude and random deletion on MNIST"),
-    "lottery": ("pruning.lottery", "Lottery tickets: iterative magnitude pruning of LeNet-300-100 on MNIST"),
-    "wann": ("pruning.wann", "Weight Agnostic Neural Networks: topology search with one shared weight"),
-    "dsr": ("pruning.dsr", "Dynamic sparse training (DSR, SET, static, GMP) of a small CNN"),
+    "obd": ("pruning.experiments.obd", "Optimal Brain Damage vs magnitude and random deletion on MNIST"),
+    "lottery": ("pruning.experiments.lottery",
+                "Lottery tickets: iterative magnitude pruning of LeNet-300-100 on MNIST"),
+    "wann": ("pruning.experiments.wann", "Weight Agnostic Neural Networks: topology search with one shared weight"),
+    "dsr": ("pruning.experiments.dsr", "Dynamic sparse training (DSR, SET, static, GMP) of a small CNN"),
 }
 
 

@@ -24,7 +24,8 @@ Algorithm (the numbered steps of the paper's Section 3 / Fig. 2)
    by splitting a connection (:func:`add_node`), re-enable a connection
    (:func:`enable_connection`), or change a hidden node's activation
    (:func:`change_activation`).
-5. **Repeat** from step 2 (:func:`run_search`, resumable by generation).
+5. **Repeat** from step 2 (:func:`run_search`; the state after any generation
+   continues bit for bit).
 
 After the search, :func:`report_champion` measures the champion the ways
 the paper does: a random shared weight (:func:`random_shared_weight_accuracies`),
@@ -36,6 +37,10 @@ two differ, and for this module's first version, :data:`DEFAULTS` names each
 choice (``SearchConfig.from_defaults``). A genome never changes, so its
 layering and evaluation plan are cached (:func:`cached_plan`), which changes
 no result.
+
+The experiment (tasks, checkpoints, the population evaluated as a grid,
+drawings, ``python -m pruning wann``) is ``pruning.experiments.wann``; this
+module is the algorithm only.
 
 Genome layout
 -------------
@@ -51,20 +56,13 @@ the population evaluator node values are stored node-major,
 sparse operand on the left (scipy's fast path, see the spec's CSR facts).
 """
 import dataclasses
-import json
-import os
 import time
-import zipfile
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from nnlite import functional
 from nnlite._checks import check_float_array, check_int, check_labels, check_n_features, check_rng
-from nnlite.cli import (atomic_write, non_negative_int, option_names, positive_float, positive_int, probability,
-                        remove_stale_temp_files, save_figure, write_text_atomic)
 from nnlite.optim import Adam
 
 #: The shared weight values of WANN step 2.
@@ -271,16 +269,17 @@ def node_depths(genome):
 #: Set to False (e.g. by ``benchmarks/pruning.py --compare-uncached``) to rebuild every time, as before the cache.
 CACHE_ENABLED = True
 
-#: Plans by genome content, for genomes that arrive as new objects in the worker processes of
-#: :func:`run_search` (switched on there by :func:`_use_content_cache`); bounded, oldest dropped first.
+#: Plans by genome content, for genomes that arrive as new objects in a worker process evaluating a chunk
+#: of the population (switched on there by :func:`use_content_cache`); bounded, oldest dropped first.
 _PLANS_BY_CONTENT = {}
 _MAX_PLANS_BY_CONTENT = 512
 _CONTENT_CACHE_ON = False
 
 
-def _use_content_cache():
-    """Initializer of run_search's worker processes (in the main process, children are new genomes and
-    elites keep their object cache, so hashing every genome's content would cost more than it saves)."""
+def use_content_cache():
+    """Switch on the plan cache by content, in a worker process (in the main process, children are new
+    genomes and elites keep their object cache, so hashing every genome's content would cost more than it
+    saves)."""
     global _CONTENT_CACHE_ON
     _CONTENT_CACHE_ON = True
 
@@ -587,24 +586,26 @@ def rewards_and_accuracies(outputs, y):
     return rewards, accuracies
 
 
-def _evaluate_chunk(genomes, X, y, weights):
-    """Rewards and accuracies (len(genomes), n_weights) of a list of genomes."""
+def evaluate_chunk(genomes, X, y, weights=SHARED_WEIGHTS):
+    """Rewards and accuracies (len(genomes), n_weights) of a list of genomes, one genome after another.
+
+    Every genome's numbers depend on that genome and (X, y) only, so a
+    population evaluated in chunks, anywhere, gives the same bits as in one
+    piece (``pruning.experiments.wann.GridEvaluator`` relies on it).
+    """
     inputs_T = _inputs_transposed(X)
     weights = _check_weights(weights)
     results = [rewards_and_accuracies(_evaluate_plan(cached_plan(g), inputs_T, weights), y) for g in genomes]
     return np.array([r for r, _ in results]), np.array([a for _, a in results])
 
 
-def evaluate_population(population, X, y, weights=SHARED_WEIGHTS, *, executor=None, n_jobs=1):
+def evaluate_population(population, X, y, weights=SHARED_WEIGHTS):
     """WANN step 2 for a population: rewards and accuracies at every shared weight.
 
     Parameters
     ----------
     population : list of Genome
     X : ndarray of shape (n, n_inputs); y : ndarray of shape (n,)
-    executor : concurrent.futures.Executor, optional
-        Used with ``n_jobs`` chunks; results are identical to the serial path
-        (each genome is evaluated by the same deterministic code).
 
     Returns
     -------
@@ -615,15 +616,7 @@ def evaluate_population(population, X, y, weights=SHARED_WEIGHTS, *, executor=No
     X = check_float_array(X, "X").astype(np.float32, copy=False)
     check_n_features(X, "X", population[0].n_inputs)
     y = check_labels(y, "y", len(X), population[0].n_outputs)
-    if executor is None or n_jobs <= 1:
-        return _evaluate_chunk(population, X, y, weights)
-    chunks = [population[i::n_jobs] for i in range(n_jobs)]
-    parts = list(executor.map(_evaluate_chunk, chunks, [X] * n_jobs, [y] * n_jobs, [weights] * n_jobs))
-    rewards = np.empty((len(population), len(weights)))
-    accuracies = np.empty_like(rewards)
-    for i, (r, a) in enumerate(parts):
-        rewards[i::n_jobs], accuracies[i::n_jobs] = r, a
-    return rewards, accuracies
+    return evaluate_chunk(population, X, y, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -1027,134 +1020,6 @@ class SearchState:
     stopped_by: str = None
 
 
-def _rng_state(rng):
-    """The generator's PCG64 state as plain ints (the only bit generator a checkpoint stores)."""
-    state = rng.bit_generator.state
-    if state["bit_generator"] != "PCG64":
-        raise TypeError(f"rng: expected a generator over PCG64 (np.random.default_rng), found {state['bit_generator']}")
-    return {"state": int(state["state"]["state"]), "inc": int(state["state"]["inc"]),
-            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
-
-
-def _rng_from_state(saved, path):
-    """A PCG64 generator rebuilt from the plain ints of ``_rng_state`` (nothing in the file names code)."""
-    # Older checkpoints stored numpy's own state dict; its numbers are read, its "bit_generator" name is not run.
-    if isinstance(saved, dict) and saved.get("bit_generator", "PCG64") != "PCG64":
-        raise ValueError(f"path: {path}: expected a PCG64 rng state, found bit_generator "
-                         f"{saved['bit_generator']!r:.80}; nothing named in a checkpoint is imported or run")
-    plain = ({**saved, **saved["state"]} if isinstance(saved, dict) and isinstance(saved.get("state"), dict)
-             else saved)
-    keys = ("state", "inc", "has_uint32", "uinteger")
-    if not isinstance(plain, dict) or not all(isinstance(plain.get(k), int) and not isinstance(plain.get(k), bool)
-                                              and plain[k] >= 0 for k in keys):
-        raise ValueError(f"path: {path} is not a WANN checkpoint: expected the rng state as non-negative ints "
-                         f"{keys}, found {plain!r:.200}")
-    bit_generator = np.random.PCG64()
-    bit_generator.state = {"bit_generator": "PCG64", "state": {"state": plain["state"], "inc": plain["inc"]},
-                           "has_uint32": plain["has_uint32"], "uinteger": plain["uinteger"]}
-    return np.random.Generator(bit_generator)
-
-
-def save_state(state, path):
-    """Write a :class:`SearchState` to one ``.npz`` (arrays + a JSON string; no pickle).
-
-    The file is written beside ``path`` under a temporary name and renamed
-    (``nnlite.cli.atomic_write``), so an interrupted save leaves the previous
-    checkpoint intact. The rng is stored as PCG64's state, plain ints.
-    """
-    pop = state.population
-    meta = {"config": state.config.to_json(), "generation": state.generation, "history": state.history,
-            "rng_state": _rng_state(state.rng), "n_inputs": pop[0].n_inputs, "n_outputs": pop[0].n_outputs}
-    atomic_write(path, lambda f: np.savez(
-        f, meta=np.array(json.dumps(meta, allow_nan=False)),
-        n_nodes=np.array([g.n_nodes for g in pop]), n_conn=np.array([len(g.src) for g in pop]),
-        activations=np.concatenate([g.activations for g in pop]),
-        src=np.concatenate([g.src for g in pop]), dst=np.concatenate([g.dst for g in pop]),
-        enabled=np.concatenate([g.enabled for g in pop])))
-
-
-_STATE_ARRAYS = ("meta", "n_nodes", "n_conn", "activations", "src", "dst", "enabled")
-
-
-def load_state(path):
-    """Read a :class:`SearchState` written by :func:`save_state`; every part is validated.
-
-    Raises ``ValueError`` naming the file and what is wrong (missing arrays,
-    inconsistent lengths, an invalid genome, settings or rng state).
-    """
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in _STATE_ARRAYS if k in f.files}
-        meta = json.loads(str(arrays.get("meta", "{}")))
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:  # a text file, a truncated zip, bad JSON
-        raise ValueError(f"path: {path} is not a readable WANN checkpoint ({_first_line(error)})") from None
-    missing = [k for k in _STATE_ARRAYS if k not in arrays]
-    if missing:
-        raise ValueError(f"path: {path} is not a WANN checkpoint: missing arrays {missing}")
-    return _state_from_parts(path, meta, arrays)
-
-
-def _first_line(error):
-    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-
-
-def _state_from_parts(path, meta, arrays):
-    keys = {"config", "generation", "history", "rng_state", "n_inputs", "n_outputs"}
-    if not isinstance(meta, dict) or not keys <= set(meta):
-        raise ValueError(f"path: {path} is not a WANN checkpoint: expected metadata keys {sorted(keys)}")
-    n_nodes, n_conn = (np.asarray(arrays[k]) for k in ("n_nodes", "n_conn"))
-    lengths_ok = (n_nodes.ndim == n_conn.ndim == 1 and len(n_nodes) == len(n_conn) >= 2
-                  and np.issubdtype(n_nodes.dtype, np.integer) and np.issubdtype(n_conn.dtype, np.integer)
-                  and n_nodes.min() >= 0 and n_conn.min() >= 0 and n_nodes.sum() == len(arrays["activations"])
-                  and n_conn.sum() == len(arrays["src"]) == len(arrays["dst"]) == len(arrays["enabled"]))
-    if not lengths_ok or arrays["enabled"].dtype != bool:
-        raise ValueError(f"path: {path} is not a WANN checkpoint: the genome arrays' lengths or dtypes disagree")
-    for name in ("n_inputs", "n_outputs", "generation"):
-        if not isinstance(meta[name], int) or isinstance(meta[name], bool) or meta[name] < (name != "generation"):
-            raise ValueError(f"path: {path}: expected {name} to be an int >= {int(name != 'generation')}, "
-                             f"found {meta[name]!r}")
-    acts = np.split(arrays["activations"], np.cumsum(n_nodes)[:-1])
-    src, dst, enabled = (np.split(arrays[k], np.cumsum(n_conn)[:-1]) for k in ("src", "dst", "enabled"))
-    try:
-        population = [check_genome(Genome(meta["n_inputs"], meta["n_outputs"], *parts))
-                      for parts in zip(acts, src, dst, enabled)]
-        config = SearchConfig.from_json(meta["config"])
-    except (ValueError, TypeError, OverflowError) as error:
-        raise ValueError(f"path: {path} holds an invalid search: {error}") from None
-    if len(population) != config.population_size or not isinstance(meta["history"], list):
-        raise ValueError(f"path: {path}: expected {config.population_size} genomes and a history list, "
-                         f"found {len(population)} genomes")
-    return SearchState(config, population, _rng_from_state(meta["rng_state"], path), meta["generation"],
-                       meta["history"])
-
-
-def save_genome(genome, path):
-    """Write one genome to ``.npz`` (plain arrays, no pickle), atomically."""
-    _check_is_genome(genome)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a str or a path, found {type(path).__name__} {path!r}")
-    if not Path(path).expanduser().parent.is_dir():
-        raise ValueError(f"path: expected a file in an existing folder, found {path}; create "
-                         f"{Path(path).expanduser().parent} first")
-    atomic_write(path, lambda f: np.savez(f, n_inputs=genome.n_inputs, n_outputs=genome.n_outputs,
-                                          activations=genome.activations, src=genome.src, dst=genome.dst,
-                                          enabled=genome.enabled))
-
-
-def load_genome(path):
-    """Read a genome written by :func:`save_genome` (validated)."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in ("n_inputs", "n_outputs", "activations", "src", "dst", "enabled")}
-    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"path: {path} is not a saved WANN genome ({_first_line(error)})") from None
-    try:
-        return check_genome(Genome(int(arrays["n_inputs"]), int(arrays["n_outputs"]), arrays["activations"],
-                                   arrays["src"], arrays["dst"], arrays["enabled"]))
-    except (ValueError, TypeError, OverflowError) as error:
-        raise ValueError(f"path: {path} holds an invalid genome: {error}") from None
-
-
 def start_search(n_inputs, n_outputs, config=None, rng=None):
     """WANN step 1: a fresh :class:`SearchState` (generation 0)."""
     config = SearchConfig() if config is None else config
@@ -1167,12 +1032,18 @@ def start_search(n_inputs, n_outputs, config=None, rng=None):
     return SearchState(config, population, rng)
 
 
-def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
+def step_generation_inplace(state, X, y, *, evaluate=None):
     """One generation (steps 2-4): evaluate on a random batch, rank, reproduce.
 
     The rng is used in a fixed order (batch, objectives, selection and
     mutations), so a run resumed from a saved state is bit-identical to an
     uninterrupted one. Mutates ``state`` (population, rng, generation, history).
+
+    ``evaluate(population, batch, weights)``, if given, does step 2 elsewhere
+    (``batch``: the row indices of the generation's batch) and must return
+    what ``evaluate_population(population, X[batch], y[batch], weights)``
+    returns; ``pruning.experiments.wann`` evaluates chunks of the population
+    as grid tasks.
 
     Deviation from paper: one random batch per generation, shared by every
     network and weight value, in every preset of :data:`DEFAULTS` (the paper
@@ -1182,8 +1053,10 @@ def step_generation_inplace(state, X, y, *, executor=None, n_jobs=1):
     """
     c = state.config
     batch = state.rng.choice(len(X), size=min(c.batch_size, len(X)), replace=False)
-    rewards, accuracies = evaluate_population(state.population, X[batch], y[batch], c.shared_weights,
-                                              executor=executor, n_jobs=n_jobs)  # WANN step 2
+    if evaluate is None:                                                                   # WANN step 2
+        rewards, accuracies = evaluate_population(state.population, X[batch], y[batch], c.shared_weights)
+    else:
+        rewards, accuracies = evaluate(state.population, batch, c.shared_weights)
     n_connections = np.array([g.n_connections for g in state.population])
     objectives, second = choose_objectives(rewards, n_connections, state.rng,
                                            p_connection_objective=c.p_connection_objective,
@@ -1215,15 +1088,14 @@ def _stopping_reason(state, time_budget_s, elapsed_s):
     return None
 
 
-def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=None, checkpoint_every=1,
-               progress=None):
+def run_search(state, X, y, *, time_budget_s=None, evaluate=None, on_generation_end=None):
     """WANN step 5: repeat generations until ``config.n_generations`` or the time
     budget, whichever comes first (``state.stopped_by`` says which).
 
     Parameters
     ----------
     state : SearchState
-        From :func:`start_search` or :func:`load_state`; advanced in place and returned.
+        From :func:`start_search` (or a saved one); advanced in place and returned.
     X : ndarray of shape (n, n_inputs); y : ndarray of shape (n,)
         The training data; each generation draws its batch from them.
     time_budget_s : float, optional
@@ -1231,11 +1103,10 @@ def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=Non
         after the generation during which it ran out. With
         ``config.n_generations=None`` it is the only stopping rule, and one of
         the two is required.
-    n_jobs : int
-        Processes for step 2 (results identical to ``n_jobs=1``).
-    checkpoint_path : str, optional
-        Save the state there every ``checkpoint_every`` generations and at the end.
-    progress : callable(str), optional
+    evaluate : callable, optional
+        Step 2 done elsewhere (see :func:`step_generation_inplace`).
+    on_generation_end : callable(state, seconds), optional
+        Called after every generation (e.g. to save a checkpoint, print progress).
     """
     X = check_float_array(X, "X").astype(np.float32, copy=False)
     y = check_labels(y, "y", len(X), state.population[0].n_outputs)
@@ -1243,26 +1114,13 @@ def run_search(state, X, y, *, time_budget_s=None, n_jobs=1, checkpoint_path=Non
         raise ValueError("time_budget_s: expected a budget when config.n_generations is None (no limit), found "
                          "None; give one of the two")
     start = time.perf_counter()
-    executor = ProcessPoolExecutor(n_jobs, initializer=_use_content_cache) if n_jobs > 1 else None
-    try:
-        while True:
-            state.stopped_by = _stopping_reason(state, time_budget_s, time.perf_counter() - start)
-            if state.stopped_by:
-                break
-            step_generation_inplace(state, X, y, executor=executor, n_jobs=n_jobs)
-            if checkpoint_path and state.generation % checkpoint_every == 0:
-                save_state(state, checkpoint_path)
-            if progress:
-                h = state.history[-1]
-                progress(f"gen {h['generation']:5d}  {time.perf_counter() - start:7.1f}s  "
-                         f"best mean reward {h['best_mean_reward']:.4f}  mean acc {h['best_mean_accuracy']:.3f}  "
-                         f"connections {h['best_n_connections']}  (median {h['median_n_connections']:.0f})")
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    if checkpoint_path:
-        save_state(state, checkpoint_path)
-    return state
+    while True:
+        state.stopped_by = _stopping_reason(state, time_budget_s, time.perf_counter() - start)
+        if state.stopped_by:
+            return state
+        step_generation_inplace(state, X, y, evaluate=evaluate)
+        if on_generation_end is not None:
+            on_generation_end(state, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------------------
@@ -1442,215 +1300,3 @@ def report_champion(genome, task, *, weight_grid=np.linspace(-3, 3, 61), tune_ep
                        "random_shared_weight_std": float(accuracies.std(ddof=1)) if n_random_draws > 1 else 0.0,
                        "random_shared_weight_n_draws": n_random_draws, "random_shared_weight_range": [-2.0, 2.0]})
     return report
-
-
-def draw_genome(genome, ax=None, input_shape=None):
-    """Draw a network with matplotlib: used inputs on the left, hidden layers,
-    outputs on the right; enabled connections as lines, nodes coloured by
-    activation. With ``input_shape`` (e.g. (16, 16)) an inset image shows how
-    many enabled connections leave each pixel. Returns the axes."""
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(10, 7))
-    depth = node_depths(genome)
-    src, dst = genome.src[genome.enabled], genome.dst[genome.enabled]
-    used = np.zeros(genome.n_nodes, dtype=bool)
-    used[src], used[dst] = True, True
-    used[genome.output_nodes] = True
-    used[genome.hidden_nodes] = True
-    xy = np.zeros((genome.n_nodes, 2))
-    for d in np.unique(depth[used]):
-        nodes = np.flatnonzero(used & (depth == d))
-        xy[nodes, 0] = d
-        xy[nodes, 1] = np.linspace(0, 1, len(nodes) + 2)[1:-1]
-    ax.plot(np.stack([xy[src, 0], xy[dst, 0]]), np.stack([xy[src, 1], xy[dst, 1]]), color="0.6", lw=0.3, alpha=0.5)
-    cmap = plt.get_cmap("tab10")
-    fixed = np.flatnonzero(used[: 1 + genome.n_inputs])
-    ax.scatter(xy[fixed, 0], xy[fixed, 1], s=6, c="k", label="input / bias", zorder=3)
-    for k, name in enumerate(ACTIVATIONS):
-        nodes = np.concatenate([genome.hidden_nodes, genome.output_nodes])
-        nodes = nodes[genome.activations[nodes] == k]
-        if len(nodes):
-            ax.scatter(xy[nodes, 0], xy[nodes, 1], s=30, color=cmap(k), label=name, zorder=3, edgecolor="k", lw=0.3)
-    for i, node in enumerate(genome.output_nodes):
-        ax.annotate(str(i), xy[node], xytext=(5, 0), textcoords="offset points", va="center", fontsize=7)
-    ax.set_xticks(np.unique(depth[used]))
-    ax.set_xlabel("layer (0: inputs and bias; last: outputs, labelled by class)")
-    ax.set_yticks([])
-    ax.set_title(f"{genome.n_connections} connections, {len(genome.hidden_nodes)} hidden nodes")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    if input_shape is not None:
-        counts = np.bincount(src, minlength=genome.n_nodes)[1: 1 + genome.n_inputs].reshape(input_shape)
-        inset = ax.inset_axes([1.02, 0.0, 0.25, 0.25])
-        inset.imshow(counts, cmap="viridis")
-        inset.set_title("connections per pixel", fontsize=7)
-        inset.axis("off")
-    return ax
-
-
-# ---------------------------------------------------------------------------
-# Command line: python -m pruning wann ...
-# ---------------------------------------------------------------------------
-
-#: Search settings of the command: saved in OUT/settings.json, and a resumed run must not contradict them.
-SEARCH_OPTIONS = ("task", "population", "batch_size", "tournament_size", "p_enable", "seed", "defaults")
-
-
-def add_arguments(parser):
-    """Arguments of the ``wann`` subcommand."""
-    parser.add_argument("--task", choices=("digits8", "mnist16"), default=None, help="default: digits8")
-    parser.add_argument("--population", type=positive_int, default=None, help="default: 64 (at least 2)")
-    parser.add_argument("--generations", type=non_negative_int, default=None,
-                        help="total generations, counting those of earlier runs of a resumed search (default: no "
-                             "limit with --time-budget-minutes, else 100; a resumed search keeps its own)")
-    parser.add_argument("--time-budget-minutes", type=positive_float, default=None,
-                        help="minutes of search for this invocation (a resumed search gets a fresh budget; "
-                             "default: the first invocation's). The search stops at whichever of the two "
-                             "limits comes first")
-    parser.add_argument("--defaults", choices=tuple(DEFAULTS), default=None,
-                        help="mutation probabilities, elitism, add-connection sampling, size objective: the "
-                             "paper's (where it is silent, the authors' released code), the released code's, "
-                             "or nnlite-v1 (before issue 13; reproduces the figures made with it). Default: paper")
-    parser.add_argument("--n-jobs", type=positive_int, default=1)
-    parser.add_argument("--batch-size", type=positive_int, default=None,
-                        help="fitness batch (default: 1000, digits8: 512)")
-    parser.add_argument("--tournament-size", type=positive_int, default=None, help="default: 8")
-    parser.add_argument("--p-enable", type=probability, default=None,
-                        help="probability of each initial connection (default: 0.05)")
-    parser.add_argument("--tune-epochs", type=non_negative_int, default=10)
-    parser.add_argument("--seed", type=non_negative_int, default=None, help="default: 0")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the search saved in OUT (its settings apply; --generations and "
-                             "--time-budget-minutes may change; other options given must agree with it)")
-    parser.add_argument("--out", required=True, help="output directory (refused if it holds a search, "
-                                                     "unless --resume)")
-    return parser
-
-
-def _search_settings(args, out):
-    """The command's search settings: the saved ones (``--resume``) or the options and their defaults.
-
-    A new run refuses an ``out`` that holds a search; a resumed run refuses
-    options that contradict the saved settings, naming them.
-    """
-    settings_path = out / "settings.json"
-    given = {k: getattr(args, k) for k in SEARCH_OPTIONS if getattr(args, k) is not None}
-    saved = json.loads(settings_path.read_text()) if settings_path.exists() else {}
-    if saved and "defaults" not in saved:  # a search started before issue 13
-        saved["defaults"] = "nnlite-v1"
-    if not args.resume and (saved or (out / "checkpoint.npz").exists()):
-        raise ValueError(f"--out: {out} already holds a WANN search; pass --resume to continue it "
-                         "or choose another --out")
-    differ = [k for k in given if k in saved and saved[k] != given[k]]
-    if differ:
-        raise ValueError(f"--resume: the search in {out} was made with "
-                         + ", ".join(f"{_flag(k)} {saved[k]}" for k in differ) + ", found "
-                         + ", ".join(f"{_flag(k)} {given[k]}" for k in differ)
-                         + "; drop those options or choose another --out")
-    task = saved.get("task", given.get("task", "digits8"))
-    settings = {"task": task, "population": 64, "batch_size": 512 if task == "digits8" else 1000,
-                "tournament_size": 8, "p_enable": 0.05, "seed": 0, "defaults": "paper",
-                "time_budget_minutes": args.time_budget_minutes, **given, **saved}
-    with option_names({"population_size": "--population", "batch_size": "--batch-size",
-                       "tournament_size": "--tournament-size", "p_enable": "--p-enable"}):
-        SearchConfig(population_size=settings["population"], batch_size=settings["batch_size"],
-                     tournament_size=settings["tournament_size"], p_enable=settings["p_enable"])
-    if not saved:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(settings_path, json.dumps(settings, indent=1))
-    return settings
-
-
-def _new_config(settings, args):
-    """The config of a new search: --generations, else no limit with a time budget, else 100."""
-    generations = args.generations
-    if generations is None:
-        generations = None if args.time_budget_minutes is not None else 100
-    return SearchConfig.from_defaults(settings["defaults"], population_size=settings["population"],
-                                      n_generations=generations, batch_size=settings["batch_size"],
-                                      tournament_size=settings["tournament_size"], p_enable=settings["p_enable"])
-
-
-def _budget_minutes(args, settings, state):
-    """This invocation's budget: --time-budget-minutes, else the first invocation's (settings.json)."""
-    budget = args.time_budget_minutes if args.time_budget_minutes is not None else settings.get("time_budget_minutes")
-    if budget is None and state.config.n_generations is None:
-        raise ValueError("--time-budget-minutes: the search has no generation limit, so it needs a budget; found "
-                         "none; pass --time-budget-minutes or --generations")
-    return budget
-
-
-def _report_and_draw_champion(state, task, out, tune_epochs, seed):
-    """Choose the champion on validation data, save it, draw it, and return its report."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    champion, _ = choose_champion(state.population, task.X_val, task.y_val)
-    save_genome(champion, out / "champion.npz")
-    report = report_champion(champion, task, tune_epochs=tune_epochs, rng=seed)
-    ax = draw_genome(champion, input_shape=task.input_shape)
-    save_figure(ax.figure, out / "champion.png", dpi=120, bbox_inches="tight")
-    plt.close(ax.figure)
-    return report
-
-
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
-def main(args):
-    """Run a search, report the champion, draw it; the last printed line is JSON. Returns 0.
-
-    BLAS is limited to ``n_jobs`` threads: the weight-tuning products are
-    small, and OpenBLAS threads competing for busy cores made them ~8x slower.
-    """
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
-    with threadpool_limits(limits=max(1, args.n_jobs), user_api="blas"):
-        return _main(args)
-
-
-def _main(args):
-    from pathlib import Path
-
-    from .wann_tasks import load_task
-    out = Path(args.out)
-    remove_stale_temp_files(out)
-    settings = _search_settings(args, out)
-    task = load_task(settings["task"], data_dir=args.data_dir)
-    checkpoint = out / "checkpoint.npz"
-    if checkpoint.exists():
-        state = load_state(checkpoint)
-        if state.population[0].n_inputs != task.X_train.shape[1]:
-            raise ValueError(f"--task: the search in {out} has {state.population[0].n_inputs} inputs, "
-                             f"task {settings['task']} has {task.X_train.shape[1]}; choose another --out")
-        if args.generations is not None:
-            state.config.n_generations = args.generations
-        print(f"resumed from {checkpoint} at generation {state.generation}", flush=True)
-    else:
-        state = start_search(task.X_train.shape[1], task.n_classes, _new_config(settings, args), rng=settings["seed"])
-    budget_minutes = _budget_minutes(args, settings, state)
-    start, start_cpu = time.perf_counter(), time.process_time()
-    run_search(state, task.X_train, task.y_train, n_jobs=args.n_jobs,
-               time_budget_s=None if budget_minutes is None else 60 * budget_minutes,
-               checkpoint_path=checkpoint, progress=lambda s: print(s, flush=True))
-    search_s, search_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
-    report = _report_and_draw_champion(state, task, out, args.tune_epochs, settings["seed"])
-    report.update({"task": settings["task"], "population": state.config.population_size,
-                   "generations": state.generation,
-                   "search_seconds_this_run": round(search_s, 1), "n_jobs": args.n_jobs,
-                   # CPU seconds of this process (workers excluded): the wall clock depends on machine load
-                   "search_cpu_seconds_this_run": round(search_cpu_s, 1),
-                   "time_budget_minutes": budget_minutes, "generation_limit": state.config.n_generations,
-                   "stopped_by": state.stopped_by, "defaults": settings["defaults"], "seed": settings["seed"]})
-    write_text_atomic(out / "results.json", json.dumps(report, indent=1))
-    print(json.dumps(report), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    from pruning.__main__ import main as pruning_main
-    sys.exit(pruning_main(["wann", *sys.argv[1:]]))

@@ -14,24 +14,21 @@
 The search's reward is -cross-entropy on a random training batch
 (:func:`pruning.wann.step_generation_inplace`).
 """
-from typing import NamedTuple
+import dataclasses
 
 import numpy as np
 
 from nnlite import data
+from nnlite.experiment import Dataset
 
 
-class Task(NamedTuple):
-    """A classification task: flattened float32 images in [0, 1] and int labels."""
-    name: str
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    input_shape: tuple
-    n_classes: int
+@dataclasses.dataclass(frozen=True)
+class Task(Dataset):
+    """A classification task: the six arrays of ``nnlite.experiment.Dataset`` (flattened float32 images
+    in [0, 1], int labels), its ``name``, the images' ``input_shape`` and ``n_classes``."""
+    name: str = ""
+    input_shape: tuple = ()
+    n_classes: int = 0
 
 
 def area_matrix(n_in, n_out, name="n_out"):
@@ -104,7 +101,7 @@ def load_task(name, data_dir=None, *, n_validation=5000):
         X = (X.astype(np.float32) / 16).reshape(len(X), -1)
         order = np.random.default_rng(0).permutation(len(X))
         tr, va, te = order[:1197], order[1197:1497], order[1497:]
-        return Task(name, X[tr], y[tr], X[va], y[va], X[te], y[te], (8, 8), 10)
+        return Task(X[tr], y[tr], X[va], y[va], X[te], y[te], name=name, input_shape=(8, 8), n_classes=10)
     if name == "mnist16":
         X, y = data.load_mnist("train", data_dir=data_dir, download=False, progress=False)
         X_test, y_test = data.load_mnist("test", data_dir=data_dir, download=False, progress=False)
@@ -112,4 +109,4 @@ def load_task(name, data_dir=None, *, n_validation=5000):
         X = np.clip(downsample_area(X) / 255, 0, 1).reshape(len(X), -1)
         X_test = np.clip(downsample_area(X_test) / 255, 0, 1).reshape(len(X_test), -1)
         n = len(X) - n_validation
-        return Task(name, X[:n], y[:n], X[n:], y[n:], X_test, y_test, (16, 16), 10)
+        return Task(X[:n], y[:n], X[n:], y[n:], X_test, y_test, name=name, input_shape=(16, 16), n_classes=10)

@@ -779,12 +779,15 @@ def obd_cases():
                    "batch_size": bad_ints()[:5]})
     cases += vary("obd.deletion_scores", lambda method: obd.deletion_scores(tiny_mlp(), [np.ones((4, 5)), np.ones((5, 3))], method, 0),
                   {"method": "magnitude"}, {"method": bad_choices()}, control=False)
-    cases += vary("obd.blas_threads", lambda n: obd.blas_threads(n).__enter__(), {"n": 1}, {"n": bad_ints()[:5]})
+    from nnlite.experiment import pin_threads
+    cases += vary("experiments.pin_threads", lambda n_threads: pin_threads(n_threads).__enter__(), {"n_threads": 1},
+                  {"n_threads": bad_ints()[:5]})
     return cases
 
 
 def lottery_cases():
     from pruning import lottery as L
+    from pruning.experiments import lottery as LX
     cases = vary("lottery.LotteryConfig", L.LotteryConfig, {},
                  {"rates": [("1.5", (1.5, 0.2, 0.1)), ("-0.1", (-0.1, 0.2, 0.1)), ("count", (0.2,)), ("nan", (NAN, 0.2, 0.1))],
                   "n_rounds": bad_ints(allow=("0",))[:4], "n_iterations": bad_ints()[:4], "batch_size": bad_ints()[:4],
@@ -801,7 +804,7 @@ def lottery_cases():
                    "rng": bad_rngs()})
     cases += vary("lottery.random_reinitialization", L.random_reinitialization, {"masks": masks, "layer_sizes": (4, 5, 3), "rng": 0},
                   {"masks": [("count", masks[:1]), ("shape", [np.ones((5, 4), bool), masks[1]])], "init": bad_choices()[:1]})
-    cases += vary("lottery.summarize", L.summarize, {"trial_records": []},
+    cases += vary("lottery.summarize", LX.summarize, {"trial_records": []},
                   {"trial_records": [("str", "x"), ("None", None)], "reported_rounds": [("negative", (-1,))]}, control=False)
     return cases
 
@@ -814,6 +817,7 @@ def _model_from(trained, masks):
 
 def wann_cases(tmp):
     from pruning import wann as Wn
+    from pruning.experiments import wann as WX
     cases = vary("wann.initial_genome", Wn.initial_genome, {"n_inputs": 3, "n_outputs": 2, "rng": 0},
                  {"n_inputs": bad_ints()[:6], "n_outputs": bad_ints()[:4], "rng": bad_rngs(),
                   "p_enable": bad_fractions()[:5], "output_activation": bad_choices()})
@@ -850,28 +854,28 @@ def wann_cases(tmp):
                   {"X": bad_float_arrays((5, 3))[:6], "y": bad_labels(5, 2)[:5], "epochs": bad_ints(allow=("0",))[:4],
                    "batch_size": bad_ints()[:4], "lr": bad_positive_floats()[:4], "init_weight": [("nan", NAN), ("inf", INF)]})
     gpath = os.path.join(tmp, "genome.npz")
-    cases += vary("wann.save_genome", Wn.save_genome, {"genome": g, "path": gpath},
+    cases += vary("wann.save_genome", WX.save_genome, {"genome": g, "path": gpath},
                   {"genome": [("str", "g")], "path": [("missing-dir", os.path.join(tmp, "nope", "g.npz")), ("int", 3)]})
     for label, arrays in (("src-out-of-range", {"src": np.full_like(g.src, 99)}), ("act-unknown", {"activations": np.full_like(g.activations, 99)}),
                           ("missing-key", None)):
         cases.append(Case(f"wann.load_genome path={label}", "path", _bad_genome_file(tmp, g, label, arrays)))
-    cases.append(Case("wann.load_genome path=missing", "path", lambda: Wn.load_genome(os.path.join(tmp, "nope.npz")),
+    cases.append(Case("wann.load_genome path=missing", "path", lambda: WX.load_genome(os.path.join(tmp, "nope.npz")),
                       accept=(ValueError, TypeError, FileNotFoundError)))
     cases.append(Case("wann.load_genome path=text", "path", lambda: (open(os.path.join(tmp, "g.txt"), "w").write("x"),
-                                                                      Wn.load_genome(os.path.join(tmp, "g.txt")))))
-    cases.append(Case("wann.load_state path=missing", "path", lambda: Wn.load_state(os.path.join(tmp, "nope.npz")),
+                                                                      WX.load_genome(os.path.join(tmp, "g.txt")))))
+    cases.append(Case("wann.load_state path=missing", "path", lambda: WX.load_state(os.path.join(tmp, "nope.npz")),
                       accept=(ValueError, TypeError, FileNotFoundError)))
     cases.append(Case("wann.load_state path=text", "path", lambda: (open(os.path.join(tmp, "s.txt"), "w").write("x"),
-                                                                     Wn.load_state(os.path.join(tmp, "s.txt")))))
+                                                                     WX.load_state(os.path.join(tmp, "s.txt")))))
     cases.append(Case("wann.load_state path=names-code", "path", _state_naming_code(tmp)))
     return cases
 
 
 def _bad_genome_file(tmp, g, label, arrays):
     def thunk():
-        from pruning import wann as Wn
+        from pruning.experiments import wann as WX
         path = os.path.join(tmp, f"genome_{label}.npz")
-        Wn.save_genome(g, path)
+        WX.save_genome(g, path)
         with np.load(path, allow_pickle=False) as f:
             content = dict(f)
         if arrays is None:
@@ -882,16 +886,17 @@ def _bad_genome_file(tmp, g, label, arrays):
                     raise RuntimeError(f"probe: no {k} in {sorted(content)}")
                 content[k] = v
         np.savez(path, **content)
-        return Wn.load_genome(path)
+        return WX.load_genome(path)
     return thunk
 
 
 def _state_naming_code(tmp):
     def thunk():
         from pruning import wann as Wn
+        from pruning.experiments import wann as WX
         state = Wn.start_search(3, 2, Wn.SearchConfig(population_size=4), rng=0)
         path = os.path.join(tmp, "state.npz")
-        Wn.save_state(state, path)
+        WX.save_state(state, path)
         with np.load(path, allow_pickle=False) as f:
             content = dict(f)
         changed = False
@@ -912,12 +917,13 @@ def _state_naming_code(tmp):
         if not changed:
             raise RuntimeError(f"probe: no generator name in the state file keys {sorted(content)}")
         np.savez(path, **content)
-        return Wn.load_state(path)
+        return WX.load_state(path)
     return thunk
 
 
 def dsr_cases(tmp):
     from pruning import dsr
+    from pruning.experiments import dsr as DX
     cases = vary("dsr.DSR", dsr.DSR, {"rng": 0},
                  {"H": bad_positive_floats()[:5], "n_prune_target": bad_fractions()[:5], "rewire_period": bad_ints()[:6],
                   "rounding": bad_choices()[:2], "rng": bad_rngs()})
@@ -945,12 +951,12 @@ def dsr_cases(tmp):
     cases += vary("dsr.constant_period", lambda period: dsr.constant_period(period)(0), {"period": 10}, {"period": bad_ints()[:5]})
     cases += vary("dsr.doubling_period", lambda period, every: dsr.doubling_period(period, every)(0), {"period": 10, "every": 5},
                   {"period": bad_ints()[:4], "every": bad_ints()[:4]})
-    cases += vary("dsr.load_dataset", dsr.load_dataset, {"name": "fashion-mnist"},
+    cases += vary("dsr.load_dataset", DX.load_dataset, {"name": "fashion-mnist"},
                   {"name": bad_choices(), "n_train": bad_ints(allow=("None",))[:4], "n_validation": [("-1", -1), ("1.5", 1.5)],
                    "data_dir": [("int", 3)]}, control=False)
-    cases += vary("dsr.read_runs", dsr.read_runs, {"path": os.path.join(tmp, "nope.jsonl")},
+    cases += vary("dsr.read_runs", DX.read_runs, {"path": os.path.join(tmp, "nope.jsonl")},
                   {"path": [("int", 3), ("dir", tmp), ("text", _text_file(tmp))]}, control=False)
-    cases.append(Case("dsr.read_runs path=missing", "path", lambda: dsr.read_runs(os.path.join(tmp, "nope.jsonl")),
+    cases.append(Case("dsr.read_runs path=missing", "path", lambda: DX.read_runs(os.path.join(tmp, "nope.jsonl")),
                       accept=(ValueError, TypeError, FileNotFoundError)))
     return cases
 

@@ -13,6 +13,10 @@ from hypothesis import strategies as st
 
 from nnlite import MLP
 from pruning import dsr, lottery, masks, obd, schedules, wann
+from pruning.experiments import dsr as DX
+from pruning.experiments import lottery as LX
+from pruning.experiments import obd as OX
+from pruning.experiments import wann as WX
 from strategies import assert_rejected, bad_arrays
 
 #: Array kinds that are bad for a weight or an input batch: every kind.
@@ -132,7 +136,7 @@ def _tampered_genome(tmp_path, **changes):
     ({"n_inputs": 0}, "input"),
 ])
 def test_wann_load_genome_validates_the_file(tmp_path, changes, named):
-    message = assert_rejected(wann.load_genome, "path", _tampered_genome(tmp_path, **changes))
+    message = assert_rejected(WX.load_genome, "path", _tampered_genome(tmp_path, **changes))
     assert named in str(message)
 
 
@@ -142,15 +146,15 @@ def test_wann_load_genome_refuses_a_cycle_and_a_text_file(tmp_path):
               "dst": np.array([8, 9, 10, 9], np.int32), "enabled": np.ones(4, bool)}
     with pytest.raises(ValueError, match="cycle"):  # a Genome is checked on construction, as on load
         wann.Genome(4, 3, **cyclic)
-    assert "cycle" in str(assert_rejected(wann.load_genome, "path", _tampered_genome(
+    assert "cycle" in str(assert_rejected(WX.load_genome, "path", _tampered_genome(
         tmp_path, n_inputs=4, n_outputs=3, **cyclic)))
     (tmp_path / "text.npz").write_text("not a genome")
-    assert_rejected(wann.load_genome, "path", tmp_path / "text.npz")
+    assert_rejected(WX.load_genome, "path", tmp_path / "text.npz")
 
 
 def _saved_state(tmp_path):
     state = wann.start_search(4, 3, wann.SearchConfig(population_size=4, batch_size=8), rng=0)
-    wann.save_state(state, tmp_path / "state.npz")
+    WX.save_state(state, tmp_path / "state.npz")
     with np.load(tmp_path / "state.npz") as f:
         return dict(f)
 
@@ -171,7 +175,7 @@ def test_wann_load_state_validates_every_part_and_runs_nothing_named_in_the_file
     meta = json.loads(str(arrays["meta"]))
     edit(meta, arrays)
     np.savez(tmp_path / "state.npz", **{**arrays, "meta": np.array(json.dumps(meta))})
-    assert_rejected(wann.load_state, "path", tmp_path / "state.npz")
+    assert_rejected(WX.load_state, "path", tmp_path / "state.npz")
 
 
 def test_wann_checkpoint_stores_the_rng_as_plain_ints_and_resumes_it(tmp_path):
@@ -179,7 +183,7 @@ def test_wann_checkpoint_stores_the_rng_as_plain_ints_and_resumes_it(tmp_path):
     saved = json.loads(str(arrays["meta"]))["rng_state"]
     assert set(saved) == {"state", "inc", "has_uint32", "uinteger"} and all(type(v) is int for v in saved.values())
     state = wann.start_search(4, 3, wann.SearchConfig(population_size=4, batch_size=8), rng=0)
-    assert wann.load_state(tmp_path / "state.npz").rng.random() == state.rng.random()
+    assert WX.load_state(tmp_path / "state.npz").rng.random() == state.rng.random()
 
 
 @pytest.mark.parametrize("option, value", [
@@ -249,7 +253,7 @@ def test_genome_is_validated_on_construction_like_on_load(tmp_path, changes, arg
     fields = {"n_inputs": 4, "n_outputs": 3, "activations": GENOME.activations, "src": GENOME.src,
               "dst": GENOME.dst, "enabled": GENOME.enabled, **changes}
     constructed = assert_rejected(wann.Genome, argument, **fields)
-    loaded = assert_rejected(wann.load_genome, "path", _tampered_genome(tmp_path, **changes))
+    loaded = assert_rejected(WX.load_genome, "path", _tampered_genome(tmp_path, **changes))
     assert str(constructed) in str(loaded)  # one check, two doors
 
 
@@ -271,9 +275,9 @@ def test_wann_helpers_name_their_bad_arguments(tmp_path):
     for argument, value in (("epochs", -1), ("epochs", 1.5), ("epochs", np.nan), ("batch_size", 0),
                             ("batch_size", -1), ("batch_size", 1.5), ("init_weight", np.nan), ("lr", np.inf)):
         assert_rejected(wann.train_individual_weights, argument, GENOME, X, y, **{"epochs": 1, argument: value})
-    assert_rejected(wann.save_genome, "genome", "g", tmp_path / "g.npz")
-    assert_rejected(wann.save_genome, "path", GENOME, 3)
-    assert_rejected(wann.save_genome, "path", GENOME, tmp_path / "missing" / "g.npz")
+    assert_rejected(WX.save_genome, "genome", "g", tmp_path / "g.npz")
+    assert_rejected(WX.save_genome, "path", GENOME, 3)
+    assert_rejected(WX.save_genome, "path", GENOME, tmp_path / "missing" / "g.npz")
     assert not (tmp_path / "missing").exists()
 
 # -- pruning.obd: options of the recipe (fixprune) -------------------------------------
@@ -311,14 +315,16 @@ def test_obd_deletion_scores_rejects_an_unknown_method(method):
 
 
 @pytest.mark.parametrize("n", BAD_COUNTS)
-def test_obd_blas_threads_rejects_a_bad_count(n):
-    assert_rejected(obd.blas_threads, "n", n)
+def test_pin_threads_rejects_a_bad_count(n):
+    # obd.blas_threads became the one thread-pinning helper, nnlite.experiment.pin_threads
+    from nnlite.experiment import pin_threads
+    assert_rejected(pin_threads, "n_threads", n)
 
 
 @pytest.mark.parametrize("n_train", [0, -1, 2.5, 13])
 def test_obd_run_seed_rejects_n_train_outside_the_training_set(n_train):
     X, y = OBD_DATA
-    assert_rejected(obd.run_seed, "n_train", (X, y, X, y), 0, n_train=n_train, hidden=(3,), epochs=1)
+    assert_rejected(OX.run_seed, "n_train", (X, y, X, y), 0, n_train=n_train, hidden=(3,), epochs=1)
 
 
 # -- pruning.lottery: rates, init, summaries (fixprune) ------------------------------------
@@ -345,17 +351,17 @@ def test_lottery_config_rejects_an_unknown_init(init):
 
 @pytest.mark.parametrize("rounds", [(-1,), (1.5,), "3", None])
 def test_lottery_summarize_rejects_bad_reported_rounds(rounds):
-    assert_rejected(lottery.summarize, "reported_rounds", [], rounds)
+    assert_rejected(LX.summarize, "reported_rounds", [], rounds)
 
 
 @pytest.mark.parametrize("records", ["x", None, [["x"]]])
 def test_lottery_summarize_rejects_bad_trial_records(records):
-    assert_rejected(lottery.summarize, "trial_records", records)
+    assert_rejected(LX.summarize, "trial_records", records)
 
 
 @pytest.mark.parametrize("n_train", [0, -1, 2.5, "300", 55001])
 def test_lottery_load_data_rejects_n_train_outside_the_training_set(shared_data_dir, n_train):
-    assert_rejected(lottery.load_data, "n_train", n_train=n_train, data_dir=shared_data_dir)
+    assert_rejected(LX.load_data, "n_train", n_train=n_train, data_dir=shared_data_dir)
 
 
 # -- pruning.dsr and pruning.sparse_layers: the helpers of Alg. 1, the experiment's builders ----------------------
@@ -425,17 +431,17 @@ def test_dsr_make_method_rejects_bad_options_naming_them(option, value):
                                            ("n_train", -1), ("n_train", 1.5), ("n_train", float("nan")),
                                            ("n_validation", -1), ("n_validation", 1.5)])
 def test_dsr_load_dataset_rejects_bad_options_before_reading_data(option, value):
-    assert_rejected(dsr.load_dataset, option, **{"name": "fashion-mnist", "data_dir": "/nonexistent", option: value})
+    assert_rejected(DX.load_dataset, option, **{"name": "fashion-mnist", "data_dir": "/nonexistent", option: value})
 
 
 def test_dsr_load_dataset_rejects_more_training_images_than_exist(shared_data_dir):
-    assert_rejected(dsr.load_dataset, "n_train", "fashion-mnist", shared_data_dir, n_train=60001)
+    assert_rejected(DX.load_dataset, "n_train", "fashion-mnist", shared_data_dir, n_train=60001)
 
 
 def test_dsr_read_runs_rejects_what_is_not_a_jsonl_file_naming_path(tmp_path):
     (tmp_path / "text.jsonl").write_text("hello\n")
     for path in (3, None, tmp_path, tmp_path / "missing.jsonl", tmp_path / "text.jsonl"):
-        assert_rejected(dsr.read_runs, "path", path)
+        assert_rejected(DX.read_runs, "path", path)
 
 
 @pytest.mark.parametrize("option, value", [("sparsity", -0.1), ("sparsity", 1.5), ("sparsity", float("nan")),

@@ -134,9 +134,10 @@ def test_lottery_summary_only_without_runs_and_resume_with_another_subset_are_re
     assert_one_line_error(capsys, pruning_main, ["lottery", "--summary-only", "--out", str(tmp_path / "none")],
                           "--summary-only")
     from pruning import lottery
+    from pruning.experiments import lottery as LX
     (tmp_path / "trial_0").mkdir()
     (tmp_path / "trial_0" / "records.json").write_text(json.dumps(
-        {"config": lottery._config_json(lottery.LotteryConfig(n_iterations=20)), "data": {"n_train": 300},
+        {"config": LX._config_json(lottery.LotteryConfig(n_iterations=20)), "data": {"n_train": 300},
          "records": []}))
     line = assert_one_line_error(capsys, pruning_main, ["lottery", "--iterations", "20", "--n-train", "400",
                                                         "--out", str(tmp_path)], "n_train=400 (saved run: 300)")
@@ -144,14 +145,16 @@ def test_lottery_summary_only_without_runs_and_resume_with_another_subset_are_re
 
 
 def test_quick_leaves_explicit_options_alone(tmp_path):
-    from pruning import dsr, lottery, obd
+    from pruning.experiments import dsr as DX
+    from pruning.experiments import lottery as LX
+    from pruning.experiments import obd as OX
     args = dict(quick=True, epochs=5, channels=None, hidden=None, rewire_period=None, n_train=None)
-    filled = dsr.apply_quick(type("Args", (), args)())
+    filled = DX.apply_quick(type("Args", (), args)())
     assert (filled.epochs, filled.channels, filled.hidden, filled.n_train) == (5, [8, 16], 64, 3000)
-    filled = obd.apply_quick(type("Args", (), dict(quick=True, n_train=None, hidden=[7], epochs=None,
+    filled = OX.apply_quick(type("Args", (), dict(quick=True, n_train=None, hidden=[7], epochs=None,
                                                    hessian_samples=None, fractions=None))())
     assert filled.hidden == [7] and filled.epochs == 2
-    assert set(lottery.QUICK) == set(lottery.COMMAND_DEFAULTS)
+    assert set(LX.QUICK) == set(LX.COMMAND_DEFAULTS)
 
 
 def test_library_errors_are_named_after_the_option():

@@ -10,6 +10,7 @@ from nnlite.models import small_cnn
 from nnlite.optim import Adam
 from nnlite.train import fit, train_step_inplace
 from pruning import dsr
+from pruning.experiments import dsr as DX
 from pruning.sparse_layers import DynamicConv2d, DynamicLinear, dynamic_layers
 
 
@@ -239,7 +240,7 @@ def test_compare_seeds_gives_each_run_the_mean_ci_and_paired_gap_to_dense(tmp_pa
             {"dataset": "fashion-mnist"}, {"method": "dense", "sparsity": 0.0, "test_accuracy": dense},
             {"method": "dsr", "sparsity": 0.9, "test_accuracy": dsr90}, {"summary": {}}]) + "\n")
         paths.append(str(path))
-    table = dsr.compare_seeds(paths)
+    table = DX.compare_seeds(paths)
     # t(0.975, 1) = 12.706: half-width 12.706 * std(ddof=1) / sqrt(2) = 12.706 * 0.01 = 0.1271 for dense
     assert "| dense | 0% | 2 | 0.9100, 0.9300 | 0.9200 ± 0.1271 |  |" in table
     # paired gaps -1 and -2 points: mean -1.50, half-width 12.706 * 0.5 = 6.35
@@ -255,17 +256,17 @@ def test_compare_seeds_pairs_runs_of_one_seed_across_files(tmp_path):
                                    for s, a in [(1, 0.62), (0, 0.53)]])]:
         paths.append(tmp_path / f"{name}.jsonl")
         paths[-1].write_text("\n".join(json.dumps(r) for r in [{"dataset": "cifar10"}, *records]) + "\n")
-    rows = {r["method"]: r for r in dsr.seed_statistics(paths)}
+    rows = {r["method"]: r for r in DX.seed_statistics(paths)}
     assert rows["dsr"]["n_paired"] == 2 and np.isclose(rows["dsr"]["minus_dense_points"], 2.5)  # (3 + 2) / 2
 
 
 def test_mean_ci_matches_scipy_t_interval():
     from scipy import stats
     values = [0.70, 0.72, 0.69, 0.75, 0.71]
-    mean, half = dsr.mean_ci(values)
+    mean, half = DX.mean_ci(values)
     low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
     assert np.isclose(mean - half, low) and np.isclose(mean + half, high)  # two formulas, rounding only
-    assert dsr.mean_ci([0.5]) == (0.5, None)
+    assert DX.mean_ci([0.5]) == (0.5, None)
 
 
 # -- the paper's schedule and the recipes --------------------------------------------
@@ -293,17 +294,17 @@ def test_step_decay_multiplies_lr_by_0_2_at_30_60_80_percent():
 
 
 def test_recipes_fill_only_the_options_left_unset():
-    paper = dsr.command_args(["--recipe", "paper", "--lr", "0.05"])
+    paper = DX.command_args(["--recipe", "paper", "--lr", "0.05"])
     assert (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay) == ("sgd", 0.05, 0.9, 5e-4)
     assert (paper.lr_schedule, paper.rewire_schedule, paper.dense_layers) == ("paper", "paper", "ends")
-    seed = dsr.command_args([])
+    seed = DX.command_args([])
     assert (seed.recipe, seed.optimizer, seed.lr, seed.rewire_schedule, seed.dense_layers) == (
         "seed-study", "adam", 1e-3, "constant", "none")
-    study = dsr.command_args(["--seed-study", "--quick"])
+    study = DX.command_args(["--seed-study", "--quick"])
     assert (study.dataset, study.methods, study.seeds, study.epochs, study.validation) == (
         "cifar10", ["dense", "dsr"], 5, 2, "test")
     with pytest.raises(ValueError, match="--optimizer adam: takes no --momentum or --weight-decay"):
-        dsr.make_optimizer(dsr.command_args(["--weight-decay", "1e-4"]), 10)
+        DX.make_optimizer(DX.command_args(["--weight-decay", "1e-4"]), 10)
 
 
 def test_dense_layers_ends_keeps_the_first_conv_and_the_output_layer_plain():
@@ -357,24 +358,58 @@ def test_every_method_at_one_seed_sees_the_same_initial_weights_and_minibatch_or
     monkeypatch.setattr(train, "minibatches", recording)
     current = [None]
     for recipe in ("seed-study", "paper"):
-        args = dsr.command_args(["--recipe", recipe, "--epochs", "2", "--batch-size", "8", "--channels", "4", "6",
-                                 "--hidden", "10", "--rewire-period", "2"])
+        config = DX.RunConfig.from_recipe(recipe, epochs=2, batch_size=8, channels=(4, 6), hidden=10,
+                                          rewire_period=2)
         dense_init = dsr.build_model("dense", (8, 8, 1), 3, 0.0, channels=(4, 6), hidden=10,
                                      rng=dsr.seed_streams(5)["init"])
         for method in dsr.METHODS:
             streams = dsr.seed_streams(5)
             model = dsr.build_model(method, (8, 8, 1), 3, 0.8, channels=(4, 6), hidden=10,
-                                    dense_layers=args.dense_layers, rng=streams["init"],
+                                    dense_layers=config.dense_layers, rng=streams["init"],
                                     topology_rng=streams["topology"])
             for a, b in zip(model.weight_layers(), dense_init.weight_layers()):
                 mask = getattr(a, "mask", None)
                 expected = b.W if mask is None else b.W * mask
                 assert np.array_equal(a.dense_weight() if hasattr(a, "dense_weight") else a.W, expected)
             current[0] = (recipe, method)
-            dsr.run_one(method, 0.8, dataset, args, seed=5)
+            DX.run_one(method, 0.8, dataset, config, seed=5)
     reference = orders[("seed-study", "dense")]
     assert len(reference) == 2 and all(len(o) == 2 and all(np.array_equal(a, b) for a, b in zip(o, reference))
                                        for o in orders.values())
+
+
+def test_dsr_and_set_regrowth_never_draw_from_the_data_order_stream(monkeypatch):
+    X, y = toy_data(40)
+    dataset = {"X": X, "y": y, "X_val": X[:8], "y_val": y[:8], "X_test": X[:8], "y_test": y[:8]}
+    used = {}
+
+    def recording_streams(seed):
+        streams = dsr.seed_streams(seed)
+        used[current[0]] = streams
+        return streams
+    monkeypatch.setattr(DX, "seed_streams", recording_streams)
+    current = [None]
+    config = DX.RunConfig(epochs=2, batch_size=8, channels=(4, 6), hidden=10, rewire_period=2)
+    records = {}
+    for method in ("dense", "dsr", "set"):
+        current[0] = method
+        records[method] = DX.run_one(method, 0.8, dataset, config, seed=3)
+    assert records["dsr"]["dsr_rewirings"] > 0                                  # DSR did regrow (SET: each epoch)
+    state = {m: s["data_order"].bit_generator.state["state"] for m, s in used.items()}
+    assert state["dsr"] == state["set"] == state["dense"]                       # the same draws, no more
+    regrowth = {m: s["regrowth"].bit_generator.state["state"] for m, s in used.items()}
+    fresh = dsr.seed_streams(3)["regrowth"].bit_generator.state["state"]
+    assert regrowth["dense"] == fresh and regrowth["dsr"] != fresh and regrowth["set"] != fresh
+
+
+def test_run_one_takes_a_run_config_never_parsed_options():
+    import argparse
+    with pytest.raises(TypeError, match="config: expected a RunConfig"):
+        DX.run_one("dense", 0.0, {}, argparse.Namespace(epochs=1), seed=0)
+    with pytest.raises(ValueError, match="storage"):
+        DX.RunConfig(storage="auto")                       # "auto" is resolved by the command, before a run
+    assert DX.resolve_storage("csr", "dsr", 0.9) == "csr" and DX.resolve_storage("auto", "dense", 0.0) == "dense"
+    assert DX.resolve_storage("auto", "dsr", 0.9) in ("dense", "csr")
 
 
 # -- the seed study ----------------------------------------------------------------------

@@ -193,3 +193,28 @@ def test_lottery_scheduler_without_dask_and_seeds_against_trials_are_one_line_er
             main(lottery_argv(tmp_path / "out", tmp_path, *extra))
         err = capsys.readouterr().err
         assert stop.value.code == 2 and len(err.splitlines()) == 1 and option in err
+
+
+PRUNING_GRIDS = {
+    "obd": ["obd", "--n-train", "600", "--hessian-samples", "200", "--hidden", "8", "--epochs", "1", "--fractions",
+            "0.5", "0.9", "--n-single", "3", "--seeds", "0", "1"],
+    "dsr": ["dsr", "--n-train", "200", "--epochs", "1", "--sparsity", "0.9", "--methods", "dense", "dsr",
+            "--channels", "2", "4", "--hidden", "8", "--rewire-period", "2", "--seeds", "2"],
+    "wann": ["wann", "--task", "digits8", "--population", "6", "--generations", "2", "--batch-size", "40",
+             "--tune-epochs", "1", "--seeds", "2"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(PRUNING_GRIDS))
+def test_every_pruning_command_writes_the_same_results_jsonl_sequentially_and_on_loky(command, shared_data_dir,
+                                                                                      tmp_path, capsys):
+    from pruning.__main__ import main
+    argv = PRUNING_GRIDS[command] + ([] if command == "wann" else ["--data-dir", str(shared_data_dir)])
+    jobs = ["--n-jobs", "2"] if command == "wann" else ["--jobs", "2"]
+    assert main([*argv, "--out", str(tmp_path / "A"), "--backend", "sequential"]) == 0
+    assert main([*argv, "--out", str(tmp_path / "B"), "--backend", "loky", *jobs]) == 0
+    capsys.readouterr()
+    a, b = (tmp_path / "A" / "results.jsonl").read_bytes(), (tmp_path / "B" / "results.jsonl").read_bytes()
+    assert a == b and len(a.splitlines()) >= 2                     # one record per task, results only
+    assert all("seconds" not in line for line in a.decode().splitlines())
+    assert len(E.read_jsonl(tmp_path / "A" / "timings.jsonl")) == len(a.splitlines())

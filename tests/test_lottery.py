@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pruning import lottery as LT
+from pruning.experiments import lottery as LX
 from pruning import masks as M
 
 SIZES = (12, 8, 6, 3)
@@ -35,8 +36,8 @@ def _strip_seconds(records):
 
 def test_imp_masks_are_nested_and_follow_the_per_layer_rates(data, tmp_path):
     config = _config()
-    records = LT.run_trial(config, data, 0, tmp_path)
-    masks = [[LT.load_arrays(tmp_path / "trial_0" / f"masks_round_{r}.npz")[f"mask{i}"] for i in range(3)]
+    records = LX.run_trial(config, data, 0, tmp_path)
+    masks = [[LX.load_arrays(tmp_path / "trial_0" / f"masks_round_{r}.npz")[f"mask{i}"] for i in range(3)]
              for r in range(1, 5)]
     previous = [np.ones((a, b), bool) for a, b in zip(SIZES[:-1], SIZES[1:])]
     for round_masks in masks:
@@ -66,7 +67,7 @@ def test_rewinding_snapshot_is_the_weights_after_k_iterations(data, tmp_path):
     _, record = LT.train_network(model, data, 25, batch_size=20, snapshot_iteration=7, rng=3)
     after_7, _ = LT.train_network(model, data, 7, batch_size=20, rng=3)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(record["snapshot"].weights, after_7.weights))
-    records = LT.run_trial(_config(rewind_iteration=5, n_rounds=1), data, 0, tmp_path)
+    records = LX.run_trial(_config(rewind_iteration=5, n_rounds=1), data, 0, tmp_path)
     assert (tmp_path / "trial_0" / "theta_rewind.npz").exists() and len(records) == 2
 
 
@@ -79,32 +80,32 @@ def test_early_stop_iteration_is_the_iteration_of_minimum_validation_loss(data):
 
 def test_interrupted_run_resumes_with_identical_results(data, tmp_path):
     config = _config()
-    reference = LT.run_trial(config, data, 0, tmp_path / "uninterrupted")
+    reference = LX.run_trial(config, data, 0, tmp_path / "uninterrupted")
 
     def interrupt_after_round_1(trial, round_index):
         if round_index == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        LT.run_trial(config, data, 0, tmp_path / "resumed", on_round_end=interrupt_after_round_1)
+        LX.run_trial(config, data, 0, tmp_path / "resumed", on_round_end=interrupt_after_round_1)
     assert len(json.loads((tmp_path / "resumed" / "trial_0" / "records.json").read_text())["records"]) == 2
-    resumed = LT.run_trial(config, data, 0, tmp_path / "resumed")
+    resumed = LX.run_trial(config, data, 0, tmp_path / "resumed")
     assert _strip_seconds(resumed) == _strip_seconds(reference)
     # A time-boxed run with fewer rounds can be extended later to the same result.
-    LT.run_trial(_config(n_rounds=1), data, 0, tmp_path / "extended")
-    assert _strip_seconds(LT.run_trial(config, data, 0, tmp_path / "extended")) == _strip_seconds(reference)
+    LX.run_trial(_config(n_rounds=1), data, 0, tmp_path / "extended")
+    assert _strip_seconds(LX.run_trial(config, data, 0, tmp_path / "extended")) == _strip_seconds(reference)
     for i in range(3):
-        a = LT.load_arrays(tmp_path / "uninterrupted" / "trial_0" / "masks_round_4.npz")[f"mask{i}"]
-        b = LT.load_arrays(tmp_path / "resumed" / "trial_0" / "masks_round_4.npz")[f"mask{i}"]
+        a = LX.load_arrays(tmp_path / "uninterrupted" / "trial_0" / "masks_round_4.npz")[f"mask{i}"]
+        b = LX.load_arrays(tmp_path / "resumed" / "trial_0" / "masks_round_4.npz")[f"mask{i}"]
         assert np.array_equal(a, b)
 
 
 def test_resuming_with_other_settings_is_refused(data, tmp_path):
-    LT.run_trial(_config(n_rounds=0), data, 0, tmp_path)
+    LX.run_trial(_config(n_rounds=0), data, 0, tmp_path)
     with pytest.raises(ValueError, match=r"other settings: lr=0.01 \(saved run: 0.0012\)"):
-        LT.run_trial(_config(n_rounds=0, lr=1e-2), data, 0, tmp_path)
+        LX.run_trial(_config(n_rounds=0, lr=1e-2), data, 0, tmp_path)
     with pytest.raises(ValueError, match=r"n_train=300 \(saved run: None\)"):
-        LT.run_trial(_config(n_rounds=0), data, 0, tmp_path, data_settings={"n_train": 300})
+        LX.run_trial(_config(n_rounds=0), data, 0, tmp_path, data_settings={"n_train": 300})
 
 
 def test_summarize_computes_the_targets_and_plots(tmp_path):
@@ -117,12 +118,12 @@ def test_summarize_computes_the_targets_and_plots(tmp_path):
         return rec
     trials = [[record(r, 0.980 + 0.001 * (r in (7, 12)), 1000 - 30 * r, 0.97 if r == 12 else None)
                for r in range(13)] for _ in range(3)]
-    summary = LT.summarize(trials)
+    summary = LX.summarize(trials)
     t = summary["targets"]
     assert t["ticket_21.1_within_0.2_of_dense_or_above"] and t["ticket_7.0_within_0.2_of_dense_or_above"]
     assert t["ticket_minus_control_7.0_points"] == pytest.approx(1.1)
     assert t["early_stop_21.1_earlier_than_dense"] and len(summary["rounds"]) == 13
-    LT.plot_summary(summary, tmp_path / "lottery.png")
+    LX.plot_summary(summary, tmp_path / "lottery.png")
     assert (tmp_path / "lottery.png").stat().st_size > 0
 
 
@@ -147,7 +148,7 @@ def test_lottery_command_runs_and_resumes_on_a_small_mnist_subset(shared_data_di
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert second["rounds"] == first["rounds"]
     # --quick fills in the options left unset; options given explicitly win
-    quick = LT.config_from_args(argparse.Namespace(
+    quick = LX.config_from_args(argparse.Namespace(
         quick=True, iterations=1, rounds=None, trials=1, n_train=None, eval_every=1, control_rounds=[], rewind=0,
         seed=0))
     assert quick.n_iterations == 1 and quick.n_rounds == 7 and quick.control_rounds == ()
@@ -155,12 +156,12 @@ def test_lottery_command_runs_and_resumes_on_a_small_mnist_subset(shared_data_di
 
 def test_a_kill_after_theta_k_is_written_but_before_records_redoes_round_0_from_theta_0(data, tmp_path):
     config = _config(rewind_iteration=5, n_rounds=2)
-    reference = LT.run_trial(config, data, 0, tmp_path / "uninterrupted")
+    reference = LX.run_trial(config, data, 0, tmp_path / "uninterrupted")
     # The files on disk when round 0 is killed just before records.json: theta_0, theta_k, the next mask.
-    LT.run_trial(_config(rewind_iteration=5, n_rounds=0), data, 0, tmp_path / "killed")
+    LX.run_trial(_config(rewind_iteration=5, n_rounds=0), data, 0, tmp_path / "killed")
     (tmp_path / "killed" / "trial_0" / "records.json").unlink()
     assert (tmp_path / "killed" / "trial_0" / "theta_rewind.npz").exists()
-    assert _strip_seconds(LT.run_trial(config, data, 0, tmp_path / "killed")) == _strip_seconds(reference)
+    assert _strip_seconds(LX.run_trial(config, data, 0, tmp_path / "killed")) == _strip_seconds(reference)
 
 
 # -- issue 13 §2: paper settings as --full, headline table with 95% CIs, --summarize ----------------
@@ -168,11 +169,11 @@ def test_a_kill_after_theta_k_is_written_but_before_records_redoes_round_0_from_
 def test_mean_ci95_is_the_student_t_interval_of_the_mean():
     from scipy import stats
     values = [0.97, 0.98, 0.975, 0.99]
-    stat = LT.mean_ci95(values)
+    stat = LX.mean_ci95(values)
     low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
     # same formula evaluated two ways: equal up to float rounding
     assert stat["n"] == 4 and stat["ci95"] == pytest.approx((high - low) / 2, rel=1e-12)
-    assert LT.mean_ci95([0.5]) == {"mean": 0.5, "std": 0.0, "ci95": None, "n": 1}
+    assert LX.mean_ci95([0.5]) == {"mean": 0.5, "std": 0.0, "ci95": None, "n": 1}
 
 
 def _trial(shift, rounds=10):
@@ -189,28 +190,28 @@ def _trial(shift, rounds=10):
 
 
 def test_summary_pairs_ticket_and_control_per_trial_and_the_table_has_the_13_5_row():
-    summary = LT.summarize([_trial(0.0), _trial(0.004), _trial(-0.002)])
+    summary = LX.summarize([_trial(0.0), _trial(0.004), _trial(-0.002)])
     row = {e["round"]: e for e in summary["rounds"]}[9]
-    assert row["reported"] and 9 in LT.REPORTED_ROUNDS
+    assert row["reported"] and 9 in LX.REPORTED_ROUNDS
     # paired differences are all 2 points and all ratios 2: zero spread (float rounding only)
     assert row["ticket_minus_control_points"]["mean"] == pytest.approx(2.0)
     assert row["ticket_minus_control_points"]["ci95"] == pytest.approx(0.0, abs=1e-9)
     assert row["control_over_ticket_early_stop"]["mean"] == pytest.approx(2.0) and row["early_stop_iteration"]["n"] == 3
-    table = LT.format_table(summary).splitlines()
+    table = LX.format_table(summary).splitlines()
     assert [line.split(" | ")[0] for line in table[2:]] == ["| 100.0", "| 51.2", "| 21.0", "| 13.4"]
     assert "±" in table[-1] and "2.00 ± 0.00" in table[-1]
 
 
 def test_deviations_from_paper_are_none_for_full_and_labelled_for_the_defaults():
-    full = LT.config_from_args(argparse.Namespace(full=True, quick=False, iterations=None, rounds=None, trials=None,
+    full = LX.config_from_args(argparse.Namespace(full=True, quick=False, iterations=None, rounds=None, trials=None,
                                                   n_train=None, eval_every=None, control_rounds=None, rewind=0,
                                                   seed=0))
     assert (full.n_iterations, full.n_rounds, full.lr, full.batch_size, full.rates) == (50_000, 18, 1.2e-3, 60,
                                                                                            (0.2, 0.2, 0.1))
     assert full.control_rounds == (3, 7, 9, 12, 15, 18)
-    assert LT.deviations_from_paper(full, 5) == []
+    assert LX.deviations_from_paper(full, 5) == []
     default = LT.LotteryConfig()
-    lines = LT.deviations_from_paper(default, 3, 10000)
+    lines = LX.deviations_from_paper(default, 3, 10000)
     assert all(line.startswith("Deviation from paper: ") for line in lines)
     assert {line.split()[3].split("=")[0] for line in lines} == {"n_iterations", "n_trials", "n_train"}
 
@@ -227,7 +228,7 @@ def test_full_and_quick_together_and_summarize_without_results_are_one_line_erro
 
 def test_summarize_prints_the_table_of_results_jsonl(capsys, tmp_path):
     from pruning.__main__ import main
-    config = LT._config_json(LT.LotteryConfig(n_rounds=9, n_iterations=300))
+    config = LX._config_json(LT.LotteryConfig(n_rounds=9, n_iterations=300))
     rows = [{"key": f"k{t}", "params": {"config": config, "data": {"n_train": 10000}, "trial": t},
              "result": _trial(0.001 * t)} for t in (2, 0, 1)]
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -241,7 +242,16 @@ def test_summarize_prints_the_table_of_results_jsonl(capsys, tmp_path):
 def test_summarize_refuses_records_that_are_not_lists_of_round_dicts():
     for bad in ("x", None, ["x"]):
         with pytest.raises(TypeError, match="trial_records: expected a list"):
-            LT.summarize(bad)
+            LX.summarize(bad)
+
+
+def test_the_pure_imp_loop_gives_the_records_of_the_resumable_experiment(data, tmp_path):
+    # pruning.lottery.iterative_magnitude_pruning (no files) and pruning.experiments.lottery.run_trial
+    # (saving every round) run the same rounds from the same named streams
+    config = _config(rewind_iteration=5)
+    pure = LT.iterative_magnitude_pruning(config, data, trial=1)
+    saved = LX.run_trial(config, data, 1, tmp_path)
+    assert pure == _strip_seconds(saved)
 
 
 def test_the_lottery_steps_prune_reset_and_retrain_a_cnn():

@@ -14,6 +14,7 @@ from nnlite import MLP, sparse
 from nnlite import functional as F
 from pruning import masks as M
 from pruning import obd
+from pruning.experiments import obd as OX
 
 
 def _model_and_data(sizes, n=6, seed=0):
@@ -221,9 +222,9 @@ def _tiny_data(seed=0):
 TINY = dict(hidden=[8], epochs=3, fractions=[0.3, 0.6], n_single=4, hessian_samples=100)
 
 
-@pytest.mark.parametrize("mode", obd.MODES)
+@pytest.mark.parametrize("mode", OX.MODES)
 def test_run_seed_gives_one_row_per_method_and_fraction_in_both_modes(mode):
-    lines = obd.run_seed(_tiny_data(), 0, mode=mode, **TINY)
+    lines = OX.run_seed(_tiny_data(), 0, mode=mode, **TINY)
     rows = [r for r in lines if r.get("method") in obd.DELETION_SCORES]
     assert sorted((r["method"], r["fraction_removed"]) for r in rows) == sorted(
         (m, f) for m in obd.DELETION_SCORES for f in TINY["fractions"])
@@ -233,17 +234,17 @@ def test_run_seed_gives_one_row_per_method_and_fraction_in_both_modes(mode):
 
 
 def test_run_seed_is_the_same_bits_for_the_same_seed():
-    assert obd.run_seed(_tiny_data(), 3, **TINY) == obd.run_seed(_tiny_data(), 3, **TINY)
+    assert OX.run_seed(_tiny_data(), 3, **TINY) == OX.run_seed(_tiny_data(), 3, **TINY)
 
 
 def test_iterative_mode_deletes_to_each_fraction_of_the_original_weights():
     # the schedule's counts add up to each target: the removed share is the requested one (to a weight)
-    counts = obd.deletion_schedule([0.2, 0.5, 0.9], 1000)
+    counts = OX.deletion_schedule([0.2, 0.5, 0.9], 1000)
     assert counts == [200, 300, 400] and np.cumsum(counts).tolist() == [200, 500, 900]
     X, y, _, _ = _tiny_data()
     model = obd.train_network(MLP([6, 8, 3], rng=0), X, y, epochs=1, rng=0)
     n = sum(W.size for W in model.weights)
-    _, records = obd.optimal_brain_damage(model, X, y, amount=obd.deletion_schedule([0.3, 0.6], n), rng=0,
+    _, records = obd.optimal_brain_damage(model, X, y, amount=OX.deletion_schedule([0.3, 0.6], n), rng=0,
                                           method="magnitude", evaluate=lambda m: m.score(X, y))
     assert [r["fraction_remaining"] for r in records] == pytest.approx([0.7, 0.4], abs=1 / n)
     assert all("pruned" in r and "retrained" in r and "predicted_increase" not in r for r in records)
@@ -258,7 +259,7 @@ def test_the_sgd_deviation_option_trains_with_plain_gradient_steps():
     with pytest.raises(ValueError, match="optimizer: expected one of"):
         obd.train_network(MLP([6, 3], rng=0), X, y, optimizer="rmsprop")
     with pytest.raises(ValueError, match="mode: expected one of"):
-        obd.run_seed(_tiny_data(), 0, mode="twice", **TINY)
+        OX.run_seed(_tiny_data(), 0, mode="twice", **TINY)
 
 
 def test_summary_is_mean_and_t_interval_over_seeds():
@@ -266,17 +267,17 @@ def test_summary_is_mean_and_t_interval_over_seeds():
     lines = [{"seed": s, "method": "obd", "fraction_removed": 0.5, "test_error": e, "test_error_retrained": e / 2}
              for s, e in enumerate([0.1, 0.2, 0.3])] + [{"seed": 0, "method": "dense", "fraction_removed": 0.0,
                                                           "test_error": 0.05}]
-    summary = obd.summarize(lines)
+    summary = OX.summarize(lines)
     curve = summary["curves"]["obd"]["test_error"]
     half = stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3)              # sd of 0.1, 0.2, 0.3 is 0.1
     assert curve["fraction_removed"] == [0.5] and curve["n"] == [3]
     assert curve["mean"][0] == pytest.approx(0.2) and curve["ci95"][0] == pytest.approx(half)
-    table = obd.format_table(summary)
+    table = OX.format_table(summary)
     assert "| 50% | 20.00 ± " + f"{100 * half:.2f} (n=3)" in table and "| 0% (dense) | 5.00 (n=1)" in table
     assert summary["curves"]["magnitude"]["test_error"]["n"] == []
-    assert obd.table_cell(summary, "obd", "test_error", 0.5) == pytest.approx((0.2, 0.2 - half, 0.2 + half))
+    assert OX.table_cell(summary, "obd", "test_error", 0.5) == pytest.approx((0.2, 0.2 - half, 0.2 + half))
     a, b = ("obd", "test_error_retrained", 0.5), ("obd", "test_error", 0.5)   # 0.1 ± 0.12 against 0.2 ± 0.25
-    assert not obd.clearly_below(summary, a, b)
+    assert not OX.clearly_below(summary, a, b)
 
 
 def _command(data_dir, out, *extra):
@@ -284,7 +285,7 @@ def _command(data_dir, out, *extra):
             "--fractions", "0.5", "0.9", "--n-single", "3", "--data-dir", str(data_dir), "--out", str(out), *extra]
 
 
-@pytest.mark.parametrize("mode", obd.MODES)
+@pytest.mark.parametrize("mode", OX.MODES)
 def test_obd_command_writes_records_that_summarize_to_the_printed_table(mode, shared_data_dir, tmp_path, capsys):
     from pruning.__main__ import main
     assert main(_command(shared_data_dir, tmp_path, "--mode", mode, "--seeds", "0", "1")) == 0
@@ -312,10 +313,10 @@ def test_obd_command_resumes_finished_seeds_and_refuses_other_settings(shared_da
 
 
 def test_quick_fills_only_the_unset_options():
-    filled = obd.apply_quick(argparse.Namespace(quick=True, n_train=None, hidden=None, epochs=3, hessian_samples=None,
+    filled = OX.apply_quick(argparse.Namespace(quick=True, n_train=None, hidden=None, epochs=3, hessian_samples=None,
                                                 fractions=None))
     assert (filled.n_train, filled.hidden, filled.epochs) == (5000, [100], 3)
-    assert obd.apply_quick(argparse.Namespace(quick=False, n_train=None, hidden=None, epochs=None,
+    assert OX.apply_quick(argparse.Namespace(quick=False, n_train=None, hidden=None, epochs=None,
                                               hessian_samples=None, fractions=None)).hessian_samples == "all"
 
 
@@ -329,13 +330,13 @@ def test_hessian_by_differences_is_symmetric_and_its_diagonal_is_the_exact_one()
     np.testing.assert_allclose(np.diag(H), diagonal, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("mode", [*obd.MODES, "iterative_sgd"])
+@pytest.mark.parametrize("mode", [*OX.MODES, "iterative_sgd"])
 def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
     # docs/pruning.md quotes `python -m pruning obd --summarize docs/records/obd_<mode>.jsonl` verbatim,
     # so a number in the docs cannot drift from the records it was built from
     root = Path(__file__).resolve().parents[1]
-    lines = obd.read_records(root / "docs" / "records" / f"obd_{mode}.jsonl")
-    assert obd.format_table(obd.summarize(lines)) in (root / "docs" / "pruning.md").read_text()
+    lines = OX.read_records(root / "docs" / "records" / f"obd_{mode}.jsonl")
+    assert OX.format_table(OX.summarize(lines)) in (root / "docs" / "pruning.md").read_text()
     assert {r["seed"] for r in lines} >= {0, 1, 2}                # every cell has n >= 3
 
 

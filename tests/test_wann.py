@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pruning import wann
+from pruning.experiments import wann as WX
 from pruning.wann_tasks import area_matrix, downsample_area, load_task
 from strategies import float_matrices, wann_genomes, wann_mutation_sequences
 
@@ -272,11 +273,11 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
     X, y = small_problem()
     straight = wann.run_search(wann.start_search(6, 2, small_config(8), rng=5), X, y)
     path = tmp_path / "checkpoint.npz"
-    wann.run_search(wann.start_search(6, 2, small_config(3), rng=5), X, y, checkpoint_path=path)
-    resumed = wann.load_state(path)
+    WX.run_search(wann.start_search(6, 2, small_config(3), rng=5), X, y, checkpoint_path=path)
+    resumed = WX.load_state(path)
     assert resumed.generation == 3
     resumed.config.n_generations = 8
-    wann.run_search(resumed, X, y, checkpoint_path=path)
+    WX.run_search(resumed, X, y, checkpoint_path=path)
     assert resumed.history == straight.history
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
     assert all(wann.genomes_equal(g, h) for g, h in zip(resumed.population, straight.population))
@@ -284,18 +285,33 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
         assert f["src"].dtype == np.int32 and f["meta"].dtype.kind == "U"
 
 
-def test_parallel_population_evaluation_equals_serial():
-    from concurrent.futures import ProcessPoolExecutor
-    X, y = small_problem()
-    population = wann.start_search(6, 2, small_config(1), rng=0).population
-    serial = wann.evaluate_population(population, X, y)
-    with ProcessPoolExecutor(2) as executor:
-        parallel = wann.evaluate_population(population, X, y, executor=executor, n_jobs=2)
-    for s, p in zip(serial, parallel):   # exact: the same code on the same arrays in another process;
-        np.testing.assert_array_equal(s, p)   # same bits on any core count is the house rule
-    a = wann.run_search(wann.start_search(6, 2, small_config(2), rng=1), X, y, n_jobs=1)
-    b = wann.run_search(wann.start_search(6, 2, small_config(2), rng=1), X, y, n_jobs=2)
+@pytest.mark.parametrize("grid", [{"backend": "sequential", "n_chunks": 3}, {"backend": "loky", "n_chunks": 2}])
+def test_population_evaluated_in_chunks_on_a_grid_equals_serial(grid, tmp_path):
+    task = load_task("digits8")
+    state = wann.start_search(64, 10, wann.SearchConfig(population_size=7, n_generations=2, batch_size=50), rng=0)
+    batch = np.random.default_rng(1).choice(len(task.X_train), 50, replace=False)
+    serial = wann.evaluate_population(state.population, task.X_train[batch], task.y_train[batch])
+    evaluate = WX.GridEvaluator("digits8", tmp_path, n_jobs=2, **grid)
+    on_grid = evaluate(state.population, batch, wann.SHARED_WEIGHTS)
+    for s, p in zip(serial, on_grid):   # exact: the same code on the same arrays in another process;
+        assert s.dtype == p.dtype and s.tobytes() == p.tobytes()   # same bits on any core count is the house rule
+    assert not (tmp_path / ".evaluation").exists()                   # the scratch records are gone
+    a = WX.run_search(state, task.X_train, task.y_train)
+    b = WX.run_search(wann.start_search(64, 10, wann.SearchConfig(population_size=7, n_generations=2,
+                                                                 batch_size=50), rng=0),
+                      task.X_train, task.y_train, evaluate=evaluate)
     assert a.history == b.history and all(wann.genomes_equal(g, h) for g, h in zip(a.population, b.population))
+
+
+def test_wann_command_gives_the_same_bits_for_any_number_of_jobs(tmp_path, capsys):
+    from pruning.__main__ import main
+    argv = ["wann", "--task", "digits8", "--population", "6", "--generations", "3", "--batch-size", "40",
+            "--tune-epochs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "one")]) == 0
+    assert main([*argv, "--n-jobs", "2", "--out", str(tmp_path / "two")]) == 0
+    capsys.readouterr()
+    for name in ("checkpoint.npz", "champion.npz", "results.jsonl"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
 
 
 # --- reports: ensemble and tuned weights ------------------------------------
@@ -354,7 +370,7 @@ def test_digits8_cli_writes_report_drawing_and_resumes(tmp_path, capsys):
     for key in ("best_weight_accuracy", "ensemble_vote_accuracy", "ensemble_mean_softmax_accuracy", "tuned_accuracy"):
         assert 0 <= report[key] <= 1
     assert report["generations"] == 3 and (tmp_path / "champion.png").stat().st_size > 0
-    assert wann.load_genome(tmp_path / "champion.npz").n_connections == report["n_connections"]
+    assert WX.load_genome(tmp_path / "champion.npz").n_connections == report["n_connections"]
     assert main(argv[:6] + ["5", "--resume"] + argv[7:]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["generations"] == 5
 
@@ -555,8 +571,8 @@ def test_cli_generations_default_to_no_limit_with_a_budget_and_a_resume_keeps_th
     # neither option: 100 generations, as before
     from argparse import Namespace
     settings = {"defaults": "paper", "population": 6, "batch_size": 64, "tournament_size": 8, "p_enable": 0.05}
-    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=None)).n_generations == 100
-    assert wann._new_config(settings, Namespace(generations=None, time_budget_minutes=5)).n_generations is None
+    assert WX._new_config(settings, Namespace(generations=None, time_budget_minutes=None)).n_generations == 100
+    assert WX._new_config(settings, Namespace(generations=None, time_budget_minutes=5)).n_generations is None
     # a budget alone: no generation limit, the budget stops the search
     assert main(base + ["--time-budget-minutes", "0.0001", "--out", str(tmp_path / "b")]) == 0
     report = _cli_report(capsys)
@@ -569,7 +585,7 @@ def test_cli_generations_default_to_no_limit_with_a_budget_and_a_resume_keeps_th
     # generations and a budget: the first reached wins; a resume keeps the saved generation limit
     argv = base + ["--generations", "2", "--time-budget-minutes", "60", "--out", str(tmp_path / "g")]
     assert main(argv) == 0
-    assert (_cli_report(capsys)["generations"], wann.load_state(tmp_path / "g" / "checkpoint.npz").config.n_generations
+    assert (_cli_report(capsys)["generations"], WX.load_state(tmp_path / "g" / "checkpoint.npz").config.n_generations
             ) == (2, 2)
     assert main(base + ["--resume", "--out", str(tmp_path / "g")]) == 0
     report = _cli_report(capsys)
@@ -585,7 +601,7 @@ def test_cli_defaults_option_is_saved_and_a_search_from_before_issue_13_resumes_
     assert main(base + ["--out", str(tmp_path / "p")]) == 0
     assert _cli_report(capsys)["defaults"] == "paper"
     assert main(base + ["--defaults", "released-code", "--out", str(tmp_path / "c")]) == 0
-    assert wann.load_state(tmp_path / "c" / "checkpoint.npz").config.size_objective == "inverse"
+    assert WX.load_state(tmp_path / "c" / "checkpoint.npz").config.size_objective == "inverse"
     capsys.readouterr()
     with pytest.raises(SystemExit, match="2"):
         main(base + ["--resume", "--defaults", "paper", "--out", str(tmp_path / "c")])
@@ -601,9 +617,9 @@ def test_cli_without_a_limit_or_budget_on_resume_names_the_option(tmp_path, caps
     from pruning.__main__ import main
     assert main(["wann", "--task", "digits8", "--population", "4", "--batch-size", "32", "--tune-epochs", "0",
                  "--generations", "1", "--out", str(tmp_path)]) == 0
-    state = wann.load_state(tmp_path / "checkpoint.npz")
+    state = WX.load_state(tmp_path / "checkpoint.npz")
     state.config.n_generations = None
-    wann.save_state(state, tmp_path / "checkpoint.npz")
+    WX.save_state(state, tmp_path / "checkpoint.npz")
     capsys.readouterr()
     with pytest.raises(SystemExit, match="2"):
         main(["wann", "--resume", "--out", str(tmp_path)])
