@@ -34,7 +34,7 @@ TI-SNE   positives then negatives   TI output threshold 0.5
 Does a module depend on the order of the negatives (``decompose``'s
 ``rng``)? No, for every approach (TI-I, TI-PN, TI-HP, TI-SNE, CM-C, CM-RIE)
 under both fidelities, and a Hypothesis property checks it
-(``tests/test_decomposition_properties.py``):
+(``tests/decomposition/test_decomposition_properties.py``):
 
 - TI is a union of restores (above), and the only order-dependent step,
   the sparsity check, decides how the *positives* that follow are treated.

@@ -17,11 +17,17 @@ a test did not mean to start fails at once instead of hanging or writing to
 import ipaddress
 import os
 import socket
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.realdata import locate, missing
+
+# Test files live in subfolders mirroring the packages (tests/nnlite, tests/decomposition,
+# tests/pruning); the shared helpers (strategies, numerics, gradcheck, loopback) stay here.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 settings.register_profile("ci", derandomize=True, max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)

@@ -314,7 +314,7 @@ def modules_with_dead_units(draw, max_hidden=3, max_width=6, max_classes=4):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return [_module_with_dead_units(model, k, rng) for k in range(model.layer_sizes[-1])], X
 
-# Corrupt CSR weights (the engine's bad-input suite, tests/test_bad_inputs_engine.py)
+# Corrupt CSR weights (the engine's bad-input suite, tests/nnlite/test_bad_inputs_engine.py)
 # ---------------------------------------------------------------------------
 
 #: The ways a CSR weight's arrays can be corrupt (as read from a tampered file).

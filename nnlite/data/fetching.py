@@ -3,7 +3,7 @@
 pooch does the transfer (``pooch.HTTPDownloader``: requests, a tqdm progress
 bar, HTTP errors) and the hashing (``pooch.file_hash``). Its ``Pooch.fetch``
 is not used, because it falls short of four requirements this module keeps
-(each is a test in tests/test_download.py, test_data.py or test_fetch_models.py):
+(each is a test in tests/nnlite/test_download.py, test_data.py or test_fetch_models.py):
 
 1. Nothing half-written, also after SIGKILL, and the next run cleans up:
    pooch streams to an anonymous ``tmpXXXXXXXX`` in the data folder, which a

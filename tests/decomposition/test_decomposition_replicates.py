@@ -25,7 +25,7 @@ from decomposition.experiments import replacement as exp_replacement
 from decomposition.experiments import reuse as exp_reuse
 from decomposition.__main__ import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The replicated experiments' records (other experiments' records in docs/records have their own tests).
 RECORDS = sorted(p for p in (REPO / "docs" / "records").glob("*.jsonl")
                  if p.name.startswith(("reuse_", "replace_", "duodecimal")))

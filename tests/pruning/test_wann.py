@@ -503,7 +503,7 @@ def test_source_first_draws_a_free_feed_forward_pair_from_a_source_that_has_one(
 
 # --- issue 13: the cache leaves every bit of a search unchanged ---------------------------
 
-RECORD = Path(__file__).resolve().parents[1] / "docs" / "records" / "wann_search_before_cache.jsonl"
+RECORD = Path(__file__).resolve().parents[2] / "docs" / "records" / "wann_search_before_cache.jsonl"
 
 
 def population_digest(population):
@@ -682,7 +682,7 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
     import os
     import subprocess
     import sys
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, str(root / "benchmarks" / "pruning.py"), "--quick", "--compare-uncached"],
                           capture_output=True, text=True, env=env, timeout=600)

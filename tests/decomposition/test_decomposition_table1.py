@@ -23,8 +23,8 @@ from decomposition.modules import Module
 
 from strategies import decomposable_mlps_with_labelled_batches
 
-RECORDS = Path(__file__).resolve().parents[1] / "docs" / "records" / "table1_official_linear.jsonl"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "decomposition.md"
+RECORDS = Path(__file__).resolve().parents[2] / "docs" / "records" / "table1_official_linear.jsonl"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "decomposition.md"
 
 
 # ---------------------------------------------------------------------------

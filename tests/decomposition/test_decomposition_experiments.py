@@ -19,7 +19,7 @@ from decomposition.experiments import reuse as exp_reuse
 from decomposition.__main__ import main
 from nnlite import MLP
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "decompose.py"
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "decompose.py"
 
 
 def _json_lines(capsys):

@@ -22,7 +22,7 @@ from nnlite.models import Sequential
 from nnlite.train import fit
 from strategies import (BAD_ARRAY_KINDS, assert_rejected, bad_arrays, corrupt_csr_weights, float_matrices)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BACKENDS = ["numpy"] + (["numba"] if kernels.AVAILABLE else [])
 #: For functions defined for any number of dimensions and widths (ReLU).
 VALUE_KINDS = ("nan", "inf", "complex", "object", "string")

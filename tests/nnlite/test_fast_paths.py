@@ -5,14 +5,7 @@
 - Adam's in-place update equals the textbook one-liner (Kingma & Ba 2015,
   Alg. 1 with the bias correction folded into lr_t) bit for bit, and its
   state arrays are created once and then updated in place.
-- The benchmark scripts in ``benchmarks/`` run with tiny settings and end
-  with the JSON line their docstrings promise (nothing is timed here).
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,47 +91,3 @@ def test_optimizer_state_is_created_once_and_reused(optimizer):
     arrays = [id(s) for s in optimizer.state[0].values()]
     optimizer.step_inplace([w], [np.ones_like(w)])
     assert [id(s) for s in optimizer.state[0].values()] == arrays
-
-
-# ---------------------------------------------------------------------------
-# benchmarks/: the scripts run (tiny settings) and end with the promised JSON
-# ---------------------------------------------------------------------------
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _last_json_line(script, *args, env=None):
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_sparse_matmul_benchmark_reports_every_density():
-    results = _last_json_line("sparse_matmul.py", "--repeats", "1", "--number", "1")
-    assert list(results) == ["density_0.5", "density_0.2", "density_0.1", "density_0.05", "density_0.01"]
-    for entry in results.values():
-        assert set(entry) == {"speedup", "csr_bytes", "dense_bytes"} and entry["speedup"] > 0
-        assert entry["dense_bytes"] == 1024 * 1024 * 4
-    assert results["density_0.01"]["csr_bytes"] < results["density_0.5"]["csr_bytes"]
-
-
-def test_train_mlp_benchmark_reports_both_batch_sizes(shared_data_dir):
-    results = _last_json_line("train_mlp.py", "--n-train", "600", "--repeats", "1", "--threads", "1",
-                              env={"NNLITE_DATA": str(shared_data_dir)})
-    assert list(results) == ["batch_60", "batch_256"]
-    for entry in results.values():
-        assert set(entry) == {"nnlite_s", "torch_s", "ratio", "torch_fused_s", "ratio_fused"} and entry["nnlite_s"] > 0
-        assert (entry["ratio"] is None) == (entry["torch_s"] is None)
-        assert (entry["ratio_fused"] is None) == (entry["torch_fused_s"] is None)
-
-
-def test_lenet_accuracy_command_reports_per_epoch_accuracy(shared_data_dir):
-    results = _last_json_line("lenet_accuracy.py", "--n-train", "600", "--epochs", "2", "--threads", "1",
-                              env={"NNLITE_DATA": str(shared_data_dir)})
-    assert results["epochs"] == 2 and len(results["test_accuracy"]) == 2
-    assert 0.5 < results["final_test_accuracy"] <= 1
-
-
-def test_epoch_logging_benchmark_reports_both_settings(shared_data_dir):
-    results = _last_json_line("epoch_logging.py", "--n-train", "300", "--repeats", "1",
-                              env={"NNLITE_DATA": str(shared_data_dir)})
-    assert set(results) == {"running_s", "rescore_s", "rescore_extra"} and results["running_s"] > 0

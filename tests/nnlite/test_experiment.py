@@ -14,7 +14,7 @@ from hypothesis import given
 from nnlite import experiment as E
 from strategies import grid_params
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GRID = [{"n": n, "scale": s} for n in (3, 5) for s in (0.5, 2.0)]
 
 
@@ -43,7 +43,8 @@ def local_cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                                   processes=True) as cluster, distributed.Client(cluster) as client:
         # the workers import this module by name, as they would import an experiment module
-        client.run(sys.path.insert, 0, str(Path(__file__).parent))
+        client.run(sys.path.insert, 0, str(Path(__file__).resolve().parents[1]))  # tests/ (strategies)
+        client.run(sys.path.insert, 0, str(Path(__file__).resolve().parent))
         yield client
 
 
@@ -100,6 +101,7 @@ def test_task_seeds_depend_on_the_root_seed_and_the_key_not_the_position():
 GRID_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
+sys.path.insert(0, {tests_root!r})
 from nnlite import experiment as E
 from test_experiment import GRID, least_squares_task
 E.run_grid(least_squares_task, GRID, {out!r})
@@ -107,7 +109,8 @@ E.run_grid(least_squares_task, GRID, {out!r})
 
 
 def test_a_grid_killed_mid_way_resumes_to_the_same_records(reference, tmp_path):
-    script = GRID_SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path))
+    script = GRID_SCRIPT.format(tests=str(Path(__file__).resolve().parent),
+                                tests_root=str(Path(__file__).resolve().parents[1]), out=str(tmp_path))
     env = {**os.environ, "PYTHONPATH": str(REPO), "NNLITE_TEST_TASK_SLEEP": "0.3", "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=REPO)
     deadline = time.monotonic() + 60

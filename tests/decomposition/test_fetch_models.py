@@ -20,7 +20,7 @@ from decomposition.experiments import official_model
 from decomposition.official_models import load_official_modules
 from loopback import DroppingHandler, StallingHandler, serve
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_MODELS = Path(os.environ.get("NNLITE_OFFICIAL_MODELS", REPO.parent / "shared" / "official-models"))
 SHARED_H5 = SHARED_MODELS / "h5"
 requires_shared_h5 = pytest.mark.skipif(

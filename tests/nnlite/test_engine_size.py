@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ENGINE = Path(__file__).resolve().parent.parent / "nnlite"
+ENGINE = Path(__file__).resolve().parents[2] / "nnlite"
 MAX_CODE_LINES = 900
 MAX_FUNCTION_LINES = 40
 

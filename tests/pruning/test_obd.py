@@ -334,7 +334,7 @@ def test_hessian_by_differences_is_symmetric_and_its_diagonal_is_the_exact_one()
 def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
     # docs/pruning.md quotes `python -m pruning obd --summarize docs/records/obd_<mode>.jsonl` verbatim,
     # so a number in the docs cannot drift from the records it was built from
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     lines = OX.read_records(root / "docs" / "records" / f"obd_{mode}.jsonl")
     assert OX.format_table(OX.summarize(lines)) in (root / "docs" / "pruning.md").read_text()
     assert {r["seed"] for r in lines} >= {0, 1, 2}                # every cell has n >= 3

@@ -19,7 +19,7 @@ from nnlite import io
 from strategies import masked_mlps_with_batches
 
 SHARED_MODELS = Path(os.environ.get("NNLITE_OFFICIAL_MODELS",
-                                    Path(__file__).resolve().parents[2] / "shared" / "official-models"))
+                                    Path(__file__).resolve().parents[3] / "shared" / "official-models"))
 requires_shared_h5 = pytest.mark.skipif(
     not (SHARED_MODELS / "h5" / "MANIFEST.tsv").is_file(),
     reason=f"{SHARED_MODELS / 'h5'} not present: it holds 37 of the authors' .h5 files (set NNLITE_OFFICIAL_MODELS "
