@@ -22,7 +22,8 @@ from nnlite.experiment import write_text_atomic  # noqa: E402
 
 RECORDS = DOCS / "records"
 #: page -> module holding ``TABLES`` (NAME -> builder(records folder) -> Markdown)
-PAGES = {"decomposition.md": "decomposition.experiments.docs_tables"}
+PAGES = {"decomposition.md": "decomposition.experiments.docs_tables",
+         "pruning.md": "pruning.experiments.docs_tables"}
 MARKER = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- end table -->)", re.S)
 
 
