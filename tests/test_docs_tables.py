@@ -44,6 +44,13 @@ def test_an_unknown_marked_table_is_reported(tables):
     assert tables.rebuild(text, {})[2] == ["no_such_table"]
 
 
+def test_a_new_empty_marker_is_filled_without_touching_the_next_table(tables):
+    text = "<!-- table: a -->\n<!-- end table -->\n\n<!-- table: b -->\n| old |\n<!-- end table -->\n"
+    new, differing, unknown, unmarked = tables.rebuild(text, {"a": lambda r: "| a |", "b": lambda r: "| old |"})
+    assert new == text.replace("<!-- table: a -->\n", "<!-- table: a -->\n| a |\n") and differing == ["a"]
+    assert unknown == unmarked == []
+
+
 def test_no_arguments_cover_both_pages(tables):
     assert sorted(tables.PAGES) == ["decomposition.md", "pruning.md"]
 

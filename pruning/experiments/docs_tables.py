@@ -29,8 +29,10 @@ def lottery_table(records):
     return LX.format_table(LX.summarize_records(records / "lottery_quick.jsonl"))
 
 
-def dsr_seed_table(*outs):
+def dsr_seed_table(*outs, rows="rows"):
     """The builder of ``--compare-seeds`` over the seed-study summaries named ``outs`` (``dsr_seed_study.jsonl``).
+
+    ``rows="rows_after_4_epochs"`` gives the same table after 4 of the 10 epochs.
 
     Each summary holds every row's accuracies by seed; the rows of several
     summaries are pooled by (method, sparsity) and seed, so a later summary's
@@ -41,7 +43,7 @@ def dsr_seed_table(*outs):
         accuracy = {}
         for out in outs:
             summary = by_out[out]
-            for row in summary["rows"]:
+            for row in summary[rows]:
                 seeds = row.get("seeds", summary["seeds"])
                 accuracy.setdefault((row["method"], row["sparsity"]), {}).update(zip(seeds, row["accuracies"]))
         return DX.format_seed_table(DX.seed_rows(accuracy))
@@ -102,6 +104,8 @@ TABLES = {
     "wann_defaults": wann_defaults_table,
     "wann_target": wann_target_table,
     "dsr_seed_study": dsr_seed_table("seed_study"),
+    "dsr_seed_study_4_epochs": dsr_seed_table("seed_study", rows="rows_after_4_epochs"),
     "dsr_seed_study_sparsities": dsr_seed_table("seed_study", "seed_study_s50"),
     "dsr_seed_study_paper": dsr_seed_table("seed_study_paper"),
+    "dsr_seed_study_paper_4_epochs": dsr_seed_table("seed_study_paper", rows="rows_after_4_epochs"),
 }
