@@ -22,8 +22,11 @@ from nnlite.experiment import write_text_atomic  # noqa: E402
 
 RECORDS = DOCS / "records"
 #: page -> module holding ``TABLES`` (NAME -> builder(records folder) -> Markdown)
-PAGES = {"decomposition.md": "decomposition.experiments.docs_tables"}
-MARKER = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- end table -->)", re.S)
+PAGES = {"decomposition.md": "decomposition.experiments.docs_tables",
+         "pruning.md": "pruning.experiments.docs_tables"}
+#: a marked table; its body may be empty (a new marker) and never runs into the next table's markers
+MARKER = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>(?:(?!<!-- (?:end )?table).)*?)"
+                    r"(\n?<!-- end table -->)", re.S)
 
 
 def registry(page):
@@ -44,7 +47,7 @@ def rebuild(text, tables, records=RECORDS):
         body = tables[name](records).strip()
         if body != match["body"].strip():
             differing.append(name)
-        return match[1] + body + match[4]
+        return match[1] + body + "\n<!-- end table -->"
     new = MARKER.sub(replace, text)
     return new, differing, unknown, sorted(set(tables) - seen)
 

@@ -309,6 +309,11 @@ def seed_statistics(paths, score=lambda record: record["test_accuracy"]):
     for index, path in enumerate(paths):
         for r in read_runs(path):
             accuracy.setdefault((r["method"], r["sparsity"]), {})[r.get("seed", index)] = score(r)
+    return seed_rows(accuracy)
+
+
+def seed_rows(accuracy):
+    """``seed_statistics``'s rows from {(method, sparsity): {seed: accuracy}}."""
     dense = accuracy.get(("dense", 0.0), {})
     rows = []
     for (method, sparsity), by_file in accuracy.items():

@@ -491,7 +491,16 @@ def summarize_results(folder):
     if not path.is_file():
         raise ValueError(f"--summarize: expected a run folder holding results.jsonl, found none in {folder}; "
                          "give the --out folder of a finished run")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    summary = summarize_records(path)
+    print(format_table(summary))
+    print("\n".join(summary["deviations"]))
+    print(json.dumps(summary))
+    return 0
+
+
+def summarize_records(path):
+    """``summarize`` of the trials of a ``results.jsonl`` file, with the run's config, n_trials and deviations."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     if not rows:
         raise ValueError(f"--summarize: {path} holds no finished trial; run the experiment first")
     rows.sort(key=lambda row: row["params"]["trial"])
@@ -499,10 +508,7 @@ def summarize_results(folder):
     summary = summarize([row["result"] for row in rows], [r for r in REPORTED_ROUNDS if r <= config.n_rounds])
     summary.update(config=_config_json(config), n_trials=len(rows),
                    deviations=deviations_from_paper(config, len(rows), rows[0]["params"]["data"]["n_train"]))
-    print(format_table(summary))
-    print("\n".join(summary["deviations"]))
-    print(json.dumps(summary))
-    return 0
+    return summary
 
 
 def _seeds_as_trials(args):

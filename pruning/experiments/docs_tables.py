@@ -1,0 +1,111 @@
+"""The tables of ``docs/pruning.md`` that are computed from ``docs/records/*.jsonl``, by name.
+
+``docs/tables.py`` writes each one between ``<!-- table: NAME -->`` and
+``<!-- end table -->`` (``--check``: fails when one differs). A builder takes
+the records folder and returns the Markdown; each reuses its experiment's own
+table function, so a table is what the experiment's ``--summarize`` (or
+``--compare-seeds``) prints. Replicated cells print ``mean ± half-width``, the
+95% Student t-interval over seeds or trials, with n.
+"""
+import json
+
+from . import dsr as DX
+from . import lottery as LX
+from . import obd as OX
+
+
+def read_lines(path):
+    """The JSON objects of a JSON-lines file."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def obd_table(name):
+    """The builder of ``python -m pruning obd --summarize <records>/<name>.jsonl``'s table (and its bullets)."""
+    return lambda records: OX.format_table(OX.summarize(OX.read_records(records / f"{name}.jsonl")))
+
+
+def lottery_table(records):
+    """``python -m pruning lottery --summarize`` of the quick run (``lottery_quick.jsonl``)."""
+    return LX.format_table(LX.summarize_records(records / "lottery_quick.jsonl"))
+
+
+def dsr_seed_table(*outs, rows="rows"):
+    """The builder of ``--compare-seeds`` over the seed-study summaries named ``outs`` (``dsr_seed_study.jsonl``).
+
+    ``rows="rows_after_4_epochs"`` gives the same table after 4 of the 10 epochs.
+
+    Each summary holds every row's accuracies by seed; the rows of several
+    summaries are pooled by (method, sparsity) and seed, so a later summary's
+    DSR rows are paired with an earlier one's dense row of the same seed.
+    """
+    def build(records):
+        by_out = {s["out"]: s for s in read_lines(records / "dsr_seed_study.jsonl")}
+        accuracy = {}
+        for out in outs:
+            summary = by_out[out]
+            for row in summary[rows]:
+                seeds = row.get("seeds", summary["seeds"])
+                accuracy.setdefault((row["method"], row["sparsity"]), {}).update(zip(seeds, row["accuracies"]))
+        return DX.format_seed_table(DX.seed_rows(accuracy))
+    return build
+
+
+def _pm(values, scale=100.0, digits=1):
+    """'mean ± half-width (n=k)' of ``values`` (times ``scale``), the 95% t interval (``obd.mean_ci``)."""
+    mean, half, n = OX.mean_ci(values)
+    return f"{scale * mean:.{digits}f} ± {scale * half:.{digits}f} (n={n})"
+
+
+WANN_PRESETS = ("paper", "released-code", "nnlite-v1")
+
+
+def wann_defaults_table(records):
+    """The presets compared on the 8x8 digits (``wann_defaults_digits8.jsonl``): accuracies in %, per-seed votes."""
+    lines = read_lines(records / "wann_defaults_digits8.jsonl")
+    out = ["| `--defaults` | ensemble vote (%) | random shared weight (%, mean of 100 draws) | tuned weights (%) "
+           "| connections |", "|---|---|---|---|---|"]
+    for preset in WANN_PRESETS:
+        runs = sorted((r for r in lines if r["defaults"] == preset), key=lambda r: r["seed"])
+        vote = [r["ensemble_vote_accuracy"] for r in runs]
+        per_seed = ", ".join(f"{100 * v:.1f}" for v in vote)
+        out.append(f"| `{preset}` | {_pm(vote)} ({per_seed}) "
+                   f"| {_pm([r['random_shared_weight_mean'] for r in runs])} "
+                   f"| {_pm([r['tuned_accuracy'] for r in runs])} "
+                   f"| {_pm([r['n_connections'] for r in runs], 1.0, 0)} |")
+    return "\n".join(out)
+
+
+def wann_target_table(records):
+    """The one 30-minute 16x16 MNIST search (``wann_target_mnist16.jsonl``, n = 1: no interval)."""
+    (r,) = read_lines(records / "wann_target_mnist16.jsonl")
+    pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
+    rows = [("generations in 30 minutes", f"{r['generations']:,}"),
+            ("champion", f"{r['n_connections']} connections, {r['n_hidden']} hidden nodes"),
+            ("ensemble of the six fixed weights, vote", f"**{pct(r['ensemble_vote_accuracy'])}** "
+                                                        "(target 85%; paper 91.6%)"),
+            ("ensemble, mean of the softmaxes", pct(r["ensemble_mean_softmax_accuracy"])),
+            (f"best single shared weight (w = {r['best_weight']:g})", pct(r["best_weight_accuracy"])),
+            ("the six fixed weights, mean ± sd",
+             f"{100 * r['six_weights_mean']:.2f} ± {100 * r['six_weights_std']:.2f}%"),
+            ("random shared weight in [{:g}, {:g}], {} draws, mean ± sd".format(
+                *r["random_shared_weight_range"], r["random_shared_weight_n_draws"]),
+             f"{100 * r['random_shared_weight_mean']:.2f} ± {100 * r['random_shared_weight_std']:.2f}%"),
+            (f"individually tuned weights ({r['tune_epochs']} epochs)", pct(r["tuned_accuracy"]))]
+    return "\n".join(["| quantity (10,000 test images) | value |", "|---|---|"]
+                     + [f"| {k} | {v} |" for k, v in rows])
+
+
+#: NAME -> builder(records folder) -> Markdown
+TABLES = {
+    "lottery_quick": lottery_table,
+    "obd_iterative": obd_table("obd_iterative"),
+    "obd_one_shot": obd_table("obd_one-shot"),
+    "obd_iterative_sgd": obd_table("obd_iterative_sgd"),
+    "wann_defaults": wann_defaults_table,
+    "wann_target": wann_target_table,
+    "dsr_seed_study": dsr_seed_table("seed_study"),
+    "dsr_seed_study_4_epochs": dsr_seed_table("seed_study", rows="rows_after_4_epochs"),
+    "dsr_seed_study_sparsities": dsr_seed_table("seed_study", "seed_study_s50"),
+    "dsr_seed_study_paper": dsr_seed_table("seed_study_paper"),
+    "dsr_seed_study_paper_4_epochs": dsr_seed_table("seed_study_paper", rows="rows_after_4_epochs"),
+}
