@@ -5,6 +5,7 @@ Every server is bounded: a socket timeout per request, shut down when the
 """
 import contextlib
 import functools
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,10 +58,18 @@ class RedirectingHandler(QuietHandler):
         self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up early (a browser dropping a request it no longer needs) is not an error."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve(folder, handler=QuietHandler):
     """Serve ``folder`` on 127.0.0.1 with ``handler``; yields the base URL (no trailing slash)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
