@@ -8,15 +8,15 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def check_rng(rng):
+def check_rng(rng, name="rng"):
     """Normalise ``rng`` (None, int or Generator) with ``np.random.default_rng``."""
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng < 0:
-        raise ValueError(f"rng: expected a seed >= 0, found {rng}")
+        raise ValueError(f"{name}: expected a seed >= 0, found {rng}")
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng: expected None, an int or np.random.Generator, found {type(rng).__name__}")
+    raise TypeError(f"{name}: expected None, an int or np.random.Generator, found {type(rng).__name__}")
 
 
 def check_float_array(X, name, ndim=2, allow_empty=False):

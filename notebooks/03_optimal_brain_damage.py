@@ -255,8 +255,8 @@ print(f"dense {100 * dense:.2f}%; 80% removed, before retraining: "
 # trained 5 epochs with Adam on 10,000 MNIST images, was run in both modes by
 #
 # ```bash
-# python -m pruning obd --n-train 10000 --hessian-samples 5000 --seeds 0 1 2 3 4 --out results/obd10k
-# python -m pruning obd --mode one-shot --n-train 10000 --hessian-samples 5000 --seeds 0 1 2 3 4 --out results/obd10k
+# python -m pruning obd --n-train 10000 --hessian-samples 5000 --seeds 5 --out results/obd10k
+# python -m pruning obd --mode one-shot --n-train 10000 --hessian-samples 5000 --seeds 5 --out results/obd10k
 # ```
 #
 # Each step of the iterative recipe deletes up to the next of 20, 40, 60, 80,

@@ -323,7 +323,7 @@ def single_deletions(model, s, X, y, n_weights=40):
 
 def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epochs=1, approximation="lecun",
                          scope="global", batch_size=64, lr=1e-3, optimizer="adam", hessian_samples=None,
-                         method="obd", evaluate=None, rng=None):
+                         method="obd", evaluate=None, rng=None, data_rng=None):
     """The whole recipe: compute saliencies, delete the lowest, retrain; once per iteration.
 
     Parameters
@@ -343,6 +343,12 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
         a random number (the baselines the paper compares with).
     evaluate : callable(model) -> JSON value, optional
         Stored in each record under "pruned" (after step 5) and "retrained".
+    rng, data_rng : None, int or np.random.Generator
+        Two named streams. ``data_rng`` draws the data order: the Hessian
+        samples and the retraining minibatches; ``rng`` draws the method's own
+        numbers (the random scores of ``method="random"``). Runs of different
+        methods given equal ``data_rng`` see the same samples and minibatches.
+        ``data_rng=None`` draws the data order from ``rng`` too.
 
     Returns
     -------
@@ -351,12 +357,13 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
     training loss after retraining).
     """
     rng = check_rng(rng)
+    data_rng = rng if data_rng is None else check_rng(data_rng, "data_rng")
     X, y = _check_data(M._check_model(model), X, y)
     _check_obd_options(len(X), n_iterations=n_iterations, retrain_epochs=retrain_epochs, batch_size=batch_size,
                        lr=lr, hessian_samples=hessian_samples, method=method)
     amounts = [amount] * n_iterations if np.ndim(amount) == 0 else list(amount)
     # Deviation from paper (only with hessian_samples): h averaged over a random subset of the training patterns
-    idx = np.arange(len(X)) if hessian_samples is None else rng.choice(len(X), hessian_samples, replace=False)
+    idx = np.arange(len(X)) if hessian_samples is None else data_rng.choice(len(X), hessian_samples, replace=False)
     records = []
     for step_amount in amounts:
         h = second_derivatives(model, X[idx], y[idx], approximation) if method == "obd" else None  # OBD step 3
@@ -367,7 +374,7 @@ def optimal_brain_damage(model, X, y, *, amount=0.2, n_iterations=5, retrain_epo
             record["pruned"] = evaluate(pruned)
         if retrain_epochs:                                                                          # OBD step 2
             pruned = train_network(pruned, X, y, epochs=retrain_epochs, batch_size=batch_size, lr=lr,
-                                   optimizer=optimizer, rng=rng)
+                                   optimizer=optimizer, rng=data_rng)
         record["loss_after_retraining"] = pruned.loss(X[idx], y[idx])
         if evaluate is not None:
             record["retrained"] = evaluate(pruned)

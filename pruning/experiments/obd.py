@@ -9,6 +9,13 @@ iteratively (the paper's recipe) or in one shot. Each seed is one task of
 writes ``--out/obd_<mode>.jsonl`` (a settings line, then the lines of every
 seed: what ``--summarize`` reads and ``docs/records`` holds) and the plot
 ``--out/obd_<mode>.png``. Tables give mean ± 95% t interval (n) over seeds.
+
+Random streams of a seed (named, so that the methods differ only by their score):
+``default_rng(seed)`` draws the training subset and trains the dense network
+all methods start from; ``default_rng([seed, DATA_ORDER])``, a fresh copy for
+each method, draws the Hessian samples and the retraining minibatches, so every
+method retrains on the same minibatches; ``default_rng([seed, METHOD, k])``
+draws method k's own numbers (the random scores).
 """
 import functools
 import json
@@ -24,6 +31,11 @@ from nnlite.experiment import Dataset, load_dataset, register_dataset, run_grid,
 from pruning import masks as M
 from pruning.obd import (APPROXIMATIONS, DELETION_SCORES, OPTIMIZERS, deletion_scores, optimal_brain_damage,
                          predicted_loss_increase, saliencies, second_derivatives, single_deletions, train_network)
+
+
+#: The keys of a seed's named streams: ``default_rng([seed, DATA_ORDER])`` (the Hessian samples and the
+#: retraining minibatches, the same for every method) and ``default_rng([seed, METHOD, k])`` (method k's own).
+DATA_ORDER, METHOD = 1, 2
 
 
 def mnist_dataset(data_dir=None):
@@ -97,28 +109,31 @@ def run_seed(data, seed, *, mode="iterative", hidden=(300, 100), epochs=5, retra
              {"seed": seed, "single_deletions": single_deletion_summary(model, X, y, n_single, n_h, rng)}]
     run = _iterative_curve if mode == "iterative" else _one_shot_curve
     for k, method in enumerate(DELETION_SCORES):
-        rows = run(model, (X, y, X_test, y_test), method, sorted(set(fractions) - {0.0}), train,
-                   np.random.default_rng([seed, k]))
+        # Named streams: every method draws its Hessian samples and retraining minibatches from the same
+        # data-order stream (a fresh copy per method), and its own numbers (random scores) from its own.
+        data_rng, method_rng = np.random.default_rng([seed, DATA_ORDER]), np.random.default_rng([seed, METHOD, k])
+        rows = run(model, (X, y, X_test, y_test), method, sorted(set(fractions) - {0.0}), train, method_rng,
+                   data_rng)
         lines += [{"seed": seed, "method": method, **row} for row in rows]
     return lines
 
 
-def _iterative_curve(model, data, method, fractions, train, rng):
+def _iterative_curve(model, data, method, fractions, train, rng, data_rng):
     """The paper's recipe through ``optimal_brain_damage``: delete up to each fraction in turn, retrain."""
     X, y, X_test, y_test = data
     amounts = deletion_schedule(fractions, sum(int(m.sum()) for m in M.current_masks(model)))
-    _, records = optimal_brain_damage(model, X, y, amount=amounts, method=method, rng=rng,
+    _, records = optimal_brain_damage(model, X, y, amount=amounts, method=method, rng=rng, data_rng=data_rng,
                                       evaluate=lambda m: 1 - m.score(X_test, y_test), **train)
     return [{"fraction_removed": float(f), "test_error": r["pruned"], "test_error_retrained": r["retrained"],
              "actual_increase": r["actual_increase"], "predicted_increase": r.get("predicted_increase")}
             for f, r in zip(fractions, records)]
 
 
-def _one_shot_curve(model, data, method, fractions, train, rng):
+def _one_shot_curve(model, data, method, fractions, train, rng, data_rng):
     """Deviation from paper (``mode="one-shot"``): each fraction deleted at once from the dense net."""
     X, y, X_test, y_test = data
-    idx = np.arange(len(X)) if train["hessian_samples"] is None else rng.choice(len(X), train["hessian_samples"],
-                                                                                 replace=False)
+    idx = np.arange(len(X)) if train["hessian_samples"] is None else data_rng.choice(
+        len(X), train["hessian_samples"], replace=False)
     h = second_derivatives(model, X[idx], y[idx], train["approximation"]) if method == "obd" else None
     scores, full = deletion_scores(model, h, method, rng), M.current_masks(model)
     rows = []
@@ -130,7 +145,7 @@ def _one_shot_curve(model, data, method, fractions, train, rng):
             row["predicted_increase"] = predicted_loss_increase(scores, full, M.current_masks(pruned))
         if train["retrain_epochs"]:
             pruned = train_network(pruned, X, y, epochs=train["retrain_epochs"], batch_size=train["batch_size"],
-                                   lr=train["lr"], optimizer=train["optimizer"], rng=rng)
+                                   lr=train["lr"], optimizer=train["optimizer"], rng=data_rng)
         rows.append({**row, "test_error_retrained": 1 - pruned.score(X_test, y_test)})
     return rows
 
@@ -332,9 +347,10 @@ def add_arguments(parser):
                         help="fractions of the weights removed (default: 0.2 0.4 0.6 0.8 0.9 0.95 0.98)")
     parser.add_argument("--n-single", type=non_negative_int, default=40,
                         help="weights deleted one at a time to compare saliency with the actual loss increase")
-    parser.add_argument("--seeds", "--seed", type=non_negative_int, nargs="+", default=[0],
-                        help="the seeds, one replicate (one grid task) each (default: 0); finished seeds in --out "
-                             "are kept")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="the first seed (default: 0)")
+    parser.add_argument("--seeds", type=positive_int, default=1,
+                        help="number of seeds: --seed .. --seed + N - 1, one replicate (one grid task) each "
+                             "(default: 1); finished seeds in --out are kept")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $NNLITE_DATA)")
     parser.add_argument("--out", default="results/obd", help="folder for obd_<mode>.jsonl and obd_<mode>.png")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="RECORDS",
@@ -370,12 +386,13 @@ def main(args):
     check_subset_size(args.n_train, "--n-train", data_module.MNIST_TRAIN_IMAGES)   # before loading anything
     load_dataset("obd-mnist", data_dir=args.data_dir)   # a missing data set is refused before any record
     run_settings = {**settings, "hessian_samples": None if args.hessian_samples == "all" else args.hessian_samples}
-    params = [{"seed": seed, "settings": run_settings} for seed in args.seeds]
+    seeds = range(args.seed, args.seed + args.seeds)
+    params = [{"seed": seed, "settings": run_settings} for seed in seeds]
     task = functools.partial(obd_seed, data_dir=args.data_dir)
     records = run_grid(task, params, out, n_threads=args.blas_threads, **grid)
     by_seed = {record["params"]["seed"]: record["result"] for record in records}
     finished = {line.get("seed") for line in lines}               # kept as they are (e.g. from an earlier run)
-    lines += [line for seed in args.seeds if seed not in finished for line in by_seed[seed]]
+    lines += [line for seed in seeds if seed not in finished for line in by_seed[seed]]
     write_text_atomic(path, "\n".join(json.dumps(x) for x in [{"settings": settings}, *lines]) + "\n")
     plot_summary(summarize(lines), out / f"obd_{args.mode}.png", f"OBD, {args.mode}")
     return print_summary(lines)
@@ -384,7 +401,8 @@ def main(args):
 def obd_seed(params, seed_sequence, data_dir=None):
     """One grid task: ``run_seed`` for ``params["seed"]`` with ``params["settings"]`` on MNIST (loaded by name).
 
-    The seed's streams are ``np.random.default_rng(seed)`` and ``(seed, method)`` (``run_seed``), so
+    The seed's streams are ``np.random.default_rng(seed)`` (subset, dense training), ``[seed, DATA_ORDER]``
+    and ``[seed, METHOD, k]`` (``run_seed``), so
     ``seed_sequence`` is not drawn from; the records of a seed are the same whichever task runs it.
     """
     d = load_dataset("obd-mnist", data_dir=data_dir)

@@ -237,6 +237,58 @@ def test_run_seed_is_the_same_bits_for_the_same_seed():
     assert OX.run_seed(_tiny_data(), 3, **TINY) == OX.run_seed(_tiny_data(), 3, **TINY)
 
 
+def _spy_on_data_order(monkeypatch):
+    """Record the data-order stream's state at every training call (``pruning.obd.fit``: equal states, the
+    same minibatches) and the rows of every loss measured on the Hessian samples (equal rows, the same
+    samples)."""
+    from nnlite.classifier import Classifier
+    seen = []
+    real_fit, real_loss = obd.fit, Classifier.loss
+
+    def fit(model, X, y, *, rng, **kwargs):
+        seen.append(("fit", json.dumps(rng.bit_generator.state)))
+        return real_fit(model, X, y, rng=rng, **kwargs)
+
+    def loss(self, X, y):
+        seen.append(("loss on", np.asarray(X).tobytes()))
+        return real_loss(self, X, y)
+    monkeypatch.setattr(obd, "fit", fit)
+    monkeypatch.setattr(Classifier, "loss", loss)
+    return seen
+
+
+@pytest.mark.parametrize("mode", OX.MODES)
+def test_every_method_at_one_seed_retrains_on_the_same_minibatches_and_hessian_samples(mode, monkeypatch):
+    seen = _spy_on_data_order(monkeypatch)
+    name = {"iterative": "_iterative_curve", "one-shot": "_one_shot_curve"}[mode]
+    curve = getattr(OX, name)
+
+    def marked_curve(model, data, method, *args):
+        seen.append(("method", method))
+        return curve(model, data, method, *args)
+    monkeypatch.setattr(OX, name, marked_curve)
+    OX.run_seed(_tiny_data(), 0, mode=mode, **TINY)
+    starts = [i for i, (what, _) in enumerate(seen) if what == "method"]
+    chunks = [seen[a + 1:b] for a, b in zip(starts, starts[1:] + [len(seen)])]
+    assert [seen[i][1] for i in starts] == list(obd.DELETION_SCORES)
+    assert len([what for what, _ in chunks[0] if what == "fit"]) == len(TINY["fractions"])
+    assert chunks[0] == chunks[1] == chunks[2]   # obd, magnitude, random: same minibatches, same samples
+
+
+def test_random_scores_come_from_their_own_stream_not_the_data_order():
+    X, y, _, _ = _tiny_data()
+    model = obd.train_network(MLP([6, 8, 3], rng=0), X, y, epochs=1, rng=0)
+    runs = {method: obd.optimal_brain_damage(model, X, y, amount=0.3, n_iterations=2, hessian_samples=50,
+                                             method=method, rng=7, data_rng=11)[1] for method in ("magnitude", "random")}
+    again = obd.optimal_brain_damage(model, X, y, amount=0.3, n_iterations=2, hessian_samples=50, method="random",
+                                     rng=8, data_rng=11)[1]
+    # the random deletion differs with its own stream, while the data order (data_rng) is untouched by it:
+    assert [r["fraction_remaining"] for r in runs["random"]] == [r["fraction_remaining"] for r in again]
+    assert runs["random"] != again
+    with pytest.raises(TypeError, match="data_rng: expected None, an int"):
+        obd.optimal_brain_damage(model, X, y, n_iterations=1, data_rng="0")
+
+
 def test_iterative_mode_deletes_to_each_fraction_of_the_original_weights():
     # the schedule's counts add up to each target: the removed share is the requested one (to a weight)
     counts = OX.deletion_schedule([0.2, 0.5, 0.9], 1000)
@@ -288,7 +340,7 @@ def _command(data_dir, out, *extra):
 @pytest.mark.parametrize("mode", OX.MODES)
 def test_obd_command_writes_records_that_summarize_to_the_printed_table(mode, shared_data_dir, tmp_path, capsys):
     from pruning.__main__ import main
-    assert main(_command(shared_data_dir, tmp_path, "--mode", mode, "--seeds", "0", "1")) == 0
+    assert main(_command(shared_data_dir, tmp_path, "--mode", mode, "--seeds", "2")) == 0
     printed = capsys.readouterr().out
     records = tmp_path / f"obd_{mode}.jsonl"
     assert (tmp_path / f"obd_{mode}.png").stat().st_size > 0
@@ -301,9 +353,9 @@ def test_obd_command_writes_records_that_summarize_to_the_printed_table(mode, sh
 
 def test_obd_command_resumes_finished_seeds_and_refuses_other_settings(shared_data_dir, tmp_path, capsys):
     from pruning.__main__ import main
-    assert main(_command(shared_data_dir, tmp_path, "--seeds", "0")) == 0
+    assert main(_command(shared_data_dir, tmp_path, "--seeds", "1")) == 0
     first = (tmp_path / "obd_iterative.jsonl").read_text()
-    assert main(_command(shared_data_dir, tmp_path, "--seeds", "0", "1")) == 0
+    assert main(_command(shared_data_dir, tmp_path, "--seeds", "2")) == 0
     both = (tmp_path / "obd_iterative.jsonl").read_text()
     assert both.startswith(first) and len(both.splitlines()) > len(first.splitlines())
     with pytest.raises(SystemExit) as stop:
