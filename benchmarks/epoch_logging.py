@@ -27,8 +27,8 @@ from pruning.experiments import dsr as DX  # noqa: E402
 
 
 def one_epoch(data, rescore):
-    model = dsr.build_model("dense", data["X"].shape[1:], 10, 0.0, rng=0)
-    return lambda: fit(model, data["X"], data["y"], optimizer=Adam(1e-3), epochs=1, batch_size=128, rng=0,
+    model = dsr.build_model("dense", data.X_train.shape[1:], 10, 0.0, rng=0)
+    return lambda: fit(model, data.X_train, data.y_train, optimizer=Adam(1e-3), epochs=1, batch_size=128, rng=0,
                        progress=False, rescore_train=rescore)
 
 
@@ -46,7 +46,7 @@ def main():
             for rescore in (False, True):
                 seconds, _ = _common.timed(one_epoch(data, rescore), args.clock)
                 best[rescore] = min(best[rescore], seconds)
-    print(f"{args.dataset}, {len(data['X'])} training images, {_common.conditions(args)}")
+    print(f"{args.dataset}, {len(data.X_train)} training images, {_common.conditions(args)}")
     print(f"epoch with running accuracy: {best[False]:.2f} s; with a full rescore: {best[True]:.2f} s "
           f"(+{100 * (best[True] / best[False] - 1):.0f}%)")
     _common.print_json_last({"running_s": best[False], "rescore_s": best[True],

@@ -37,6 +37,7 @@
 # for 10 epochs.
 
 # %%
+import dataclasses
 import os
 
 import matplotlib.pyplot as plt
@@ -186,8 +187,9 @@ if QUICK:
     n_train = 1500
 data = DX.load_dataset("fashion-mnist", n_train=n_train, rng=0)
 if QUICK:
-    data["X_test"], data["y_test"] = data["X_test"][:1000], data["y_test"][:1000]
-print(data["note"], "| train", len(data["X"]), "validation", len(data["X_val"]), "test", len(data["X_test"]))
+    data = dataclasses.replace(data, X_test=data.X_test[:1000], y_test=data.y_test[:1000])
+print(DX.dataset_note("fashion-mnist", n_train), "| train", len(data.X_train), "validation", len(data.X_val),
+      "test", len(data.X_test))
 records = [DX.run_one(m, 0.9, data, config, seed=0) for m in dsr.METHODS]
 
 # %%

@@ -62,7 +62,7 @@ def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None,
         the validation data (as a Keras script passing ``validation_data=
         (x_test, y_test)`` does; nothing is selected on it).
 
-    Returns a dict with X, y, X_val, y_val, X_test, y_test and ``note``.
+    Returns an ``nnlite.experiment.Dataset``; ``dataset_note`` says in words what it holds.
     """
     import warnings
 
@@ -90,8 +90,7 @@ def load_dataset(name, data_dir=None, n_train=None, n_validation=None, rng=None,
     else:
         n_validation = n_validation or max(1, len(X) // 12)
         X, X_val, y, y_val = data.train_validation_split(images(X), y, rng=rng, n_validation=n_validation)
-    return {"X": X, "y": y, "X_val": X_val, "y_val": y_val, "X_test": images(X_test), "y_test": y_test,
-            "note": dataset_note(name, n_train, validation)}
+    return Dataset(X, y, X_val, y_val, images(X_test), y_test)
 
 
 def dataset_note(name, n_train=None, validation="split"):
@@ -183,7 +182,7 @@ def run_one(method, sparsity, dataset, config, seed):
     ----------
     method : one of ``pruning.dsr.METHODS``
     sparsity : float in [0, 1)
-    dataset : dict with X (n, h, w, c), y, X_val, y_val, X_test, y_test (``load_dataset``)
+    dataset : nnlite.experiment.Dataset of images, X_train of shape (n, h, w, c) (``load_dataset``)
     config : RunConfig
     seed : int >= 0; its streams (``seed_streams``) give the initial weights, the
         minibatch order, the initial topologies and the regrowth, so every
@@ -196,8 +195,11 @@ def run_one(method, sparsity, dataset, config, seed):
         raise TypeError(f"config: expected a RunConfig, found {type(config).__name__}; "
                         "pass RunConfig(...) or RunConfig.from_recipe(...)")
     streams = seed_streams(seed)
-    X, y = dataset["X"], dataset["y"]
-    n_classes = int(max(y.max(), dataset["y_test"].max())) + 1
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset: expected an nnlite.experiment.Dataset, found {type(dataset).__name__}; "
+                        "pass load_dataset(...) or Dataset(X_train, y_train, X_val, y_val, X_test, y_test)")
+    X, y = dataset.X_train, dataset.y_train
+    n_classes = int(max(y.max(), dataset.y_test.max())) + 1
     model = build_model(method, X.shape[1:], n_classes, sparsity, channels=config.channels, hidden=config.hidden,
                         distribution=config.distribution, storage=config.storage, dense_layers=config.dense_layers,
                         rng=streams["init"], topology_rng=streams["topology"])
@@ -207,11 +209,11 @@ def run_one(method, sparsity, dataset, config, seed):
                          set_removal=config.set_removal, data=(X, y), batch_size=config.batch_size)
     optimizer, lr_hook = make_optimizer(config, n_steps)
     history = fit(model, X, y, optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
-                  rng=streams["data_order"], validation_data=(dataset["X_val"], dataset["y_val"]), progress=False,
+                  rng=streams["data_order"], validation_data=(dataset.X_val, dataset.y_val), progress=False,
                   on_step=chain(getattr(driver, "on_step", None), lr_hook),
                   on_epoch_end=getattr(driver, "on_epoch_end", None), rescore_train=config.rescore_train)
     record = {"method": method, "sparsity": 0.0 if method == "dense" else sparsity, "seed": seed,
-              "test_accuracy": model.score(dataset["X_test"], dataset["y_test"]), **memory_report(model),
+              "test_accuracy": model.score(dataset.X_test, dataset.y_test), **memory_report(model),
               **history.as_dict()}
     if isinstance(driver, DSR):
         record["dsr_final_H"] = driver.H
@@ -626,25 +628,19 @@ def _header(args, seed):
     file is written) and the settings a resumed run must match."""
     dataset = _load_for_grid(args.data_dir, **_data_settings(args, seed))
     return {"dataset": args.dataset, "note": dataset_note(args.dataset, args.n_train, args.validation),
-            "n_train": len(dataset["X"]), "n_validation": len(dataset["X_val"]), "n_test": len(dataset["X_test"]),
+            "n_train": len(dataset.X_train), "n_validation": len(dataset.X_val), "n_test": len(dataset.X_test),
             "epochs": args.epochs, "batch_size": args.batch_size,
             "settings": {k: getattr(_for_seed(args, seed), k) for k in SETTINGS}}
 
 
 def _load_for_grid(data_dir, dataset, n_train, seed, validation):
     """The images of one seed's runs, through ``nnlite.experiment.load_dataset`` (cached per process)."""
-    d = load_registered("dsr-images", dataset=dataset, data_dir=data_dir, n_train=n_train, seed=seed,
-                        validation=validation)
-    return {"X": d.X_train, "y": d.y_train, "X_val": d.X_val, "y_val": d.y_val, "X_test": d.X_test,
-            "y_test": d.y_test}
+    return load_registered("dsr-images", dataset=dataset, data_dir=data_dir, n_train=n_train, seed=seed,
+                           validation=validation)
 
 
-def _images_dataset(dataset, data_dir, n_train, seed, validation):
-    d = load_dataset(dataset, data_dir, n_train, rng=seed, validation=validation)
-    return Dataset(d["X"], d["y"], d["X_val"], d["y_val"], d["X_test"], d["y_test"])
-
-
-register_dataset("dsr-images", _images_dataset)
+register_dataset("dsr-images", lambda dataset, data_dir, n_train, seed, validation: load_dataset(
+    dataset, data_dir, n_train, rng=seed, validation=validation))
 
 
 def dsr_run(params, seed_sequence, data_dir=None):

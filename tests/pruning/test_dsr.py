@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnlite.experiment import Dataset
 from nnlite.models import small_cnn
 from nnlite.optim import Adam
 from nnlite.train import fit, train_step_inplace
@@ -348,7 +349,7 @@ def test_set_keeps_every_layer_count_with_either_removal(seed, zeta):
 def test_every_method_at_one_seed_sees_the_same_initial_weights_and_minibatch_order(monkeypatch):
     from nnlite import train
     X, y = toy_data(40)
-    dataset = {"X": X, "y": y, "X_val": X[:8], "y_val": y[:8], "X_test": X[:8], "y_test": y[:8]}
+    dataset = Dataset(X, y, X[:8], y[:8], X[:8], y[:8])
     orders, recorded = {}, train.minibatches
 
     def recording(n, batch_size, rng):
@@ -380,7 +381,7 @@ def test_every_method_at_one_seed_sees_the_same_initial_weights_and_minibatch_or
 
 def test_dsr_and_set_regrowth_never_draw_from_the_data_order_stream(monkeypatch):
     X, y = toy_data(40)
-    dataset = {"X": X, "y": y, "X_val": X[:8], "y_val": y[:8], "X_test": X[:8], "y_test": y[:8]}
+    dataset = Dataset(X, y, X[:8], y[:8], X[:8], y[:8])
     used = {}
 
     def recording_streams(seed):
@@ -405,7 +406,9 @@ def test_dsr_and_set_regrowth_never_draw_from_the_data_order_stream(monkeypatch)
 def test_run_one_takes_a_run_config_never_parsed_options():
     import argparse
     with pytest.raises(TypeError, match="config: expected a RunConfig"):
-        DX.run_one("dense", 0.0, {}, argparse.Namespace(epochs=1), seed=0)
+        DX.run_one("dense", 0.0, Dataset(*[np.zeros(1)] * 6), argparse.Namespace(epochs=1), seed=0)
+    with pytest.raises(TypeError, match="dataset: expected an nnlite.experiment.Dataset, found dict"):
+        DX.run_one("dense", 0.0, {"X": np.zeros((2, 8, 8, 1))}, DX.RunConfig(epochs=1), seed=0)
     with pytest.raises(ValueError, match="storage"):
         DX.RunConfig(storage="auto")                       # "auto" is resolved by the command, before a run
     assert DX.resolve_storage("csr", "dsr", 0.9) == "csr" and DX.resolve_storage("auto", "dense", 0.0) == "dense"
