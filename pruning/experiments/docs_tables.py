@@ -50,6 +50,11 @@ def dsr_seed_table(*outs, rows="rows"):
     return build
 
 
+def dsr_grid_table(*names):
+    """``python -m pruning dsr --compare-seeds docs/records/<name>.jsonl ...``: the grid records of ``names``."""
+    return lambda records: DX.compare_seeds([records / f"{name}.jsonl" for name in names])
+
+
 def _pm(values, scale=100.0, digits=1):
     """'mean ± half-width (n=k)' of ``values`` (times ``scale``), the 95% t interval (``obd.mean_ci``)."""
     mean, half, n = OX.mean_ci(values)
@@ -103,6 +108,7 @@ TABLES = {
     "obd_iterative_sgd": obd_table("obd_iterative_sgd"),
     "wann_defaults": wann_defaults_table,
     "wann_target": wann_target_table,
+    "dsr_fmnist_paper": dsr_grid_table("dsr90_paper_fmnist"),
     "dsr_seed_study": dsr_seed_table("seed_study"),
     "dsr_seed_study_4_epochs": dsr_seed_table("seed_study", rows="rows_after_4_epochs"),
     "dsr_seed_study_sparsities": dsr_seed_table("seed_study", "seed_study_s50"),

@@ -271,7 +271,8 @@ def summarise(records):
 
 
 def read_runs(path):
-    """The per-run records (one per method and sparsity) of a ``dsr.jsonl`` file."""
+    """The per-run records (one per method and sparsity) of a ``dsr.jsonl`` file, or of a grid's record file
+    (``--out/results.jsonl``, as committed in ``docs/records``: each line's ``result``)."""
     if not isinstance(path, (str, Path)):
         raise TypeError(f"path: expected a file path (str or Path), found {type(path).__name__} {path!r}")
     if not Path(path).exists():
@@ -286,6 +287,7 @@ def read_runs(path):
         except json.JSONDecodeError as error:
             raise ValueError(f"path: expected JSON lines written by python -m pruning dsr, found {str(path)!r} "
                              f"not JSON ({error}); pass the run's dsr.jsonl") from None
+    records = [r["result"] if {"key", "params", "result"} <= r.keys() else r for r in records]
     return [r for r in records if "method" in r]
 
 
@@ -319,6 +321,7 @@ def seed_rows(accuracy):
     dense = accuracy.get(("dense", 0.0), {})
     rows = []
     for (method, sparsity), by_file in accuracy.items():
+        by_file = dict(sorted(by_file.items()))   # in seed order
         mean, half = mean_ci(list(by_file.values()))
         row = {"method": method, "sparsity": sparsity, "n": len(by_file), "seeds": list(by_file),
                "accuracies": list(by_file.values()), "mean": mean, "ci95": half}
@@ -346,7 +349,7 @@ def format_seed_table(rows):
 
 
 def compare_seeds(paths):
-    """``format_seed_table`` of the ``dsr.jsonl`` files of runs with different ``--seed``."""
+    """``format_seed_table`` of the ``dsr.jsonl`` (or ``results.jsonl``) files of runs with different ``--seed``."""
     return format_seed_table(seed_statistics(paths))
 
 
@@ -488,8 +491,9 @@ def add_arguments(parser):
     add_grid_arguments(parser, seeds=False)
     parser.add_argument("--quick", action="store_true",
                         help="3,000 training images, 2 epochs, a narrower CNN (options given explicitly win)")
-    parser.add_argument("--compare-seeds", nargs="+", metavar="DSR_JSONL", default=None,
-                        help="train nothing: read the dsr.jsonl of runs with different --seed and print "
+    parser.add_argument("--compare-seeds", nargs="+", metavar="JSONL", default=None,
+                        help="train nothing: read the dsr.jsonl (or the grid's results.jsonl) of runs with "
+                             "different --seed and print "
                              "each method's accuracies, mean ± 95%% CI and paired gap to dense")
 
 

@@ -261,6 +261,19 @@ def test_compare_seeds_pairs_runs_of_one_seed_across_files(tmp_path):
     assert rows["dsr"]["n_paired"] == 2 and np.isclose(rows["dsr"]["minus_dense_points"], 2.5)  # (3 + 2) / 2
 
 
+def test_compare_seeds_reads_grid_records_in_seed_order(tmp_path):
+    """A grid's results.jsonl (the committed docs/records files) holds each run under "result", sorted by key."""
+    runs = [("dsr", 0.9, 1, 0.62), ("dense", 0.0, 1, 0.6), ("dense", 0.0, 0, 0.5), ("dsr", 0.9, 0, 0.53)]
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps({"key": f"k{i}", "params": {"method": m, "seed": s},
+                                        "result": {"method": m, "sparsity": sp, "seed": s, "test_accuracy": a}})
+                            + "\n" for i, (m, sp, s, a) in enumerate(runs)))
+    rows = {r["method"]: r for r in DX.seed_statistics([path])}
+    assert rows["dense"]["seeds"] == [0, 1] and rows["dense"]["accuracies"] == [0.5, 0.6]
+    assert rows["dsr"]["n_paired"] == 2 and np.isclose(rows["dsr"]["minus_dense_points"], 2.5)
+    assert "| dsr | 90% | 2 | 0.5300, 0.6200 |" in DX.compare_seeds([path])
+
+
 def test_mean_ci_matches_scipy_t_interval():
     from scipy import stats
     values = [0.70, 0.72, 0.69, 0.75, 0.71]
