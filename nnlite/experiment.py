@@ -267,10 +267,14 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
     remove_stale_temp_files(out_dir)
     todo = [(key, params) for key, params in zip(keys, params_list) if not _record_path(out_dir, key).exists()]
     from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
     tasks = (delayed(_run_task)(fn, params, key, task_seed(seed, key), str(out_dir), n_threads)
              for key, params in todo)
-    with _parallel_config(backend, scheduler, n_jobs):
-        Parallel()(tasks)   # the project's one parallel call site
+    # progress on stderr: the finished tasks, those of an earlier run counted from the start
+    with _parallel_config(backend, scheduler, n_jobs), tqdm(total=len(keys), initial=len(keys) - len(todo),
+                                                             desc=out_dir.name, unit="task", leave=False) as bar:
+        for _ in Parallel(return_as="generator_unordered")(tasks):   # the project's one parallel call site
+            bar.update()
     return _collect(out_dir, sorted(keys))
 
 
