@@ -392,6 +392,39 @@ def test_docs_obd_tables_are_the_summaries_of_the_committed_records(mode):
     assert {r["seed"] for r in lines} >= {0, 1, 2}                # every cell has n >= 3
 
 
+def _docs_summary(name):
+    root = Path(__file__).resolve().parents[2]
+    return OX.summarize(OX.read_records(root / "docs" / "records" / f"{name}.jsonl"))
+
+
+FRACTIONS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
+
+
+def _clearly(summary, below, above, key):
+    """The fractions at which method ``below``'s 95% interval of ``key`` lies entirely below ``above``'s."""
+    return [f for f in FRACTIONS if OX.clearly_below(summary, (below, key, f), (above, key, f))]
+
+
+def test_docs_obd_claims_hold_on_the_committed_records():
+    """The sentences of docs/pruning.md's OBD section ("read only where the 95% intervals do not overlap")."""
+    it, shot = _docs_summary("obd_iterative"), _docs_summary("obd_one-shot")
+    before, after = "test_error", "test_error_retrained"
+    # OBD far better than random: after retraining from 60% removed on, before retraining at every fraction
+    assert _clearly(it, "obd", "random", after) == [0.6, 0.8, 0.9, 0.95, 0.98]
+    assert _clearly(it, "obd", "random", before) == list(FRACTIONS)
+    # flat with the recipe: OBD retrained inside the dense interval up to 90% removed
+    dense, half, _ = it["dense"]
+    assert all(abs(OX.table_cell(it, "obd", after, f)[0] - dense) < half for f in FRACTIONS[:5])
+    # never clearly worse than magnitude; clearly better before retraining at 95 and 98%, after at 98%
+    assert _clearly(it, "magnitude", "obd", before) == _clearly(it, "magnitude", "obd", after) == []
+    assert _clearly(it, "obd", "magnitude", before) == [0.95, 0.98]
+    assert _clearly(it, "obd", "magnitude", after) == [0.98]
+    # one shot: clearly worse than magnitude from 80% removed, before and after retraining; at 98% no better
+    # than random
+    assert _clearly(shot, "magnitude", "obd", before) == _clearly(shot, "magnitude", "obd", after) == [0.8, 0.9, 0.95, 0.98]
+    assert 0.98 not in _clearly(shot, "obd", "random", before) + _clearly(shot, "obd", "random", after)
+
+
 @pytest.mark.parametrize("argv, named", [
     (["--summarize", "/no/such/obd.jsonl"], "/no/such/obd.jsonl"),
     (["--mode", "twice"], "--mode"),
