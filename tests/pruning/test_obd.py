@@ -423,6 +423,10 @@ def test_docs_obd_claims_hold_on_the_committed_records():
     # than random
     assert _clearly(shot, "magnitude", "obd", before) == _clearly(shot, "magnitude", "obd", after) == [0.8, 0.9, 0.95, 0.98]
     assert 0.98 not in _clearly(shot, "obd", "random", before) + _clearly(shot, "obd", "random", after)
+    # with plain gradient steps (--optimizer sgd): worse than magnitude after retraining at 80, 90 and 95%
+    sgd = _docs_summary("obd_iterative_sgd")
+    assert _clearly(sgd, "magnitude", "obd", after) == [0.8, 0.9, 0.95]
+    assert sgd["single_deletions"]["spearman_actual_vs_saliency_plus_first_order"][0] > 0.99
 
 
 @pytest.mark.parametrize("argv, named", [
