@@ -1,5 +1,6 @@
 """pruning.dsr: DSR's invariants, the baselines, and the experiment command."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,6 +273,46 @@ def test_compare_seeds_reads_grid_records_in_seed_order(tmp_path):
     assert rows["dense"]["seeds"] == [0, 1] and rows["dense"]["accuracies"] == [0.5, 0.6]
     assert rows["dsr"]["n_paired"] == 2 and np.isclose(rows["dsr"]["minus_dense_points"], 2.5)
     assert "| dsr | 90% | 2 | 0.5300, 0.6200 |" in DX.compare_seeds([path])
+
+
+def _docs_records(*names):
+    root = Path(__file__).resolve().parents[2] / "docs" / "records"
+    return [root / f"{name}.jsonl" for name in names]
+
+
+def _paired_gap(records, a, b, sparsity):
+    """Mean and 95% half-width of method a minus method b (points), paired by seed, at ``sparsity``."""
+    accuracy = {}
+    for path in records:
+        for r in DX.read_runs(path):
+            accuracy.setdefault((r["method"], r["sparsity"]), {})[r["seed"]] = r["test_accuracy"]
+    seeds = sorted(accuracy[(a, sparsity)].keys() & accuracy[(b, sparsity)].keys())
+    return DX.mean_ci([100 * (accuracy[(a, sparsity)][s] - accuracy[(b, sparsity)][s]) for s in seeds])
+
+
+def test_docs_dsr_claims_hold_on_the_committed_records():
+    """The sentences under docs/pruning.md's "Several seeds, every method, and the target"."""
+    records = _docs_records("dsr90_paper_fmnist")
+    rows = {(r["method"], r["sparsity"]): r for r in DX.seed_statistics(records)}
+    sparse90 = [m for m in dsr.METHODS if m != "dense"]
+    dsr90 = rows[("dsr", 0.9)]
+    # the target: DSR's mean within 1.0 point of dense over >= 5 seeds; its interval does not exclude more
+    assert dsr90["n_paired"] >= 5 and -1.0 < dsr90["minus_dense_points"] < 0
+    assert dsr90["minus_dense_points"] - dsr90["minus_dense_ci95"] < -1.0
+    dense = dict(zip(rows[("dense", 0.0)]["seeds"], rows[("dense", 0.0)]["accuracies"]))
+    assert all(a < dense[s] for s, a in zip(dsr90["seeds"], dsr90["accuracies"]))   # below dense at every seed
+    # every sparse method's mean below dense, the interval excluding 0 for all but RigL; all within 0.4 points
+    gaps = {m: rows[(m, 0.9)]["minus_dense_points"] for m in sparse90}
+    excluding_zero = [m for m in sparse90 if gaps[m] + rows[(m, 0.9)]["minus_dense_ci95"] < 0]
+    assert all(rows[(m, 0.9)]["n"] == 5 and gaps[m] < 0 for m in sparse90)
+    assert sorted(excluding_zero) == sorted(set(sparse90) - {"rigl"})
+    assert max(gaps.values()) - min(gaps.values()) < 0.4
+    # paired by seed, no sparse method resolved from another
+    for i, a in enumerate(sparse90):
+        for b in sparse90[i + 1:]:
+            mean, half = _paired_gap(records, a, b, 0.9)
+            assert abs(mean) < half, (a, b, mean, half)
+    assert {r["csr_over_dense"] for r in DX.read_runs(records[0]) if r["method"] != "dense"} == {0.2220595200123718}
 
 
 def test_mean_ci_matches_scipy_t_interval():
