@@ -315,6 +315,25 @@ def test_docs_dsr_claims_hold_on_the_committed_records():
     assert {r["csr_over_dense"] for r in DX.read_runs(records[0]) if r["method"] != "dense"} == {0.2220595200123718}
 
 
+def test_docs_dsr_cifar_claims_hold_on_the_committed_records():
+    """The sentences under docs/pruning.md's "Every method on the CIFAR-10 subset"."""
+    records = _docs_records("dsr_cifar_methods")
+    rows = {(r["method"], r["sparsity"]): r for r in DX.seed_statistics(records)}
+    sparse = [m for m in dsr.METHODS if m != "dense"]
+    for sparsity in (0.8, 0.9):
+        assert all(rows[(m, sparsity)]["n"] == 5 for m in sparse)
+        assert all(rows[(m, sparsity)]["minus_dense_points"] + rows[(m, sparsity)]["minus_dense_ci95"] < 0
+                   for m in sparse)                                        # every one below dense
+        for a, b in [("dsr", "static"), ("dsr", "rigl"), ("rigl", "static")]:
+            mean, half = _paired_gap(records, a, b, sparsity)
+            assert abs(mean) < half, (sparsity, a, b)                    # not resolved
+        for a in ("dsr", "static", "rigl"):
+            for b in ("set", "gmp"):
+                mean, half = _paired_gap(records, a, b, sparsity)
+                assert mean - half > 0, (sparsity, a, b)                 # clearly ahead
+    assert min(sparse, key=lambda m: rows[(m, 0.9)]["mean"]) == "gmp"
+
+
 def test_mean_ci_matches_scipy_t_interval():
     from scipy import stats
     values = [0.70, 0.72, 0.69, 0.75, 0.71]
