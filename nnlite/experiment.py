@@ -238,7 +238,8 @@ def read_jsonl(path):
 BACKENDS = ("sequential", "loky", "dask")
 
 
-def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, n_jobs=2, seed=0, n_threads=1):
+def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, n_jobs=2, seed=0, n_threads=1,
+             progress=None):
     """Run ``fn(params, seed_sequence)`` once per dict of ``params_list``; return the records, sorted by key.
 
     Parameters
@@ -259,6 +260,9 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
         Root of the tasks' ``SeedSequence``s.
     n_threads : int
         BLAS/numba threads per task.
+    progress : bool or None
+        A tqdm bar of the finished tasks on stderr; None: only when stderr is
+        a terminal (so a command's error stays one line in a log).
     """
     keys = _check_grid(params_list, backend, n_jobs, seed)
     out_dir = Path(out_dir)
@@ -272,7 +276,8 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
              for key, params in todo)
     # progress on stderr: the finished tasks, those of an earlier run counted from the start
     with _parallel_config(backend, scheduler, n_jobs), tqdm(total=len(keys), initial=len(keys) - len(todo),
-                                                             desc=out_dir.name, unit="task", leave=False) as bar:
+                                                             desc=out_dir.name, unit="task", leave=False,
+                                                             disable=None if progress is None else not progress) as bar:
         for _ in Parallel(return_as="generator_unordered")(tasks):   # the project's one parallel call site
             bar.update()
     return _collect(out_dir, sorted(keys))

@@ -108,7 +108,7 @@ TABLES = {
     "obd_iterative_sgd": obd_table("obd_iterative_sgd"),
     "wann_defaults": wann_defaults_table,
     "wann_target": wann_target_table,
-    "dsr_fmnist_paper": dsr_grid_table("dsr90_paper_fmnist"),
+    "dsr_fmnist_paper": dsr_grid_table("dsr90_paper_fmnist", "dsr80_paper_fmnist"),
     "dsr_cifar_methods": dsr_grid_table("dsr_cifar_methods"),
     "dsr_seed_study": dsr_seed_table("seed_study"),
     "dsr_seed_study_4_epochs": dsr_seed_table("seed_study", rows="rows_after_4_epochs"),

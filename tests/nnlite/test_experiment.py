@@ -87,8 +87,8 @@ def test_a_grid_skips_the_keys_already_recorded(reference, tmp_path):
 
 def test_a_grid_shows_its_progress_on_stderr_counting_the_tasks_recorded_before(tmp_path, capsys):
     E.run_grid(least_squares_task, GRID[:2], tmp_path)
-    capsys.readouterr()
-    E.run_grid(least_squares_task, GRID, tmp_path)
+    assert capsys.readouterr().err == ""                    # stderr is no terminal here: no bar by default
+    E.run_grid(least_squares_task, GRID, tmp_path, progress=True)
     progress = capsys.readouterr().err
     assert f"2/{len(GRID)}" in progress and "task" in progress   # (tqdm redraws at most every 0.1 s)
 

@@ -313,6 +313,24 @@ def test_docs_dsr_claims_hold_on_the_committed_records():
             mean, half = _paired_gap(records, a, b, 0.9)
             assert abs(mean) < half, (a, b, mean, half)
     assert {r["csr_over_dense"] for r in DX.read_runs(records[0]) if r["method"] != "dense"} == {0.2220595200123718}
+    # 80%, n = 3: within 0.07 points of one another, 0.44-0.51 below dense, only GMP's interval excluding 0
+    both = _docs_records("dsr90_paper_fmnist", "dsr80_paper_fmnist")
+    rows = {(r["method"], r["sparsity"]): r for r in DX.seed_statistics(both)}
+    sparse80 = ["dsr", "static", "set", "gmp"]
+    means = [rows[(m, 0.8)]["mean"] for m in sparse80]
+    assert all(rows[(m, 0.8)]["n"] == 3 for m in sparse80) and max(means) - min(means) < 0.00075
+    assert all(-0.52 < rows[(m, 0.8)]["minus_dense_points"] < -0.43 for m in sparse80)
+    assert [m for m in sparse80 if rows[(m, 0.8)]["minus_dense_points"] + rows[(m, 0.8)]["minus_dense_ci95"] < 0] \
+        == ["gmp"]
+    for i, a in enumerate(sparse80):
+        for b in sparse80[i + 1:]:
+            mean, half = _paired_gap(both, a, b, 0.8)
+            assert abs(mean) < half, (a, b)
+    # from 80% to 90%: 0.2-0.3 points lost at the same seeds, resolved only for SET
+    runs = {(r["method"], r["sparsity"], r["seed"]): r["test_accuracy"] for path in both for r in DX.read_runs(path)}
+    cost = {m: DX.mean_ci([100 * (runs[(m, 0.8, s)] - runs[(m, 0.9, s)]) for s in range(3)]) for m in sparse80}
+    assert all(0.2 <= mean <= 0.32 for mean, _ in cost.values())
+    assert [m for m, (mean, half) in cost.items() if mean - half > 0] == ["set"]
 
 
 def test_docs_dsr_cifar_claims_hold_on_the_committed_records():
