@@ -59,7 +59,7 @@ def test_no_arguments_cover_both_pages(tables):
     ("obd_iterative", "| 98% | 28.30 ± 8.51 (n=5)", "| 98% | 29.00 ± 8.51 (n=5)"),
     ("lottery_quick", "| 21.1 | 3 | 94.70 ± 0.07", "| 21.1 | 3 | 95.70 ± 0.07"),
     ("wann_defaults", "| `paper` | 55.4 ± 25.4 (n=3)", "| `paper` | 55.4% +- 25.4"),
-    ("wann_target", "**79.68%**", "**80.68%**"),
+    ("wann_target", "**79.52%**", "**80.52%**"),
     ("dsr_seed_study_paper", "0.4436 ± 0.0398 | +4.26 ± 6.03", "0.4436 ± 0.0398 | +4.26"),
 ])
 def test_a_changed_pruning_cell_is_found_and_rebuilt(tables, name, cell, tampered):

@@ -690,3 +690,21 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
     last = json.loads(done.stdout.strip().splitlines()[-1])
     assert last["imp_round_s"] > 0 and last["wann_generations_per_s"] > 0
     assert last["imp_data"] in ("mnist", "digits8") and last["uncached_identical"] is True
+
+
+def test_docs_wann_target_claims_hold_on_the_committed_records():
+    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (two runs, n = 1 each)."""
+    records = Path(__file__).resolve().parents[2] / "docs" / "records"
+    quiet, loaded = (json.loads((records / f"{name}.jsonl").read_text().splitlines()[-1])
+                     for name in ("wann_target_mnist16", "wann_target_mnist16_loaded"))
+    for run in (quiet, loaded):   # the same command: 30 minutes, population 64, seed 0, paper defaults
+        assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"]) == \
+            ("mnist16", 64, 0, "paper", 2)
+        assert run["stopped_by"] == "time_budget" and run["time_budget_minutes"] == 30.0
+        assert run["ensemble_vote_accuracy"] < 0.85                                  # target not met
+        assert abs(run["best_weight_accuracy"] - run["ensemble_vote_accuracy"]) < 0.01   # within a point
+    assert (quiet["generations"], loaded["generations"]) == (6271, 3209)            # "almost twice"
+    assert quiet["n_connections"] > loaded["n_connections"]                          # a larger champion
+    assert quiet["ensemble_vote_accuracy"] <= loaded["ensemble_vote_accuracy"]       # no better
+    assert 0.055 < quiet["tuned_accuracy"] - quiet["ensemble_vote_accuracy"] < 0.065  # "about 6 points"
+    assert 9 < 960 * 4096 / (quiet["population"] * quiet["generations"]) < 11      # "about ten times"
