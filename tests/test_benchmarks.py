@@ -46,3 +46,10 @@ def test_epoch_logging_benchmark_reports_both_settings(shared_data_dir):
     results = _last_json_line("epoch_logging.py", "--n-train", "300", "--repeats", "1",
                               env={"NNLITE_DATA": str(shared_data_dir)})
     assert set(results) == {"running_s", "rescore_s", "rescore_extra"} and results["running_s"] > 0
+
+
+def test_cnn_benchmark_times_one_engine_alone(shared_data_dir):
+    results = _last_json_line("cnn.py", "--n-train", "256", "--repeats", "1", "--engines", "nnlite",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert results["nnlite_epoch_s"] > 0 and results["torch_epoch_s"] is None and results["epoch_ratio"] is None
+    assert results["sparse_speedup"] > 0 and results["n_train"] == 256
