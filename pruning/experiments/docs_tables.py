@@ -114,6 +114,7 @@ def wann_target_table(records):
 #: NAME -> builder(records folder) -> Markdown
 TABLES = {
     "lottery_quick": lottery_table("lottery_quick"),
+    "lottery_full": lottery_table("lottery_full"),
     "obd_iterative": obd_table("obd_iterative"),
     "obd_one_shot": obd_table("obd_one-shot"),
     "obd_iterative_sgd": obd_table("obd_iterative_sgd"),

@@ -272,3 +272,38 @@ def test_the_lottery_steps_prune_reset_and_retrain_a_cnn():
     retrained, _ = LT.train_network(ticket, images, 6, batch_size=10, eval_every=3, rng=1)
     assert all(np.all(W[~m] == 0) for W, m in zip(retrained.weights, masks))
     assert 0 <= record["test_accuracy_final"] <= 1
+
+
+def test_docs_lottery_full_claims_hold_on_the_committed_records():
+    """The sentences of docs/pruning.md's "Full mode: the paper's settings, 2 of its 5 trials"."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "docs" / "records" / "lottery_full.jsonl"
+    summary = LX.summarize_records(path)
+    assert summary["deviations"] == ["Deviation from paper: n_trials=2 instead of 5"]   # otherwise --full
+    rows = {round(e["percent_remaining"], 1): e for e in summary["rounds"] if e["reported"]}
+    mean = lambda pct, key: rows[pct][key]["mean"]  # noqa: E731
+    lo = lambda pct, key: rows[pct][key]["mean"] - rows[pct][key]["ci95"]  # noqa: E731
+    trials = [json.loads(line)["result"] for line in path.read_text().splitlines()]
+    at = [{round(100 * r["fraction_remaining"], 1): r for r in t} for t in trials]
+    acc, stop = "test_accuracy_at_early_stop", "early_stop_iteration"
+    assert len(trials) == 2
+    # dense: 98.04% at early stop 4,950 (4,200 and 5,700)
+    assert round(100 * mean(100.0, acc), 2) == 98.04 and [t[100.0][stop] for t in at] == [4200, 5700]
+    # tickets above their own trial's dense at 21.1, 13.5 and 7.0% in both trials; 3.6%: below in one; 1.9%: both
+    for pct in (21.1, 13.5, 7.0):
+        assert all(t[pct][acc] > t[100.0][acc] for t in at)
+    assert sum(t[3.6][acc] < t[100.0][acc] for t in at) == 1 and all(t[1.9][acc] < t[100.0][acc] for t in at)
+    assert [round(100 * (mean(p, acc) - mean(100.0, acc)), 2) for p in (13.5, 3.6)] == [0.33, 0.12]
+    # faster than dense at 21.1%: earlier in both trials, by 19% and 37%
+    assert [round(100 * (1 - t[21.1][stop] / t[100.0][stop])) for t in at] == [19, 37]
+    # beats its control at every control round in both trials; the control stops later in both
+    controls = (51.3, 21.1, 13.5, 7.0, 3.6, 1.9)
+    assert all(t[p][acc] > t[p]["control"][acc] and t[p]["control"][stop] > t[p][stop] for t in at for p in controls)
+    gaps = [mean(p, "ticket_minus_control_points") for p in controls]
+    assert gaps == sorted(gaps) and (round(gaps[0], 2), round(gaps[-1], 2)) == (0.19, 1.21)   # rising
+    assert [p for p in controls if lo(p, "ticket_minus_control_points") > 0] == [21.1]
+    ratios = [mean(p, "control_over_ticket_early_stop") for p in controls]
+    assert 1.55 < min(ratios) and max(ratios) < 4.05
+    assert [p for p in controls if lo(p, "control_over_ticket_early_stop") > 1] == [1.9]
+    assert (round(mean(21.1, "control_over_ticket_early_stop"), 2), round(mean(21.1, "ticket_minus_control_points"), 2)) \
+        == (2.32, 0.41)
