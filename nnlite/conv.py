@@ -33,7 +33,6 @@ the work.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
-from scipy.linalg import blas
 
 from . import functional as F
 from . import sparse
@@ -188,27 +187,35 @@ def _input_grad_per_offset(dZ, W, input_shape, kernel_size, stride, padding):
     return dXp
 
 
+#: Rows of the flat grid per block in ``_input_grad_on_flat_grid`` (a 1024 x c_in product stays in cache).
+GRID_BLOCK_ROWS = 1024
+
+
 def _input_grad_on_flat_grid(dZ, W, kernel_size):
-    """``_input_grad_per_offset`` for stride 1 and a dense W, with BLAS adding in place.
+    """``_input_grad_per_offset`` for stride 1 and a dense W, on the padded input's flat grid.
 
     With dZ written on the padded input's grid (hp, wp) (zeros after each row
     and image), offset (di, dj) is a shift by di * wp + dj rows of the flat
-    grid, so dXp[m + shift] += dZ[m] @ W_k.T is one GEMM with beta = 1 into a
-    contiguous block: no temporary and no strided add (1.7x faster).
+    grid, so dXp[m + shift] += dZ[m] @ W_k.T adds onto a contiguous block: no
+    strided add. Done one block of ``GRID_BLOCK_ROWS`` rows at a time, so each
+    product is added while it is still in cache. The products are NumPy's
+    GEMMs: SciPy's wheel brings its own OpenBLAS, and its thread pool beside
+    NumPy's spun two threads per core against each other (a two-thread epoch
+    took 2.2x the one-thread time).
     """
     (n, h_out, w_out, c_out), (kh, kw) = dZ.shape, kernel_size
     hp, wp, c_in = h_out + kh - 1, w_out + kw - 1, W.shape[0] // (kh * kw)
     dZ_grid = np.zeros((n * hp * wp, c_out), dtype=dZ.dtype)
     dZ_grid.reshape(n, hp, wp, c_out)[:, :h_out, :w_out] = dZ
-    dXp = np.zeros((n * hp * wp, c_in), dtype=dZ.dtype)
-    gemm = blas.get_blas_funcs("gemm", (dZ_grid,))
-    for k in range(kh * kw):
-        shift = (k // kw) * wp + k % kw
-        target = dXp[shift:].T  # Fortran-ordered (c_in, rows): BLAS writes into it
-        out = gemm(1.0, W[k * c_in:(k + 1) * c_in].T, dZ_grid[:len(dZ_grid) - shift].T, 1.0, target,
-                   trans_a=1, overwrite_c=1)
-        if not np.may_share_memory(out, dXp):  # BLAS had to copy: write back
-            target[...] = out
+    rows = len(dZ_grid)
+    dXp = np.zeros((rows, c_in), dtype=dZ.dtype)
+    buffer = np.empty((GRID_BLOCK_ROWS, c_in), dtype=dZ.dtype)
+    offsets = [(W[k * c_in:(k + 1) * c_in].T, (k // kw) * wp + k % kw) for k in range(kh * kw)]
+    for start in range(0, rows, GRID_BLOCK_ROWS):
+        for W_k_T, shift in offsets:
+            stop = min(start + GRID_BLOCK_ROWS, rows - shift)
+            if stop > start:
+                dXp[start + shift:stop + shift] += np.matmul(dZ_grid[start:stop], W_k_T, out=buffer[:stop - start])
     return dXp.reshape(n, hp, wp, c_in)
 
 

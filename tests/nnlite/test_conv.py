@@ -153,3 +153,21 @@ def test_flatten_backward_matches_finite_differences():
     X, G = rng.standard_normal((2, 2, 3, 2)), rng.standard_normal((2, 12))
     loss = lambda: np.sum(conv.flatten_forward(X) * G)  # noqa: E731
     np.testing.assert_allclose(conv.flatten_backward(G, X.shape), numerical_gradient(loss, X), rtol=1e-7)
+
+
+@pytest.mark.parametrize("n, size", [(2, 5), (3, 20)])   # one block of the flat grid, and 1,452 rows: two
+def test_conv_backward_runs_on_numpys_blas_alone(monkeypatch, n, size):
+    # SciPy's wheel ships its own OpenBLAS: calling it beside NumPy's gave two thread pools spinning against
+    # each other, and a two-thread CNN epoch took 2.2x the one-thread time (benchmarks/cnn.py).
+    import scipy.linalg.blas
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the conv backward called SciPy's BLAS")
+    monkeypatch.setattr(scipy.linalg.blas, "get_blas_funcs", refuse)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, size, size, 3)).astype(np.float32)
+    W = rng.standard_normal((27, 4)).astype(np.float32)
+    dZ = rng.standard_normal((n, size, size, 4)).astype(np.float32)
+    dX, _, _ = conv.conv2d_backward(dZ, X, W, (3, 3), padding=1)
+    dX_reference = conv.col2im(dZ.reshape(-1, 4) @ W.T, X.shape, (3, 3), padding=1)
+    np.testing.assert_allclose(dX, dX_reference, rtol=1e-5, atol=1e-5)
