@@ -201,7 +201,7 @@ def _input_grad_on_flat_grid(dZ, W, kernel_size):
     product is added while it is still in cache. The products are NumPy's
     GEMMs: SciPy's wheel brings its own OpenBLAS, and its thread pool beside
     NumPy's spun two threads per core against each other (a two-thread epoch
-    took 2.2x the one-thread time).
+    took about twice the one-thread time).
     """
     (n, h_out, w_out, c_out), (kh, kw) = dZ.shape, kernel_size
     hp, wp, c_in = h_out + kh - 1, w_out + kw - 1, W.shape[0] // (kh * kw)

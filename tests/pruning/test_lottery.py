@@ -1,6 +1,7 @@
 """pruning.lottery: IMP masks nest, resets are bit-exact, runs resume with identical results."""
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,7 +277,6 @@ def test_the_lottery_steps_prune_reset_and_retrain_a_cnn():
 
 def test_docs_lottery_full_claims_hold_on_the_committed_records():
     """The sentences of docs/pruning.md's "Full mode: the paper's settings, 2 of its 5 trials"."""
-    from pathlib import Path
     path = Path(__file__).resolve().parents[2] / "docs" / "records" / "lottery_full.jsonl"
     summary = LX.summarize_records(path)
     assert summary["deviations"] == ["Deviation from paper: n_trials=2 instead of 5"]   # otherwise --full
