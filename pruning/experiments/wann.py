@@ -246,11 +246,12 @@ def add_arguments(parser):
     return parser
 
 
-def _search_settings(args, out, write=True):
+def _search_settings(args, out):
     """The command's search settings: the saved ones (``--resume``) or the options and their defaults.
 
     A new run refuses an ``out`` that holds a search; a resumed run refuses
-    options that contradict the saved settings, naming them.
+    options that contradict the saved settings, naming them. Nothing is written
+    here: ``_save_settings`` does that once the task has loaded.
     """
     settings_path = out / "settings.json"
     given = {k: getattr(args, k) for k in SEARCH_OPTIONS if getattr(args, k) is not None}
@@ -274,10 +275,14 @@ def _search_settings(args, out, write=True):
                        "tournament_size": "--tournament-size", "p_enable": "--p-enable"}):
         SearchConfig(population_size=settings["population"], batch_size=settings["batch_size"],
                      tournament_size=settings["tournament_size"], p_enable=settings["p_enable"])
-    if not saved and write:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(settings_path, json.dumps(settings, indent=1))
     return settings
+
+
+def _save_settings(out, settings):
+    """Write OUT/settings.json for a new search (a resumed one keeps its own)."""
+    if not (out / "settings.json").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "settings.json", json.dumps(settings, indent=1))
 
 
 def _new_config(settings, args):
@@ -410,7 +415,7 @@ def main(args):
         raise ValueError(f"--scheduler: expected only with --backend dask, found --backend {args.backend}; "
                          "add --backend dask or drop --scheduler")
     out = Path(args.out)
-    first = _search_settings(args, out, write=False)["seed"]
+    first = _search_settings(args, out)["seed"]
     seeds = [first] if args.seeds is None else list(range(first, first + args.seeds))
     folders = {seed: "." if args.seeds is None else f"seed{seed}" for seed in seeds}
     with _client(args) as client:
@@ -450,6 +455,7 @@ def _search(args, out, grid):
     remove_stale_temp_files(out)
     settings = _search_settings(args, out)
     task = load_dataset("wann-task", task=settings["task"], data_dir=args.data_dir)
+    _save_settings(out, settings)   # after the task loads: a missing dataset leaves no search behind
     checkpoint = out / "checkpoint.npz"
     if checkpoint.exists():
         state = load_state(checkpoint)

@@ -613,6 +613,19 @@ def test_cli_defaults_option_is_saved_and_a_search_from_before_issue_13_resumes_
     assert _cli_report(capsys)["defaults"] == "nnlite-v1"
 
 
+def test_cli_with_a_missing_dataset_leaves_no_search_behind(tmp_path, capsys):
+    """A new search that cannot load its task writes nothing, so the same command works once the data is there."""
+    from pruning.__main__ import main
+    out = tmp_path / "run"
+    argv = ["wann", "--task", "mnist16", "--generations", "1", "--data-dir", str(tmp_path / "empty"),
+            "--out", str(out)]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="2"):
+        main(argv)
+    assert "not found" in capsys.readouterr().err
+    assert not (out / "settings.json").exists() and not (out / "checkpoint.npz").exists()
+
+
 def test_cli_without_a_limit_or_budget_on_resume_names_the_option(tmp_path, capsys):
     from pruning.__main__ import main
     assert main(["wann", "--task", "digits8", "--population", "4", "--batch-size", "32", "--tune-epochs", "0",
