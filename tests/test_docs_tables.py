@@ -60,7 +60,7 @@ def test_no_arguments_cover_both_pages(tables):
     ("lottery_quick", "| 21.1 | 3 | 94.70 ± 0.07", "| 21.1 | 3 | 95.70 ± 0.07"),
     ("lottery_full", "| 21.1 | 2 | 98.30 ± 0.76", "| 21.1 | 2 | 98.40 ± 0.76"),
     ("wann_defaults", "| `paper` | 55.4 ± 25.4 (n=3)", "| `paper` | 55.4% +- 25.4"),
-    ("wann_target", "**80.77%**", "**81.77%**"),
+    ("wann_target", "**79.52%**", "**78.52%**"),
     ("dsr_seed_study_paper", "0.4436 ± 0.0398 | +4.26 ± 6.03", "0.4436 ± 0.0398 | +4.26"),
 ])
 def test_a_changed_pruning_cell_is_found_and_rebuilt(tables, name, cell, tampered):

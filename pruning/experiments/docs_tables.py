@@ -80,15 +80,17 @@ def wann_defaults_table(records):
     return "\n".join(out)
 
 
-#: The 30-minute 16x16 MNIST searches of the WANN target table, one column each: (record, population, machine).
-WANN_TARGET_RUNS = (("wann_target_mnist16", 64, "quiet machine"),
-                    ("wann_target_mnist16_loaded", 64, "machine under load"),
-                    ("wann_target_mnist16_pop256", 256, "quiet machine"))
+#: The 30-minute 16x16 MNIST searches of the WANN target table, one column each:
+#: (record, population, --defaults, machine).
+WANN_TARGET_RUNS = (("wann_target_mnist16", 64, "paper", "quiet machine"),
+                    ("wann_target_mnist16_loaded", 64, "paper", "machine under load"),
+                    ("wann_target_mnist16_pop256", 256, "paper", "quiet machine"),
+                    ("wann_target_mnist16_nnlite_v1", 64, "nnlite-v1", "quiet machine"))
 
 
 def wann_target_table(records):
     """The 30-minute 16x16 MNIST searches of ``WANN_TARGET_RUNS``, one column each (n = 1 per column: no interval)."""
-    runs = [read_lines(records / f"{name}.jsonl")[-1] for name, _, _ in WANN_TARGET_RUNS]
+    runs = [read_lines(records / f"{name}.jsonl")[-1] for name, *_ in WANN_TARGET_RUNS]
     pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     quantities = [
         ("generations in 30 minutes", lambda r: f"{r['generations']:,}"),
@@ -102,13 +104,15 @@ def wann_target_table(records):
         ("random shared weight in [-2, 2], 100 draws, mean ± sd",
          lambda r: f"{100 * r['random_shared_weight_mean']:.2f} ± {100 * r['random_shared_weight_std']:.2f}%"),
         ("individually tuned weights (10 epochs)", lambda r: pct(r["tuned_accuracy"]))]
-    for r, (name, population, _) in zip(runs, WANN_TARGET_RUNS):   # the labels must hold for every run
+    for r, (name, population, defaults, _) in zip(runs, WANN_TARGET_RUNS):   # the labels must hold for every run
         settings = (r["random_shared_weight_range"], r["random_shared_weight_n_draws"], r["tune_epochs"],
-                    r["time_budget_minutes"], r["population"])
-        if settings != ([-2.0, 2.0], 100, 10, 30.0, population):
+                    r["time_budget_minutes"], r["population"], r["defaults"])
+        if settings != ([-2.0, 2.0], 100, 10, 30.0, population, defaults):
             raise ValueError(f"records: expected the labelled settings ([-2, 2], 100 draws, 10 epochs, 30 minutes, "
-                             f"population {population}) in {name}.jsonl, found {settings}; update the labels")
-    headings = [f"population {population}, {machine}" for _, population, machine in WANN_TARGET_RUNS]
+                             f"population {population}, {defaults}) in {name}.jsonl, found {settings}; "
+                             "update the labels")
+    headings = [f"population {population}, `{defaults}`, {machine}" for _, population, defaults, machine
+                in WANN_TARGET_RUNS]
     return "\n".join(["| quantity (10,000 test images) | " + " | ".join(headings) + " |",
                        "|---" * (len(runs) + 1) + "|"]
                       + [f"| {k} | " + " | ".join(f(r) for r in runs) + " |" for k, f in quantities])

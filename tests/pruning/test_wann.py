@@ -706,23 +706,31 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
 
 
 def test_docs_wann_target_claims_hold_on_the_committed_records():
-    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (three runs, n = 1 each)."""
+    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (four runs, n = 1 each)."""
     records = Path(__file__).resolve().parents[2] / "docs" / "records"
-    quiet, loaded, pop256 = (json.loads((records / f"{name}.jsonl").read_text().splitlines()[-1])
-                             for name in ("wann_target_mnist16", "wann_target_mnist16_loaded",
-                                          "wann_target_mnist16_pop256"))
-    for run, population in ((quiet, 64), (loaded, 64), (pop256, 256)):   # 30 minutes, seed 0, paper defaults
+    quiet, loaded, pop256, v1 = (json.loads((records / f"{name}.jsonl").read_text().splitlines()[-1])
+                                 for name in ("wann_target_mnist16", "wann_target_mnist16_loaded",
+                                              "wann_target_mnist16_pop256", "wann_target_mnist16_nnlite_v1"))
+    for run, population, defaults in ((quiet, 64, "paper"), (loaded, 64, "paper"), (pop256, 256, "paper"),
+                                      (v1, 64, "nnlite-v1")):   # 30 minutes, seed 0
         assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"]) == \
-            ("mnist16", population, 0, "paper", 2)
+            ("mnist16", population, 0, defaults, 2)
         assert run["stopped_by"] == "time_budget" and run["time_budget_minutes"] == 30.0
-        assert run["ensemble_vote_accuracy"] < 0.85                                  # target not met
+        assert 0.85 - run["ensemble_vote_accuracy"] > 0.04                           # > 4 points short
+    for run in (quiet, loaded, pop256):                                              # the paper's defaults
         assert abs(run["best_weight_accuracy"] - run["ensemble_vote_accuracy"]) < 0.01   # within a point
         assert 0.85 <= run["tuned_accuracy"] < 0.86                                  # tuned: 85-86%
-    assert (quiet["generations"], loaded["generations"], pop256["generations"]) == (6271, 3209, 1883)
+    assert (quiet["generations"], loaded["generations"], pop256["generations"], v1["generations"]) == \
+        (6271, 3209, 1883, 5411)
     assert quiet["n_connections"] > loaded["n_connections"] > pop256["n_connections"] == 483
     assert quiet["ensemble_vote_accuracy"] <= loaded["ensemble_vote_accuracy"]       # no better
-    best = max((quiet, loaded, pop256), key=lambda r: r["ensemble_vote_accuracy"])
-    assert best is pop256 and 0.85 - pop256["ensemble_vote_accuracy"] > 0.04        # best, still > 4 points short
+    # nnlite-v1: better on every row but the vote, which ties with population 256 to the hundredth
+    assert round(v1["ensemble_vote_accuracy"], 4) == round(pop256["ensemble_vote_accuracy"], 4) == 0.8077
+    assert v1["ensemble_vote_accuracy"] >= max(r["ensemble_vote_accuracy"] for r in (quiet, loaded, pop256))
+    for key in ("ensemble_mean_softmax_accuracy", "best_weight_accuracy", "six_weights_mean",
+                "random_shared_weight_mean", "tuned_accuracy"):
+        assert v1[key] > max(r[key] for r in (quiet, loaded, pop256)), key
+    assert round(100 * (v1["best_weight_accuracy"] - v1["ensemble_vote_accuracy"]), 1) == 1.9
     evaluated = lambda r: r["population"] * r["generations"]  # noqa: E731
     assert 1.15 < evaluated(pop256) / evaluated(quiet) < 1.25                        # "a fifth more"
     assert 9 < 960 * 4096 / evaluated(quiet) < 11                                    # "about ten times"
