@@ -81,11 +81,15 @@ def wann_defaults_table(records):
 
 
 #: The 30-minute 16x16 MNIST searches of the WANN target table, one column each:
-#: (record, population, --defaults, machine).
-WANN_TARGET_RUNS = (("wann_target_mnist16", 64, "paper", "quiet machine"),
-                    ("wann_target_mnist16_loaded", 64, "paper", "machine under load"),
-                    ("wann_target_mnist16_pop256", 256, "paper", "quiet machine"),
-                    ("wann_target_mnist16_nnlite_v1", 64, "nnlite-v1", "quiet machine"))
+#: (record, population, --defaults, --batch-size, --seed, machine). Records made before the report held
+#: ``batch_size`` are labelled from their commands in docs/pruning.md.
+WANN_TARGET_RUNS = (("wann_target_mnist16", 64, "paper", 500, 0, "quiet machine"),
+                    ("wann_target_mnist16_loaded", 64, "paper", 500, 0, "machine under load"),
+                    ("wann_target_mnist16_pop256", 256, "paper", 500, 0, "quiet machine"),
+                    ("wann_target_mnist16_nnlite_v1", 64, "nnlite-v1", 500, 0, "quiet machine"),
+                    ("wann_target_mnist16_nnlite_v1_batch2000", 64, "nnlite-v1", 2000, 0, "quiet machine"),
+                    ("wann_target_mnist16_nnlite_v1_batch5000", 64, "nnlite-v1", 5000, 0, "quiet machine"),
+                    ("wann_target_mnist16_nnlite_v1_batch2000_seed1", 64, "nnlite-v1", 2000, 1, "quiet machine"))
 
 
 def wann_target_table(records):
@@ -104,15 +108,15 @@ def wann_target_table(records):
         ("random shared weight in [-2, 2], 100 draws, mean ± sd",
          lambda r: f"{100 * r['random_shared_weight_mean']:.2f} ± {100 * r['random_shared_weight_std']:.2f}%"),
         ("individually tuned weights (10 epochs)", lambda r: pct(r["tuned_accuracy"]))]
-    for r, (name, population, defaults, _) in zip(runs, WANN_TARGET_RUNS):   # the labels must hold for every run
+    for r, (name, population, defaults, batch, seed, _) in zip(runs, WANN_TARGET_RUNS):   # the labels must hold
         settings = (r["random_shared_weight_range"], r["random_shared_weight_n_draws"], r["tune_epochs"],
-                    r["time_budget_minutes"], r["population"], r["defaults"])
-        if settings != ([-2.0, 2.0], 100, 10, 30.0, population, defaults):
+                    r["time_budget_minutes"], r["population"], r["defaults"], r.get("batch_size", batch), r["seed"])
+        if settings != ([-2.0, 2.0], 100, 10, 30.0, population, defaults, batch, seed):
             raise ValueError(f"records: expected the labelled settings ([-2, 2], 100 draws, 10 epochs, 30 minutes, "
-                             f"population {population}, {defaults}) in {name}.jsonl, found {settings}; "
-                             "update the labels")
-    headings = [f"population {population}, `{defaults}`, {machine}" for _, population, defaults, machine
-                in WANN_TARGET_RUNS]
+                             f"population {population}, {defaults}, batch {batch}, seed {seed}) in {name}.jsonl, "
+                             f"found {settings}; update the labels")
+    headings = [f"population {population}, batch {batch}, `{defaults}`, seed {seed}, {machine}"
+                for _, population, defaults, batch, seed, machine in WANN_TARGET_RUNS]
     return "\n".join(["| quantity (10,000 test images) | " + " | ".join(headings) + " |",
                        "|---" * (len(runs) + 1) + "|"]
                       + [f"| {k} | " + " | ".join(f(r) for r in runs) + " |" for k, f in quantities])

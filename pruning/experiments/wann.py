@@ -429,7 +429,8 @@ def main(args):
         records = {r["params"]["folder"]: r["result"] for r in run_grid(task, params, out, **grid)}
     for seed, (settings, state, timing) in runs.items():
         report = {**records[folders[seed]], **timing, "task": settings["task"],
-                  "population": state.config.population_size, "generations": state.generation,
+                  "population": state.config.population_size, "batch_size": state.config.batch_size,
+                  "generations": state.generation,
                   "n_jobs": args.n_jobs, "generation_limit": state.config.n_generations,
                   "stopped_by": state.stopped_by, "defaults": settings["defaults"], "seed": settings["seed"]}
         write_text_atomic(out / folders[seed] / "results.json", json.dumps(report, indent=1))
