@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -706,21 +707,23 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
 
 
 def test_docs_wann_target_claims_hold_on_the_committed_records():
-    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (seven runs, n = 1 each)."""
+    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (eight runs)."""
     records = Path(__file__).resolve().parents[2] / "docs" / "records"
-    quiet, loaded, pop256, v1, b2000, b5000, b2000_s1 = (
+    quiet, loaded, pop256, v1, b2000, b5000, b2000_s1, b2000_s2 = (
         json.loads((records / f"wann_target_mnist16{name}.jsonl").read_text().splitlines()[-1])
         for name in ("", "_loaded", "_pop256", "_nnlite_v1", "_nnlite_v1_batch2000", "_nnlite_v1_batch5000",
-                     "_nnlite_v1_batch2000_seed1"))
+                     "_nnlite_v1_batch2000_seed1", "_nnlite_v1_batch2000_seed2"))
     for run, population, defaults in ((quiet, 64, "paper"), (loaded, 64, "paper"), (pop256, 256, "paper"),
                                       (v1, 64, "nnlite-v1"), (b2000, 64, "nnlite-v1"), (b5000, 64, "nnlite-v1")):
         assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"]) == \
             ("mnist16", population, 0, defaults, 2)                                  # seed 0
         assert run["stopped_by"] == "time_budget" and run["time_budget_minutes"] == 30.0
         assert run["ensemble_vote_accuracy"] < 0.85                                  # no setting reaches 85%
-    assert (b2000_s1["task"], b2000_s1["population"], b2000_s1["seed"], b2000_s1["defaults"], b2000_s1["n_jobs"],
-            b2000_s1["batch_size"], b2000_s1["stopped_by"], b2000_s1["time_budget_minutes"]) == \
-        ("mnist16", 64, 1, "nnlite-v1", 2, 2000, "time_budget", 30.0)
+    for seed, run in ((1, b2000_s1), (2, b2000_s2)):
+        assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"],
+                run["batch_size"], run["stopped_by"], run["time_budget_minutes"]) == \
+            ("mnist16", 64, seed, "nnlite-v1", 2, 2000, "time_budget", 30.0)
+        assert run["ensemble_vote_accuracy"] < 0.85
     for run in (quiet, loaded, pop256, v1):
         assert 0.85 - run["ensemble_vote_accuracy"] > 0.04                           # > 4 points short
     for run in (quiet, loaded, pop256):                                              # the paper's defaults
@@ -744,11 +747,14 @@ def test_docs_wann_target_claims_hold_on_the_committed_records():
                                                   for r in (quiet, loaded, pop256, v1, b2000, b5000)) == 0.8364
     assert b2000["ensemble_mean_softmax_accuracy"] > 0.85
     assert v1["ensemble_vote_accuracy"] < b5000["ensemble_vote_accuracy"] == 0.8217 < b2000["ensemble_vote_accuracy"]
-    # batch 2,000 at seed 1: 0.53 points short by vote, above 85% by softmax; the two seeds within a point
-    assert b2000_s1["generations"] == 3724 and b2000_s1["ensemble_vote_accuracy"] == 0.8447
-    assert round(100 * (0.85 - b2000_s1["ensemble_vote_accuracy"]), 2) == 0.53
-    assert b2000_s1["ensemble_mean_softmax_accuracy"] == 0.8621 > 0.85
-    assert abs(b2000_s1["ensemble_vote_accuracy"] - b2000["ensemble_vote_accuracy"]) < 0.01
+    # batch 2,000 at seeds 1 and 2; the three seeds' mean vote and its 95% t interval, which reaches 85%
+    assert (b2000_s1["generations"], b2000_s2["generations"]) == (3724, 4482)
+    assert (b2000_s1["ensemble_vote_accuracy"], b2000_s2["ensemble_vote_accuracy"]) == (0.8447, 0.8351)
+    assert (b2000_s1["ensemble_mean_softmax_accuracy"], b2000_s2["ensemble_mean_softmax_accuracy"]) == (0.8621, 0.849)
+    votes = 100 * np.array([r["ensemble_vote_accuracy"] for r in (b2000, b2000_s1, b2000_s2)])
+    assert round(85 - votes.max(), 2) == 0.53                                  # the best 0.53 points short
+    low, high = scipy.stats.t.interval(0.95, len(votes) - 1, loc=votes.mean(), scale=scipy.stats.sem(votes))
+    assert (round(votes.mean(), 2), round(low, 2), round(high, 2)) == (83.87, 82.58, 85.17) and high > 85
     evaluated = lambda r: r["population"] * r["generations"]  # noqa: E731
     assert 1.15 < evaluated(pop256) / evaluated(quiet) < 1.25                        # "a fifth more"
     assert 9 < 960 * 4096 / evaluated(quiet) < 11                                    # "about ten times"
