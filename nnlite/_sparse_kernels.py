@@ -15,10 +15,18 @@ A CSR matrix is passed as its three arrays ``(indptr, indices, data)``;
 the callers in ``nnlite.sparse`` have checked their structure and the shapes
 (these loops index without bounds checks).
 
+Every product is a *gather*: an output row is the sum of the input rows its
+stored weights select, so each output row is written by one loop and read
+from cache. The forward product X @ W of a CSR W gathers along the columns
+of W; it runs on W's transposed pattern (``transpose_pattern``, a counting
+sort that ``nnlite.sparse`` redoes only when the pattern changes) and reads
+W's values through the permutation. The scatter it replaces (each stored
+weight adding into a random output row) took 1.5x as long here.
+
 Same bits on any core count: every output element is computed by one thread,
-in an order fixed by the code, never by the number of threads (the gathers
-and sampled dots run in parallel over rows, the scatter over fixed blocks of
-the batch). The vectorised sums may still differ from NumPy's in the last bits.
+in an order fixed by the code, never by the number of threads (the loops run
+in parallel over output rows). The vectorised sums may still differ from
+NumPy's in the last bits.
 """
 import numpy as np
 
@@ -28,9 +36,8 @@ except ImportError:  # the NumPy backend is used instead
     numba = None
 
 AVAILABLE = numba is not None
-_TILE = 8  # transpose block: 8 x 8 (2x faster than 32 x 32 here, 7x faster than NumPy's copy)
-_BATCH_BLOCK = 256  # batch columns per task of scatter_rows: fixed (results must not depend on the thread count);
-# smaller blocks re-walk the CSR arrays more often (128: up to 13% slower at batch 256, one thread)
+_TILE = 16  # transpose block: 16 x 16, each column of the block written as one contiguous run
+# (0.08 ms for a 256 x 1024 float32 matrix here, against 0.14 ms for 8 x 8 in row order and 0.22 ms for NumPy's copy)
 
 
 def _compile(parallel=False):
@@ -46,8 +53,8 @@ def _transpose(A):
     full_rows, full_cols = n_rows - n_rows % _TILE, n_cols - n_cols % _TILE
     for i0 in range(0, full_rows, _TILE):
         for j0 in range(0, full_cols, _TILE):
-            for i in range(_TILE):
-                for j in range(_TILE):
+            for j in range(_TILE):
+                for i in range(_TILE):
                     out[j0 + j, i0 + i] = A[i0 + i, j0 + j]
     for i in range(n_rows):  # the edges outside the full blocks
         for j in range(full_cols if i < full_rows else 0, n_cols):
@@ -55,42 +62,58 @@ def _transpose(A):
     return out
 
 
-def _scatter_rows(indptr, indices, data, XT, n_out):
-    """YT = W.T @ XT for CSR W (d_in, n_out): YT[j] += W[k, j] * XT[k] over the stored (k, j).
+def _transpose_pattern(indptr, indices, n_cols):
+    """The CSR pattern of W.T for a CSR W with ``n_cols`` columns: ``(indptr_t, indices_t, order)``,
+    where entry q of W.T is entry ``order[q]`` of W (its value is ``data[order[q]]``).
 
-    Two rows k may write the same output row j, so the work is split along
-    the batch instead: fixed blocks of ``_BATCH_BLOCK`` columns of XT, in
-    parallel. Every YT[j, b] is then summed by one thread, over k in
-    increasing order, with the same instructions whatever the number of
-    threads: the result does not depend on it (same seed, same bits on any
-    core count).
+    A counting sort by column, O(nnz + n_cols): within a column the rows stay
+    in increasing order, so a sum over W.T's row j adds W's rows k in the
+    same order as the row-by-row loop over W would.
     """
-    n_rows, n = len(indptr) - 1, XT.shape[1]
-    YT = np.zeros((n_out, n), dtype=XT.dtype)
-    for block in numba.prange((n + _BATCH_BLOCK - 1) // _BATCH_BLOCK):
-        b0 = block * _BATCH_BLOCK
-        b1 = min(n, b0 + _BATCH_BLOCK)
-        for k in range(n_rows):
-            x_k = XT[k, b0:b1]
-            for p in range(indptr[k], indptr[k + 1]):
-                w, y_j = data[p], YT[indices[p], b0:b1]
-                for b in range(b1 - b0):
-                    y_j[b] += w * x_k[b]
-    return YT
+    n_rows, nnz = len(indptr) - 1, len(indices)
+    indptr_t = np.zeros(n_cols + 1, dtype=indptr.dtype)
+    for p in range(nnz):  # entries per column ...
+        indptr_t[indices[p] + 1] += 1
+    for j in range(n_cols):  # ... summed into where each column starts
+        indptr_t[j + 1] += indptr_t[j]
+    next_slot = indptr_t[:-1].copy()
+    indices_t, order = np.empty(nnz, dtype=indices.dtype), np.empty(nnz, dtype=indices.dtype)
+    for k in range(n_rows):
+        for p in range(indptr[k], indptr[k + 1]):
+            q = next_slot[indices[p]]
+            indices_t[q], order[q] = k, p
+            next_slot[indices[p]] = q + 1
+    return indptr_t, indices_t, order
 
 
-def _gather_rows(indptr, indices, data, BT):
+def _value(data, order, p):
+    """The value of stored entry p: ``data[p]``, or ``data[order[p]]`` for a transposed pattern."""
+    return data[p] if order is None else data[order[p]]
+
+
+def _gather_rows(indptr, indices, data, BT, order):
     """CT = W @ BT for CSR W (n_rows, d): CT[k] = sum over stored (k, j) of W[k, j] * BT[j].
 
-    Rows k are independent: parallel over them.
+    ``order`` is None, or the ``order`` of ``transpose_pattern`` when
+    (indptr, indices) is the transposed pattern of the matrix whose values are
+    ``data``. Rows k are independent: parallel over them. Four stored
+    entries are added per pass over CT[k] (one load and store of CT[k, b] for
+    four products: 1.6x faster than one at a time here), then the rest one by one.
     """
     n_rows, n = len(indptr) - 1, BT.shape[1]
     CT = np.zeros((n_rows, n), dtype=BT.dtype)
     for k in numba.prange(n_rows):
-        for p in range(indptr[k], indptr[k + 1]):
-            w, j = data[p], indices[p]
+        c, end = CT[k], indptr[k + 1]
+        for p in range(indptr[k], end - 3, 4):
+            w0, w1 = _value(data, order, p), _value(data, order, p + 1)
+            w2, w3 = _value(data, order, p + 2), _value(data, order, p + 3)
+            b0, b1, b2, b3 = BT[indices[p]], BT[indices[p + 1]], BT[indices[p + 2]], BT[indices[p + 3]]
             for b in range(n):
-                CT[k, b] += w * BT[j, b]
+                c[b] += w0 * b0[b] + w1 * b1[b] + w2 * b2[b] + w3 * b3[b]
+        for p in range(end - (end - indptr[k]) % 4, end):
+            w, b_j = _value(data, order, p), BT[indices[p]]
+            for b in range(n):
+                c[b] += w * b_j[b]
     return CT
 
 
@@ -108,24 +131,38 @@ def _sampled_dot(indptr, indices, A, BT):
 
 
 def _gather_rows_and_sampled_dot(indptr, indices, data, AT, BT):
-    """``gather_rows(indptr, indices, data, BT)`` and ``sampled_dot(indptr, indices, AT, BT)``
-    in one pass, reading each row BT[j] once for both (a dense layer's dX and dW)."""
+    """``gather_rows(indptr, indices, data, BT, None)`` and ``sampled_dot(indptr, indices, AT, BT)``
+    in one pass, reading each row BT[j] once for both (a dense layer's dX and dW);
+    four stored entries at a time, as in ``gather_rows``."""
     n_rows, n = len(indptr) - 1, BT.shape[1]
     CT = np.zeros((n_rows, n), dtype=BT.dtype)
     out = np.zeros(len(indices), dtype=BT.dtype)
     for k in numba.prange(n_rows):
-        for p in range(indptr[k], indptr[k + 1]):
-            w, j, total = data[p], indices[p], out[p]
+        a, c, end = AT[k], CT[k], indptr[k + 1]
+        for p in range(indptr[k], end - 3, 4):
+            w0, w1, w2, w3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+            b0, b1, b2, b3 = BT[indices[p]], BT[indices[p + 1]], BT[indices[p + 2]], BT[indices[p + 3]]
+            t0, t1, t2, t3 = out[p], out[p + 1], out[p + 2], out[p + 3]
             for b in range(n):
-                CT[k, b] += w * BT[j, b]
-                total += AT[k, b] * BT[j, b]
+                c[b] += w0 * b0[b] + w1 * b1[b] + w2 * b2[b] + w3 * b3[b]
+                t0 += a[b] * b0[b]
+                t1 += a[b] * b1[b]
+                t2 += a[b] * b2[b]
+                t3 += a[b] * b3[b]
+            out[p], out[p + 1], out[p + 2], out[p + 3] = t0, t1, t2, t3
+        for p in range(end - (end - indptr[k]) % 4, end):
+            w, b_j, total = data[p], BT[indices[p]], out[p]
+            for b in range(n):
+                c[b] += w * b_j[b]
+                total += a[b] * b_j[b]
             out[p] = total
     return CT, out
 
 
 if AVAILABLE:
     transpose = _compile()(_transpose)
-    scatter_rows = _compile(parallel=True)(_scatter_rows)
+    transpose_pattern = _compile()(_transpose_pattern)
+    _value = _compile()(_value)
     gather_rows = _compile(parallel=True)(_gather_rows)
     sampled_dot = _compile(parallel=True)(_sampled_dot)
     gather_rows_and_sampled_dot = _compile(parallel=True)(_gather_rows_and_sampled_dot)

@@ -132,6 +132,8 @@ class Dense(WeightLayer):
     def forward(self, X, check=True):
         """(A, cache) for X (n, d_in); ``check=False`` skips validating X."""
         X = self._checked(X, ndim=2) if check else X
+        if sparse.is_sparse(self.W):  # laid out once for the forward and backward CSR products
+            X = sparse.batch_last(X)
         Z = F.dense_forward(X, self.W, self.b, check=False)
         return self._activate(Z), (X, Z)
 

@@ -10,6 +10,12 @@ reference) and ``"numba"`` (the compiled loops of ``nnlite._sparse_kernels``,
 several times faster, used when numba is installed). ``set_backend`` or the
 environment variable ``NNLITE_SPARSE_BACKEND`` chooses one.
 
+Memory the numba backend adds: the forward product of a CSR W keeps W's
+transposed pattern and a copy of its pattern while W lives (with int32
+indices, 12 bytes per stored weight and 4 per row and per column, beside
+W's own 8 per stored float32 weight), so that it is built once per
+topology; ``nbytes`` counts W alone.
+
 Checks. A CSR array's structure is validated (``nnlite._checks.check_csr``:
 index range, monotone ``indptr`` from 0 to nnz, matching lengths, dtypes)
 before every kernel or SciPy call that indexes with it, whatever the caller:
@@ -22,6 +28,7 @@ is accepted.
 """
 import contextlib
 import os
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -176,6 +183,32 @@ def _check_operands(X, x_name, W, w_name, check, formats=("csr", "csc")):
     return X
 
 
+_patterns_t = {}  # id(W) -> (weak reference to W, its indptr, its indices, the pattern of W.T)
+
+
+def _transposed_pattern(W):
+    """``kernels.transpose_pattern`` of a CSR W, computed once per pattern: kept while W lives,
+    and reused while W's indptr and indices equal the kept copies (checked every call, O(nnz):
+    a pattern changed in place, or a new W at a dead one's address, is never served stale)."""
+    kept = _patterns_t.get(id(W))
+    if kept is None or kept[0]() is not W or not (np.array_equal(kept[1], W.indptr)
+                                                   and np.array_equal(kept[2], W.indices)):
+        forget = weakref.ref(W, lambda _, key=id(W): _patterns_t.pop(key, None))
+        kept = (forget, W.indptr.copy(), W.indices.copy(),
+                kernels.transpose_pattern(W.indptr, W.indices, W.shape[1]))
+        _patterns_t[id(W)] = kept
+    return kept[3]
+
+
+def batch_last(X):
+    """X laid out for the CSR kernels: with the numba backend, an F-ordered copy (X.T C-contiguous),
+    so that the forward product and the backward one read X.T without copying it each time;
+    otherwise X itself. Same values and shape as X."""
+    if backend() != "numba" or X.flags.f_contiguous:
+        return X
+    return kernels.transpose(X).T
+
+
 def matmul(X, W, check=True):
     """X @ W for dense X (n, d_in) and dense or CSR W (d_in, d_out) (the result is dense).
 
@@ -188,10 +221,9 @@ def matmul(X, W, check=True):
     if backend() == "numba":
         dtype = np.result_type(X, W)
         XT, data = _c_contiguous(X.T, dtype), W.data.astype(dtype, copy=False)
-        if W.format == "csr":
-            return kernels.scatter_rows(W.indptr, W.indices, data, XT, W.shape[1]).T
-        # a CSC W (d_in, d_out) holds the CSR arrays of W.T: (X @ W).T = W.T @ X.T row by row
-        return kernels.gather_rows(W.indptr, W.indices, data, XT).T
+        # (X @ W).T = W.T @ X.T, row by row over W.T: a CSC W holds W.T's CSR arrays, a CSR W needs its transposed pattern
+        indptr_t, indices_t, order = (W.indptr, W.indices, None) if W.format == "csc" else _transposed_pattern(W)
+        return kernels.gather_rows(indptr_t, indices_t, data, XT, order).T
     # (W.T @ X.T).T keeps the sparse operand on the left, scipy's fast path.
     return np.asarray(W.T @ X.T).T
 

@@ -420,10 +420,11 @@ print(numba.get_num_threads(), digest.hexdigest())
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 def test_a_csr_model_trains_to_the_same_bits_on_one_and_two_threads():
-    # batch 600 spans three of the forward scatter's 256-column blocks (the
-    # convolution's 38,400 im2col rows 150), so the two-thread run really
-    # splits the work (the old kernel split the rows instead, and its
-    # per-thread partial sums changed the last bits)
+    # every CSR product runs in parallel over its output rows (300 and 10 for
+    # the dense layers, 4 channels and 38,400 im2col rows for the convolution),
+    # so the two-thread run really splits the work; each output element is
+    # still summed by one thread in a fixed order (an earlier kernel that split
+    # a sum between threads changed the last bits)
     outputs = {}
     for threads in ("1", "2"):
         result = run_python(TRAIN_SCRIPT, env={"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": "1",

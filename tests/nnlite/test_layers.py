@@ -19,6 +19,22 @@ def test_a_layer_masks_dense_and_csr_gradients_by_one_rule():
     np.testing.assert_allclose(sparse.to_dense(dW_csr), dW, rtol=1e-12, atol=1e-12)
 
 
+def test_a_csr_dense_layer_keeps_its_input_laid_out_once_for_both_products_on_every_backend():
+    rng = np.random.default_rng(1)
+    X, dA = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    layer = Dense(4, 3, activation=None, rng=0, dtype=np.float64)
+    W = layer.W.copy()
+    layer.W = sparse.to_csr(W)
+    for backend in [b for b in sparse.BACKENDS if b == "numpy" or sparse.kernels.AVAILABLE]:
+        with sparse.use_backend(backend):
+            Z, cache = layer.forward(X)
+            dX, (dW, db) = layer.backward(dA, cache)
+        assert cache[0].flags.f_contiguous == (backend == "numba") and np.array_equal(cache[0], X)
+        np.testing.assert_allclose(Z, X @ W + layer.b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dX, dA @ W.T, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dW.toarray(), X.T @ dA, rtol=1e-12, atol=1e-12)
+
+
 def test_a_sparse_update_mask_is_none_when_the_csr_pattern_is_the_mask():
     from pruning.sparse_layers import DynamicLinear
     csr, dense = DynamicLinear(6, 4, 0.5, storage="csr", rng=0), DynamicLinear(6, 4, 0.5, storage="dense", rng=0)

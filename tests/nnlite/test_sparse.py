@@ -210,15 +210,58 @@ def test_every_backend_propagates_nan_and_inf_through_the_stored_weights(backend
 
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
-@pytest.mark.parametrize("n", [255, 256, 257, 600])
-def test_numba_forward_over_several_batch_blocks_equals_the_dense_product(n):
-    # the compiled forward splits the batch into blocks of kernels._BATCH_BLOCK
-    # columns: below, at, just above and well above one block (with a remainder)
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 600])
+def test_numba_products_are_the_dense_ones_for_every_count_of_stored_entries_per_row_and_column(n):
+    # the compiled loops add four stored entries per pass over an output row,
+    # then the rest one by one: row k of W holds k entries and column j holds
+    # 9 - j, so the forward (over columns) and the backward (over rows) meet
+    # 0 to 9 entries, every split into fours and a rest; over several batch sizes
     rng = np.random.default_rng(n)
-    W = rng.standard_normal((40, 30)) * (rng.random((40, 30)) < 0.3)
-    X = rng.standard_normal((n, 40))
+    W = np.tril(rng.standard_normal((10, 10)), k=-1)
+    X, dZ = rng.standard_normal((n, 10)), rng.standard_normal((n, 10))
     with sparse.use_backend("numba"):
-        Y = sparse.matmul(X, sparse.to_csr(W))
-    # float64, at most 40 terms of size ~1 per output: the summation order alone
-    # (reassociated in the kernel, blocked in BLAS) moves results by ~1e-14
+        W_csr = sparse.to_csr(W)
+        Y, dX_alone = sparse.matmul(X, W_csr), sparse.matmul(dZ, W_csr.T)
+        dX, dW = sparse.backward_products(dZ, X, W_csr)
+    # float64, at most 9 terms of size ~1 per output: the summation order alone
+    # (grouped in the kernel, blocked in BLAS) moves results by ~1e-15
     np.testing.assert_allclose(Y, X @ W, rtol=1e-12, atol=1e-12)
+    for product in (dX, dX_alone):
+        np.testing.assert_allclose(product, dZ @ W.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dW.toarray(), (X.T @ dZ) * (W != 0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@given(sparse_layer_arrays(max_d=9))
+def test_transpose_pattern_is_the_pattern_of_the_transpose_and_where_its_values_come_from(arrays):
+    _, W, W_csr, _, _ = arrays
+    indptr_t, indices_t, order = kernels.transpose_pattern(W_csr.indptr, W_csr.indices, W.shape[1])
+    T = sp.csr_array(W_csr.T)  # canonical: rows in increasing order within each column of W
+    assert np.array_equal(indptr_t, T.indptr) and np.array_equal(indices_t, T.indices)
+    assert np.array_equal(np.sort(order), np.arange(W_csr.nnz)) and np.array_equal(W_csr.data[order], T.data)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+def test_the_transposed_pattern_is_made_once_per_pattern_never_served_stale_and_forgotten_with_its_weight():
+    W = sparse.to_csr(W_HAND)  # stored: (0, 1), (1, 0), (1, 3)
+    first = sparse._transposed_pattern(W)
+    W.data *= 2  # new values, same pattern: the same arrays serve
+    assert sparse._transposed_pattern(W) is first
+    W.indices[0] = 2  # the pattern changed in place: (0, 1) -> (0, 2)
+    assert sparse._transposed_pattern(W) is not first
+    with sparse.use_backend("numba"):
+        np.testing.assert_array_equal(sparse.matmul(np.eye(3, dtype=np.float32), W), W.toarray())
+    key = id(W)
+    del W
+    assert key not in sparse._patterns_t
+
+
+def test_batch_last_keeps_the_values_and_lays_the_batch_out_for_the_backend():
+    X = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with sparse.use_backend("numpy"):
+        assert sparse.batch_last(X) is X
+    if kernels.AVAILABLE:
+        with sparse.use_backend("numba"):
+            laid_out = sparse.batch_last(X)
+            assert laid_out.flags.f_contiguous and np.array_equal(laid_out, X)
+            assert sparse.batch_last(laid_out) is laid_out
