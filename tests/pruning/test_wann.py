@@ -707,23 +707,23 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
 
 
 def test_docs_wann_target_claims_hold_on_the_committed_records():
-    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (eight runs)."""
+    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (nine runs)."""
     records = Path(__file__).resolve().parents[2] / "docs" / "records"
-    quiet, loaded, pop256, v1, b2000, b5000, b2000_s1, b2000_s2 = (
+    quiet, loaded, pop256, v1, b2000, b5000, b2000_s1, b2000_s2, b2000_s3 = (
         json.loads((records / f"wann_target_mnist16{name}.jsonl").read_text().splitlines()[-1])
         for name in ("", "_loaded", "_pop256", "_nnlite_v1", "_nnlite_v1_batch2000", "_nnlite_v1_batch5000",
-                     "_nnlite_v1_batch2000_seed1", "_nnlite_v1_batch2000_seed2"))
+                     "_nnlite_v1_batch2000_seed1", "_nnlite_v1_batch2000_seed2", "_nnlite_v1_batch2000_seed3"))
     for run, population, defaults in ((quiet, 64, "paper"), (loaded, 64, "paper"), (pop256, 256, "paper"),
                                       (v1, 64, "nnlite-v1"), (b2000, 64, "nnlite-v1"), (b5000, 64, "nnlite-v1")):
         assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"]) == \
             ("mnist16", population, 0, defaults, 2)                                  # seed 0
         assert run["stopped_by"] == "time_budget" and run["time_budget_minutes"] == 30.0
-        assert run["ensemble_vote_accuracy"] < 0.85                                  # no setting reaches 85%
-    for seed, run in ((1, b2000_s1), (2, b2000_s2)):
+        assert run["ensemble_vote_accuracy"] < 0.85                                  # no seed-0 run reaches 85%
+    for seed, run in ((1, b2000_s1), (2, b2000_s2), (3, b2000_s3)):
         assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"],
                 run["batch_size"], run["stopped_by"], run["time_budget_minutes"]) == \
             ("mnist16", 64, seed, "nnlite-v1", 2, 2000, "time_budget", 30.0)
-        assert run["ensemble_vote_accuracy"] < 0.85
+        assert (run["ensemble_vote_accuracy"] >= 0.85) == (seed == 3)               # only seed 3 reaches 85%
     for run in (quiet, loaded, pop256, v1):
         assert 0.85 - run["ensemble_vote_accuracy"] > 0.04                           # > 4 points short
     for run in (quiet, loaded, pop256):                                              # the paper's defaults
@@ -747,14 +747,25 @@ def test_docs_wann_target_claims_hold_on_the_committed_records():
                                                   for r in (quiet, loaded, pop256, v1, b2000, b5000)) == 0.8364
     assert b2000["ensemble_mean_softmax_accuracy"] > 0.85
     assert v1["ensemble_vote_accuracy"] < b5000["ensemble_vote_accuracy"] == 0.8217 < b2000["ensemble_vote_accuracy"]
-    # batch 2,000 at seeds 1 and 2; the three seeds' mean vote and its 95% t interval, which reaches 85%
-    assert (b2000_s1["generations"], b2000_s2["generations"]) == (3724, 4482)
-    assert (b2000_s1["ensemble_vote_accuracy"], b2000_s2["ensemble_vote_accuracy"]) == (0.8447, 0.8351)
-    assert (b2000_s1["ensemble_mean_softmax_accuracy"], b2000_s2["ensemble_mean_softmax_accuracy"]) == (0.8621, 0.849)
-    votes = 100 * np.array([r["ensemble_vote_accuracy"] for r in (b2000, b2000_s1, b2000_s2)])
-    assert round(85 - votes.max(), 2) == 0.53                                  # the best 0.53 points short
+    # batch 2,000 at seeds 1, 2 and 3; seed 3 reaches the target, the four seeds' mean vote and its
+    # 95% t interval, which holds 85%
+    runs = (b2000_s1, b2000_s2, b2000_s3)
+    assert tuple(r["generations"] for r in runs) == (3724, 4482, 4248)
+    assert tuple(r["ensemble_vote_accuracy"] for r in runs) == (0.8447, 0.8351, 0.8531)
+    assert tuple(r["ensemble_mean_softmax_accuracy"] for r in runs) == (0.8621, 0.849, 0.8679)
+    assert round(100 * (b2000_s3["ensemble_vote_accuracy"] - 0.85), 2) == 0.31     # 0.31 points above
+    assert (b2000_s3["best_weight"], b2000_s3["best_weight_accuracy"], b2000_s3["tuned_accuracy"]) == (-2.0, 0.852, 0.89)
+    votes = 100 * np.array([r["ensemble_vote_accuracy"] for r in (b2000, *runs)])
+    assert round(85 - max(v for v in votes if v < 85), 2) == 0.53   # the best of the other three 0.53 points short
     low, high = scipy.stats.t.interval(0.95, len(votes) - 1, loc=votes.mean(), scale=scipy.stats.sem(votes))
-    assert (round(votes.mean(), 2), round(low, 2), round(high, 2)) == (83.87, 82.58, 85.17) and high > 85
+    assert (round(votes.mean(), 2), round(low, 2), round(high, 2)) == (84.23, 82.90, 85.56) and low < 85 < high
+    # the seed-3 search rerun with its generation count instead of the budget: the same figures
+    rerun = json.loads((records / "wann_target_mnist16_nnlite_v1_batch2000_seed3_by_generations.jsonl")
+                       .read_text().splitlines()[-1])
+    timing = {"search_seconds_this_run", "search_cpu_seconds_this_run", "time_budget_minutes", "stopped_by",
+              "generation_limit"}
+    assert (rerun["stopped_by"], rerun["generation_limit"], rerun["time_budget_minutes"]) == ("generations", 4248, None)
+    assert {k: v for k, v in rerun.items() if k not in timing} == {k: v for k, v in b2000_s3.items() if k not in timing}
     evaluated = lambda r: r["population"] * r["generations"]  # noqa: E731
     assert 1.15 < evaluated(pop256) / evaluated(quiet) < 1.25                        # "a fifth more"
     assert 9 < 960 * 4096 / evaluated(quiet) < 11                                    # "about ten times"
