@@ -221,7 +221,8 @@ def matmul(X, W, check=True):
     if backend() == "numba":
         dtype = np.result_type(X, W)
         XT, data = _c_contiguous(X.T, dtype), W.data.astype(dtype, copy=False)
-        # (X @ W).T = W.T @ X.T, row by row over W.T: a CSC W holds W.T's CSR arrays, a CSR W needs its transposed pattern
+        # (X @ W).T = W.T @ X.T, row by row over W.T: a CSC W holds W.T's CSR arrays,
+        # a CSR W needs its transposed pattern
         indptr_t, indices_t, order = (W.indptr, W.indices, None) if W.format == "csc" else _transposed_pattern(W)
         return kernels.gather_rows(indptr_t, indices_t, data, XT, order).T
     # (W.T @ X.T).T keeps the sparse operand on the left, scipy's fast path.

@@ -754,7 +754,8 @@ def test_docs_wann_target_claims_hold_on_the_committed_records():
     assert tuple(r["ensemble_vote_accuracy"] for r in runs) == (0.8447, 0.8351, 0.8531)
     assert tuple(r["ensemble_mean_softmax_accuracy"] for r in runs) == (0.8621, 0.849, 0.8679)
     assert round(100 * (b2000_s3["ensemble_vote_accuracy"] - 0.85), 2) == 0.31     # 0.31 points above
-    assert (b2000_s3["best_weight"], b2000_s3["best_weight_accuracy"], b2000_s3["tuned_accuracy"]) == (-2.0, 0.852, 0.89)
+    assert (b2000_s3["best_weight"], b2000_s3["best_weight_accuracy"], b2000_s3["tuned_accuracy"]) == \
+        (-2.0, 0.852, 0.89)
     votes = 100 * np.array([r["ensemble_vote_accuracy"] for r in (b2000, *runs)])
     assert round(85 - max(v for v in votes if v < 85), 2) == 0.53   # the best of the other three 0.53 points short
     low, high = scipy.stats.t.interval(0.95, len(votes) - 1, loc=votes.mean(), scale=scipy.stats.sem(votes))
