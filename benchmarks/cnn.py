@@ -104,8 +104,12 @@ def torch_steps(X, y, seed=0):
 
 def interleaved_epoch(engines, n, block, clock, seed=0):
     """Seconds per engine for one epoch of ``n`` images: every engine trains on the same
-    minibatches, the engines taking turns every ``block`` minibatches."""
+    minibatches, the engines taking turns every ``block`` minibatches. Each engine first takes
+    one untimed step on the first minibatch (numba compiling or loading its kernels, PyTorch's
+    first allocations): one-time costs, not an epoch's."""
     batches, seconds = minibatches(n, BATCH, np.random.default_rng(seed)), dict.fromkeys(engines, 0.0)
+    for step in engines.values():
+        step(batches[0])
     for start in range(0, len(batches), block):
         for name, step in engines.items():
             seconds[name] += _common.timed(lambda: [step(idx) for idx in batches[start:start + block]], clock)[0]

@@ -30,10 +30,21 @@ cost a pass over every activation in the training loop): the layers of
 Backward functions recompute what they need from their inputs; the callers
 that already hold ``im2col(X)`` (or a pool's output ``A``) may pass it to skip
 the work.
+
+Speed. A convolution whose patches are longer than its output rows builds
+im2col one block of images at a time (``BLOCK_BYTES``), in the forward and
+again in the backward pass, instead of keeping a patch matrix several times
+the size of its input. With the compiled backend (``nnlite.sparse.backend()``
+is ``"numba"``), max pooling over disjoint windows and the stride-1 input
+gradient's col2im run as compiled loops (``nnlite._conv_kernels``): pooling
+gives the NumPy code's bits, the input gradient agrees with it to rounding
+(one product dZ @ W.T in place of per-offset products). Timings:
+``benchmarks/cnn.py``.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import _conv_kernels as kernels
 from . import functional as F
 from . import sparse
 from ._checks import check_float_array, check_int, check_weight
@@ -133,23 +144,61 @@ def conv2d_forward(X, W, b, kernel_size, stride=1, padding=0):
     X = check_float_array(X, "X", ndim=4)
     kernel_size, stride, padding = check_geometry(kernel_size, stride, padding)
     check_conv_geometry(X.shape[1:], kernel_size, stride, padding)
+    check_weight(W, "W")
     if np.shape(W)[:1] != (kernel_size[0] * kernel_size[1] * X.shape[3],):
         raise ValueError(f"W: expected {kernel_size[0] * kernel_size[1] * X.shape[3]} rows (kh * kw * c_in for "
                          f"X of shape {X.shape}), found shape {np.shape(W)}")
-    n, h, w, _ = X.shape
-    kh, kw = kernel_size
-    Z = F.dense_forward(im2col(X, kernel_size, stride, padding), W, b)
-    return Z.reshape(n, output_size(h, kh, stride, padding), output_size(w, kw, stride, padding), -1)
+    return _conv2d_forward(X, W, b, kernel_size, stride, padding, check=True)[0]
+
+
+#: Bytes of patches per block of images. When a patch (an im2col row, kh * kw * c_in values) is longer
+#: than an output row (c_out values), the forward and backward passes build the patches one block of
+#: images at a time and multiply them while they are in cache, and never keep them: for the DSR CNN's
+#: second convolution they are a 14 MB array per minibatch that cost more to write and read than to
+#: multiply. Shorter patches (the first convolution's 9) are built once and kept for the backward pass.
+BLOCK_BYTES = 1 << 21
+
+
+def _image_blocks(X, c_out, kernel_size, stride, padding):
+    """Slices of X's images whose patches take about ``BLOCK_BYTES`` (at least one image each);
+    one slice of every image when a patch is no longer than an output row."""
+    (n, h, w, c), (kh, kw) = X.shape, kernel_size
+    if kh * kw * c <= c_out:
+        return [slice(0, n)]
+    per_image = output_size(h, kh, stride, padding) * output_size(w, kw, stride, padding) * kh * kw * c * X.itemsize
+    step = max(1, BLOCK_BYTES // max(1, per_image))
+    return [slice(start, start + step) for start in range(0, n, step)]
+
+
+def _conv2d_forward(X, W, b, kernel_size, stride, padding, check=False):
+    """(Z, cols): ``conv2d_forward`` on checked X and geometry, with im2col(X) when it was built
+    whole, else None (built one block of images at a time). ``check``: validate W and b, as
+    ``nnlite.functional.dense_forward`` does."""
+    (n, h, w, _), (kh, kw) = X.shape, kernel_size
+    shape_out = (output_size(h, kh, stride, padding), output_size(w, kw, stride, padding), W.shape[1])
+    blocks = _image_blocks(X, W.shape[1], kernel_size, stride, padding)
+    if len(blocks) == 1:
+        cols = im2col(X, kernel_size, stride, padding)
+        return F.dense_forward(cols, W, b, check=check).reshape(n, *shape_out), cols
+    Z = np.empty((n, *shape_out), dtype=np.result_type(X.dtype, W.dtype, b))
+    for block in blocks:
+        Z[block] = F.dense_forward(im2col(X[block], kernel_size, stride, padding), W, b, check=check).reshape(
+            -1, *shape_out)
+    return Z, None
 
 
 def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input_grad=True, check=True):
     """Return (dX, dW, db) for ``conv2d_forward``; dX is None when not ``input_grad``.
 
-    dW = im2col(X).T @ dZ (only on W's stored pattern if W is CSR),
-    db = sum of dZ over samples and pixels, dX = col2im(dZ @ W.T), computed
-    one kernel offset (di, dj) at a time: offset k owns rows
+    dW = im2col(X).T @ dZ (only on W's stored pattern if W is CSR), summed
+    over blocks of images unless ``cols`` (all of im2col(X)) is passed; db =
+    sum of dZ over samples and pixels; dX = col2im(dZ @ W.T). At stride 1
+    with a dense W, dX is one product and the compiled col2im per block of
+    images (compiled backend), else products accumulated on the padded
+    input's flat grid (``_input_grad_on_flat_grid``); otherwise it is
+    computed one kernel offset (di, dj) at a time: offset k owns rows
     k * c_in .. (k + 1) * c_in of W, and dZ @ W_k.T lands on the input pixels
-    that offset touched (4x faster than forming dZ @ W.T and then col2im).
+    that offset touched.
     """
     if check:  # the layers pass check=False: Sequential.forward validated X, and dZ comes from the engine
         dZ, X = check_float_array(dZ, "dZ", ndim=4), check_float_array(X, "X", ndim=4)
@@ -161,19 +210,39 @@ def conv2d_backward(dZ, X, W, kernel_size, stride=1, padding=0, cols=None, input
         if dZ.shape != expected or W.shape[0] != kernel_size[0] * kernel_size[1] * X.shape[3]:
             raise ValueError(f"dZ, W: expected shapes {expected} and ({kernel_size[0] * kernel_size[1] * X.shape[3]}, "
                              f"c_out) for X of shape {X.shape}, found {dZ.shape} and {W.shape}")
-    if cols is None:
-        cols = im2col(X, kernel_size, stride, padding)
     (_, h, w, _), c_out = X.shape, dZ.shape[3]
-    dZ2 = dZ.reshape(-1, c_out)
-    dW = sparse.backward_products(dZ2, cols, W, False, check=False)[1] if sparse.is_sparse(W) else cols.T @ dZ2
     db = dZ.sum(axis=0).reshape(-1, c_out).sum(axis=0)  # over samples, then pixels: 10x faster than over all rows
-    if not input_grad:
-        return None, dW, db
-    if stride == 1 and not sparse.is_sparse(W) and W.dtype == dZ.dtype and dZ.dtype.char in "fd":
+    flat_grid = stride == 1 and not sparse.is_sparse(W) and W.dtype == dZ.dtype and dZ.dtype.char in "fd"
+    if sparse.is_sparse(W):
+        cols = im2col(X, kernel_size, stride, padding) if cols is None else cols
+        dW, dX = sparse.backward_products(dZ.reshape(-1, c_out), cols, W, False, check=False)[1], None
+    else:
+        compiled_dX = input_grad and flat_grid and sparse.backend() == "numba"
+        dW, dX = _dense_backward_by_blocks(dZ, X, W, cols, kernel_size, stride, padding, compiled_dX)
+    if not input_grad or dX is not None:
+        return dX, dW, db
+    if flat_grid:
         dXp = _input_grad_on_flat_grid(dZ, W, kernel_size)
     else:
         dXp = _input_grad_per_offset(dZ, W, X.shape, kernel_size, stride, padding)
     return (dXp[:, padding:padding + h, padding:padding + w] if padding else dXp), dW, db
+
+
+def _dense_backward_by_blocks(dZ, X, W, cols, kernel_size, stride, padding, compiled_dX):
+    """(dW, dX) of a convolution with a dense W, one block of images at a time (``_image_blocks``;
+    one block when ``cols``, all of im2col(X), is given): a block's patches are built, used for dW
+    and dropped. dX only with ``compiled_dX`` (stride 1, compiled backend): per block one product
+    dZ @ W.T and the compiled col2im, while the block's dZ is in cache (2x faster than the flat
+    grid); else None."""
+    blocks = [slice(0, len(X))] if cols is not None else _image_blocks(X, dZ.shape[3], kernel_size, stride, padding)
+    dW = np.zeros(W.shape, dtype=np.result_type(X.dtype, dZ.dtype))
+    dX = np.empty(X.shape, dtype=dZ.dtype) if compiled_dX else None
+    for block in blocks:
+        dZ_block = dZ[block].reshape(-1, dZ.shape[3])
+        dW += (im2col(X[block], kernel_size, stride, padding) if cols is None else cols).T @ dZ_block
+        if compiled_dX:
+            dX[block] = kernels.col2im(dZ_block @ W.T, len(dX[block]), *X.shape[1:3], *kernel_size, padding)
+    return dW, dX
 
 
 def _input_grad_per_offset(dZ, W, input_shape, kernel_size, stride, padding):
@@ -243,6 +312,8 @@ def maxpool2d_forward(X, pool_size=(2, 2), stride=None):
         raise ValueError(f"pool_size: expected a window no larger than the {X.shape[1]}x{X.shape[2]} input, "
                          f"found {pool_size}; use a smaller pool")
     (ph, pw), (h_out, w_out) = pool_size, _pool_output(X, pool_size, stride)
+    if _compiled_pool(X, pool_size, stride):
+        return kernels.maxpool_forward(X, ph, pw)
     rows = X[:, :stride * h_out:stride].copy()  # max over the window's rows first: whole image rows at a time
     for di in range(1, ph):
         np.maximum(rows, X[:, di:di + stride * h_out:stride], out=rows)
@@ -260,6 +331,10 @@ def maxpool2d_backward(dA, X, pool_size=(2, 2), stride=None, A=None):
     (ph, pw), (n, h_out, w_out, c) = pool_size, dA.shape
     A = maxpool2d_forward(X, pool_size, stride) if A is None else A
     disjoint, cropped = stride == ph == pw, X.shape[1:3] != (h_out * ph, w_out * pw)
+    if _compiled_pool(X, pool_size, stride) and dA.dtype == X.dtype:
+        dX = kernels.maxpool_backward(dA, X, A, ph, pw)
+        dX[:, h_out * ph:], dX[:, :, w_out * pw:] = 0, 0  # the remainder outside every window
+        return dX
     dX = (np.empty_like if disjoint and not cropped else np.zeros_like)(X, dtype=dA.dtype)
     if disjoint:  # route once on (n, h_out, ph, w_out, pw, c) views, in booleans
         X6 = X[:, :h_out * ph, :w_out * pw].reshape(n, h_out, ph, w_out, pw, c)
@@ -275,6 +350,12 @@ def maxpool2d_backward(dA, X, pool_size=(2, 2), stride=None, A=None):
     for winner, dtap in zip(winners, _taps(dX, pool_size, stride, (h_out, w_out))):
         dtap += winner * dA
     return dX
+
+
+def _compiled_pool(X, pool_size, stride):
+    """Whether the compiled loops run this pool: disjoint windows of a float X, compiled backend on."""
+    return (stride == pool_size[0] == pool_size[1] and X.dtype.char in "fd"
+            and sparse.backend() == "numba")
 
 
 def _keep_first_winner_inplace(winners):

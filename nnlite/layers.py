@@ -171,15 +171,11 @@ class Conv2d(WeightLayer):
     def forward(self, X, check=True):
         """(A, cache) for images X (n, h, w, c_in); ``check=False`` skips validating X."""
         X = self._checked(X, ndim=4) if check else X
-        (_, h, w, _), (kh, kw) = X.shape, self.kernel_size
-        cols = conv.im2col(X, self.kernel_size, self.stride, self.padding)
-        Z = F.dense_forward(cols, self.W, self.b, check=False).reshape(
-            len(X), conv.output_size(h, kh, self.stride, self.padding),
-            conv.output_size(w, kw, self.stride, self.padding), -1)
+        Z, cols = conv._conv2d_forward(X, self.W, self.b, self.kernel_size, self.stride, self.padding)
         return self._activate(Z), (X, cols, Z)
 
     def backward(self, dA, cache, input_grad=True):
-        X, cols, Z = cache
+        X, cols, Z = cache   # cols: im2col(X), or None when the forward pass built it by blocks
         dX, dW, db = conv.conv2d_backward(self._deactivate(dA, Z), X, self.W, self.kernel_size,
                                           self.stride, self.padding, cols=cols, input_grad=input_grad,
                                           check=False)

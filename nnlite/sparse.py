@@ -8,7 +8,9 @@ The CSR products have two backends with the same results: ``"numpy"``
 (SciPy's product, and a chunked gather for the weight gradient: the
 reference) and ``"numba"`` (the compiled loops of ``nnlite._sparse_kernels``,
 several times faster, used when numba is installed). ``set_backend`` or the
-environment variable ``NNLITE_SPARSE_BACKEND`` chooses one.
+environment variable ``NNLITE_SPARSE_BACKEND`` chooses one. The same switch
+turns on the compiled loops of ``nnlite.conv`` (max pooling and col2im,
+``nnlite._conv_kernels``): one choice for every compiled loop.
 
 Memory the numba backend adds: the forward product of a CSR W keeps W's
 transposed pattern and a copy of its pattern while W lives (with int32

@@ -3,9 +3,20 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from nnlite import conv, sparse
-from strategies import conv_geometries, pool_geometries
+from hypothesis import strategies as st
+
+from nnlite import _conv_kernels, conv, sparse
+from strategies import conv_geometries, float_matrices, pool_geometries
 from gradcheck import numerical_gradient
+
+BACKENDS = ["numpy"] + (["numba"] if _conv_kernels.AVAILABLE else [])
+
+
+@pytest.fixture(autouse=True, params=BACKENDS)
+def backend(request):
+    """Every test here runs on the NumPy code and on the compiled loops (``nnlite._conv_kernels``)."""
+    with sparse.use_backend(request.param):
+        yield request.param
 
 
 def naive_conv2d(X, W, b, kernel_size, stride, padding):
@@ -182,3 +193,107 @@ def test_conv_backward_runs_on_numpys_blas_alone(monkeypatch, n, size):
     dX, _, _ = conv.conv2d_backward(dZ, X, W, (3, 3), padding=1)
     dX_reference = conv.col2im(dZ.reshape(-1, 4) @ W.T, X.shape, (3, 3), padding=1)
     np.testing.assert_allclose(dX, dX_reference, rtol=1e-5, atol=1e-5)
+
+
+# -- the compiled loops against the NumPy code ------------------------------------
+
+@st.composite
+def disjoint_pools(draw):
+    """(X, pool): X (n, h, w, c) with ties, NaN sometimes, float32 or float64, possibly a view with a
+    remainder row/column outside the windows; pool (ph, pw) with stride ph == pw (the compiled case)."""
+    size = draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(size, 9)), draw(st.integers(size, 9)), draw(st.integers(1, 5)))
+    X = np.round(draw(float_matrices(shape, bound=2.0, dtype=dtype)))  # a few levels: ties in most windows
+    if draw(st.booleans()):
+        X.flat[draw(st.integers(0, X.size - 1))] = np.nan
+    if draw(st.booleans()):  # a non-contiguous view
+        X = np.concatenate([X, X], axis=3)[..., ::2]
+    return X, (size, size)
+
+
+@pytest.mark.skipif(not _conv_kernels.AVAILABLE, reason="numba is not installed (pip install numba)")
+@given(disjoint_pools())
+def test_compiled_max_pool_gives_the_bits_of_the_numpy_code(drawn):
+    X, pool = drawn
+    dA = np.random.default_rng(0).standard_normal(conv.maxpool2d_forward(X, pool).shape).astype(X.dtype)
+    results = {}
+    for name in BACKENDS:
+        with sparse.use_backend(name):
+            A = conv.maxpool2d_forward(X, pool)
+            results[name] = A, conv.maxpool2d_backward(dA, X, pool, A=A), conv.maxpool2d_backward(dA, X, pool)
+    for numpy_result, compiled_result in zip(results["numpy"], results["numba"]):
+        assert numpy_result.dtype == compiled_result.dtype
+        np.testing.assert_array_equal(numpy_result, compiled_result)   # NaN where NaN
+
+
+@pytest.mark.skipif(not _conv_kernels.AVAILABLE, reason="numba is not installed (pip install numba)")
+@given(conv_geometries())
+def test_compiled_col2im_gives_the_bits_of_col2im_at_stride_one(drawn):
+    X, W, b, kernel_size, _, padding = drawn
+    dcols = np.random.default_rng(1).standard_normal((conv.im2col(X, kernel_size, 1, padding).shape))
+    np.testing.assert_array_equal(_conv_kernels.col2im(dcols, *X.shape[:3], *kernel_size, padding),
+                                  conv.col2im(dcols, X.shape, kernel_size, 1, padding))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_backward_input_gradient_agrees_on_both_backends(dtype):
+    # numba: one GEMM dZ @ W.T, then the compiled col2im; NumPy: BLAS products accumulated on the flat grid
+    rng = np.random.default_rng(3)
+    X, W = rng.standard_normal((3, 9, 8, 4)).astype(dtype), rng.standard_normal((36, 5)).astype(dtype)
+    dZ = rng.standard_normal((3, 9, 8, 5)).astype(dtype)
+    results = []
+    for name in BACKENDS:
+        with sparse.use_backend(name):
+            results.append(conv.conv2d_backward(dZ, X, W, (3, 3), 1, 1))
+    reference = conv.col2im(dZ.reshape(-1, 5).astype(np.float64) @ W.T.astype(np.float64), X.shape, (3, 3), 1, 1)
+    for dX, dW, db in results:
+        assert dX.dtype == dtype and dX.shape == X.shape
+        np.testing.assert_allclose(dX, reference, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+        np.testing.assert_array_equal(dW, results[0][1])
+        np.testing.assert_array_equal(db, results[0][2])
+
+
+# -- im2col by blocks of images ------------------------------------------------------
+
+@given(conv_geometries(max_n=5), st.integers(1, 4000))
+def test_convolution_by_blocks_of_images_matches_the_naive_loops(drawn, block_bytes):
+    # a small BLOCK_BYTES splits even these tiny batches into several blocks (one image each at the least)
+    X, W, b, kernel_size, stride, padding = drawn
+    dZ = np.random.default_rng(4).standard_normal(naive_conv2d(X, W, b, kernel_size, stride, padding).shape)
+    cols = conv.im2col(X, kernel_size, stride, padding)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv, "BLOCK_BYTES", block_bytes)
+        Z, kept = conv._conv2d_forward(X, W, b, kernel_size, stride, padding)
+        dX, dW, db = conv.conv2d_backward(dZ, X, W, kernel_size, stride, padding)
+    np.testing.assert_allclose(Z, naive_conv2d(X, W, b, kernel_size, stride, padding), atol=1e-10)
+    assert kept is None or np.array_equal(kept, cols)
+    np.testing.assert_allclose(dW, cols.T @ dZ.reshape(-1, W.shape[1]), atol=1e-10)
+    np.testing.assert_allclose(db, dZ.sum(axis=(0, 1, 2)), atol=1e-10)
+    np.testing.assert_allclose(dX, conv.col2im(dZ.reshape(-1, W.shape[1]) @ W.T, X.shape, kernel_size, stride, padding),
+                               atol=1e-10)
+
+
+@given(conv_geometries(max_n=6), st.integers(1, 5000))
+def test_image_blocks_cover_every_image_once_in_order_within_the_byte_budget(drawn, block_bytes):
+    X, W, _, kernel_size, stride, padding = drawn
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv, "BLOCK_BYTES", block_bytes)
+        blocks = conv._image_blocks(X, W.shape[1], kernel_size, stride, padding)
+    assert np.array_equal(np.concatenate([np.arange(len(X))[block] for block in blocks]), np.arange(len(X)))
+    patch_bytes = conv.im2col(X[:1], kernel_size, stride, padding).nbytes
+    if W.shape[0] <= W.shape[1]:   # patches no longer than the output rows: built whole, kept
+        assert blocks == [slice(0, len(X))]
+    else:
+        assert all(len(np.arange(len(X))[block]) * patch_bytes <= max(block_bytes, patch_bytes) for block in blocks)
+
+
+def test_a_conv_layer_keeps_short_patches_and_rebuilds_long_ones_by_blocks():
+    from nnlite.layers import Conv2d
+    X = np.random.default_rng(5).random((40, 12, 12, 4)).astype(np.float32)
+    wide, narrow = Conv2d(4, 64, 3, padding=1, rng=0), Conv2d(4, 8, 3, padding=1, rng=0)  # patch: 36 values
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv, "BLOCK_BYTES", 20_000)
+        (_, (_, wide_cols, _)), (_, (_, narrow_cols, _)) = wide.forward(X), narrow.forward(X)
+    np.testing.assert_array_equal(wide_cols, conv.im2col(X, (3, 3), 1, 1))
+    assert narrow_cols is None
