@@ -140,4 +140,6 @@ TABLES = {
     "dsr_seed_study_sparsities": dsr_seed_table("seed_study", "seed_study_s50"),
     "dsr_seed_study_paper": dsr_seed_table("seed_study_paper"),
     "dsr_seed_study_paper_4_epochs": dsr_seed_table("seed_study_paper", rows="rows_after_4_epochs"),
+    "dsr_seed_study_rerun_4f73918": dsr_seed_table("seed_study_rerun_4f73918"),
+    "dsr_seed_study_rerun_6f7db27": dsr_seed_table("seed_study_rerun_6f7db27"),
 }

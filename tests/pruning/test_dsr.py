@@ -333,6 +333,28 @@ def test_docs_dsr_claims_hold_on_the_committed_records():
     assert [m for m, (mean, half) in cost.items() if mean - half > 0] == ["set"]
 
 
+def test_docs_seed_study_claims_hold_on_the_committed_reruns():
+    """docs/pruning.md, "The seed study's claim, tested": the recorded run and its two reruns."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "records" / "dsr_seed_study.jsonl"
+    summaries = {s["out"]: s for s in map(json.loads, path.read_text().splitlines())}
+    runs = ["seed_study", "seed_study_rerun_4f73918", "seed_study_rerun_6f7db27"]
+    gaps = {}
+    for out in runs:
+        rows = {r["method"]: r for r in summaries[out]["rows"]}
+        assert summaries[out]["seeds"] == [0, 1, 2, 3, 4]
+        dsr90 = rows["dsr"]
+        assert dsr90["sparsity"] == 0.9 and dsr90["n"] == 5
+        gaps[out] = (dsr90["minus_dense_points"], dsr90["minus_dense_ci95"])
+        assert dsr90["minus_dense_points"] + dsr90["minus_dense_ci95"] < 0        # the CI is below 0 in all three
+        assert all(d < a for d, a in zip(dsr90["accuracies"], rows["dense"]["accuracies"]))  # every seed
+    gap, half = gaps["seed_study"]
+    assert (round(-gap, 2), round(-gap - half, 2), round(-gap + half, 2)) == (5.86, 2.73, 8.99)
+    assert (round(min(g for g, _ in gaps.values()), 2), round(max(g for g, _ in gaps.values()), 2)) == (-5.86, -5.10)
+    moves = [max(abs(a - b) for a, b in zip(summaries[r]["rows"][i]["accuracies"], summaries[q]["rows"][i]["accuracies"]))
+             for i in range(2) for r in runs for q in runs]
+    assert round(100 * max(moves), 1) == 1.5                                        # "up to 1.5 points"
+
+
 def test_docs_dsr_cifar_claims_hold_on_the_committed_records():
     """The sentences under docs/pruning.md's "Every method on the CIFAR-10 subset"."""
     records = _docs_records("dsr_cifar_methods")
