@@ -8,6 +8,10 @@ moments) are set to exactly 0 after every step, so a pruned weight can never
 come back through accumulated momentum, whatever its gradient (the layers
 already give it 0 there: ``nnlite.layers.WeightLayer.masked_gradient``).
 
+With the compiled backend (``nnlite.sparse.backend() == "numba"``), Adam's
+update of a contiguous parameter is one compiled pass
+(``nnlite._optim_kernels``) with the bits of the NumPy code.
+
 Checks. ``step_inplace`` always checks the structure of its arguments
 (lengths, types, shapes, CSR patterns, masks: O(1) per dense parameter) before
 anything is updated. It refuses NaN/inf gradients only with ``check=True``
@@ -18,6 +22,7 @@ every minibatch loss (a NaN gradient comes with a non-finite loss).
 """
 import numpy as np
 
+from . import _optim_kernels as kernels
 from . import sparse
 
 
@@ -70,6 +75,12 @@ class Optimizer:
     def reset(self):
         """Forget all state (e.g. after a topology change)."""
         self.state, self.t = {}, 0
+
+
+def _compiled(*arrays):
+    """Whether Adam's compiled loop runs: compiled backend on, contiguous float arrays of one dtype."""
+    return (sparse.backend() == "numba" and arrays[0].dtype.char in "fd"
+            and all(a.dtype == arrays[0].dtype and a.flags.c_contiguous for a in arrays))
 
 
 def _check_number(value, name, expected, is_valid):
@@ -162,6 +173,11 @@ class Adam(Optimizer):
         if not state:
             state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
         m, v = state["m"], state["v"]
+        lr_t = float(self.lr) * (1 - self.beta2**self.t) ** 0.5 / (1 - self.beta1**self.t)
+        if _compiled(w, dw, m, v):   # one pass, the same operations in the same order: the same bits
+            kernels.adam_update(*(a.reshape(-1) for a in (w, dw, m, v)), *map(w.dtype.type, (
+                self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, lr_t, self.eps)))
+            return
         # m = beta1 * m + (1 - beta1) * dW;  v = beta2 * v + (1 - beta2) * dW * dW
         # (in place, one scratch array: this loop dominates small-batch training).
         scratch = np.multiply(1 - self.beta1, dw, dtype=w.dtype)
@@ -173,7 +189,6 @@ class Adam(Optimizer):
         v += scratch
         # W = W - lr_t * m / (sqrt(v) + eps)
         # (lr_t is a Python float so that float32 parameters stay float32 throughout)
-        lr_t = float(self.lr) * (1 - self.beta2**self.t) ** 0.5 / (1 - self.beta1**self.t)
         denominator = np.sqrt(v)
         denominator += self.eps
         np.multiply(lr_t, m, out=scratch)
