@@ -17,7 +17,9 @@ convolution, max pooling, flatten; NHWC images, kernels as 2-D weights
 ``(kh * kw * c_in, c_out)``), ``sparse`` (dense/CSR conversions and
 products), ``init``, ``layers`` (Dense, Conv2d, MaxPool2d, ReLU, Flatten),
 ``models`` (Sequential, MLP, small_cnn), ``optim`` (SGD, Adam), ``train``
-(fit), ``io`` (save/load .npz) and ``data`` (datasets).
+(fit), ``io`` (save/load .npz) and ``data`` (datasets). The optional compiled
+loops (numba) are in ``_sparse_kernels``, ``_conv_kernels`` and
+``_optim_kernels``; ``sparse.set_backend`` turns them on or off.
 """
 from . import functional, init, io, layers, models, optim, sparse, train
 from .models import MLP, Sequential, small_cnn

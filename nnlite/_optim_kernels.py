@@ -17,7 +17,7 @@ NumPy casts a Python float in an operation with a float32 array.
 """
 import numpy as np
 
-from ._sparse_kernels import AVAILABLE, numba
+from ._sparse_kernels import AVAILABLE, _compile
 
 
 def _adam_update(w, dw, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, lr_t, eps):
@@ -31,4 +31,4 @@ def _adam_update(w, dw, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, lr
 
 
 if AVAILABLE:
-    adam_update = numba.njit(cache=True, nogil=True, error_model="numpy")(_adam_update)
+    adam_update = _compile(exact=True)(_adam_update)

@@ -40,8 +40,11 @@ AVAILABLE = numba is not None
 _TILE = 16  # transpose block: 16 x 16, each column of the block written as one contiguous run
 
 
-def _compile(parallel=False):
-    # reassociation (vectorised sums) and fused multiply-adds, but NaN and inf keep their meaning
+def _compile(parallel=False, exact=False):
+    # reassociation (vectorised sums) and fused multiply-adds, but NaN and inf keep their meaning;
+    # exact: neither (every operation rounded as NumPy rounds it), and no division-by-zero branch
+    if exact:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")
     return numba.njit(fastmath={"reassoc", "contract"}, parallel=parallel, cache=True, nogil=True)
 
 

@@ -232,8 +232,8 @@ def _dense_backward_by_blocks(dZ, X, W, cols, kernel_size, stride, padding, comp
     """(dW, dX) of a convolution with a dense W, one block of images at a time (``_image_blocks``;
     one block when ``cols``, all of im2col(X), is given): a block's patches are built, used for dW
     and dropped. dX only with ``compiled_dX`` (stride 1, compiled backend): per block one product
-    dZ @ W.T and the compiled col2im, while the block's dZ is in cache (2x faster than the flat
-    grid); else None."""
+    dZ @ W.T and the compiled col2im, while the block's dZ is in cache (faster than the flat grid's
+    small products: ``benchmarks/README.md``); else None."""
     blocks = [slice(0, len(X))] if cols is not None else _image_blocks(X, dZ.shape[3], kernel_size, stride, padding)
     dW = np.zeros(W.shape, dtype=np.result_type(X.dtype, dZ.dtype))
     dX = np.empty(X.shape, dtype=dZ.dtype) if compiled_dX else None

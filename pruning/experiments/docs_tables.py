@@ -91,7 +91,8 @@ WANN_TARGET_RUNS = (("wann_target_mnist16", 64, "paper", 500, 0, "quiet machine"
                     ("wann_target_mnist16_nnlite_v1_batch5000", 64, "nnlite-v1", 5000, 0, "quiet machine"),
                     ("wann_target_mnist16_nnlite_v1_batch2000_seed1", 64, "nnlite-v1", 2000, 1, "quiet machine"),
                     ("wann_target_mnist16_nnlite_v1_batch2000_seed2", 64, "nnlite-v1", 2000, 2, "quiet machine"),
-                    ("wann_target_mnist16_nnlite_v1_batch2000_seed3", 64, "nnlite-v1", 2000, 3, "quiet machine"))
+                    ("wann_target_mnist16_nnlite_v1_batch2000_seed3", 64, "nnlite-v1", 2000, 3, "quiet machine"),
+                    ("wann_target_mnist16_nnlite_v1_batch2000_seed4", 64, "nnlite-v1", 2000, 4, "quiet machine"))
 
 
 def wann_target_table(records):

@@ -707,19 +707,20 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
 
 
 def test_docs_wann_target_claims_hold_on_the_committed_records():
-    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (nine runs)."""
+    """The sentences under docs/pruning.md's "Target: 16x16 MNIST ensemble >= 85%" (ten runs)."""
     records = Path(__file__).resolve().parents[2] / "docs" / "records"
-    quiet, loaded, pop256, v1, b2000, b5000, b2000_s1, b2000_s2, b2000_s3 = (
+    quiet, loaded, pop256, v1, b2000, b5000, b2000_s1, b2000_s2, b2000_s3, b2000_s4 = (
         json.loads((records / f"wann_target_mnist16{name}.jsonl").read_text().splitlines()[-1])
         for name in ("", "_loaded", "_pop256", "_nnlite_v1", "_nnlite_v1_batch2000", "_nnlite_v1_batch5000",
-                     "_nnlite_v1_batch2000_seed1", "_nnlite_v1_batch2000_seed2", "_nnlite_v1_batch2000_seed3"))
+                     "_nnlite_v1_batch2000_seed1", "_nnlite_v1_batch2000_seed2", "_nnlite_v1_batch2000_seed3",
+                     "_nnlite_v1_batch2000_seed4"))
     for run, population, defaults in ((quiet, 64, "paper"), (loaded, 64, "paper"), (pop256, 256, "paper"),
                                       (v1, 64, "nnlite-v1"), (b2000, 64, "nnlite-v1"), (b5000, 64, "nnlite-v1")):
         assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"]) == \
             ("mnist16", population, 0, defaults, 2)                                  # seed 0
         assert run["stopped_by"] == "time_budget" and run["time_budget_minutes"] == 30.0
         assert run["ensemble_vote_accuracy"] < 0.85                                  # no seed-0 run reaches 85%
-    for seed, run in ((1, b2000_s1), (2, b2000_s2), (3, b2000_s3)):
+    for seed, run in ((1, b2000_s1), (2, b2000_s2), (3, b2000_s3), (4, b2000_s4)):
         assert (run["task"], run["population"], run["seed"], run["defaults"], run["n_jobs"],
                 run["batch_size"], run["stopped_by"], run["time_budget_minutes"]) == \
             ("mnist16", 64, seed, "nnlite-v1", 2, 2000, "time_budget", 30.0)
@@ -747,19 +748,22 @@ def test_docs_wann_target_claims_hold_on_the_committed_records():
                                                   for r in (quiet, loaded, pop256, v1, b2000, b5000)) == 0.8364
     assert b2000["ensemble_mean_softmax_accuracy"] > 0.85
     assert v1["ensemble_vote_accuracy"] < b5000["ensemble_vote_accuracy"] == 0.8217 < b2000["ensemble_vote_accuracy"]
-    # batch 2,000 at seeds 1, 2 and 3; seed 3 reaches the target, the four seeds' mean vote and its
+    # batch 2,000 at seeds 1 to 4; seed 3 reaches the target, the five seeds' mean vote and its
     # 95% t interval, which holds 85%
-    runs = (b2000_s1, b2000_s2, b2000_s3)
-    assert tuple(r["generations"] for r in runs) == (3724, 4482, 4248)
-    assert tuple(r["ensemble_vote_accuracy"] for r in runs) == (0.8447, 0.8351, 0.8531)
-    assert tuple(r["ensemble_mean_softmax_accuracy"] for r in runs) == (0.8621, 0.849, 0.8679)
+    runs = (b2000_s1, b2000_s2, b2000_s3, b2000_s4)
+    assert tuple(r["generations"] for r in runs) == (3724, 4482, 4248, 3561)
+    assert tuple(r["ensemble_vote_accuracy"] for r in runs) == (0.8447, 0.8351, 0.8531, 0.8181)
+    assert tuple(r["ensemble_mean_softmax_accuracy"] for r in runs) == (0.8621, 0.849, 0.8679, 0.846)
+    assert min(r["generations"] for r in (b2000, *runs)) == b2000_s4["generations"]   # the fewest generations
+    assert round(100 * (0.85 - b2000_s4["ensemble_vote_accuracy"]), 2) == 3.19
     assert round(100 * (b2000_s3["ensemble_vote_accuracy"] - 0.85), 2) == 0.31     # 0.31 points above
     assert (b2000_s3["best_weight"], b2000_s3["best_weight_accuracy"], b2000_s3["tuned_accuracy"]) == \
         (-2.0, 0.852, 0.89)
     votes = 100 * np.array([r["ensemble_vote_accuracy"] for r in (b2000, *runs)])
-    assert round(85 - max(v for v in votes if v < 85), 2) == 0.53   # the best of the other three 0.53 points short
+    assert round(85 - max(v for v in votes if v < 85), 2) == 0.53   # the best of the other four 0.53 points short
     low, high = scipy.stats.t.interval(0.95, len(votes) - 1, loc=votes.mean(), scale=scipy.stats.sem(votes))
-    assert (round(votes.mean(), 2), round(low, 2), round(high, 2)) == (84.23, 82.90, 85.56) and low < 85 < high
+    assert (round(votes.mean(), 2), round(low, 2), round(high, 2)) == (83.75, 82.13, 85.37) and low < 85 < high
+    assert len(votes) == 5 and np.sum(votes >= 85) == 1                            # one seed of five
     # the seed-3 search rerun with its generation count instead of the budget: the same figures
     rerun = json.loads((records / "wann_target_mnist16_nnlite_v1_batch2000_seed3_by_generations.jsonl")
                        .read_text().splitlines()[-1])
