@@ -10,7 +10,8 @@ reference) and ``"numba"`` (the compiled loops of ``nnlite._sparse_kernels``,
 several times faster, used when numba is installed). ``set_backend`` or the
 environment variable ``NNLITE_SPARSE_BACKEND`` chooses one. The same switch
 turns on the compiled loops of ``nnlite.conv`` (max pooling and col2im,
-``nnlite._conv_kernels``): one choice for every compiled loop.
+``nnlite._conv_kernels``) and of Adam (``nnlite._optim_kernels``): one
+choice for every compiled loop.
 
 Memory the numba backend adds: the forward product of a CSR W keeps W's
 transposed pattern and a copy of its pattern while W lives (with int32

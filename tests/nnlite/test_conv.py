@@ -149,7 +149,9 @@ def test_conv2d_input_gradient_over_several_grid_blocks_matches_finite_differenc
 
 
 @pytest.mark.parametrize("kernel_size, stride, padding", [((3, 3), 1, 1), ((2, 3), 2, 0), ((3, 2), 3, 2)])
-def test_conv2d_backward_matches_finite_differences(kernel_size, stride, padding):
+@pytest.mark.parametrize("block_bytes", [conv.BLOCK_BYTES, 1])   # one block; one image per block
+def test_conv2d_backward_matches_finite_differences(kernel_size, stride, padding, block_bytes, monkeypatch):
+    monkeypatch.setattr(conv, "BLOCK_BYTES", block_bytes)   # patches (18 values) longer than outputs (3)
     rng = np.random.default_rng(1)
     X = rng.standard_normal((2, 5, 6, 2))
     W, b = rng.standard_normal((kernel_size[0] * kernel_size[1] * 2, 3)), rng.standard_normal(3)
