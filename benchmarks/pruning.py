@@ -19,9 +19,18 @@
 network's layering and plan, as before issue 13) and checks that both
 searches end with identical histories.
 
+``--compare-evaluators N`` times the WANN search three ways from the same
+start, each evaluating a generation's population differently: in this
+process, on N threads (``ThreadEvaluator``, what ``python -m pruning wann
+--n-jobs N`` does), and as grid tasks on N loky processes (``GridEvaluator``,
+``--backend loky``); it checks that the three searches are identical.
+``--wann-checkpoint PATH`` starts them from a saved search (a
+``checkpoint.npz`` of ``python -m pruning wann``, with its population, batch
+size and task) instead of a fresh population, to time grown networks.
+
 Usage::
 
-    python benchmarks/pruning.py [--quick] [--compare-uncached] [--data-dir DIR]
+    python benchmarks/pruning.py [--quick] [--compare-uncached] [--compare-evaluators N] [--data-dir DIR]
 
 Last line: ``{"imp_round_s": .., "wann_generations_per_s": .., ...}``.
 """
@@ -87,11 +96,41 @@ def time_wann(population, generations, cached=True, task_name="digits8", data_di
     return generations / wall, generations / cpu, state.history
 
 
+def time_evaluators(args, population, generations, n_jobs):
+    """Generations per wall second of the same search evaluated in-process, on threads and on processes."""
+    from pruning.experiments import wann as WX
+    task = load_task(args.wann_task, data_dir=args.data_dir)
+    evaluators = {"in_process": lambda: None,
+                  "threads": lambda: WX.ThreadEvaluator(task.X_train, task.y_train, n_jobs),
+                  "loky": lambda: WX.GridEvaluator(args.wann_task, scratch, data_dir=args.data_dir, n_chunks=n_jobs,
+                                                   backend="loky", n_jobs=n_jobs)}
+    per_s, histories = {}, []
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, make in evaluators.items():
+            if args.wann_checkpoint:
+                state = WX.load_state(args.wann_checkpoint)
+            else:
+                state = wann.start_search(task.X_train.shape[1], task.n_classes, wann_config(population, 0), rng=0)
+            state.config.n_generations = state.generation + generations
+            evaluate = make()
+            if evaluate is not None:   # untimed: loky starts its workers, the workers load the task
+                evaluate(state.population, np.arange(state.config.batch_size), state.config.shared_weights)
+            start = time.perf_counter()
+            wann.run_search(state, task.X_train, task.y_train, evaluate=evaluate)
+            per_s[name] = generations / (time.perf_counter() - start)
+            histories.append(state.history)
+    return per_s, all(h == histories[0] for h in histories)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=_common.default_data_dir())
     parser.add_argument("--quick", action="store_true", help="tiny settings (a smoke run; figures meaningless)")
     parser.add_argument("--compare-uncached", action="store_true")
+    parser.add_argument("--compare-evaluators", type=int, default=None, metavar="N",
+                        help="also time the WANN search evaluated on N threads and on N loky processes")
+    parser.add_argument("--wann-checkpoint", default=None,
+                        help="with --compare-evaluators: start from this saved search (its task must be --wann-task)")
     parser.add_argument("--imp-iterations", type=int, default=None, help="default 500 (--quick: 20)")
     parser.add_argument("--imp-train", type=int, default=None, help="MNIST training images (default all; --quick 2000)")
     parser.add_argument("--population", type=int, default=None, help="default 64 (--quick: 8)")
@@ -133,6 +172,17 @@ def measure(args, iterations, population, generations, n_train):
         results.update({"wann_uncached_generations_per_s": round(old_s, 4),
                         "wann_uncached_generations_per_cpu_s": round(old_cpu_s, 4),
                         "uncached_identical": bool(same)})
+    if args.compare_evaluators:
+        n = args.compare_evaluators
+        per_s, same = time_evaluators(args, population, generations, n)
+        print(f"WANN evaluation, {generations} generations from "
+              f"{args.wann_checkpoint or 'a fresh population'}: in process {per_s['in_process']:.2f}, "
+              f"{n} threads {per_s['threads']:.2f}, {n} loky processes {per_s['loky']:.2f} generations/s; "
+              f"threads/in-process {per_s['threads'] / per_s['in_process']:.2f}x, "
+              f"threads/processes {per_s['threads'] / per_s['loky']:.2f}x; identical searches: {same}", flush=True)
+        results.update({f"wann_{name}_generations_per_s": round(v, 4) for name, v in per_s.items()})
+        results.update({"wann_evaluator_jobs": n, "evaluators_identical": bool(same),
+                        "wann_checkpoint": args.wann_checkpoint})
     return results
 
 

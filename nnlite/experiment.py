@@ -16,6 +16,9 @@
   apart so the records compare byte for byte) are rebuilt at the end.
   joblib's ``Parallel`` runs the tasks: ``sequential``, ``loky`` (local
   processes) or ``dask`` (a Dask cluster; ``pip install -e ".[cluster]"``).
+- ``map_in_threads(fn, items, n)``: a map on threads of this process, for
+  steps too fine for task records (WANN's evaluation of one generation);
+  the same ``Parallel`` call site.
 """
 import contextlib
 import dataclasses
@@ -270,7 +273,7 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
     (out_dir / "timings").mkdir(exist_ok=True)
     remove_stale_temp_files(out_dir)
     todo = [(key, params) for key, params in zip(keys, params_list) if not _record_path(out_dir, key).exists()]
-    from joblib import Parallel, delayed
+    from joblib import delayed
     from tqdm.auto import tqdm
     tasks = (delayed(_run_task)(fn, params, key, task_seed(seed, key), str(out_dir), n_threads)
              for key, params in todo)
@@ -278,9 +281,29 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
     with _parallel_config(backend, scheduler, n_jobs), tqdm(total=len(keys), initial=len(keys) - len(todo),
                                                              desc=out_dir.name, unit="task", leave=False,
                                                              disable=None if progress is None else not progress) as bar:
-        for _ in Parallel(return_as="generator_unordered")(tasks):   # the project's one parallel call site
+        for _ in _parallel(tasks, ordered=False):
             bar.update()
     return _collect(out_dir, sorted(keys))
+
+
+def _parallel(tasks, ordered):
+    """The project's one parallel call site: joblib's ``Parallel`` under the active ``parallel_config``."""
+    from joblib import Parallel
+    return Parallel(return_as="list" if ordered else "generator_unordered")(tasks)
+
+
+def map_in_threads(fn, items, n_threads):
+    """``[fn(item) for item in items]``, computed on ``n_threads`` threads of this process, in order.
+
+    For steps too fine for a grid (a task record per call would cost more than
+    the call) whose work releases the GIL: NumPy's ufuncs and SciPy's sparse
+    products do. joblib's threading backend through the one call site.
+    """
+    from joblib import delayed, parallel_config
+
+    from ._checks import check_int
+    with parallel_config(backend="threading", n_jobs=check_int(n_threads, "n_threads")):
+        return _parallel((delayed(fn)(item) for item in items), ordered=True)
 
 
 def _check_grid(params_list, backend, n_jobs, seed):

@@ -567,9 +567,9 @@ def _evaluate_plan(plan, inputs_T, weights):
         # the sum over inputs is the same for every w, so it is computed once.
         S = (from_computed @ values.reshape(len(values), -1)).reshape(len(nodes), n_w, n)
         S += (from_inputs @ inputs_T)[:, None, :]
-        Z = S * weights[None, :, None]
+        S *= weights[None, :, None]   # z = w * sum
         for k, where in groups:
-            values[nodes[where] - n_first] = activation_forward(Z[where], k)
+            values[nodes[where] - n_first] = activation_forward(S[where], k)
     return values[plan.output_nodes - n_first].transpose(1, 2, 0)
 
 

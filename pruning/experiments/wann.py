@@ -7,11 +7,13 @@ bit for bit; then the champion (chosen on validation data) is measured the
 paper's ways, saved (``champion.npz``), drawn (``champion.png``) and reported
 (``results.json``, and as a grid record in ``--out/results.jsonl``).
 
-Step 2 of every generation, the evaluation of the population, runs through
-``nnlite.experiment.run_grid`` in chunks of genomes (``GridEvaluator``,
-``--backend loky`` or ``dask``, or ``--n-jobs N`` local processes): each
-genome is evaluated by the same deterministic code wherever it runs, so the
-same seed gives the same bits for any number of jobs. With ``--seeds N`` the
+Step 2 of every generation, the evaluation of the population, runs in
+chunks of genomes: on ``--n-jobs N`` threads of this process
+(``ThreadEvaluator``, the default backend), or as ``nnlite.experiment.run_grid``
+tasks on local processes (``--backend loky``) or a Dask cluster
+(``--backend dask``; ``GridEvaluator``). Each genome is evaluated by the same
+deterministic code wherever it runs, so the same seed gives the same bits for
+any number of jobs and any backend. With ``--seeds N`` the
 seeds ``--seed .. --seed + N - 1`` are searched in turn, each in
 ``--out/seed<k>``.
 """
@@ -27,8 +29,8 @@ import numpy as np
 
 from nnlite.cli import (add_grid_arguments, non_negative_int, option_names, positive_float, positive_int,
                         probability, save_figure)
-from nnlite.experiment import (atomic_write, load_dataset, pin_threads, register_dataset, remove_stale_temp_files,
-                               run_grid, task_key, write_text_atomic)
+from nnlite.experiment import (atomic_write, load_dataset, map_in_threads, pin_threads, register_dataset,
+                               remove_stale_temp_files, run_grid, task_key, write_text_atomic)
 from pruning import wann as W
 from pruning.wann import (ACTIVATIONS, DEFAULTS, Genome, SearchConfig, SearchState, _check_is_genome, check_genome,
                           choose_champion, node_depths, report_champion, start_search)
@@ -226,9 +228,9 @@ def add_arguments(parser):
                              "paper's (where it is silent, the authors' released code), the released code's, "
                              "or nnlite-v1 (before issue 13; reproduces the figures made with it). Default: paper")
     parser.add_argument("--n-jobs", type=positive_int, default=1,
-                        help="chunks of the population evaluated at once: local processes (loky) under "
-                             "--backend sequential, Dask workers of the LocalCluster under --backend dask "
-                             "(the results are the same bits for any number)")
+                        help="chunks of the population evaluated at once: threads of this process under "
+                             "--backend sequential, processes under --backend loky, Dask workers of the "
+                             "LocalCluster under --backend dask (the results are the same bits for any number)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="fitness batch (default: 1000, digits8: 512)")
     parser.add_argument("--tournament-size", type=positive_int, default=None, help="default: 8")
@@ -330,6 +332,30 @@ def evaluate_chunk_task(params, seed_sequence, data_dir=None):
             "dtypes": [rewards.dtype.str, accuracies.dtype.str]}
 
 
+class ThreadEvaluator:
+    """Step 2 of a generation on ``n_threads`` threads of this process, ``chunks_per_thread`` chunks each.
+
+    ``evaluate(population, batch, weights)`` for ``pruning.wann.run_search``, on
+    the rows ``batch`` of ``X`` and ``y``. The genomes stay in this process, with
+    their cached plans, and nothing is written to disk or pickled, which made
+    ``GridEvaluator`` on local processes slower than one thread for this step
+    (``python benchmarks/pruning.py --compare-evaluators``). The products and
+    activations release the GIL. The same bits as
+    ``pruning.wann.evaluate_population`` for any ``n_threads``.
+    """
+
+    def __init__(self, X, y, n_threads, *, chunks_per_thread=4):
+        self.X, self.y, self.n_threads, self.chunks_per_thread = X, y, n_threads, chunks_per_thread
+
+    def __call__(self, population, batch, weights):
+        X, y = self.X[batch], self.y[batch]
+        chunks = [c for c in np.array_split(np.arange(len(population)), self.n_threads * self.chunks_per_thread)
+                  if len(c)]
+        parts = map_in_threads(lambda chunk: W.evaluate_chunk([population[i] for i in chunk], X, y, weights),
+                               chunks, self.n_threads)
+        return tuple(np.concatenate([part[i] for part in parts]) for i in range(2))
+
+
 class GridEvaluator:
     """Step 2 of a generation as ``run_grid`` tasks, one per chunk of ``n_chunks`` genomes.
 
@@ -358,13 +384,22 @@ class GridEvaluator:
                      for i, name in enumerate(("rewards", "accuracies")))
 
 
-def run_search(state, X, y, *, time_budget_s=None, evaluate=None, checkpoint_path=None, checkpoint_every=1,
+def run_search(state, X, y, *, time_budget_s=None, evaluate=None, checkpoint_path=None, checkpoint_seconds=0.0,
                progress=None):
-    """``pruning.wann.run_search``, saving the state to ``checkpoint_path`` every ``checkpoint_every``
-    generations and at the end (``save_state``), and printing one line per generation to ``progress``."""
+    """``pruning.wann.run_search``, saving the state to ``checkpoint_path`` (``save_state``) after the first
+    generation, then whenever ``checkpoint_seconds`` have passed since the last save, and at the end; printing
+    one line per generation to ``progress``.
+
+    A save is fsynced and holds the whole history (tens of milliseconds, growing with the generations);
+    a search resumed from any save continues bit for bit, so the interval only bounds the generations a
+    kill loses.
+    """
+    last_save = []
+
     def on_generation_end(state, seconds):
-        if checkpoint_path and state.generation % checkpoint_every == 0:
+        if checkpoint_path and (not last_save or seconds - last_save[-1] >= checkpoint_seconds):
             save_state(state, checkpoint_path)
+            last_save.append(seconds)
         if progress:
             h = state.history[-1]
             progress(f"gen {h['generation']:5d}  {seconds:7.1f}s  best mean reward {h['best_mean_reward']:.4f}  "
@@ -451,6 +486,13 @@ def _client(args):
     return dask_client(args.scheduler, args.n_jobs) if args.backend == "dask" else contextlib.nullcontext()
 
 
+def _evaluator(settings, task, out, args, grid):
+    """Step 2's runner: in this process (one job), on threads (sequential backend), or as grid tasks."""
+    if grid["backend"] != "sequential":
+        return GridEvaluator(settings["task"], out, data_dir=args.data_dir, n_chunks=grid["n_jobs"], **grid)
+    return ThreadEvaluator(task.X_train, task.y_train, grid["n_jobs"]) if grid["n_jobs"] > 1 else None
+
+
 def _search(args, out, grid):
     """Run or resume the search saved in ``out``; returns (settings, state, this run's timing)."""
     remove_stale_temp_files(out)
@@ -469,15 +511,12 @@ def _search(args, out, grid):
     else:
         state = start_search(task.X_train.shape[1], task.n_classes, _new_config(settings, args), rng=settings["seed"])
     budget_minutes = _budget_minutes(args, settings, state)
-    on_grid = grid["backend"] != "sequential" or grid["n_jobs"] > 1
-    evaluate = GridEvaluator(settings["task"], out, data_dir=args.data_dir, n_chunks=grid["n_jobs"],
-                             **{**grid, "backend": "loky" if grid["backend"] == "sequential" else grid["backend"]}
-                             ) if on_grid else None
+    evaluate = _evaluator(settings, task, out, args, grid)
     start, start_cpu = time.perf_counter(), time.process_time()
     with pin_threads(1):
         run_search(state, task.X_train, task.y_train, evaluate=evaluate,
                    time_budget_s=None if budget_minutes is None else 60 * budget_minutes,
-                   checkpoint_path=checkpoint, progress=lambda s: print(s, flush=True))
+                   checkpoint_path=checkpoint, checkpoint_seconds=10.0, progress=lambda s: print(s, flush=True))
     # CPU seconds of this process (workers excluded): the wall clock depends on machine load
     timing = {"search_seconds_this_run": round(time.perf_counter() - start, 1),
               "search_cpu_seconds_this_run": round(time.process_time() - start_cpu, 1),

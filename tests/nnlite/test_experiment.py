@@ -229,3 +229,16 @@ def test_every_pruning_command_writes_the_same_results_jsonl_sequentially_and_on
     assert a == b and len(a.splitlines()) >= 2                     # one record per task, results only
     assert all("seconds" not in line for line in a.decode().splitlines())
     assert len(E.read_jsonl(tmp_path / "A" / "timings.jsonl")) == len(a.splitlines())
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 5])
+def test_map_in_threads_keeps_the_order_of_the_items(n_threads):
+    import threading
+    names = E.map_in_threads(lambda i: (i * i, threading.current_thread().name), range(23), n_threads)
+    assert [value for value, _ in names] == [i * i for i in range(23)]
+
+
+@pytest.mark.parametrize("n_threads, error", [(0, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_map_in_threads_refuses_a_bad_thread_count(n_threads, error):
+    with pytest.raises(error, match="n_threads"):
+        E.map_in_threads(abs, [1], n_threads)

@@ -286,6 +286,36 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
         assert f["src"].dtype == np.int32 and f["meta"].dtype.kind == "U"
 
 
+@pytest.mark.parametrize("n_threads, chunks_per_thread", [(1, 1), (2, 4), (3, 5)])
+def test_population_evaluated_on_threads_equals_serial(n_threads, chunks_per_thread):
+    """Threads share the genomes and their plans; every genome still gets the serial code's bits, and a
+    search driven by the threaded evaluation is the serial search (grown networks, not only the start)."""
+    task = load_task("digits8")
+    config = wann.SearchConfig(population_size=9, n_generations=25, batch_size=80)
+    serial = WX.run_search(wann.start_search(64, 10, config, rng=3), task.X_train, task.y_train)
+    evaluate = WX.ThreadEvaluator(task.X_train, task.y_train, n_threads, chunks_per_thread=chunks_per_thread)
+    threaded = WX.run_search(wann.start_search(64, 10, config, rng=3), task.X_train, task.y_train, evaluate=evaluate)
+    assert serial.history == threaded.history
+    assert all(wann.genomes_equal(g, h) for g, h in zip(serial.population, threaded.population))
+    assert max(g.n_nodes for g in serial.population) > 64 + 1 + 10   # hidden nodes were grown and evaluated
+    batch = np.random.default_rng(1).choice(len(task.X_train), 80, replace=False)
+    expected = wann.evaluate_population(serial.population, task.X_train[batch], task.y_train[batch])
+    for e, t in zip(expected, evaluate(serial.population, batch, wann.SHARED_WEIGHTS)):
+        assert e.dtype == t.dtype and e.tobytes() == t.tobytes()
+
+
+def test_wann_command_evaluates_on_threads_under_the_sequential_backend_and_on_a_grid_otherwise(tmp_path):
+    import argparse
+    task = load_task("digits8")
+    args = lambda backend: argparse.Namespace(data_dir=None, backend=backend)   # noqa: E731
+    grid = lambda backend, n: {"backend": backend, "scheduler": None, "n_jobs": n}   # noqa: E731
+    assert WX._evaluator({"task": "digits8"}, task, tmp_path, args("sequential"), grid("sequential", 1)) is None
+    threads = WX._evaluator({"task": "digits8"}, task, tmp_path, args("sequential"), grid("sequential", 2))
+    assert isinstance(threads, WX.ThreadEvaluator) and threads.n_threads == 2
+    processes = WX._evaluator({"task": "digits8"}, task, tmp_path, args("loky"), grid("loky", 2))
+    assert isinstance(processes, WX.GridEvaluator) and processes.n_chunks == 2
+
+
 @pytest.mark.parametrize("grid", [{"backend": "sequential", "n_chunks": 3}, {"backend": "loky", "n_chunks": 2}])
 def test_population_evaluated_in_chunks_on_a_grid_equals_serial(grid, tmp_path):
     task = load_task("digits8")
