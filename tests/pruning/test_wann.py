@@ -728,12 +728,14 @@ def test_pruning_benchmark_quick_run_ends_with_the_promised_json_line():
     import sys
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, str(root / "benchmarks" / "pruning.py"), "--quick", "--compare-uncached"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "pruning.py"), "--quick", "--compare-uncached",
+                           "--compare-evaluators", "2"], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     last = json.loads(done.stdout.strip().splitlines()[-1])
     assert last["imp_round_s"] > 0 and last["wann_generations_per_s"] > 0
     assert last["imp_data"] in ("mnist", "digits8") and last["uncached_identical"] is True
+    assert last["evaluators_identical"] is True and last["wann_evaluator_jobs"] == 2   # threads, processes, serial
+    assert min(last[f"wann_{name}_generations_per_s"] for name in ("in_process", "threads", "loky")) > 0
 
 
 def test_docs_wann_target_claims_hold_on_the_committed_records():
