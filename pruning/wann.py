@@ -54,6 +54,9 @@ Notation: outside this module rows are samples (``X (n, n_inputs)``). Inside
 the population evaluator node values are stored node-major,
 ``values (n_nodes, n_weights, n)``, so each layer is one CSR product with the
 sparse operand on the left (scipy's fast path, see the spec's CSR facts).
+With the compiled backend (``nnlite.sparse.backend() == "numba"``) a layer
+is instead one compiled pass (``pruning._wann_kernels``) over the rows of
+:func:`kernel_layout`, with the same bits.
 """
 import dataclasses
 import time
@@ -61,9 +64,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from nnlite import functional
+from nnlite import functional, sparse
 from nnlite._checks import check_float_array, check_int, check_labels, check_n_features, check_rng
 from nnlite.optim import Adam
+from pruning import _wann_kernels as _kernels
 
 #: The shared weight values of WANN step 2.
 SHARED_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
@@ -545,8 +549,8 @@ def evaluate_genome(genome, X, weights=SHARED_WEIGHTS, plan=None, dtype=np.float
     if X.shape[1] != genome.n_inputs:
         raise ValueError(f"X: expected {genome.n_inputs} features per row (the genome's inputs), found {X.shape[1]}")
     weights = _check_weights(weights).astype(dtype)
-    plan = plan_forward(genome) if plan is None else plan
-    return _evaluate_plan(plan, _inputs_transposed(X, dtype), weights)
+    inputs_T = _inputs_transposed(X, dtype)
+    return _evaluate_cached(genome, inputs_T, weights) if plan is None else _evaluate_plan(plan, inputs_T, weights)
 
 
 def _inputs_transposed(X, dtype=np.float32):
@@ -573,6 +577,96 @@ def _evaluate_plan(plan, inputs_T, weights):
     return values[plan.output_nodes - n_first].transpose(1, 2, 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class KernelLayout:
+    """A genome's rows for the compiled evaluation: the computed nodes (hidden and
+    outputs) ordered by layer (:func:`node_depths`) and, within a layer, by
+    activation, then id.
+
+    ``node_ids[r]`` is row r's node; rows ``0..n_unlayered-1`` are nodes in no
+    layer (depth 0: no incoming connection; their value stays 0, as in
+    ``_evaluate_plan``). ``groups`` lists ``(activation id, first row, end
+    row)`` and ``layers`` the ``(first row, end row)`` of each layer. Row r's
+    computed sources are the rows ``src_rows[src_ptr[r]:src_ptr[r + 1]]`` and
+    its inputs the columns ``in_cols[in_ptr[r]:in_ptr[r + 1]]`` of ``[1; X.T]``,
+    both in ascending node id (the order of :class:`ForwardPlan`'s CSR sums).
+    """
+    node_ids: np.ndarray
+    n_unlayered: int
+    layers: list
+    groups: list
+    src_ptr: np.ndarray
+    src_rows: np.ndarray
+    in_ptr: np.ndarray
+    in_cols: np.ndarray
+    output_rows: np.ndarray
+
+
+def kernel_layout(genome):
+    """The :class:`KernelLayout` of a genome, computed once per genome object (as :func:`cached_plan`)."""
+    if not CACHE_ENABLED:
+        return _kernel_layout(genome)
+    memo = _memo(genome)
+    if "layout" not in memo:
+        memo["layout"] = _kernel_layout(genome)
+    return memo["layout"]
+
+
+def _kernel_layout(genome):
+    n_first = 1 + genome.n_inputs
+    depth, activation = cached_depths(genome)[n_first:], genome.activations[n_first:].astype(np.int64)
+    order = np.lexsort((activation, depth))   # by depth, activation, then id (the sort is stable)
+    node_ids = n_first + order
+    row_of = np.full(genome.n_nodes, -1, dtype=np.int64)
+    row_of[node_ids] = np.arange(len(node_ids))
+    d, a = depth[order], activation[order]
+    n_unlayered = int(np.count_nonzero(d == 0))
+    new_depth = np.r_[True, d[1:] != d[:-1]]
+    groups = [(int(a[b]), b, e) for b, e in _runs(new_depth | np.r_[True, a[1:] != a[:-1]], n_unlayered)]
+    layers = _runs(new_depth, n_unlayered)
+    src, dst = genome.src[genome.enabled].astype(np.int64), genome.dst[genome.enabled].astype(np.int64)
+    rows = row_of[dst]
+    by_row = np.lexsort((src, rows))   # each row's sources by ascending id
+    src, rows = src[by_row], rows[by_row]
+    computed = src >= n_first
+    src_ptr = np.r_[0, np.cumsum(np.bincount(rows[computed], minlength=len(d)))]
+    in_ptr = np.r_[0, np.cumsum(np.bincount(rows[~computed], minlength=len(d)))]
+    return KernelLayout(node_ids, n_unlayered, layers, groups, src_ptr, row_of[src[computed]], in_ptr,
+                        src[~computed], row_of[genome.output_nodes])
+
+
+def _runs(starts, first):
+    """(first row, end row) of the runs that begin where ``starts`` is True, from row ``first`` on."""
+    begin = np.flatnonzero(starts[first:]) + first
+    return [(int(b), int(e)) for b, e in zip(begin, np.r_[begin[1:], len(starts)])]
+
+
+def _evaluate_cached(genome, inputs_T, weights):
+    """The outputs of a genome from its cached layout (compiled backend) or plan (NumPy/SciPy), the same bits."""
+    if sparse.backend() == "numba" and _kernels.AVAILABLE:
+        return _evaluate_compiled(kernel_layout(genome), inputs_T, weights)
+    return _evaluate_plan(cached_plan(genome), inputs_T, weights)
+
+
+def _evaluate_compiled(layout, inputs_T, weights):
+    """``_evaluate_plan`` with each layer's pre-activations from one compiled pass (the same bits)."""
+    values = np.empty((len(layout.node_ids), len(weights), inputs_T.shape[1]), dtype=inputs_T.dtype)
+    values[:layout.n_unlayered] = 0
+    groups = iter(layout.groups)
+    for row0, row1 in layout.layers:
+        # WANN step 2: z_i = w * sum over enabled j -> i of v_j, for every w, in place
+        _kernels.layer_preactivations(values, inputs_T, weights, row0, row1, layout.src_ptr, layout.src_rows,
+                                      layout.in_ptr, layout.in_cols)
+        row = row0
+        while row < row1:
+            k, first, end = next(groups)
+            if ACTIVATIONS[k] != "linear":
+                values[first:end] = activation_forward(values[first:end], k)
+            row = end
+    # the layout of _evaluate_plan's result: the reductions of rewards_and_accuracies follow it (same bits)
+    return values[layout.output_rows].transpose(1, 2, 0)
+
+
 def rewards_and_accuracies(outputs, y):
     """Per-weight reward (-mean cross-entropy of softmax) and accuracy.
 
@@ -595,7 +689,7 @@ def evaluate_chunk(genomes, X, y, weights=SHARED_WEIGHTS):
     """
     inputs_T = _inputs_transposed(X)
     weights = _check_weights(weights)
-    results = [rewards_and_accuracies(_evaluate_plan(cached_plan(g), inputs_T, weights), y) for g in genomes]
+    results = [rewards_and_accuracies(_evaluate_cached(g, inputs_T, weights), y) for g in genomes]
     return np.array([r for r, _ in results]), np.array([a for _, a in results])
 
 

@@ -9,6 +9,7 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnlite import sparse as nnsparse
 from pruning import wann
 from pruning.experiments import wann as WX
 from pruning.wann_tasks import area_matrix, downsample_area, load_task
@@ -284,6 +285,54 @@ def test_resumed_search_equals_uninterrupted_search(tmp_path):
     assert all(wann.genomes_equal(g, h) for g, h in zip(resumed.population, straight.population))
     with np.load(path, allow_pickle=False) as f:  # plain arrays and a JSON string, no pickled objects
         assert f["src"].dtype == np.int32 and f["meta"].dtype.kind == "U"
+
+
+@pytest.fixture(scope="module")
+def grown_population():
+    """Networks grown by 40 generations of a digits8 search (hidden nodes, several layers, all activations)."""
+    task = load_task("digits8")
+    config = wann.SearchConfig(population_size=12, n_generations=40, batch_size=60)
+    return WX.run_search(wann.start_search(64, 10, config, rng=5), task.X_train, task.y_train).population
+
+
+@pytest.mark.skipif(not wann._kernels.AVAILABLE, reason="the compiled backend needs numba")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_evaluation_gives_the_bits_of_the_csr_products(grown_population, dtype):
+    """One compiled pass per layer adds and multiplies in the order of the SciPy products: same bits,
+    also for the signed zeros of empty sums times negative weights and for non-finite inputs."""
+    X = np.random.default_rng(0).normal(size=(37, 64)) * 3
+    X[0, :5] = [np.inf, -np.inf, np.nan, 0.0, -0.0]
+    inputs_T = wann._inputs_transposed(X, dtype)
+    weights = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0], dtype=dtype)
+    assert max(len(wann.cached_plan(g).layers) for g in grown_population) >= 3
+    # and a hidden node with no incoming connection: in no layer, its value stays 0
+    unlayered = wann.Genome(64, 10, np.r_[np.zeros(75, np.int64), 2], np.array([75, 1]), np.array([65, 65]),
+                            np.ones(2, bool))
+    assert wann.kernel_layout(wann.check_genome(unlayered)).n_unlayered == 1
+    for genome in [*grown_population, unlayered]:
+        plan = wann.cached_plan(genome)
+        with np.errstate(invalid="ignore", over="ignore"):   # inf * 0 and the like, on both sides
+            compiled = wann._evaluate_compiled(wann.kernel_layout(genome), inputs_T, weights)
+            with nnsparse.use_backend("numpy"):
+                products = wann._evaluate_plan(plan, inputs_T, weights)
+        assert compiled.dtype == products.dtype == dtype and compiled.tobytes() == products.tobytes()
+        assert compiled.strides == products.strides   # the rewards' reductions follow the layout
+
+
+def test_kernel_layout_orders_rows_by_layer_then_activation_and_keeps_each_row_sources():
+    genome = wann.Genome(2, 1, np.array([0, 0, 0, 4, 4, 2, 1]), np.array([1, 2, 1, 4, 5, 6, 0]),
+                         np.array([4, 4, 5, 6, 6, 3, 6]), np.ones(7, bool))
+    wann.check_genome(genome)   # hidden 4, 5 at depth 1, hidden 6 at depth 2, output 3 at depth 3
+    layout = wann.kernel_layout(genome)
+    assert layout is wann.kernel_layout(genome)                              # computed once per genome
+    assert layout.node_ids.tolist() == [5, 4, 6, 3] and layout.n_unlayered == 0   # sin (5) before tanh (4)
+    assert layout.layers == [(0, 2), (2, 3), (3, 4)]
+    assert layout.groups == [(2, 0, 1), (4, 1, 2), (1, 2, 3), (4, 3, 4)]
+    rows = lambda r: layout.node_ids[layout.src_rows[layout.src_ptr[r]:layout.src_ptr[r + 1]]].tolist()  # noqa
+    inputs = lambda r: layout.in_cols[layout.in_ptr[r]:layout.in_ptr[r + 1]].tolist()  # noqa: E731
+    assert [rows(r) for r in range(4)] == [[], [], [4, 5], [6]]
+    assert [inputs(r) for r in range(4)] == [[1], [1, 2], [0], []]
+    assert layout.output_rows.tolist() == [3]
 
 
 @pytest.mark.parametrize("n_threads, chunks_per_thread", [(1, 1), (2, 4), (3, 5)])
