@@ -95,9 +95,40 @@ WANN_TARGET_RUNS = (("wann_target_mnist16", 64, "paper", 500, 0, "quiet machine"
                     ("wann_target_mnist16_nnlite_v1_batch2000_seed4", 64, "nnlite-v1", 2000, 4, "quiet machine"))
 
 
-def wann_target_table(records):
-    """The 30-minute 16x16 MNIST searches of ``WANN_TARGET_RUNS``, one column each (n = 1 per column: no interval)."""
-    runs = [read_lines(records / f"{name}.jsonl")[-1] for name, *_ in WANN_TARGET_RUNS]
+#: The same batch-2000 command after step 2 moved to two threads of the process (06eb5df, SciPy products)
+#: and then to a compiled pass per layer (0ef65fb), one column per search.
+WANN_TARGET_FASTER_RUNS = (
+    ("wann_target_mnist16_threads_batch2000_seed0", 64, "nnlite-v1", 2000, 0, "2 threads, SciPy products"),
+    *((f"wann_target_mnist16_compiled_batch2000_seed{seed}", 64, "nnlite-v1", 2000, seed, "2 threads, compiled")
+      for seed in (0, 1, 2)))
+
+#: The batch-2000 ``nnlite-v1`` command's seeds by how step 2 ran: (label, records).
+WANN_TARGET_EVALUATORS = (
+    ("2 loky processes, SciPy products (before 06eb5df)",
+     ("wann_target_mnist16_nnlite_v1_batch2000",) + tuple(name for name, *_ in WANN_TARGET_RUNS[-4:])),
+    ("2 threads, SciPy products (06eb5df)", (WANN_TARGET_FASTER_RUNS[0][0],)),
+    ("2 threads, compiled (0ef65fb)", tuple(name for name, *_ in WANN_TARGET_FASTER_RUNS[1:])))
+
+
+def wann_target_summary(records):
+    """The batch-2000 ``nnlite-v1`` searches by evaluator: generations and vote, mean ± 95% t half-width (n)."""
+    out = ["| step 2 ran on | seeds | generations in 30 minutes | ensemble vote (%) | seeds at >= 85% |",
+           "|---|---|---|---|---|"]
+    for label, names in WANN_TARGET_EVALUATORS:
+        runs = [read_lines(records / f"{name}.jsonl")[-1] for name in names]
+        votes = [r["ensemble_vote_accuracy"] for r in runs]
+        generations = [r["generations"] for r in runs]
+        cells = ([_pm(generations, 1.0, 0), _pm(votes, 100.0, 2)] if len(runs) > 1 else
+                 [f"{generations[0]} (n=1, no interval)", f"{100 * votes[0]:.2f} (n=1, no interval)"])
+        out.append(f"| {label} | {', '.join(str(r['seed']) for r in runs)} | {cells[0]} "
+                   f"| {cells[1]}{'' if len(runs) < 2 else ' (' + ', '.join(f'{100 * v:.2f}' for v in votes) + ')'} "
+                   f"| {sum(v >= 0.85 for v in votes)} of {len(votes)} |")
+    return "\n".join(out)
+
+
+def wann_target_table(records, spec=WANN_TARGET_RUNS):
+    """The 30-minute 16x16 MNIST searches of ``spec``, one column each (n = 1 per column: no interval)."""
+    runs = [read_lines(records / f"{name}.jsonl")[-1] for name, *_ in spec]
     pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     quantities = [
         ("generations in 30 minutes", lambda r: f"{r['generations']:,}"),
@@ -111,7 +142,7 @@ def wann_target_table(records):
         ("random shared weight in [-2, 2], 100 draws, mean ± sd",
          lambda r: f"{100 * r['random_shared_weight_mean']:.2f} ± {100 * r['random_shared_weight_std']:.2f}%"),
         ("individually tuned weights (10 epochs)", lambda r: pct(r["tuned_accuracy"]))]
-    for r, (name, population, defaults, batch, seed, _) in zip(runs, WANN_TARGET_RUNS):   # the labels must hold
+    for r, (name, population, defaults, batch, seed, _) in zip(runs, spec):   # the labels must hold
         settings = (r["random_shared_weight_range"], r["random_shared_weight_n_draws"], r["tune_epochs"],
                     r["time_budget_minutes"], r["population"], r["defaults"], r.get("batch_size", batch), r["seed"])
         if settings != ([-2.0, 2.0], 100, 10, 30.0, population, defaults, batch, seed):
@@ -119,7 +150,7 @@ def wann_target_table(records):
                              f"population {population}, {defaults}, batch {batch}, seed {seed}) in {name}.jsonl, "
                              f"found {settings}; update the labels")
     headings = [f"population {population}, batch {batch}, `{defaults}`, seed {seed}, {machine}"
-                for _, population, defaults, batch, seed, machine in WANN_TARGET_RUNS]
+                for _, population, defaults, batch, seed, machine in spec]
     return "\n".join(["| quantity (10,000 test images) | " + " | ".join(headings) + " |",
                        "|---" * (len(runs) + 1) + "|"]
                       + [f"| {k} | " + " | ".join(f(r) for r in runs) + " |" for k, f in quantities])
@@ -134,6 +165,8 @@ TABLES = {
     "obd_iterative_sgd": obd_table("obd_iterative_sgd"),
     "wann_defaults": wann_defaults_table,
     "wann_target": wann_target_table,
+    "wann_target_faster": lambda records: wann_target_table(records, WANN_TARGET_FASTER_RUNS),
+    "wann_target_by_evaluator": wann_target_summary,
     "dsr_fmnist_paper": dsr_grid_table("dsr90_paper_fmnist", "dsr80_paper_fmnist"),
     "dsr_cifar_methods": dsr_grid_table("dsr_cifar_methods"),
     "dsr_seed_study": dsr_seed_table("seed_study"),
