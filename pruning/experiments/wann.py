@@ -442,8 +442,8 @@ register_dataset("wann-task", _task)   # grid tasks load a task by name
 def main(args):
     """Run (or resume) the search of every seed, report each champion; the last printed line is JSON. Returns 0.
 
-    The population of each generation is evaluated in ``--n-jobs`` chunks as grid tasks when there is
-    more than one job or ``--backend`` is not sequential (``GridEvaluator``); the champions' reports are
+    The population of each generation is evaluated in ``--n-jobs`` chunks: on threads under the sequential
+    backend (``ThreadEvaluator``), as grid tasks otherwise (``GridEvaluator``); the champions' reports are
     one grid task per search (``champion_report_task``), so ``--out/results.jsonl`` holds them.
     """
     if args.scheduler is not None and args.backend != "dask":
