@@ -11,7 +11,10 @@
 - ``run_grid(fn, params_list, out_dir, ...)``: one task per parameter dict,
   keyed by the hash of its canonical JSON. Each task writes
   ``out_dir/records/<key>.json`` atomically; a grid skips the keys already
-  recorded, so a killed grid resumes. ``out_dir/results.jsonl`` (records,
+  recorded, so a killed grid resumes; ``out_dir/grid.json`` holds the root
+  seed and the threads per task, and a grid resumed with others is refused
+  (OpenBLAS runs other kernels on one thread than on two: other last bits).
+  ``out_dir/results.jsonl`` (records,
   sorted by key) and ``out_dir/timings.jsonl`` (wall-clock seconds, kept
   apart so the records compare byte for byte) are rebuilt at the end.
   joblib's ``Parallel`` runs the tasks: ``sequential``, ``loky`` (local
@@ -262,14 +265,17 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
     seed : int
         Root of the tasks' ``SeedSequence``s.
     n_threads : int
-        BLAS/numba threads per task.
+        BLAS/numba threads per task. With ``seed``, saved in ``out_dir/grid.json``: a
+        task's last bits may depend on it (OpenBLAS runs other kernels on one thread than
+        on two), so resuming with another value raises ValueError.
     progress : bool or None
         A tqdm bar of the finished tasks on stderr; None: only when stderr is
         a terminal (so a command's error stays one line in a log).
     """
-    keys = _check_grid(params_list, backend, n_jobs, seed)
+    keys = _check_grid(params_list, backend, n_jobs, seed, n_threads)
     out_dir = Path(out_dir)
     (out_dir / "records").mkdir(parents=True, exist_ok=True)
+    _check_grid_identity(out_dir, {"n_threads": int(n_threads), "seed": int(seed)})
     (out_dir / "timings").mkdir(exist_ok=True)
     remove_stale_temp_files(out_dir)
     todo = [(key, params) for key, params in zip(keys, params_list) if not _record_path(out_dir, key).exists()]
@@ -284,6 +290,22 @@ def run_grid(fn, params_list, out_dir, *, backend="sequential", scheduler=None, 
         for _ in _parallel(tasks, ordered=False):
             bar.update()
     return _collect(out_dir, sorted(keys))
+
+
+def _check_grid_identity(out_dir, identity):
+    """Save ``identity`` (threads per task, root seed) as ``out_dir/grid.json``, or raise ValueError
+    if the folder holds a grid run with other values (a folder from before grid.json is adopted)."""
+    path = out_dir / "grid.json"
+    if not path.exists():
+        write_text_atomic(path, canonical_json(identity))
+        return
+    saved = json.loads(path.read_text())
+    if saved != identity:
+        def describe(values):
+            return " and ".join(f"{name}={values.get(name)}" for name in sorted(identity))
+        raise ValueError(f"out_dir: {out_dir} was run with {describe(saved)} (grid.json), found {describe(identity)}; "
+                         f"a task's numbers depend on both, so resume with the saved values (--blas-threads, --seed) "
+                         f"or use another out_dir (--out)")
 
 
 def _parallel(tasks, ordered):
@@ -306,7 +328,9 @@ def map_in_threads(fn, items, n_threads):
         return _parallel((delayed(fn)(item) for item in items), ordered=True)
 
 
-def _check_grid(params_list, backend, n_jobs, seed):
+def _check_grid(params_list, backend, n_jobs, seed, n_threads):
+    from ._checks import check_int
+    check_int(n_threads, "n_threads")
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, found {backend!r}")
     if not (isinstance(n_jobs, int) and n_jobs >= 1):

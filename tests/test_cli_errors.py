@@ -297,3 +297,14 @@ def test_dsr_n_train_above_the_training_set_is_refused_and_writes_nothing(capsys
             "--out", str(tmp_path / "out")]
     line = assert_one_line_error(capsys, pruning_main, argv, "--n-train")
     assert "60000" in line and not (tmp_path / "out").exists()
+
+
+def test_a_grid_resumed_with_another_thread_count_is_refused_in_one_line(capsys, tmp_path, shared_data_dir):
+    # OpenBLAS's bits differ between one and two threads (docs/cluster.md): the grid's thread count is saved
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "grid.json").write_text('{"n_threads":2,"seed":0}')
+    line = assert_one_line_error(capsys, pruning_main, ["obd", "--quick", "--data-dir", str(shared_data_dir),
+                                                        "--out", str(out)], "grid.json")
+    assert "n_threads=2" in line and "n_threads=1" in line and "--blas-threads" in line, line
+    assert not list(out.glob("records/*.json"))   # nothing run
