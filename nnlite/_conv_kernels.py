@@ -1,14 +1,16 @@
-"""Compiled loops for max pooling and the convolution's col2im (the optional ``numba`` backend).
+"""Compiled loops for max pooling and the convolution's im2col and col2im (the optional ``numba`` backend).
 
 NumPy runs max pooling as several passes over strided views of the input
 (one per window offset, with boolean temporaries for the routing of the
-backward pass) and col2im as one strided add per kernel offset. These loops
-make one pass each: a window's maximum and its gradient's routing are found
-while the window is in cache. They are the textbook algorithms, compiled by
-numba when it is installed; ``nnlite.conv`` uses them when the compiled
+backward pass), im2col as a padded copy of the input and a copy of a 6-d
+strided view whose innermost run is one pixel's c values, and col2im as one
+strided add per kernel offset. These loops make one pass each: a window's
+maximum and its gradient's routing are found while the window is in cache,
+and im2col writes each patch row from the input, the padding as zeros. They
+are the textbook algorithms, compiled by numba when it is installed; ``nnlite.conv`` uses them when the compiled
 backend is on (``nnlite.sparse.backend() == "numba"``, the one switch for
 every compiled loop) and falls back to its NumPy code otherwise. The tests
-check that they give the bits of the NumPy functions: pooling does no
+check that they give the bits of the NumPy functions: pooling and im2col do no
 arithmetic, and col2im adds the kernel offsets in the order of
 ``nnlite.conv.col2im``.
 
@@ -68,6 +70,30 @@ def _maxpool_backward(dA, X, A, ph, pw):
     return dX
 
 
+def _im2col(X, kh, kw, stride, padding):
+    """cols (n * h_out * w_out, kh * kw * c): ``nnlite.conv.im2col`` of X (n, h, w, c) written
+    patch by patch, the zero padding included (no padded copy of X). Copies only: the same bits."""
+    n, h, w, c = X.shape
+    h_out, w_out = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    cols = np.empty((n, h_out, w_out, kh * kw * c), dtype=X.dtype)
+    for s in range(n):
+        for i in range(h_out):
+            for j in range(w_out):
+                row = cols[s, i, j]
+                for di in range(kh):
+                    y = i * stride + di - padding
+                    for dj in range(kw):
+                        x, first = j * stride + dj - padding, (di * kw + dj) * c
+                        if 0 <= y < h and 0 <= x < w:
+                            pixel = X[s, y, x]
+                            for ch in range(c):   # scalar indexing: a slice per tap costs 2x here
+                                row[first + ch] = pixel[ch]
+                        else:
+                            for ch in range(c):
+                                row[first + ch] = 0
+    return cols.reshape(n * h_out * w_out, kh * kw * c)
+
+
 def _col2im(dcols, n, h, w, kh, kw, padding):
     """dX (n, h, w, c) of im2col at stride 1: each pixel sums its patch gradients
     ``dcols`` (n * h_out * w_out, kh * kw * c) over the kernel offsets (di, dj) in row-major
@@ -94,4 +120,5 @@ def _col2im(dcols, n, h, w, kh, kw, padding):
 if AVAILABLE:
     maxpool_forward = _compile(exact=True)(_maxpool_forward)
     maxpool_backward = _compile(exact=True)(_maxpool_backward)
+    im2col = _compile(exact=True)(_im2col)
     col2im = _compile(exact=True)(_col2im)   # no reassociation: the offsets are added in col2im's order

@@ -238,6 +238,23 @@ def test_compiled_col2im_gives_the_bits_of_col2im_at_stride_one(drawn):
                                   conv.col2im(dcols, X.shape, kernel_size, 1, padding))
 
 
+@pytest.mark.skipif(not _conv_kernels.AVAILABLE, reason="numba is not installed (pip install numba)")
+@given(conv_geometries(), st.sampled_from([np.float32, np.float64]), st.booleans())
+def test_compiled_im2col_gives_the_bits_of_the_numpy_code(drawn, dtype, view):
+    # copies only, so the same bits at any geometry; NaN/inf and -0.0 are copied as they are
+    X, _, _, kernel_size, stride, padding = drawn
+    X = X.astype(dtype)
+    X.flat[::5] = [np.nan, -0.0, np.inf][: len(X.flat[::5])] + [0.5] * max(0, len(X.flat[::5]) - 3)
+    if view:   # a non-contiguous block of images, as the layers pass X[block]
+        X = np.concatenate([X, X], axis=0)[::2]
+    results = {}
+    for name in BACKENDS:
+        with sparse.use_backend(name):
+            results[name] = conv.im2col(X, kernel_size, stride, padding)
+    assert results["numba"].dtype == results["numpy"].dtype and results["numba"].shape == results["numpy"].shape
+    assert results["numba"].tobytes() == results["numpy"].tobytes()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_backward_input_gradient_agrees_on_both_backends(dtype):
     # numba: one GEMM dZ @ W.T, then the compiled col2im; NumPy: BLAS products accumulated on the flat grid

@@ -5,11 +5,16 @@
 - Adam's in-place update equals the textbook one-liner (Kingma & Ba 2015,
   Alg. 1 with the bias correction folded into lr_t) bit for bit, and its
   state arrays are created once and then updated in place.
+- The bias is added on rows of at least 256 values when the layer is
+  narrower (``nnlite.functional._add_bias_inplace``): the same additions, bit
+  for bit, as NumPy's broadcast add, with the rows that do not fill a wide
+  row added one by one.
 """
 
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from nnlite import MLP, Adam, SGD, sparse
 from nnlite import functional as F
@@ -91,3 +96,25 @@ def test_optimizer_state_is_created_once_and_reused(optimizer):
     arrays = [id(s) for s in optimizer.state[0].values()]
     optimizer.step_inplace([w], [np.ones_like(w)])
     assert [id(s) for s in optimizer.state[0].values()] == arrays
+
+
+@given(st.integers(0, 70), st.integers(1, 300), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1))
+def test_add_bias_inplace_gives_the_broadcast_adds_bits(n, d, dtype, seed):
+    rng = np.random.default_rng(seed)
+    Z = (rng.standard_normal((n, d)) * 10.0 ** rng.integers(-3, 4, (n, d))).astype(dtype)
+    b = rng.standard_normal(d).astype(dtype)
+    Z[rng.random((n, d)) < 0.05] = np.nan        # NaN and inf pass through as in NumPy's add
+    b[rng.random(d) < 0.05] = np.inf
+    expected = Z + b
+    out = F._add_bias_inplace(Z, b)
+    assert out is Z and Z.tobytes() == expected.tobytes()
+
+
+def test_add_bias_inplace_leaves_a_strided_Z_to_numpy_and_broadcasts_a_scalar():
+    Z = np.arange(64, dtype=np.float32).reshape(8, 8)[:, ::2]       # not contiguous: no reshape
+    expected = Z + np.float32(1.5)
+    F._add_bias_inplace(Z, np.float32(1.5))
+    np.testing.assert_array_equal(Z, expected)
+    Z = np.ones((300, 16), dtype=np.float32)
+    F._add_bias_inplace(Z, np.arange(16, dtype=np.float32))
+    np.testing.assert_array_equal(Z, np.ones((300, 16)) + np.arange(16))
