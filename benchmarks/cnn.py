@@ -14,6 +14,16 @@
    change in the machine's load falls on both (the ratio is what to read on a
    busy machine). PyTorch is an optional oracle: without it ``epoch_ratio``
    is null.
+   With ``--alone R`` each engine instead runs alone, in a process of its
+   own (this script with ``--engines nnlite`` or ``--engines torch``), the
+   two taking turns for R rounds: no engine's idle threads share the
+   machine with the other's epoch (interleaved, NumPy's spinning BLAS
+   threads slow PyTorch's epoch down at two threads), and a drift in the
+   machine's speed falls on both engines of a round. ``epoch_ratio`` is
+   then the median of the R rounds' ratios; ``epoch_ratios``,
+   ``epoch_ratio_mean`` and ``epoch_ratio_ci95`` (the 95% t interval of
+   the mean) are printed beside it. This is the measurement for
+   ``--threads 2``.
 2. Forward + backward (dX, dW on the stored pattern, db) of a 95%-sparse
    1024x1024 ``DynamicLinear`` stored as CSR, at batch 256, against the same
    layer stored dense (best of ``--repeats``); the forward alone is reported
@@ -24,12 +34,14 @@
 Usage::
 
     python benchmarks/cnn.py [--data-dir DIR] [--threads N] [--n-train N] [--block B] [--repeats R] [--clock cpu]
-                             [--engines nnlite torch]
+                             [--engines nnlite torch] [--alone ROUNDS] [--no-sparse]
 
 Last line: ``{"epoch_ratio": nnlite_s / torch_s, "sparse_speedup": dense_s / csr_s, ...}``
-(targets: epoch_ratio <= 1.0, sparse_speedup >= 5).
+(targets: epoch_ratio <= 1.0, sparse_speedup >= 5); ``sparse_speedup`` is null with ``--no-sparse``.
 """
 import argparse
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
 from nnlite import sparse  # noqa: E402
+from nnlite.cli import non_negative_int  # noqa: E402
 from nnlite.data import load_fashion_mnist, scale_255  # noqa: E402
 from nnlite.optim import Adam  # noqa: E402
 from nnlite.train import minibatches, train_step_inplace  # noqa: E402
@@ -116,6 +129,35 @@ def interleaved_epoch(engines, n, block, clock, seed=0):
     return seconds
 
 
+def epochs_alone(rounds, argv):
+    """``--alone``: ``rounds`` lists [nnlite's, torch's] last JSON lines, each engine's epoch timed by
+    this script in a process of its own (``argv`` with ``--engines E --no-sparse --alone 0``)."""
+    results = []
+    for _ in range(rounds):
+        results.append([])
+        for engine in ("nnlite", "torch"):
+            child = [sys.executable, __file__, *argv, "--engines", engine, "--no-sparse", "--alone", "0"]
+            done = subprocess.run(child, capture_output=True, text=True, check=True)
+            results[-1].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            seconds = results[-1][-1][f"{engine}_epoch_s"]
+            print(f"  {engine} alone: " + ("PyTorch not installed" if seconds is None else f"{seconds:.2f} s"),
+                  flush=True)
+    return results
+
+
+def ratio_summary(rounds):
+    """The ``--alone`` keys: the rounds' ratios, their median, mean and 95% t interval (None without PyTorch)."""
+    if any(torch_s is None for _, torch_s in rounds):
+        return {"epoch_ratio": None, "epoch_ratios": None, "epoch_ratio_mean": None, "epoch_ratio_ci95": None}
+    from scipy import stats
+    ratios = np.array([nnlite_s / torch_s for nnlite_s, torch_s in rounds])
+    interval = (stats.t.interval(0.95, len(ratios) - 1, loc=ratios.mean(), scale=stats.sem(ratios))
+                if len(ratios) > 1 else (None, None))
+    return {"epoch_ratio": float(np.median(ratios)), "epoch_ratios": [round(float(r), 4) for r in ratios],
+            "epoch_ratio_mean": float(ratios.mean()),
+            "epoch_ratio_ci95": [None if v is None else float(v) for v in interval]}
+
+
 def sparse_layer_times(repeats, clock, rng=0):
     """(dense_s, csr_s, dense_forward_s, csr_forward_s) for the 95%-sparse 1024x1024 layer at batch 256."""
     csr = DynamicLinear(1024, 1024, 0.95, activation=None, storage="csr", rng=rng)
@@ -140,29 +182,32 @@ def main():
     parser.add_argument("--engines", nargs="+", choices=["nnlite", "torch"], default=["nnlite", "torch"],
                         help="engines to time (default both; one alone shows whether the other's idle "
                              "threads slow it down)")
+    parser.add_argument("--alone", type=non_negative_int, default=0, metavar="ROUNDS",
+                        help="time each engine alone in a process of its own, the two taking turns for ROUNDS "
+                             "rounds; epoch_ratio is the median of the rounds' ratios (the measurement for "
+                             "--threads 2)")
+    parser.add_argument("--no-sparse", action="store_true", help="skip the sparse layer's timing")
     _common.add_timing_arguments(parser, repeats=20, threads=1)
     args = _common.parse_timing_args(parser)
-    X, y = load_fashion_mnist("train", data_dir=args.data_dir)
-    X, y = scale_255(X)[:args.n_train, :, :, None], y[:args.n_train]
-    print(f"epoch of {len(X)} Fashion-MNIST images, batch {BATCH}, engines interleaved every {args.block} "
-          f"minibatches; {_common.conditions(args)} (the epoch runs once; best of --repeats is for the sparse layer); "
-          f"BLAS kernels: {_common.blas_architecture()}")
-    result = {"threads": args.threads, "clock": args.clock, "n_train": len(X)}
+    mode = (f"each engine alone in its own process, {args.alone} rounds" if args.alone
+            else f"engines interleaved every {args.block} minibatches")
+    print(f"epoch of {args.n_train or 'all'} Fashion-MNIST images, batch {BATCH}, {mode}; {_common.conditions(args)} "
+          f"(best of --repeats is for the sparse layer); BLAS kernels: {_common.blas_architecture()}", flush=True)
+    result = {"threads": args.threads, "clock": args.clock}
+    if args.alone:
+        children = epochs_alone(args.alone, sys.argv[1:])
+        rounds = [(nnlite["nnlite_epoch_s"], torch["torch_epoch_s"]) for nnlite, torch in children]
+        result |= {"n_train": children[0][0]["n_train"], "nnlite_epoch_s": float(np.median([r[0] for r in rounds])),
+                   "torch_epoch_s": None if rounds[0][1] is None else float(np.median([r[1] for r in rounds])),
+                   **ratio_summary(rounds)}
+        if result["epoch_ratio"] is not None:
+            print(f"ratios {result['epoch_ratios']}; median {result['epoch_ratio']:.3f} (target <= 1.0), "
+                  f"mean {result['epoch_ratio_mean']:.3f}, 95% t interval {result['epoch_ratio_ci95']}")
+    else:
+        result |= interleaved_result(args)
     with _common.blas_threads(args.threads):
-        engines = {"nnlite": nnlite_steps(X, y)} if "nnlite" in args.engines else {}
-        try:
-            if "torch" in args.engines:
-                import torch
-                torch.set_num_threads(args.threads)
-                engines["torch"] = torch_steps(X, y)
-        except ImportError:
-            print("PyTorch is not installed: epoch_ratio not measured (pip install torch for the oracle)")
-        seconds = interleaved_epoch(engines, len(X), args.block, args.clock)
-        result["nnlite_epoch_s"], result["torch_epoch_s"] = seconds.get("nnlite"), seconds.get("torch")
-        result["epoch_ratio"] = seconds["nnlite"] / seconds["torch"] if len(seconds) == 2 else None
-        print("; ".join(f"{name} epoch: {s:.2f} s" for name, s in seconds.items())
-              + ("" if result["epoch_ratio"] is None else f"; ratio {result['epoch_ratio']:.3f} (target <= 1.0)"))
-        for backend in [sparse.backend()] + [b for b in sparse.BACKENDS if b != sparse.backend()]:
+        for backend in [] if args.no_sparse else [sparse.backend()] + [b for b in sparse.BACKENDS
+                                                                         if b != sparse.backend()]:
             try:
                 with sparse.use_backend(backend):
                     dense_s, csr_s, dense_fwd_s, csr_fwd_s = sparse_layer_times(args.repeats, args.clock)
@@ -175,8 +220,29 @@ def main():
             result.update({f"{prefix}_backend": backend, f"{prefix}_dense_ms": 1e3 * dense_s,
                            f"{prefix}_csr_ms": 1e3 * csr_s, f"{prefix}_speedup": dense_s / csr_s,
                            f"{prefix}_forward_speedup": dense_fwd_s / csr_fwd_s})
-    _common.print_json_last({k: result[k] for k in ("epoch_ratio", "sparse_speedup")} | result)
+    _common.print_json_last({k: result.get(k) for k in ("epoch_ratio", "sparse_speedup")} | result)
     return 0
+
+
+def interleaved_result(args):
+    """The epoch keys of the default mode: both engines in this process, taking turns every ``--block``."""
+    X, y = load_fashion_mnist("train", data_dir=args.data_dir)
+    X, y = scale_255(X)[:args.n_train, :, :, None], y[:args.n_train]
+    with _common.blas_threads(args.threads):
+        engines = {"nnlite": nnlite_steps(X, y)} if "nnlite" in args.engines else {}
+        try:
+            if "torch" in args.engines:
+                import torch
+                torch.set_num_threads(args.threads)
+                engines["torch"] = torch_steps(X, y)
+        except ImportError:
+            print("PyTorch is not installed: epoch_ratio not measured (pip install torch for the oracle)")
+        seconds = interleaved_epoch(engines, len(X), args.block, args.clock)
+    ratio = seconds["nnlite"] / seconds["torch"] if len(seconds) == 2 else None
+    print("; ".join(f"{name} epoch: {s:.2f} s" for name, s in seconds.items())
+          + ("" if ratio is None else f"; ratio {ratio:.3f} (target <= 1.0)"), flush=True)
+    return {"n_train": len(X), "nnlite_epoch_s": seconds.get("nnlite"), "torch_epoch_s": seconds.get("torch"),
+            "epoch_ratio": ratio}
 
 
 if __name__ == "__main__":

@@ -53,3 +53,16 @@ def test_cnn_benchmark_times_one_engine_alone(shared_data_dir):
                               env={"NNLITE_DATA": str(shared_data_dir)})
     assert results["nnlite_epoch_s"] > 0 and results["torch_epoch_s"] is None and results["epoch_ratio"] is None
     assert results["sparse_speedup"] > 0 and results["n_train"] == 256
+
+
+def test_cnn_benchmark_times_each_engine_alone_in_rounds(shared_data_dir):
+    # --alone: each engine in a process of its own, taking turns; without PyTorch the ratios are null
+    results = _last_json_line("cnn.py", "--n-train", "128", "--alone", "2", "--no-sparse",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert results["nnlite_epoch_s"] > 0 and results["n_train"] == 128 and results["sparse_speedup"] is None
+    if results["torch_epoch_s"] is None:
+        assert results["epoch_ratio"] is None and results["epoch_ratios"] is None
+    else:
+        assert len(results["epoch_ratios"]) == 2 and results["epoch_ratio"] > 0
+        low, high = results["epoch_ratio_ci95"]
+        assert low <= results["epoch_ratio_mean"] <= high
