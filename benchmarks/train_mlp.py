@@ -22,15 +22,28 @@ tensors, a loop over the parameters) and with its fused CPU kernel
 PyTorch is an optional oracle, never a dependency: without it the script
 says so and reports ``torch_s`` and ``ratio`` as null.
 
+With ``--alone R`` each engine (nnlite, PyTorch's default Adam, its fused
+Adam) instead runs alone, in a process of its own (this script with
+``--engines E``: its best of ``--repeats`` epochs, so that one-time costs
+such as numba loading its compiled loops stay out), the three taking turns
+for R rounds, as ``benchmarks/cnn.py --alone`` does: no engine's idle
+threads share the process with another's epochs. Each entry's ``ratio``
+and ``ratio_fused`` are then the medians of the rounds' ratios, with
+``ratios`` and ``ratios_fused`` (each round's) beside them; ``*_s`` are
+medians of the rounds' best epochs.
+
 Usage::
 
     python benchmarks/train_mlp.py [--data-dir DIR] [--threads N] [--repeats R] [--clock wall|cpu]
+                                   [--engines nnlite torch torch_fused] [--alone ROUNDS]
 
 Last line: ``{"batch_60": {"nnlite_s": .., "torch_s": .., "ratio": .., "torch_fused_s": .., "ratio_fused": ..},
 "batch_256": {...}}`` with ratio = nnlite_s / torch_s (default Adam) and ratio_fused = nnlite_s /
 torch_fused_s (target: <= 0.8 against both, at both batch sizes).
 """
 import argparse
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,10 +53,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
 import nnlite  # noqa: E402
+from nnlite.cli import non_negative_int  # noqa: E402
 from nnlite.data import flatten, load_mnist, scale_255  # noqa: E402
 from nnlite.train import minibatches, train_step_inplace  # noqa: E402
 
 LAYER_SIZES = [784, 300, 100, 10]
+ENGINES = ("nnlite", "torch", "torch_fused")
 LR = 1.2e-3
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-7
 
@@ -130,6 +145,11 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-train", type=int, default=None,
                         help="use only the first N training images (a quick smoke run; figures need all 60000)")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES),
+                        help="engines to time (default all three)")
+    parser.add_argument("--alone", type=non_negative_int, default=0, metavar="ROUNDS",
+                        help="time each engine alone in a process of its own, taking turns for ROUNDS rounds; "
+                             "ratios are the medians of the rounds'")
     return _common.parse_timing_args(parser)
 
 
@@ -151,27 +171,63 @@ def benchmark_batch_size(torch, data, batch_size, args):
     X_t, y_t = (torch.from_numpy(X), torch.from_numpy(y)) if torch else (None, None)
     times, nets = {"nnlite": [], "torch": [], "torch_fused": []}, {}
     for _ in range(args.repeats):
-        seconds, model = time_nnlite(X, y, batch_size, args.seed, args.clock)
-        times["nnlite"].append(seconds)
+        if "nnlite" in args.engines:
+            seconds, model = time_nnlite(X, y, batch_size, args.seed, args.clock)
+            times["nnlite"].append(seconds)
         for name, fused in (("torch", False), ("torch_fused", True)) if torch else ():
-            seconds, nets[name] = time_torch(X_t, y_t, batch_size, args.seed, fused, args.clock)
-            times[name].append(seconds)
-    nnlite_s = min(times["nnlite"])
-    entry = {"nnlite_s": round(nnlite_s, 4)}
-    line = f"batch {batch_size}: nnlite {nnlite_s:.3f} s (test acc {model.score(X_test, y_test):.4f})"
+            if name in args.engines:
+                seconds, nets[name] = time_torch(X_t, y_t, batch_size, args.seed, fused, args.clock)
+                times[name].append(seconds)
+    nnlite_s = min(times["nnlite"]) if times["nnlite"] else None
+    entry = {"nnlite_s": None if nnlite_s is None else round(nnlite_s, 4)}
+    line = f"batch {batch_size}:" + ("" if nnlite_s is None else
+                                     f" nnlite {nnlite_s:.3f} s (test acc {model.score(X_test, y_test):.4f})")
     for name, ratio in (("torch", "ratio"), ("torch_fused", "ratio_fused")):
-        torch_s = min(times[name]) if torch else None
+        torch_s = min(times[name]) if times[name] else None
         entry[f"{name}_s"] = None if torch_s is None else round(torch_s, 4)
-        entry[ratio] = None if torch_s is None else round(nnlite_s / torch_s, 3)
-        if torch:
+        entry[ratio] = None if torch_s is None or nnlite_s is None else round(nnlite_s / torch_s, 3)
+        if torch_s is not None:
             line += (f", {name.replace('_', ' ')} {torch_s:.3f} s (test acc "
-                     f"{torch_accuracy(nets[name], X_test, y_test):.4f}), {ratio} {nnlite_s / torch_s:.3f}")
+                     f"{torch_accuracy(nets[name], X_test, y_test):.4f})"
+                     + ("" if entry[ratio] is None else f", {ratio} {entry[ratio]:.3f}"))
     print(line + ("" if torch else " (PyTorch not installed)"), flush=True)
     return entry
 
 
+def alone_results(args):
+    """``--alone``: per batch size, the medians of each engine's epochs, each engine timed alone in
+    a process of its own for ``args.alone`` rounds, and the medians of the rounds' ratios."""
+    rounds = []
+    for _ in range(args.alone):
+        entries = {}
+        for engine in args.engines:
+            child = [sys.executable, __file__, *sys.argv[1:], "--engines", engine, "--alone", "0"]
+            done = subprocess.run(child, capture_output=True, text=True, check=True)
+            entries[engine] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"  {engine} alone: " + ", ".join(f"{key} {entry[f'{engine}_s']}" for key, entry
+                                                    in entries[engine].items()), flush=True)
+        rounds.append(entries)
+    results = {}
+    for key in rounds[0][args.engines[0]]:
+        seconds = {engine: [r[engine][key][f"{engine}_s"] for r in rounds] for engine in args.engines}
+        entry = {f"{engine}_s": None if None in s else round(float(np.median(s)), 4) for engine, s in seconds.items()}
+        for name, ratio, each in (("torch", "ratio", "ratios"), ("torch_fused", "ratio_fused", "ratios_fused")):
+            paired = ([n / t for n, t in zip(seconds["nnlite"], seconds[name])]
+                      if "nnlite" in seconds and name in seconds and None not in seconds[name] else None)
+            entry[ratio] = None if paired is None else round(float(np.median(paired)), 3)
+            entry[each] = None if paired is None else [round(r, 3) for r in paired]
+        results[key] = entry
+        print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in entry.items()), flush=True)
+    return results
+
+
 def main():
     args = parse_args()
+    if args.alone:
+        print(f"LeNet-300-100, one epoch, each engine alone in its own process, {args.alone} rounds; "
+              f"{_common.conditions(args)}", flush=True)
+        _common.print_json_last(alone_results(args))
+        return
     X, y, X_test, y_test = load_data(args.data_dir)
     data = X[:args.n_train], y[:args.n_train], X_test, y_test
     torch = import_torch(args.threads)

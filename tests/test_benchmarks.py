@@ -66,3 +66,15 @@ def test_cnn_benchmark_times_each_engine_alone_in_rounds(shared_data_dir):
         assert len(results["epoch_ratios"]) == 2 and results["epoch_ratio"] > 0
         low, high = results["epoch_ratio_ci95"]
         assert low <= results["epoch_ratio_mean"] <= high
+
+
+def test_train_mlp_benchmark_times_each_engine_alone_in_rounds(shared_data_dir):
+    results = _last_json_line("train_mlp.py", "--n-train", "600", "--repeats", "1", "--threads", "1", "--alone", "2",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert list(results) == ["batch_60", "batch_256"]
+    for entry in results.values():
+        assert entry["nnlite_s"] > 0
+        for ratio, each, torch_s in (("ratio", "ratios", "torch_s"), ("ratio_fused", "ratios_fused", "torch_fused_s")):
+            assert (entry[ratio] is None) == (entry[torch_s] is None) == (entry[each] is None)
+            if entry[each] is not None:
+                assert len(entry[each]) == 2 and min(entry[each]) <= entry[ratio] <= max(entry[each])
