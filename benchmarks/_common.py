@@ -16,6 +16,8 @@ import time
 import sys
 from pathlib import Path
 
+import numpy as np
+
 # benchmarks/pruning.py bears the name of the ``pruning`` package: once a script has imported this
 # module, the checkout's root leads the path and this folder goes to its end, so that ``import pruning``
 # finds the package (of the checkout the benchmarks sit in).
@@ -101,3 +103,32 @@ def conditions(args):
 def print_json_last(results):
     """Print ``results`` as one JSON line (the benchmark's last line)."""
     print(json.dumps(results), flush=True)
+
+
+def runs_alone(script, engines, rounds, report, extra=()):
+    """``--alone``: ``rounds`` dicts {engine: last JSON line of ``script`` run with this command's
+    arguments, ``extra`` and ``--engines engine --alone 0``}, each engine in a process of its own, the
+    engines taking turns; ``report(engine, line)`` describes a finished run for the progress line."""
+    import subprocess
+    results = []
+    for _ in range(rounds):
+        results.append({})
+        for engine in engines:
+            child = [sys.executable, script, *sys.argv[1:], *extra, "--engines", engine, "--alone", "0"]
+            done = subprocess.run(child, capture_output=True, text=True, check=True)
+            results[-1][engine] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"  {engine} alone: {report(engine, results[-1][engine])}", flush=True)
+    return results
+
+
+def ratio_summary(ratios):
+    """(median, [each ratio], mean, [95% t interval of the mean]) of the rounds' ratios; all None
+    when ``ratios`` is None (PyTorch not installed), the interval None with a single round."""
+    if ratios is None:
+        return None, None, None, None
+    from scipy import stats
+    ratios = np.asarray(ratios, dtype=float)
+    interval = ([float(v) for v in stats.t.interval(0.95, len(ratios) - 1, loc=ratios.mean(),
+                                                    scale=stats.sem(ratios))] if len(ratios) > 1 else None)
+    return (round(float(np.median(ratios)), 4), [round(float(r), 4) for r in ratios],
+            round(float(ratios.mean()), 4), interval)

@@ -40,8 +40,6 @@ Last line: ``{"epoch_ratio": nnlite_s / torch_s, "sparse_speedup": dense_s / csr
 (targets: epoch_ratio <= 1.0, sparse_speedup >= 5); ``sparse_speedup`` is null with ``--no-sparse``.
 """
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -129,35 +127,6 @@ def interleaved_epoch(engines, n, block, clock, seed=0):
     return seconds
 
 
-def epochs_alone(rounds, argv):
-    """``--alone``: ``rounds`` lists [nnlite's, torch's] last JSON lines, each engine's epoch timed by
-    this script in a process of its own (``argv`` with ``--engines E --no-sparse --alone 0``)."""
-    results = []
-    for _ in range(rounds):
-        results.append([])
-        for engine in ("nnlite", "torch"):
-            child = [sys.executable, __file__, *argv, "--engines", engine, "--no-sparse", "--alone", "0"]
-            done = subprocess.run(child, capture_output=True, text=True, check=True)
-            results[-1].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            seconds = results[-1][-1][f"{engine}_epoch_s"]
-            print(f"  {engine} alone: " + ("PyTorch not installed" if seconds is None else f"{seconds:.2f} s"),
-                  flush=True)
-    return results
-
-
-def ratio_summary(rounds):
-    """The ``--alone`` keys: the rounds' ratios, their median, mean and 95% t interval (None without PyTorch)."""
-    if any(torch_s is None for _, torch_s in rounds):
-        return {"epoch_ratio": None, "epoch_ratios": None, "epoch_ratio_mean": None, "epoch_ratio_ci95": None}
-    from scipy import stats
-    ratios = np.array([nnlite_s / torch_s for nnlite_s, torch_s in rounds])
-    interval = (stats.t.interval(0.95, len(ratios) - 1, loc=ratios.mean(), scale=stats.sem(ratios))
-                if len(ratios) > 1 else (None, None))
-    return {"epoch_ratio": float(np.median(ratios)), "epoch_ratios": [round(float(r), 4) for r in ratios],
-            "epoch_ratio_mean": float(ratios.mean()),
-            "epoch_ratio_ci95": [None if v is None else float(v) for v in interval]}
-
-
 def sparse_layer_times(repeats, clock, rng=0):
     """(dense_s, csr_s, dense_forward_s, csr_forward_s) for the 95%-sparse 1024x1024 layer at batch 256."""
     csr = DynamicLinear(1024, 1024, 0.95, activation=None, storage="csr", rng=rng)
@@ -195,11 +164,7 @@ def main():
           f"(best of --repeats is for the sparse layer); BLAS kernels: {_common.blas_architecture()}", flush=True)
     result = {"threads": args.threads, "clock": args.clock}
     if args.alone:
-        children = epochs_alone(args.alone, sys.argv[1:])
-        rounds = [(nnlite["nnlite_epoch_s"], torch["torch_epoch_s"]) for nnlite, torch in children]
-        result |= {"n_train": children[0][0]["n_train"], "nnlite_epoch_s": float(np.median([r[0] for r in rounds])),
-                   "torch_epoch_s": None if rounds[0][1] is None else float(np.median([r[1] for r in rounds])),
-                   **ratio_summary(rounds)}
+        result |= alone_result(args)
         if result["epoch_ratio"] is not None:
             print(f"ratios {result['epoch_ratios']}; median {result['epoch_ratio']:.3f} (target <= 1.0), "
                   f"mean {result['epoch_ratio_mean']:.3f}, 95% t interval {result['epoch_ratio_ci95']}")
@@ -222,6 +187,20 @@ def main():
                            f"{prefix}_forward_speedup": dense_fwd_s / csr_fwd_s})
     _common.print_json_last({k: result.get(k) for k in ("epoch_ratio", "sparse_speedup")} | result)
     return 0
+
+
+def alone_result(args):
+    """The epoch keys of ``--alone``: each engine's median epoch and the rounds' ratios, each engine
+    timed by this script (``--engines E --no-sparse``) in a process of its own."""
+    rounds = _common.runs_alone(__file__, ("nnlite", "torch"), args.alone, lambda engine, line: (
+        "PyTorch not installed" if line[f"{engine}_epoch_s"] is None else f"{line[f'{engine}_epoch_s']:.2f} s"),
+                                extra=("--no-sparse",))
+    seconds = {engine: [r[engine][f"{engine}_epoch_s"] for r in rounds] for engine in ("nnlite", "torch")}
+    ratios = None if None in seconds["torch"] else [n / t for n, t in zip(seconds["nnlite"], seconds["torch"])]
+    median, each, mean, interval = _common.ratio_summary(ratios)
+    return {"n_train": rounds[0]["nnlite"]["n_train"], "nnlite_epoch_s": float(np.median(seconds["nnlite"])),
+            "torch_epoch_s": None if ratios is None else float(np.median(seconds["torch"])),
+            "epoch_ratio": median, "epoch_ratios": each, "epoch_ratio_mean": mean, "epoch_ratio_ci95": interval}
 
 
 def interleaved_result(args):

@@ -29,8 +29,9 @@ such as numba loading its compiled loops stay out), the three taking turns
 for R rounds, as ``benchmarks/cnn.py --alone`` does: no engine's idle
 threads share the process with another's epochs. Each entry's ``ratio``
 and ``ratio_fused`` are then the medians of the rounds' ratios, with
-``ratios`` and ``ratios_fused`` (each round's) beside them; ``*_s`` are
-medians of the rounds' best epochs.
+``ratios``/``ratios_fused`` (each round's), ``ratio_mean``/``ratio_fused_mean``
+and ``ratio_ci95``/``ratio_fused_ci95`` (95% t interval of the mean)
+beside them; ``*_s`` are medians of the rounds' best epochs.
 
 Usage::
 
@@ -42,8 +43,6 @@ Last line: ``{"batch_60": {"nnlite_s": .., "torch_s": .., "ratio": .., "torch_fu
 torch_fused_s (target: <= 0.8 against both, at both batch sizes).
 """
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -195,18 +194,10 @@ def benchmark_batch_size(torch, data, batch_size, args):
 
 
 def alone_results(args):
-    """``--alone``: per batch size, the medians of each engine's epochs, each engine timed alone in
-    a process of its own for ``args.alone`` rounds, and the medians of the rounds' ratios."""
-    rounds = []
-    for _ in range(args.alone):
-        entries = {}
-        for engine in args.engines:
-            child = [sys.executable, __file__, *sys.argv[1:], "--engines", engine, "--alone", "0"]
-            done = subprocess.run(child, capture_output=True, text=True, check=True)
-            entries[engine] = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"  {engine} alone: " + ", ".join(f"{key} {entry[f'{engine}_s']}" for key, entry
-                                                    in entries[engine].items()), flush=True)
-        rounds.append(entries)
+    """``--alone``: per batch size, each engine's median best epoch over ``args.alone`` rounds (each
+    engine timed by this script in a process of its own) and the rounds' ratios."""
+    rounds = _common.runs_alone(__file__, args.engines, args.alone, lambda engine, line: ", ".join(
+        f"{key} {entry[f'{engine}_s']}" for key, entry in line.items()))
     results = {}
     for key in rounds[0][args.engines[0]]:
         seconds = {engine: [r[engine][key][f"{engine}_s"] for r in rounds] for engine in args.engines}
@@ -214,8 +205,7 @@ def alone_results(args):
         for name, ratio, each in (("torch", "ratio", "ratios"), ("torch_fused", "ratio_fused", "ratios_fused")):
             paired = ([n / t for n, t in zip(seconds["nnlite"], seconds[name])]
                       if "nnlite" in seconds and name in seconds and None not in seconds[name] else None)
-            entry[ratio] = None if paired is None else round(float(np.median(paired)), 3)
-            entry[each] = None if paired is None else [round(r, 3) for r in paired]
+            entry[ratio], entry[each], entry[f"{ratio}_mean"], entry[f"{ratio}_ci95"] = _common.ratio_summary(paired)
         results[key] = entry
         print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in entry.items()), flush=True)
     return results

@@ -7,12 +7,12 @@ strided view whose innermost run is one pixel's c values, and col2im as one
 strided add per kernel offset. These loops make one pass each: a window's
 maximum and its gradient's routing are found while the window is in cache,
 and im2col writes each patch row from the input, the padding as zeros. They
-are the textbook algorithms, compiled by numba when it is installed; ``nnlite.conv`` uses them when the compiled
-backend is on (``nnlite.sparse.backend() == "numba"``, the one switch for
-every compiled loop) and falls back to its NumPy code otherwise. The tests
-check that they give the bits of the NumPy functions: pooling and im2col do no
-arithmetic, and col2im adds the kernel offsets in the order of
-``nnlite.conv.col2im``.
+are the textbook algorithms, compiled by numba when it is installed;
+``nnlite.conv`` uses them when the compiled backend is on
+(``nnlite.sparse.backend() == "numba"``, the one switch for every compiled
+loop) and falls back to its NumPy code otherwise. The tests check that they
+give the bits of the NumPy functions: pooling and im2col do no arithmetic,
+and col2im adds the kernel offsets in the order of ``nnlite.conv.col2im``.
 
 The loops are serial (same bits on any core count, trivially). Run in
 parallel over the images, they made a two-thread CNN epoch twice as slow:

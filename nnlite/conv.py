@@ -37,9 +37,9 @@ again in the backward pass, instead of keeping a patch matrix several times
 the size of its input. With the compiled backend (``nnlite.sparse.backend()``
 is ``"numba"``), max pooling over disjoint windows, im2col of an input of
 several channels and the stride-1 input gradient's col2im run as compiled
-loops (``nnlite._conv_kernels``): pooling and im2col give the NumPy code's bits, the input gradient agrees with it to rounding
-(one product dZ @ W.T in place of per-offset products). Timings:
-``benchmarks/cnn.py``.
+loops (``nnlite._conv_kernels``): pooling and im2col give the NumPy code's
+bits, the input gradient agrees with it to rounding (one product dZ @ W.T in
+place of per-offset products). Timings: ``benchmarks/cnn.py``.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided

@@ -14,9 +14,9 @@
   recorded, so a killed grid resumes; ``out_dir/grid.json`` holds the root
   seed and the threads per task, and a grid resumed with others is refused
   (OpenBLAS runs other kernels on one thread than on two: other last bits).
-  ``out_dir/results.jsonl`` (records,
-  sorted by key) and ``out_dir/timings.jsonl`` (wall-clock seconds, kept
-  apart so the records compare byte for byte) are rebuilt at the end.
+  ``out_dir/results.jsonl`` (records, sorted by key) and
+  ``out_dir/timings.jsonl`` (wall-clock seconds, kept apart so the records
+  compare byte for byte) are rebuilt at the end.
   joblib's ``Parallel`` runs the tasks: ``sequential``, ``loky`` (local
   processes) or ``dask`` (a Dask cluster; ``pip install -e ".[cluster]"``).
 - ``map_in_threads(fn, items, n)``: a map on threads of this process, for

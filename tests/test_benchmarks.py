@@ -78,3 +78,5 @@ def test_train_mlp_benchmark_times_each_engine_alone_in_rounds(shared_data_dir):
             assert (entry[ratio] is None) == (entry[torch_s] is None) == (entry[each] is None)
             if entry[each] is not None:
                 assert len(entry[each]) == 2 and min(entry[each]) <= entry[ratio] <= max(entry[each])
+                low, high = entry[f"{ratio}_ci95"]
+                assert low <= entry[f"{ratio}_mean"] <= high
