@@ -33,10 +33,18 @@ and ``ratio_fused`` are then the medians of the rounds' ratios, with
 and ``ratio_ci95``/``ratio_fused_ci95`` (95% t interval of the mean)
 beside them; ``*_s`` are medians of the rounds' best epochs.
 
+With ``--breakdown`` the script times, per batch size and in this process,
+nnlite's epoch (best of ``--repeats``: the first includes numba's loading) and the eight matrix products of the
+epoch's steps run alone (each layer's forward product and weight gradient,
+the input gradients above the first layer; float32 operands of the step's
+shapes), with NumPy and, if installed, with PyTorch: how much of nnlite's
+epoch is matrix products, and whose products are faster. Last line then
+``{"batch_60": {"nnlite_s", "products_s", "products_share", "torch_products_s"}, ...}``.
+
 Usage::
 
     python benchmarks/train_mlp.py [--data-dir DIR] [--threads N] [--repeats R] [--clock wall|cpu]
-                                   [--engines nnlite torch torch_fused] [--alone ROUNDS]
+                                   [--engines nnlite torch torch_fused] [--alone ROUNDS] [--breakdown]
 
 Last line: ``{"batch_60": {"nnlite_s": .., "torch_s": .., "ratio": .., "torch_fused_s": .., "ratio_fused": ..},
 "batch_256": {...}}`` with ratio = nnlite_s / torch_s (default Adam) and ratio_fused = nnlite_s /
@@ -149,6 +157,8 @@ def parse_args():
     parser.add_argument("--alone", type=non_negative_int, default=0, metavar="ROUNDS",
                         help="time each engine alone in a process of its own, taking turns for ROUNDS rounds; "
                              "ratios are the medians of the rounds'")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time nnlite's epoch and its steps' matrix products alone (NumPy and PyTorch)")
     return _common.parse_timing_args(parser)
 
 
@@ -211,8 +221,54 @@ def alone_results(args):
     return results
 
 
+def step_products(batch_size, rng):
+    """Operand pairs of the eight matrix products of one training step: per layer X @ W and X.T @ dZ,
+    and dZ @ W.T above the first layer (its input needs no gradient)."""
+    pairs = []
+    for i, (d_in, d_out) in enumerate(zip(LAYER_SIZES[:-1], LAYER_SIZES[1:])):
+        X, W = rng.random((batch_size, d_in), dtype=np.float32), rng.random((d_in, d_out), dtype=np.float32)
+        dZ = rng.standard_normal((batch_size, d_out), dtype=np.float32)
+        pairs += [(X, W), (X.T, dZ)] + ([(dZ, W.T)] if i else [])
+    return pairs
+
+
+def products_seconds(pairs, n_steps, args, to_tensor=None):
+    """Best of ``--repeats`` of ``n_steps`` times the step's products (NumPy, or PyTorch via ``to_tensor``)."""
+    pairs = [tuple(map(to_tensor, pair)) for pair in pairs] if to_tensor else pairs
+
+    def epoch():
+        for _ in range(n_steps):
+            for A, B in pairs:
+                A @ B
+    return min(_common.timed(epoch, args.clock)[0] for _ in range(args.repeats))
+
+
+def breakdown_results(args):
+    """``--breakdown``: per batch size, nnlite's epoch and the same steps' products alone (NumPy, PyTorch)."""
+    X, y, _, _ = load_data(args.data_dir)
+    X, y = X[:args.n_train], y[:args.n_train]
+    torch, results = import_torch(args.threads), {}
+    with _common.blas_threads(args.threads):
+        for batch_size in args.batch_sizes:
+            nnlite_s = min(time_nnlite(X, y, batch_size, args.seed, args.clock)[0] for _ in range(args.repeats))
+            pairs, n_steps = step_products(batch_size, np.random.default_rng(args.seed)), -(-len(X) // batch_size)
+            products_s = products_seconds(pairs, n_steps, args)
+            torch_s = products_seconds(pairs, n_steps, args, torch.from_numpy) if torch else None
+            results[f"batch_{batch_size}"] = entry = {
+                "nnlite_s": round(nnlite_s, 4), "products_s": round(products_s, 4),
+                "products_share": round(products_s / nnlite_s, 3),
+                "torch_products_s": None if torch_s is None else round(torch_s, 4)}
+            print(f"batch {batch_size}: " + ", ".join(f"{k} {v}" for k, v in entry.items()), flush=True)
+    return results
+
+
 def main():
     args = parse_args()
+    if args.breakdown:
+        print(f"LeNet-300-100: nnlite's epoch and its steps' matrix products alone; {_common.conditions(args)}",
+              flush=True)
+        _common.print_json_last(breakdown_results(args))
+        return
     if args.alone:
         print(f"LeNet-300-100, one epoch, each engine alone in its own process, {args.alone} rounds; "
               f"{_common.conditions(args)}", flush=True)

@@ -80,3 +80,28 @@ def test_train_mlp_benchmark_times_each_engine_alone_in_rounds(shared_data_dir):
                 assert len(entry[each]) == 2 and min(entry[each]) <= entry[ratio] <= max(entry[each])
                 low, high = entry[f"{ratio}_ci95"]
                 assert low <= entry[f"{ratio}_mean"] <= high
+
+
+def test_train_mlp_breakdown_times_the_epochs_products_alone(shared_data_dir):
+    results = _last_json_line("train_mlp.py", "--n-train", "600", "--repeats", "1", "--threads", "1", "--breakdown",
+                              env={"NNLITE_DATA": str(shared_data_dir)})
+    assert list(results) == ["batch_60", "batch_256"]
+    for entry in results.values():
+        assert set(entry) == {"nnlite_s", "products_s", "products_share", "torch_products_s"}
+        assert entry["nnlite_s"] > 0 and entry["products_s"] > 0
+        assert abs(entry["products_share"] - entry["products_s"] / entry["nnlite_s"]) < 0.01   # of unrounded times
+        assert entry["torch_products_s"] is None or entry["torch_products_s"] > 0
+
+
+def test_train_mlp_breakdown_multiplies_the_steps_eight_products():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import train_mlp
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    import numpy as np
+    pairs = train_mlp.step_products(60, np.random.default_rng(0))
+    assert [(A.shape, B.shape) for A, B in pairs] == [
+        ((60, 784), (784, 300)), ((784, 60), (60, 300)),
+        ((60, 300), (300, 100)), ((300, 60), (60, 100)), ((60, 100), (100, 300)),
+        ((60, 100), (100, 10)), ((100, 60), (60, 10)), ((60, 10), (10, 100))]
