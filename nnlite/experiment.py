@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import check_int
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path("~/.cache/nnlite")
 
@@ -159,7 +161,6 @@ def remove_stale_temp_files(folder, recursive=True):
 def pin_threads(n_threads=1):
     """A context inside which BLAS and OpenMP pools (threadpoolctl) and numba use ``n_threads`` threads
     (an int >= 1, checked at the call)."""
-    from ._checks import check_int
     return _pinned_threads(check_int(n_threads, "n_threads"))
 
 
@@ -323,13 +324,11 @@ def map_in_threads(fn, items, n_threads):
     """
     from joblib import delayed, parallel_config
 
-    from ._checks import check_int
     with parallel_config(backend="threading", n_jobs=check_int(n_threads, "n_threads")):
         return _parallel((delayed(fn)(item) for item in items), ordered=True)
 
 
 def _check_grid(params_list, backend, n_jobs, seed, n_threads):
-    from ._checks import check_int
     check_int(n_threads, "n_threads")
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, found {backend!r}")
